@@ -1,0 +1,531 @@
+import semver from 'semver';
+import { buildGraph } from './graph.js';
+import { compileTagSelector, matchesSelection } from './match.js';
+import type {
+  Decision,
+  Image,
+  IndexChildren,
+  InUse,
+  LifecyclePolicy,
+  LifecycleRule,
+  Plan,
+  PlanAction,
+  PlanSummary,
+  ProtectionCode,
+  StewardPolicy,
+  StorageClass,
+} from './types.js';
+
+export const DAY_MS = 86_400_000;
+
+export interface PlanInput {
+  readonly repository: string;
+  readonly policy: LifecyclePolicy;
+  readonly images: readonly Image[];
+  readonly now: Date;
+  /** index digest → child digests, from `BatchGetImage` of the repository's indexes */
+  readonly indexChildren?: IndexChildren | undefined;
+  /** Without a Steward policy the plan is ECR's own answer: no protections, ECR's graph rules only. */
+  readonly steward?: StewardPolicy | undefined;
+  readonly inUse?: InUse | undefined;
+}
+
+/**
+ * What the ECR rules decided for one image. Only the first rule (per storage class) whose tag selection
+ * matches an image can act on it: every lower rule sees it as shielded.
+ */
+interface RuleOutcome {
+  readonly rule: LifecycleRule;
+  readonly acts: boolean;
+  readonly why: string;
+}
+
+interface Working {
+  action: PlanAction;
+  rule: LifecycleRule | null;
+  reasons: string[];
+  protectedBy: ProtectionCode[];
+  follows?: string;
+}
+
+/** The storage class an image is in for lifecycle purposes; restoring images are in neither. */
+function storageClassOf(image: Image): StorageClass | undefined {
+  if (image.status === 'ACTIVE') return 'standard';
+  if (image.status === 'ARCHIVED') return 'archive';
+  return undefined;
+}
+
+/** Push time, or restore time for an image archived and restored since (ECR's `last_activated_at` rule). */
+function activeSince(image: Image): number {
+  return image.lastActivatedAt ?? image.pushedAt;
+}
+
+/** Reference time of `sinceImagePulled`: last pull, else restore time when later or never pulled, else push time. */
+function pullReference(image: Image): number {
+  const candidates = [image.lastPulledAt, image.lastActivatedAt].filter((t): t is number => t !== undefined);
+  return candidates.length > 0 ? Math.max(...candidates) : image.pushedAt;
+}
+
+const days = (ms: number): number => Math.floor(ms / DAY_MS);
+
+function describeRule(rule: LifecycleRule): string {
+  const s = rule.selection;
+  const sel =
+    s.tagStatus === 'tagged'
+      ? `tags ${s.tagPatternList ? `matching ${JSON.stringify(s.tagPatternList)}` : `prefixed ${JSON.stringify(s.tagPrefixList)}`}`
+      : s.tagStatus === 'untagged'
+        ? 'untagged images'
+        : `${s.storageClass === 'archive' ? 'archived' : 'all'} images`;
+  return `rule ${rule.rulePriority} (${sel})`;
+}
+
+/**
+ * Runs ECR's lifecycle evaluation on `population`: rules by ascending priority, at most one action per
+ * image, an image matched by a higher rule's selection shielded from lower rules of its storage class,
+ * and `imageCountMoreThan` ranking every matching image (shielded and marked ones included).
+ */
+function evaluateRules(
+  policy: LifecyclePolicy,
+  population: readonly Image[],
+  now: number,
+): { outcomes: Map<string, RuleOutcome>; selections: Map<number, Image[]> } {
+  const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
+  const outcomes = new Map<string, RuleOutcome>();
+  const shielded: Record<StorageClass, Set<string>> = { standard: new Set(), archive: new Set() };
+  const selections = new Map<number, Image[]>();
+  const byClass: Record<StorageClass, Image[]> = { standard: [], archive: [] };
+  for (const image of population) {
+    const cls = storageClassOf(image);
+    if (cls) byClass[cls].push(image);
+  }
+
+  for (const rule of rules) {
+    const sel = rule.selection;
+    const cls: StorageClass = sel.storageClass ?? 'standard';
+    const matched = byClass[cls].filter((image) => matchesSelection(sel, image.tags));
+    selections.set(rule.rulePriority, matched);
+    const verdicts = new Map<string, { acts: boolean; why: string }>();
+    const n = sel.countNumber;
+    switch (sel.countType) {
+      case 'imageCountMoreThan': {
+        const ranked = [...matched].sort(byYoungest);
+        ranked.forEach((image, i) => {
+          verdicts.set(image.digest, {
+            acts: i >= n,
+            why:
+              i >= n
+                ? `${describeRule(rule)} keeps the ${n} newest of ${ranked.length} matching images; this is number ${i + 1}`
+                : `${describeRule(rule)} keeps the ${n} newest; this is number ${i + 1} of ${ranked.length}`,
+          });
+        });
+        break;
+      }
+      case 'sinceImagePushed':
+      case 'sinceImagePulled':
+      case 'sinceImageTransitioned': {
+        const what =
+          sel.countType === 'sinceImagePushed'
+            ? 'pushed'
+            : sel.countType === 'sinceImagePulled'
+              ? 'last pulled'
+              : 'archived';
+        for (const image of matched) {
+          const ref =
+            sel.countType === 'sinceImagePushed'
+              ? activeSince(image)
+              : sel.countType === 'sinceImagePulled'
+                ? pullReference(image)
+                : (image.lastArchivedAt ?? activeSince(image));
+          const age = now - ref;
+          const acts = age > n * DAY_MS;
+          verdicts.set(image.digest, {
+            acts,
+            why: `${describeRule(rule)}: ${what} ${days(age)} days ago, ${acts ? 'more than' : 'within'} ${n} days`,
+          });
+        }
+        break;
+      }
+    }
+    for (const image of matched) {
+      const v = verdicts.get(image.digest);
+      if (v && !shielded[cls].has(image.digest))
+        outcomes.set(image.digest, { rule, acts: v.acts, why: v.why });
+    }
+    for (const image of matched) shielded[cls].add(image.digest);
+  }
+  return { outcomes, selections };
+}
+
+/** Youngest first by activity time; ties broken by digest so plans are deterministic. */
+function byYoungest(a: Image, b: Image): number {
+  return activeSince(b) - activeSince(a) || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
+}
+
+/** Highest semver release among an image's tags, if any. */
+function newestRelease(tags: readonly string[], includePrerelease: boolean): semver.SemVer | undefined {
+  let best: semver.SemVer | undefined;
+  for (const tag of tags) {
+    const v = semver.parse(tag.startsWith('v') ? tag.slice(1) : tag);
+    if (!v || (!includePrerelease && v.prerelease.length > 0)) continue;
+    if (!best || semver.compare(v, best) > 0) best = v;
+  }
+  return best;
+}
+
+/**
+ * Plans a repository: ECR's answer for every image, then the Steward protections (each adds its reason),
+ * then the artifact graph (index children follow their indexes, referrers their subjects).
+ * Pure and deterministic: the same input always gives the same plan.
+ */
+export function planRepository(input: PlanInput): Plan {
+  const now = input.now.getTime();
+  const steward = input.steward;
+  const unitMode = steward !== undefined && steward.indexAsUnit !== false;
+  const images = [...input.images].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const graph = buildGraph(images, input.indexChildren ?? new Map());
+  const warnings: string[] = [];
+  if (graph.unknownIndexes.length > 0) {
+    warnings.push(
+      `${graph.unknownIndexes.length} image index(es) have no manifest, so their children are unknown` +
+        (steward ? '; untagged images are kept until the manifests can be read' : ''),
+    );
+  }
+
+  // In unit mode children and referrers (of subjects that are present) are not ranked: they follow.
+  const isFollower = (image: Image): boolean =>
+    unitMode && (graph.parents.has(image.digest) || graph.subjects.has(image.digest));
+  const population = images.filter((i) => !isFollower(i));
+  const { outcomes, selections } = evaluateRules(input.policy, population, now);
+
+  const work = new Map<string, Working>();
+  for (const image of images) {
+    const outcome = outcomes.get(image.digest);
+    if (outcome?.acts) {
+      work.set(image.digest, {
+        action: outcome.rule.action.type,
+        rule: outcome.rule,
+        reasons: [outcome.why],
+        protectedBy: [],
+      });
+    } else {
+      const why = outcome
+        ? outcome.why
+        : isFollower(image)
+          ? 'follows its image index or subject'
+          : storageClassOf(image)
+            ? 'no rule selects it'
+            : 'being restored from archive; no rule applies until it is active';
+      work.set(image.digest, { action: 'keep', rule: null, reasons: [why], protectedBy: [] });
+    }
+  }
+
+  // ---- Steward protections. A saved image keeps the rule that would have acted, for the record.
+  const hard = hardProtections(steward, input.inUse, images, now);
+  const soft = softProtections(steward, population, now);
+  const save = (w: Working, found: readonly Found[]): void => {
+    for (const [code, reason] of found) {
+      if (!w.protectedBy.includes(code)) w.protectedBy.push(code);
+      w.reasons.push(reason);
+    }
+    w.action = 'keep';
+  };
+  for (const image of population) {
+    const w = work.get(image.digest)!;
+    if (w.action === 'keep') continue;
+    const found = [...(hard.get(image.digest) ?? []), ...(soft.get(image.digest) ?? [])];
+    if (found.length > 0) save(w, found);
+  }
+  if (steward && graph.unknownIndexes.length > 0) {
+    for (const image of population) {
+      const w = work.get(image.digest)!;
+      if (w.action !== 'keep' && image.tags.length === 0 && !graph.subjects.has(image.digest)) {
+        save(w, [
+          [
+            'graph-unknown',
+            'untagged while an image index of the repository has no manifest: it may be a child',
+          ],
+        ]);
+      }
+    }
+  }
+  // keep-at-least runs last: it rescues the youngest of a rule's own candidates until enough remain.
+  for (const keep of steward?.keepAtLeast ?? []) {
+    for (const rule of input.policy.rules) {
+      if (keep.rulePriority !== undefined && keep.rulePriority !== rule.rulePriority) continue;
+      const selected = [...(selections.get(rule.rulePriority) ?? [])].sort(byYoungest);
+      let survivors = selected.filter((i) => work.get(i.digest)!.action === 'keep').length;
+      for (const image of selected) {
+        if (survivors >= keep.count) break;
+        const w = work.get(image.digest)!;
+        if (w.action !== 'keep' && w.rule === rule) {
+          save(w, [
+            [
+              'keep-at-least',
+              `kept so that at least ${keep.count} images selected by rule ${rule.rulePriority} remain`,
+            ],
+          ]);
+          survivors++;
+        }
+      }
+    }
+  }
+
+  // ---- The artifact graph, to a fixed point.
+  const fateOf = (digest: string): Working | undefined => work.get(digest);
+  const settle = (image: Image, next: Working): boolean => {
+    // A follower cannot be archived twice; an archived one has nothing to transition.
+    if (next.action === 'transition' && image.status !== 'ACTIVE')
+      next = { ...next, action: 'keep', reasons: [...next.reasons, 'already archived'] };
+    if (next.action !== 'keep') {
+      const found = hard.get(image.digest) ?? [];
+      if (found.length > 0) save(next, found);
+    }
+    const w = work.get(image.digest)!;
+    if (w.action === next.action && w.follows === next.follows) return false;
+    work.set(image.digest, next);
+    return true;
+  };
+  for (let changed = true, rounds = 0; changed && rounds <= images.length + 1; rounds++) {
+    changed = false;
+    for (const image of images) {
+      const w = work.get(image.digest)!;
+      const subject = graph.subjects.get(image.digest);
+      const parents = graph.parents.get(image.digest);
+      if (unitMode && (subject || parents)) {
+        // Unit mode: a follower's fate is its parent's; hard protections still save it.
+        let next: Working;
+        if (subject) {
+          const s = fateOf(subject.digest);
+          next = !s
+            ? {
+                action: 'expire',
+                rule: null,
+                reasons: [`referrer whose subject ${short(subject.digest)} is no longer in the repository`],
+                protectedBy: [],
+              }
+            : s.action === 'keep'
+              ? {
+                  action: 'keep',
+                  rule: null,
+                  reasons: [`referrer of ${short(subject.digest)}, which is kept`],
+                  protectedBy: ['referrer'],
+                }
+              : {
+                  action: s.action,
+                  rule: s.rule,
+                  reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s.action)}`],
+                  protectedBy: [],
+                };
+          next.follows = subject.digest;
+        } else {
+          const ps = parents!;
+          const kept = ps.find((p) => fateOf(p)!.action === 'keep');
+          const parent = kept ?? ps.find((p) => fateOf(p)!.action === 'transition') ?? ps[0]!;
+          const pw = fateOf(parent)!;
+          next =
+            pw.action === 'keep'
+              ? {
+                  action: 'keep',
+                  rule: null,
+                  reasons: [`child of image index ${short(parent)}, which is kept`],
+                  protectedBy: ['index-child'],
+                }
+              : {
+                  action: pw.action,
+                  rule: pw.rule,
+                  reasons: [`child of image index ${short(parent)}, which is ${pastTense(pw.action)}`],
+                  protectedBy: [],
+                };
+          next.follows = parent;
+        }
+        if (settle(image, next)) changed = true;
+        continue;
+      }
+      // ECR's own rules: a child of an index that stays cannot be removed ...
+      if (parents && w.action !== 'keep') {
+        const kept = parents.find((p) => fateOf(p)!.action === 'keep');
+        if (kept) {
+          save(w, [['index-child', `child of image index ${short(kept)}, which is kept`]]);
+          w.follows = kept;
+          changed = true;
+          continue;
+        }
+      }
+      // ... and an OCI referrer of a removed subject is removed with it.
+      if (subject?.via === 'oci-subject' && w.action === 'keep' && w.protectedBy.length === 0) {
+        const s = fateOf(subject.digest);
+        if (s && s.action !== 'keep') {
+          const next: Working = {
+            action: s.action,
+            rule: s.rule,
+            reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s.action)}`],
+            protectedBy: [],
+            follows: subject.digest,
+          };
+          if (settle(image, next)) changed = true;
+        }
+      }
+    }
+  }
+
+  const decisions: Decision[] = images.map((image) => {
+    const w = work.get(image.digest)!;
+    return {
+      imageDigest: image.digest,
+      imageTags: image.tags,
+      action: w.action,
+      rulePriority: w.rule?.rulePriority ?? null,
+      reasons: w.reasons,
+      protectedBy: w.protectedBy,
+      sizeBytes: image.sizeBytes,
+      pushedAt: new Date(image.pushedAt).toISOString(),
+      ...(w.follows ? { follows: w.follows } : {}),
+    };
+  });
+  return {
+    repository: input.repository,
+    now: input.now.toISOString(),
+    decisions,
+    summary: summarize(decisions),
+    warnings,
+  };
+}
+
+function pastTense(action: PlanAction): string {
+  return action === 'expire' ? 'expired' : action === 'transition' ? 'archived' : 'kept';
+}
+
+function summarize(decisions: readonly Decision[]): PlanSummary {
+  const protectedCounts: Partial<Record<ProtectionCode, number>> = {};
+  let expire = 0;
+  let transition = 0;
+  let bytesReclaimed = 0;
+  let bytesTransitioned = 0;
+  for (const d of decisions) {
+    if (d.action === 'expire') {
+      expire++;
+      bytesReclaimed += d.sizeBytes;
+    } else if (d.action === 'transition') {
+      transition++;
+      bytesTransitioned += d.sizeBytes;
+    }
+    for (const code of d.protectedBy) protectedCounts[code] = (protectedCounts[code] ?? 0) + 1;
+  }
+  return {
+    images: decisions.length,
+    expire,
+    transition,
+    keep: decisions.length - expire - transition,
+    protected: protectedCounts,
+    bytesReclaimed,
+    bytesTransitioned,
+  };
+}
+
+type Found = [ProtectionCode, string];
+
+/** Protections that save any image, including index children and referrers: holds, in use, protected tags. */
+function hardProtections(
+  steward: StewardPolicy | undefined,
+  inUse: InUse | undefined,
+  images: readonly Image[],
+  now: number,
+): Map<string, Found[]> {
+  const out = new Map<string, Found[]>();
+  const add = (digest: string, f: Found) => {
+    const list = out.get(digest);
+    if (list) list.push(f);
+    else out.set(digest, [f]);
+  };
+  const byTag = new Map<string, Image>();
+  for (const image of images) for (const tag of image.tags) byTag.set(tag, image);
+
+  for (const hold of steward?.holds ?? []) {
+    if (hold.expiresAt !== undefined && Date.parse(hold.expiresAt) <= now) continue;
+    const target = hold.digest ?? (hold.tag !== undefined ? byTag.get(hold.tag)?.digest : undefined);
+    if (!target) continue;
+    add(target, [
+      'hold',
+      `on hold by ${hold.owner}: ${hold.reason}${hold.expiresAt ? ` (until ${hold.expiresAt})` : ''}`,
+    ]);
+  }
+  for (const [digest, where] of inUse?.digests ?? [])
+    add(digest, ['in-use', `in use by ${where.join(', ')}`]);
+  for (const [tag, where] of inUse?.tags ?? []) {
+    const image = byTag.get(tag);
+    if (image) add(image.digest, ['in-use', `in use by ${where.join(', ')} (as tag ${tag})`]);
+  }
+  const selectors = (steward?.protectedTags ?? []).map((s) => ({ s, re: compileTagSelector(s) }));
+  if (selectors.length > 0) {
+    for (const image of images) {
+      for (const { s, re } of selectors) {
+        const tag = image.tags.find((t) => re.test(t));
+        if (tag !== undefined) {
+          add(image.digest, ['protected-tag', `tag ${tag} is protected (${s})`]);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Protections that apply to ranked images only: semver retention, minimum age, recent pulls. */
+function softProtections(
+  steward: StewardPolicy | undefined,
+  population: readonly Image[],
+  now: number,
+): Map<string, Found[]> {
+  const out = new Map<string, Found[]>();
+  if (!steward) return out;
+  const add = (digest: string, f: Found) => {
+    const list = out.get(digest);
+    if (list) list.push(f);
+    else out.set(digest, [f]);
+  };
+  if (steward.keepSemver) {
+    const { count, perMajor = false, includePrerelease = false } = steward.keepSemver;
+    const releases = population
+      .map((image) => ({ image, v: newestRelease(image.tags, includePrerelease) }))
+      .filter((r): r is { image: Image; v: semver.SemVer } => r.v !== undefined)
+      .sort((a, b) => semver.compare(b.v, a.v) || (a.image.digest < b.image.digest ? -1 : 1));
+    const seen = new Map<string, number>();
+    for (const { image, v } of releases) {
+      const key = perMajor ? String(v.major) : '*';
+      const rank = (seen.get(key) ?? 0) + 1;
+      seen.set(key, rank);
+      if (rank <= count) {
+        add(image.digest, [
+          'semver',
+          `release ${v.version} is one of the ${count} newest releases${perMajor ? ` of major version ${v.major}` : ''}`,
+        ]);
+      }
+    }
+  }
+  if (steward.minAgeDays !== undefined) {
+    for (const image of population) {
+      const age = now - activeSince(image);
+      if (age < steward.minAgeDays * DAY_MS)
+        add(image.digest, [
+          'min-age',
+          `younger than the minimum age of ${steward.minAgeDays} days (${days(age)} days)`,
+        ]);
+    }
+  }
+  if (steward.pulledWithinDays !== undefined) {
+    for (const image of population) {
+      if (image.lastPulledAt === undefined) continue;
+      const since = now - image.lastPulledAt;
+      if (since < steward.pulledWithinDays * DAY_MS)
+        add(image.digest, [
+          'pulled-recently',
+          `pulled ${days(since)} days ago, within ${steward.pulledWithinDays} days`,
+        ]);
+    }
+  }
+  return out;
+}
+
+function short(digest: string): string {
+  return digest.length > 19 ? `${digest.slice(0, 19)}…` : digest;
+}
