@@ -56,7 +56,7 @@ const ruleSchema = z.strictObject({
   }),
 });
 
-const policySchema = z.strictObject({ rules: z.array(ruleSchema) });
+export const policyShapeSchema = z.strictObject({ rules: z.array(ruleSchema) });
 
 /**
  * Validates lifecycle policy text exactly as `PutLifecyclePolicy` receives it (`lifecyclePolicyText`):
@@ -116,7 +116,8 @@ export function validatePolicyDocument(doc: unknown, opts: { checkLength?: boole
     }
   }
 
-  const parsed = policySchema.safeParse(doc);
+  // reportInput: zod 4 leaves `input` out of issues unless asked, and describeIssue() reports it.
+  const parsed = policyShapeSchema.safeParse(doc, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) errors.push(at(issue.path, describeIssue(issue)));
   }
@@ -161,7 +162,7 @@ export function validatePolicyDocument(doc: unknown, opts: { checkLength?: boole
         errors.push(
           at(
             p('selection', hasPatterns ? 'tagPatternList' : 'tagPrefixList'),
-            `tag lists are only allowed with tagStatus "tagged"; remove it or set tagStatus to "tagged" (it is "${String(sel.tagStatus)}")`,
+            `${hasPatterns ? 'tagPatternList' : 'tagPrefixList'} is only allowed with tagStatus "tagged"; remove it or set tagStatus to "tagged" (it is "${String(sel.tagStatus)}")`,
           ),
         );
       }
@@ -173,7 +174,7 @@ export function validatePolicyDocument(doc: unknown, opts: { checkLength?: boole
             errors.push(
               at(
                 p('selection', 'tagPatternList', String(i)),
-                `pattern "${pattern}" has ${stars} wildcards; ECR allows at most ${POLICY_LIMITS.maxWildcardsPerPattern} "*" per pattern`,
+                `tagPatternList entry "${pattern}" has ${stars} wildcards; ECR allows at most ${POLICY_LIMITS.maxWildcardsPerPattern} "*" per pattern`,
               ),
             );
           }
@@ -273,7 +274,7 @@ export function validatePolicyDocument(doc: unknown, opts: { checkLength?: boole
         errors.push(
           at(
             ['rules', index, 'selection', 'tagStatus'],
-            `only one rule per storage class may select untagged images; rules[${cls.untagged[0]}] already does for "${storageClass}"`,
+            `only one rule per storage class may select untagged images (tagStatus "untagged"); rules[${cls.untagged[0]}] already does for "${storageClass}"`,
           ),
         );
       }
@@ -318,12 +319,17 @@ export function formatPolicyError(error: PolicyError): string {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const field = String(issue.path[issue.path.length - 1] ?? 'policy');
+  const last = issue.path[issue.path.length - 1];
+  // A list entry is named by its list: `tagPatternList[0]`, not `0`.
+  const field =
+    typeof last === 'number'
+      ? `${String(issue.path[issue.path.length - 2] ?? 'policy')}[${last}]`
+      : String(last ?? 'policy');
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return `${field} is required`;
       if (issue.input === null) return `${field} must not be null; remove the property or give it a value`;
-      return `${field} must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`} (it is ${describeValue(issue.input)})`;
+      return `${field} must be ${issue.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`} (it is ${describeValue(issue.input)})`;
     case 'unrecognized_keys':
       return `unknown propert${issue.keys.length > 1 ? 'ies' : 'y'} ${issue.keys.map((k) => `"${k}"`).join(', ')}; ECR rejects properties it does not define (check the spelling)`;
     case 'invalid_value':

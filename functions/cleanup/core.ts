@@ -1,0 +1,379 @@
+/**
+ * The cleanup of one repository: plan ─► protections ─► breaker + budget ─► write-ahead audit (PENDING)
+ * ─► BatchDeleteImage ─► mark DELETED / FAILED. It talks to the world only through the narrow ports below,
+ * so it is tested without AWS and runs unchanged in the function, the CLI and the local cloud.
+ */
+import { chunks, type DeleteOutcome, type RepositoryInfo } from '../shared/adapters/ecr.js';
+import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
+import type { DeleteSignal } from '../shared/audit/records.js';
+import { selectionFor } from '../shared/config/load.js';
+import type { Selection, StewardConfig } from '../shared/config/schema.js';
+import { isIndex } from '../shared/lifecycle/graph.js';
+import { planRepository } from '../shared/lifecycle/plan.js';
+import type { Decision, Image, LifecyclePolicy, Plan, ProtectionCode } from '../shared/lifecycle/types.js';
+import { formatPolicyError, validatePolicyText } from '../shared/lifecycle/validate.js';
+import { type BreakerScope, registryScope, repositoryScope } from '../shared/state/breaker.js';
+
+export interface RegistryPort {
+  describeRepository(name: string): Promise<RepositoryInfo | undefined>;
+  repositoryTags(arn: string): Promise<Record<string, string>>;
+  listImages(repository: string): Promise<Image[]>;
+  indexChildren(
+    repository: string,
+    digests: readonly string[],
+  ): Promise<{ children: Map<string, string[]>; unreadable: string[] }>;
+  lifecyclePolicyText(repository: string): Promise<string | undefined>;
+  deleteImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
+  archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
+}
+
+export interface CleanupPorts {
+  readonly registry: RegistryPort;
+  readonly audit: { record(signal: DeleteSignal): Promise<unknown> };
+  readonly breaker: {
+    firstOpen(
+      scopes: readonly BreakerScope[],
+      now: Date,
+    ): Promise<{ scope: string; reason?: string | undefined } | undefined>;
+  };
+  /** Image references in use across the account; throws InUseUnavailableError when a source cannot be read. */
+  readonly inUse: () => Promise<readonly ImageReference[]>;
+  /**
+   * Test and fault-injection hook: called between the steps of a destructive batch. The local cloud's kill
+   * switch throws here to prove that a crash after the write-ahead record loses nothing.
+   */
+  readonly checkpoint?:
+    | ((step: 'after-write-ahead' | 'after-delete', repository: string) => void | Promise<void>)
+    | undefined;
+}
+
+export interface CleanupRequest {
+  readonly repository: string;
+  readonly region: string;
+  readonly runId: string;
+  readonly now: Date;
+  readonly trigger: 'push' | 'sweep' | 'cli';
+  /** Deletes still allowed in this run (across repositories); decremented as deletes are planned. */
+  readonly budget: { remaining: number };
+  /** Overrides the config's mode (the CLI's `--enforce`). */
+  readonly mode?: 'dry-run' | 'enforce' | undefined;
+}
+
+export type CleanupOutcome =
+  | 'done'
+  | 'not-managed'
+  | 'repository-not-found'
+  | 'no-policy'
+  | 'invalid-policy'
+  | 'in-use-unavailable'
+  | 'breaker-open';
+
+export interface CleanupReport {
+  readonly repository: string;
+  readonly runId: string;
+  readonly mode: 'dry-run' | 'enforce';
+  readonly trigger: CleanupRequest['trigger'];
+  readonly outcome: CleanupOutcome;
+  readonly message?: string | undefined;
+  readonly selection?: string | undefined;
+  readonly images: number;
+  readonly planned: { readonly expire: number; readonly transition: number; readonly keep: number };
+  readonly expired: number;
+  readonly transitioned: number;
+  /** Planned removals left for a later run by the bounds. */
+  readonly deferred: number;
+  readonly protectedByReason: Readonly<Partial<Record<ProtectionCode, number>>>;
+  readonly bytesReclaimed: number;
+  readonly failures: readonly { digest: string; code: string; reason: string }[];
+  readonly warnings: readonly string[];
+  readonly plan?: Plan | undefined;
+}
+
+/** Runs the cleanup of one repository. Never throws for a per-repository condition: it reports it. */
+export async function cleanupRepository(
+  config: StewardConfig,
+  req: CleanupRequest,
+  ports: CleanupPorts,
+): Promise<CleanupReport> {
+  const mode = req.mode ?? config.mode;
+  const base = {
+    repository: req.repository,
+    runId: req.runId,
+    mode,
+    trigger: req.trigger,
+    images: 0,
+    planned: { expire: 0, transition: 0, keep: 0 },
+    expired: 0,
+    transitioned: 0,
+    deferred: 0,
+    protectedByReason: {},
+    bytesReclaimed: 0,
+    failures: [],
+    warnings: [] as string[],
+  };
+  const stop = (
+    outcome: CleanupOutcome,
+    message: string,
+    extra: Partial<CleanupReport> = {},
+  ): CleanupReport => ({ ...base, ...extra, outcome, message });
+
+  const repo = await ports.registry.describeRepository(req.repository);
+  if (!repo)
+    return stop(
+      'repository-not-found',
+      `repository ${req.repository} does not exist (deleted since the event?)`,
+    );
+  const needsTags = config.selections.some((s) => s.repositoryTags !== undefined);
+  const tags = needsTags ? await ports.registry.repositoryTags(repo.arn) : undefined;
+  const selection = selectionFor(config, repo.name, tags);
+  if (!selection) return stop('not-managed', `repository ${repo.name} matches no selection of the config`);
+  const selectionName = selection.name ?? selection.repositories?.join(',') ?? 'by tags';
+
+  const policy = await resolvePolicy(selection, repo.name, ports, base.warnings);
+  if ('outcome' in policy) return stop(policy.outcome, policy.message, { selection: selectionName });
+
+  const images = await ports.registry.listImages(repo.name);
+  const indexes = images.filter(isIndex).map((i) => i.digest);
+  const { children, unreadable } =
+    indexes.length > 0
+      ? await ports.registry.indexChildren(repo.name, indexes)
+      : { children: new Map<string, string[]>(), unreadable: [] };
+  if (unreadable.length > 0)
+    base.warnings.push(`could not read the manifests of ${unreadable.length} image index(es)`);
+
+  let refs: readonly ImageReference[];
+  try {
+    refs = await ports.inUse();
+  } catch (e) {
+    if (e instanceof InUseUnavailableError) {
+      return stop('in-use-unavailable', `${e.message}; nothing is deleted in this run (fail safe)`, {
+        selection: selectionName,
+        images: images.length,
+      });
+    }
+    throw e;
+  }
+
+  const plan = planRepository({
+    repository: repo.name,
+    policy: policy.policy,
+    images,
+    now: req.now,
+    indexChildren: children,
+    // Steward runs always apply the unit and graph-unknown protections, even with no protections configured.
+    steward: selection.steward ?? {},
+    inUse: inUseFor(refs, { registryId: repo.registryId, region: req.region, name: repo.name }),
+  });
+  base.warnings.push(...plan.warnings);
+  const planned = {
+    expire: plan.summary.expire,
+    transition: plan.summary.transition,
+    keep: plan.summary.keep,
+  };
+  const common = {
+    selection: selectionName,
+    images: images.length,
+    planned,
+    protectedByReason: plan.summary.protected,
+    plan,
+  };
+
+  // Bounds: whole units (an index with its children, a subject with its referrers) in deletion order.
+  const byDigest = new Map(images.map((i) => [i.digest, i]));
+  const ordered = deletionOrder(plan.decisions.filter((d) => d.action === 'expire'));
+  const allowance = Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining);
+  const chosen = takeWholeUnits(ordered, allowance);
+  const deferred = ordered.length - chosen.length;
+  if (deferred > 0)
+    base.warnings.push(`${deferred} planned deletions exceed the bounds and wait for the next run`);
+  const transitions = plan.decisions.filter((d) => d.action === 'transition');
+
+  const signal = (
+    d: Decision,
+    status: DeleteSignal['status'],
+    evidence: DeleteSignal['evidence'],
+    extra: Partial<DeleteSignal> = {},
+  ): DeleteSignal => {
+    const image = byDigest.get(d.imageDigest);
+    return {
+      registryId: repo.registryId,
+      region: req.region,
+      repository: repo.name,
+      digest: d.imageDigest,
+      evidence,
+      status,
+      at: (extra.at as string | undefined) ?? new Date().toISOString(),
+      tags: d.imageTags,
+      sizeBytes: d.sizeBytes,
+      pushedAt: d.pushedAt,
+      lastPulledAt: image?.lastPulledAt ? new Date(image.lastPulledAt).toISOString() : undefined,
+      actor: { type: 'ecr-steward', runId: req.runId, rulePriority: d.rulePriority, reasons: d.reasons },
+      ...extra,
+    };
+  };
+
+  if (mode === 'dry-run') {
+    await mapLimit(chosen, 16, (d) =>
+      ports.audit.record(signal(d, 'PLANNED', 'steward-write-ahead', { at: req.now.toISOString() })),
+    );
+    return {
+      ...base,
+      ...common,
+      outcome: 'done',
+      deferred,
+      bytesReclaimed: 0,
+      message: `dry-run: would expire ${chosen.length}, archive ${transitions.length}`,
+    };
+  }
+
+  const scopes: BreakerScope[] = [registryScope, repositoryScope(repo.name)];
+  const failures: { digest: string; code: string; reason: string }[] = [];
+  let expired = 0;
+  let bytesReclaimed = 0;
+  for (const batch of chunks(chosen, 100)) {
+    // The breaker is read before every batch: an alert raised mid-run stops the rest of it.
+    const open = await ports.breaker.firstOpen(scopes, new Date());
+    if (open) {
+      return {
+        ...base,
+        ...common,
+        outcome: 'breaker-open',
+        message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with \`ecr-steward breaker reset --scope ${open.scope}\``,
+        expired,
+        bytesReclaimed,
+        deferred: deferred + (chosen.length - expired - failures.length),
+        failures,
+      };
+    }
+    // Write-ahead: every record is durable before the delete call is made.
+    await mapLimit(batch, 16, (d) => ports.audit.record(signal(d, 'PENDING', 'steward-write-ahead')));
+    req.budget.remaining -= batch.length;
+    await ports.checkpoint?.('after-write-ahead', repo.name);
+    const outcome = await ports.registry.deleteImages(
+      repo.name,
+      batch.map((d) => d.imageDigest),
+    );
+    await ports.checkpoint?.('after-delete', repo.name);
+    const deleted = new Set(outcome.deleted);
+    await mapLimit(batch, 16, async (d) => {
+      if (deleted.has(d.imageDigest)) {
+        expired++;
+        bytesReclaimed += d.sizeBytes;
+        return ports.audit.record(signal(d, 'DELETED', 'steward-delete'));
+      }
+      const f = outcome.failures.find((x) => x.digest === d.imageDigest) ?? {
+        digest: d.imageDigest,
+        code: 'NotReported',
+        reason: 'ECR reported neither a deletion nor a failure',
+      };
+      failures.push(f);
+      return ports.audit.record(
+        signal(d, 'FAILED', 'steward-failure', { failure: { code: f.code, reason: f.reason } }),
+      );
+    });
+  }
+  req.budget.remaining += failures.length;
+
+  let transitioned = 0;
+  if (transitions.length > 0) {
+    const archive = await ports.registry.archiveImages(
+      repo.name,
+      transitions.map((d) => d.imageDigest),
+    );
+    transitioned = archive.deleted.length;
+    failures.push(...archive.failures);
+  }
+  return { ...base, ...common, outcome: 'done', expired, transitioned, deferred, bytesReclaimed, failures };
+}
+
+async function resolvePolicy(
+  selection: Selection,
+  repository: string,
+  ports: CleanupPorts,
+  warnings: string[],
+): Promise<{ policy: LifecyclePolicy } | { outcome: 'no-policy' | 'invalid-policy'; message: string }> {
+  if (selection.lifecyclePolicy !== 'fromRepository')
+    return { policy: selection.lifecyclePolicy as LifecyclePolicy };
+  const text = await ports.registry.lifecyclePolicyText(repository);
+  if (text === undefined)
+    return {
+      outcome: 'no-policy',
+      message: `repository ${repository} has no lifecycle policy attached (selection says "fromRepository")`,
+    };
+  const result = validatePolicyText(text);
+  if (!result.valid) {
+    return {
+      outcome: 'invalid-policy',
+      message: `the lifecycle policy attached to ${repository} is invalid: ${result.errors.map(formatPolicyError).join('; ')}`,
+    };
+  }
+  warnings.push('the policy is read from the repository: ECR applies it too, within 24 hours');
+  return { policy: result.policy };
+}
+
+/** Parents before what follows them (indexes before children, subjects before referrers), then by digest. */
+export function deletionOrder(decisions: readonly Decision[]): Decision[] {
+  const byDigest = new Map(decisions.map((d) => [d.imageDigest, d]));
+  const depth = new Map<string, number>();
+  const depthOf = (d: Decision, seen = new Set<string>()): number => {
+    const known = depth.get(d.imageDigest);
+    if (known !== undefined) return known;
+    const parent = d.follows ? byDigest.get(d.follows) : undefined;
+    const value = parent && !seen.has(parent.imageDigest) ? depthOf(parent, seen.add(d.imageDigest)) + 1 : 0;
+    depth.set(d.imageDigest, value);
+    return value;
+  };
+  return [...decisions].sort((a, b) => depthOf(a) - depthOf(b) || (a.imageDigest < b.imageDigest ? -1 : 1));
+}
+
+/** Takes decisions in order while whole units fit in the allowance. */
+export function takeWholeUnits(ordered: readonly Decision[], allowance: number): Decision[] {
+  if (ordered.length <= allowance) return [...ordered];
+  const byDigest = new Map(ordered.map((d) => [d.imageDigest, d]));
+  const rootOf = (d: Decision): string => {
+    let current = d;
+    const seen = new Set<string>();
+    while (current.follows && byDigest.has(current.follows) && !seen.has(current.follows)) {
+      seen.add(current.imageDigest);
+      current = byDigest.get(current.follows)!;
+    }
+    return current.imageDigest;
+  };
+  const units = new Map<string, Decision[]>();
+  for (const d of ordered) {
+    const root = rootOf(d);
+    units.set(root, [...(units.get(root) ?? []), d]);
+  }
+  const chosen = new Set<string>();
+  let left = allowance;
+  for (const unit of units.values()) {
+    if (unit.length > left) continue;
+    for (const d of unit) chosen.add(d.imageDigest);
+    left -= unit.length;
+  }
+  return ordered.filter((d) => chosen.has(d.imageDigest));
+}
+
+/** Runs `fn` over items with at most `limit` in flight; rejects with the first error after all settle. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure;
+  return results;
+}

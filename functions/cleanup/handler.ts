@@ -1,0 +1,251 @@
+/**
+ * Cleanup function handlers. `worker` consumes the FIFO cleanup queue (push events and sweep messages);
+ * `sweep` is started by EventBridge Scheduler and fans out one message per managed repository.
+ */
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  GetResourcesCommand,
+  ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { CallCounter, EcrRegistry } from '../shared/adapters/ecr.js';
+import {
+  collectInUse,
+  EcsInUseSource,
+  type ImageReference,
+  type InUseSource,
+  LambdaInUseSource,
+  staticReferences,
+} from '../shared/adapters/in-use.js';
+import { AuditStore, documentClient } from '../shared/audit/store.js';
+import type { StewardConfig } from '../shared/config/schema.js';
+import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
+import { bundledConfig } from '../shared/runtime/config.js';
+import { ENV } from '../shared/runtime/constants.js';
+import { requireEnv } from '../shared/runtime/env.js';
+import { BreakerStore } from '../shared/state/breaker.js';
+import { type CleanupReport, cleanupRepository } from './core.js';
+import { cleanupMessageSchema, isSweep, repositoryOf } from './schema.js';
+import { sweep as runSweep } from './sweep.js';
+
+const logger = new Logger({ serviceName: 'ecr-steward-cleanup' });
+const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'cleanup' });
+
+// Clients are built once per container; each run counts its own API calls.
+let clients:
+  | {
+      ecr: ECRClient;
+      ecs: ECSClient;
+      lambda: LambdaClient;
+      sqs: SQSClient;
+      tagging: ResourceGroupsTaggingAPIClient;
+      doc: ReturnType<typeof documentClient>;
+    }
+  | undefined;
+function sdk() {
+  clients ??= {
+    ecr: new ECRClient(CLIENT_DEFAULTS),
+    ecs: new ECSClient(CLIENT_DEFAULTS),
+    lambda: new LambdaClient(CLIENT_DEFAULTS),
+    sqs: new SQSClient(CLIENT_DEFAULTS),
+    tagging: new ResourceGroupsTaggingAPIClient(CLIENT_DEFAULTS),
+    doc: documentClient(),
+  };
+  return clients;
+}
+
+const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+const newRunId = (now: Date) =>
+  `run-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+
+function inUseSources(config: StewardConfig, calls: CallCounter): InUseSource[] {
+  const sources: InUseSource[] = [];
+  if (config.inUse.ecs.enabled)
+    sources.push(
+      new EcsInUseSource(
+        {
+          clusters: config.inUse.ecs.clusters,
+          taskDefinitionRevisions: config.inUse.ecs.taskDefinitionRevisions,
+        },
+        sdk().ecs,
+        calls,
+      ),
+    );
+  if (config.inUse.lambda.enabled) sources.push(new LambdaInUseSource(sdk().lambda, calls));
+  return sources;
+}
+
+/** Worker: consumes the FIFO queue. One evaluation per repository per batch (a burst of pushes coalesces). */
+export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
+  const config = bundledConfig();
+  const now = new Date();
+  const calls = new CallCounter();
+  const registry = new EcrRegistry(sdk().ecr, calls);
+  const audit = new AuditStore(sdk().doc, requireEnv(ENV.auditTable));
+  const breaker = new BreakerStore(sdk().doc, requireEnv(ENV.stateTable));
+  // In-use references are read once per invocation and shared by its repositories: fresh, never stale.
+  let inUse: Promise<ImageReference[]> | undefined;
+  const accountId = (record: SQSRecord) => record.eventSourceARN.split(':')[4] ?? '';
+  const budget = { remaining: config.bounds.maxDeletesPerRun };
+  const failures: string[] = [];
+  const groups = new Map<string, SQSRecord[]>();
+  for (const record of event.Records) {
+    const group = record.attributes.MessageGroupId ?? record.messageId;
+    groups.set(group, [...(groups.get(group) ?? []), record]);
+  }
+
+  for (const [group, records] of groups) {
+    const repositories = new Map<string, { runId?: string; trigger: 'push' | 'sweep' }>();
+    try {
+      for (const record of records) {
+        const parsed = parseBody(record.body);
+        if (!parsed.success) {
+          await deadLetter(record, parsed.reason);
+          continue;
+        }
+        const target = repositoryOf(parsed.message);
+        if ('ignore' in target) {
+          logger.info('message ignored', { messageId: record.messageId, reason: target.ignore });
+          continue;
+        }
+        const prior = repositories.get(target.repository);
+        const sweepRun = isSweep(parsed.message) ? parsed.message.runId : undefined;
+        repositories.set(target.repository, {
+          runId: prior?.runId ?? sweepRun,
+          trigger: sweepRun ? 'sweep' : (prior?.trigger ?? 'push'),
+        });
+      }
+      for (const [repository, info] of repositories) {
+        const runId = info.runId ?? newRunId(now);
+        const report = await cleanupRepository(
+          config,
+          { repository, region: region(), runId, now, trigger: info.trigger, budget },
+          {
+            registry,
+            audit,
+            breaker,
+            inUse: () => {
+              const acct = accountId(records[0]!);
+              inUse ??= collectInUse(inUseSources(config, calls)).then((refs) => [
+                ...refs,
+                ...staticReferences(config.inUse.static, acct, region()),
+              ]);
+              return inUse;
+            },
+          },
+        );
+        logReport(report, calls);
+      }
+    } catch (e) {
+      // FIFO: a failed group is retried from its first message; the messages after it wait with it.
+      logger.error('cleanup failed; the group will be retried', { group, error: e as Error });
+      failures.push(...records.map((r) => r.messageId));
+    }
+  }
+  metrics.publishStoredMetrics();
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+function parseBody(
+  body: string,
+):
+  | { success: true; message: ReturnType<typeof cleanupMessageSchema.parse> }
+  | { success: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (e) {
+    return { success: false, reason: `body is not JSON: ${(e as Error).message}` };
+  }
+  const parsed = cleanupMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      success: false,
+      reason: `not an ECR Image Action event nor a sweep message: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    };
+  }
+  return { success: true, message: parsed.data };
+}
+
+/** A malformed message goes straight to the dead-letter queue with its reason; it can never lead to a delete. */
+async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
+  logger.error('malformed message sent to the dead-letter queue', { messageId: record.messageId, reason });
+  metrics.addMetric('MalformedMessages', MetricUnit.Count, 1);
+  await sdk().sqs.send(
+    new SendMessageCommand({
+      QueueUrl: requireEnv(ENV.cleanupDlqUrl),
+      MessageBody: record.body,
+      MessageGroupId: record.attributes.MessageGroupId ?? 'malformed',
+      MessageDeduplicationId: record.messageId,
+      MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
+    }),
+  );
+}
+
+function logReport(report: CleanupReport, calls: CallCounter): void {
+  const { plan: _plan, ...summary } = report;
+  logger.info('cleanup run', { ...summary, apiCalls: calls.toJSON(), apiCallsTotal: calls.total });
+  metrics.addDimension('mode', report.mode);
+  metrics.addMetric('ImagesExpired', MetricUnit.Count, report.expired);
+  metrics.addMetric('ImagesTransitioned', MetricUnit.Count, report.transitioned);
+  metrics.addMetric('DeletesDeferred', MetricUnit.Count, report.deferred);
+  metrics.addMetric('BytesReclaimed', MetricUnit.Bytes, report.bytesReclaimed);
+  if (report.outcome === 'breaker-open')
+    metrics.addMetric('DeletesBlockedByBreaker', MetricUnit.Count, report.planned.expire);
+  if (report.outcome === 'in-use-unavailable') metrics.addMetric('InUseUnavailable', MetricUnit.Count, 1);
+}
+
+/** Sweep: started by the scheduler; enqueues one message per managed repository. */
+export async function sweep(): Promise<{ runId: string; managed: number; enqueued: number }> {
+  const config = bundledConfig();
+  const now = new Date();
+  const runId = `sweep-${newRunId(now).slice(4)}`;
+  const queueUrl = requireEnv(ENV.cleanupQueueUrl);
+  const registry = new EcrRegistry(sdk().ecr);
+  const report = await runSweep(config, runId, now, {
+    listRepositories: () => registry.listRepositories(),
+    repositoryTags: async () => {
+      const out = new Map<string, Record<string, string>>();
+      let token: string | undefined;
+      do {
+        const page = await sdk().tagging.send(
+          new GetResourcesCommand({
+            ResourceTypeFilters: ['ecr:repository'],
+            PaginationToken: token,
+            ResourcesPerPage: 100,
+          }),
+        );
+        for (const r of page.ResourceTagMappingList ?? [])
+          if (r.ResourceARN)
+            out.set(
+              r.ResourceARN,
+              Object.fromEntries((r.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+            );
+        token = page.PaginationToken || undefined;
+      } while (token);
+      return out;
+    },
+    sendBatch: async (entries) => {
+      const out = await sdk().sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: entries.map((e) => ({
+            Id: e.id,
+            MessageBody: e.body,
+            MessageGroupId: e.groupId,
+            MessageDeduplicationId: e.deduplicationId,
+          })),
+        }),
+      );
+      return (out.Failed ?? []).map((f) => f.Id ?? '');
+    },
+  });
+  logger.info('sweep enqueued', { ...report });
+  return report;
+}

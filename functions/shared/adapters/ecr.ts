@@ -1,0 +1,261 @@
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetLifecyclePolicyCommand,
+  type ImageDetail,
+  ListTagsForResourceCommand,
+  UpdateImageStorageClassCommand,
+} from '@aws-sdk/client-ecr';
+import { INDEX_MEDIA_TYPES } from '../lifecycle/graph.js';
+import { indexChildrenOf } from '../lifecycle/images.js';
+import type { Image } from '../lifecycle/types.js';
+import { CLIENT_DEFAULTS } from '../runtime/clients.js';
+
+/** ECR's API maxima (API model): pages of DescribeImages / DescribeRepositories, ids per batch call. */
+export const ECR_LIMITS = { describePage: 1000, batchIds: 100 } as const;
+
+/** Counts API calls by operation, for run summaries and the benchmark. */
+export class CallCounter {
+  readonly counts = new Map<string, number>();
+  add(operation: string, n = 1): void {
+    this.counts.set(operation, (this.counts.get(operation) ?? 0) + n);
+  }
+  get total(): number {
+    let sum = 0;
+    for (const n of this.counts.values()) sum += n;
+    return sum;
+  }
+  toJSON(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
+
+export interface RepositoryInfo {
+  readonly name: string;
+  readonly arn: string;
+  readonly registryId: string;
+  readonly tagMutability?: string | undefined;
+}
+
+export interface ImageFailure {
+  readonly digest: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+export interface DeleteOutcome {
+  readonly deleted: readonly string[];
+  readonly failures: readonly ImageFailure[];
+}
+
+/** Failure codes worth another attempt in the same run (the index holding the child may be gone by then). */
+const RETRYABLE_FAILURES = new Set(['ImageReferencedByManifestList', 'KmsError', 'UpstreamUnavailable']);
+
+/** The only code that talks to ECR. Paginates to the last page, batches to the API maxima, reads partial failures. */
+export class EcrRegistry {
+  constructor(
+    private readonly client: ECRClient = new ECRClient(CLIENT_DEFAULTS),
+    readonly calls: CallCounter = new CallCounter(),
+  ) {}
+
+  /** Every repository of the registry (all pages). */
+  async listRepositories(): Promise<RepositoryInfo[]> {
+    const out: RepositoryInfo[] = [];
+    let nextToken: string | undefined;
+    do {
+      this.calls.add('DescribeRepositories');
+      const page = await this.client.send(
+        new DescribeRepositoriesCommand({ maxResults: ECR_LIMITS.describePage, nextToken }),
+      );
+      for (const r of page.repositories ?? []) {
+        if (!r.repositoryName || !r.repositoryArn || !r.registryId) continue;
+        out.push({
+          name: r.repositoryName,
+          arn: r.repositoryArn,
+          registryId: r.registryId,
+          tagMutability: r.imageTagMutability,
+        });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return out;
+  }
+
+  async describeRepository(name: string): Promise<RepositoryInfo | undefined> {
+    this.calls.add('DescribeRepositories');
+    try {
+      const out = await this.client.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }));
+      const r = out.repositories?.[0];
+      if (!r?.repositoryName || !r.repositoryArn || !r.registryId) return undefined;
+      return {
+        name: r.repositoryName,
+        arn: r.repositoryArn,
+        registryId: r.registryId,
+        tagMutability: r.imageTagMutability,
+      };
+    } catch (e) {
+      if ((e as Error).name === 'RepositoryNotFoundException') return undefined;
+      throw e;
+    }
+  }
+
+  async repositoryTags(arn: string): Promise<Record<string, string>> {
+    this.calls.add('ListTagsForResource');
+    const out = await this.client.send(new ListTagsForResourceCommand({ resourceArn: arn }));
+    return Object.fromEntries((out.tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  /** Every image of a repository, archived and restoring ones included (DescribeImages, 1000 a page). */
+  async listImages(repositoryName: string): Promise<Image[]> {
+    const out: Image[] = [];
+    let nextToken: string | undefined;
+    do {
+      this.calls.add('DescribeImages');
+      const page = await this.client.send(
+        new DescribeImagesCommand({
+          repositoryName,
+          maxResults: ECR_LIMITS.describePage,
+          nextToken,
+          filter: { imageStatus: 'ANY' },
+        }),
+      );
+      for (const detail of page.imageDetails ?? []) out.push(fromDetail(detail));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return out;
+  }
+
+  /**
+   * The children of the given image indexes (BatchGetImage, up to 100 a call). Indexes whose manifest could
+   * not be read are listed in `unreadable`, so the engine can keep what might be their children.
+   */
+  async indexChildren(
+    repositoryName: string,
+    indexDigests: readonly string[],
+  ): Promise<{ children: Map<string, string[]>; unreadable: string[] }> {
+    const children = new Map<string, string[]>();
+    const unreadable: string[] = [];
+    for (const batch of chunks(indexDigests, ECR_LIMITS.batchIds)) {
+      this.calls.add('BatchGetImage');
+      const out = await this.client.send(
+        new BatchGetImageCommand({
+          repositoryName,
+          imageIds: batch.map((imageDigest) => ({ imageDigest })),
+          acceptedMediaTypes: [...INDEX_MEDIA_TYPES],
+        }),
+      );
+      for (const image of out.images ?? []) {
+        const digest = image.imageId?.imageDigest;
+        if (!digest || !image.imageManifest) continue;
+        try {
+          children.set(digest, indexChildrenOf(image.imageManifest));
+        } catch {
+          unreadable.push(digest);
+        }
+      }
+      for (const failure of out.failures ?? []) {
+        if (failure.imageId?.imageDigest) unreadable.push(failure.imageId.imageDigest);
+      }
+    }
+    for (const digest of indexDigests)
+      if (!children.has(digest) && !unreadable.includes(digest)) unreadable.push(digest);
+    return { children, unreadable };
+  }
+
+  /** The lifecycle policy attached to a repository, or undefined when it has none. */
+  async lifecyclePolicyText(repositoryName: string): Promise<string | undefined> {
+    this.calls.add('GetLifecyclePolicy');
+    try {
+      const out = await this.client.send(new GetLifecyclePolicyCommand({ repositoryName }));
+      return out.lifecyclePolicyText;
+    } catch (e) {
+      if ((e as Error).name === 'LifecyclePolicyNotFoundException') return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Deletes images by digest, 100 a call, in the order given (callers put indexes before their children).
+   * Failures that can succeed later in the run (`ImageReferencedByManifestList` once the index is gone)
+   * are retried once after every batch has been sent.
+   */
+  async deleteImages(repositoryName: string, digests: readonly string[]): Promise<DeleteOutcome> {
+    const deleted = new Set<string>();
+    let failures: ImageFailure[] = [];
+    const send = async (batch: readonly string[]) => {
+      this.calls.add('BatchDeleteImage');
+      const out = await this.client.send(
+        new BatchDeleteImageCommand({
+          repositoryName,
+          imageIds: batch.map((imageDigest) => ({ imageDigest })),
+        }),
+      );
+      for (const id of out.imageIds ?? []) if (id.imageDigest) deleted.add(id.imageDigest);
+      const found: ImageFailure[] = [];
+      for (const f of out.failures ?? []) {
+        const digest = f.imageId?.imageDigest;
+        if (!digest) continue;
+        // Deleted meanwhile by someone else: the goal is reached, but it is not our delete.
+        found.push({ digest, code: f.failureCode ?? 'Unknown', reason: f.failureReason ?? '' });
+      }
+      return found;
+    };
+    for (const batch of chunks(digests, ECR_LIMITS.batchIds)) failures.push(...(await send(batch)));
+    const retry = failures.filter((f) => RETRYABLE_FAILURES.has(f.code)).map((f) => f.digest);
+    if (retry.length > 0) {
+      failures = failures.filter((f) => !RETRYABLE_FAILURES.has(f.code));
+      for (const batch of chunks(retry, ECR_LIMITS.batchIds)) failures.push(...(await send(batch)));
+    }
+    return { deleted: [...deleted], failures: failures.filter((f) => !deleted.has(f.digest)) };
+  }
+
+  /** Moves images to the archive storage class (UpdateImageStorageClass is one image a call). */
+  async archiveImages(repositoryName: string, digests: readonly string[]): Promise<DeleteOutcome> {
+    const done: string[] = [];
+    const failures: ImageFailure[] = [];
+    for (const imageDigest of digests) {
+      this.calls.add('UpdateImageStorageClass');
+      try {
+        await this.client.send(
+          new UpdateImageStorageClassCommand({
+            repositoryName,
+            imageId: { imageDigest },
+            targetStorageClass: 'ARCHIVE',
+          }),
+        );
+        done.push(imageDigest);
+      } catch (e) {
+        const err = e as Error & { $retryable?: unknown };
+        if (err.name === 'ThrottlingException' || err.name === 'ServerException') throw e;
+        failures.push({ digest: imageDigest, code: err.name, reason: err.message });
+      }
+    }
+    return { deleted: done, failures };
+  }
+}
+
+function fromDetail(detail: ImageDetail): Image {
+  return {
+    digest: detail.imageDigest ?? '',
+    tags: detail.imageTags ?? [],
+    pushedAt: detail.imagePushedAt?.getTime() ?? 0,
+    sizeBytes: detail.imageSizeInBytes ?? 0,
+    status: (detail.imageStatus ?? 'ACTIVE') as Image['status'],
+    lastPulledAt: detail.lastRecordedPullTime?.getTime(),
+    lastArchivedAt: detail.lastArchivedAt?.getTime(),
+    lastActivatedAt: detail.lastActivatedAt?.getTime(),
+    manifestMediaType: detail.imageManifestMediaType,
+    artifactMediaType: detail.artifactMediaType,
+    subjectDigest: detail.subjectManifestDigest,
+  };
+}
+
+/** Splits a list into chunks of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,300 @@
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListClustersCommand,
+  ListServicesCommand,
+  ListTaskDefinitionFamiliesCommand,
+  ListTaskDefinitionsCommand,
+  ListTasksCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  GetFunctionCommand,
+  LambdaClient,
+  ListFunctionsCommand,
+  ListVersionsByFunctionCommand,
+} from '@aws-sdk/client-lambda';
+import type { InUse } from '../lifecycle/types.js';
+import { CLIENT_DEFAULTS } from '../runtime/clients.js';
+import { CallCounter, chunks } from './ecr.js';
+
+/** One image reference found in a running or deployable workload. */
+export interface ImageReference {
+  readonly registryId: string;
+  readonly region: string;
+  readonly repository: string;
+  readonly digest?: string | undefined;
+  readonly tag?: string | undefined;
+  /** Where it is used, e.g. `ecs:task/prod/abc123` or `lambda:orders:$LATEST`. */
+  readonly where: string;
+}
+
+/** An in-use source could not be read: the run must delete nothing (fail safe). */
+export class InUseUnavailableError extends Error {
+  constructor(
+    readonly source: string,
+    cause: unknown,
+  ) {
+    super(`in-use source ${source} could not be read: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'InUseUnavailableError';
+  }
+}
+
+const ECR_IMAGE =
+  /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?::([^@]+))?(?:@(sha256:[a-f0-9]{64}))?$/;
+
+/** Parses an ECR image URI (`acct.dkr.ecr.region.amazonaws.com/repo[:tag][@digest]`); other registries give undefined. */
+export function parseImageUri(uri: string, where: string): ImageReference | undefined {
+  const m = ECR_IMAGE.exec(uri);
+  if (!m) return undefined;
+  return { registryId: m[1]!, region: m[2]!, repository: m[3]!, tag: m[4], digest: m[5], where };
+}
+
+/** Collects the image references of a whole account and region, once, for every repository of a run. */
+export interface InUseSource {
+  readonly name: string;
+  collect(): Promise<ImageReference[]>;
+}
+
+/** ECS: running tasks (exact digests), services' deployments, and the newest ACTIVE task-definition revisions. */
+export class EcsInUseSource implements InUseSource {
+  readonly name = 'ecs';
+  private readonly taskDefinitions = new Map<string, string[]>();
+  constructor(
+    private readonly options: { clusters?: readonly string[] | undefined; taskDefinitionRevisions: number },
+    private readonly client: ECSClient = new ECSClient(CLIENT_DEFAULTS),
+    private readonly calls: CallCounter = new CallCounter(),
+  ) {}
+
+  async collect(): Promise<ImageReference[]> {
+    const refs: ImageReference[] = [];
+    const push = (uri: string | undefined, where: string, digest?: string) => {
+      if (!uri) return;
+      const ref = parseImageUri(uri, where);
+      if (ref) refs.push(digest && !ref.digest ? { ...ref, digest } : ref);
+    };
+    for (const cluster of this.options.clusters ?? (await this.listClusters())) {
+      const clusterName = cluster.split('/').pop() ?? cluster;
+      // Running tasks: ECS resolved the image to a digest at launch, so this is exact.
+      const taskArns = await this.pages((nextToken) =>
+        this.count('ListTasks')
+          .send(new ListTasksCommand({ cluster, desiredStatus: 'RUNNING', nextToken, maxResults: 100 }))
+          .then((o) => ({ items: o.taskArns ?? [], nextToken: o.nextToken })),
+      );
+      for (const batch of chunks(taskArns, 100)) {
+        const out = await this.count('DescribeTasks').send(
+          new DescribeTasksCommand({ cluster, tasks: batch }),
+        );
+        for (const task of out.tasks ?? []) {
+          const id = task.taskArn?.split('/').pop() ?? '?';
+          for (const c of task.containers ?? [])
+            push(c.image, `ecs:task/${clusterName}/${id}`, c.imageDigest);
+        }
+      }
+      // Services: every deployment still present (PRIMARY, ACTIVE during a rollout) can start tasks.
+      const serviceArns = await this.pages((nextToken) =>
+        this.count('ListServices')
+          .send(new ListServicesCommand({ cluster, nextToken, maxResults: 100 }))
+          .then((o) => ({
+            items: o.serviceArns ?? [],
+            nextToken: o.nextToken,
+          })),
+      );
+      for (const batch of chunks(serviceArns, 10)) {
+        const out = await this.count('DescribeServices').send(
+          new DescribeServicesCommand({ cluster, services: batch }),
+        );
+        for (const service of out.services ?? []) {
+          for (const d of service.deployments ?? []) {
+            if (!d.taskDefinition) continue;
+            for (const image of await this.taskDefinitionImages(d.taskDefinition)) {
+              push(image, `ecs:service/${clusterName}/${service.serviceName ?? '?'}`);
+            }
+          }
+        }
+      }
+    }
+    // The newest N ACTIVE revisions of each family: what a rollback would start.
+    if (this.options.taskDefinitionRevisions > 0) {
+      const families = await this.pages((nextToken) =>
+        this.count('ListTaskDefinitionFamilies')
+          .send(new ListTaskDefinitionFamiliesCommand({ status: 'ACTIVE', nextToken, maxResults: 100 }))
+          .then((o) => ({ items: o.families ?? [], nextToken: o.nextToken })),
+      );
+      for (const family of families) {
+        const out = await this.count('ListTaskDefinitions').send(
+          new ListTaskDefinitionsCommand({
+            familyPrefix: family,
+            status: 'ACTIVE',
+            sort: 'DESC',
+            maxResults: this.options.taskDefinitionRevisions,
+          }),
+        );
+        for (const arn of out.taskDefinitionArns ?? []) {
+          if (arn.split('/').pop()?.split(':')[0] !== family) continue;
+          for (const image of await this.taskDefinitionImages(arn))
+            push(image, `ecs:task-definition/${arn.split('/').pop()}`);
+        }
+      }
+    }
+    return refs;
+  }
+
+  private async listClusters(): Promise<string[]> {
+    return this.pages((nextToken) =>
+      this.count('ListClusters')
+        .send(new ListClustersCommand({ nextToken, maxResults: 100 }))
+        .then((o) => ({
+          items: o.clusterArns ?? [],
+          nextToken: o.nextToken,
+        })),
+    );
+  }
+
+  private async taskDefinitionImages(arn: string): Promise<string[]> {
+    const cached = this.taskDefinitions.get(arn);
+    if (cached) return cached;
+    const out = await this.count('DescribeTaskDefinition').send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: arn }),
+    );
+    const images = (out.taskDefinition?.containerDefinitions ?? [])
+      .map((c) => c.image)
+      .filter((i): i is string => !!i);
+    this.taskDefinitions.set(arn, images);
+    return images;
+  }
+
+  private count(operation: string): ECSClient {
+    this.calls.add(`ecs:${operation}`);
+    return this.client;
+  }
+
+  private async pages<T>(
+    page: (token: string | undefined) => Promise<{ items: T[]; nextToken?: string | undefined }>,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    let token: string | undefined;
+    do {
+      const p = await page(token);
+      out.push(...p.items);
+      token = p.nextToken;
+    } while (token);
+    return out;
+  }
+}
+
+/** Lambda: container-image functions, `$LATEST` and every published version (aliases point at versions). */
+export class LambdaInUseSource implements InUseSource {
+  readonly name = 'lambda';
+  constructor(
+    private readonly client: LambdaClient = new LambdaClient(CLIENT_DEFAULTS),
+    private readonly calls: CallCounter = new CallCounter(),
+  ) {}
+
+  async collect(): Promise<ImageReference[]> {
+    const refs: ImageReference[] = [];
+    let marker: string | undefined;
+    const functions: string[] = [];
+    do {
+      this.calls.add('lambda:ListFunctions');
+      const out = await this.client.send(new ListFunctionsCommand({ Marker: marker, MaxItems: 50 }));
+      for (const f of out.Functions ?? [])
+        if (f.PackageType === 'Image' && f.FunctionName) functions.push(f.FunctionName);
+      marker = out.NextMarker;
+    } while (marker);
+    for (const name of functions) {
+      let vMarker: string | undefined;
+      const versions: string[] = [];
+      do {
+        this.calls.add('lambda:ListVersionsByFunction');
+        const out = await this.client.send(
+          new ListVersionsByFunctionCommand({ FunctionName: name, Marker: vMarker, MaxItems: 50 }),
+        );
+        for (const v of out.Versions ?? []) if (v.Version) versions.push(v.Version);
+        vMarker = out.NextMarker;
+      } while (vMarker);
+      for (const version of versions) {
+        this.calls.add('lambda:GetFunction');
+        const out = await this.client.send(
+          new GetFunctionCommand({ FunctionName: name, Qualifier: version }),
+        );
+        const where = `lambda:${name}:${version}`;
+        // ResolvedImageUri carries the digest Lambda runs; ImageUri may name a tag.
+        const resolved = out.Code?.ResolvedImageUri
+          ? parseImageUri(out.Code.ResolvedImageUri, where)
+          : undefined;
+        const named = out.Code?.ImageUri ? parseImageUri(out.Code.ImageUri, where) : undefined;
+        if (resolved) refs.push(resolved);
+        if (named && named.digest !== resolved?.digest) refs.push(named);
+      }
+    }
+    return refs;
+  }
+}
+
+/** References from the config (`inUse.static`): `repository@sha256:…` or `repository:tag`. */
+export function staticReferences(
+  entries: Readonly<Record<string, readonly string[]>> | undefined,
+  registryId: string,
+  region: string,
+): ImageReference[] {
+  return Object.entries(entries ?? {}).map(([ref, where]) => {
+    const at = ref.indexOf('@');
+    const colon = ref.lastIndexOf(':');
+    if (at > 0)
+      return {
+        registryId,
+        region,
+        repository: ref.slice(0, at),
+        digest: ref.slice(at + 1),
+        where: where.join(', '),
+      };
+    if (colon > 0)
+      return {
+        registryId,
+        region,
+        repository: ref.slice(0, colon),
+        tag: ref.slice(colon + 1),
+        where: where.join(', '),
+      };
+    return { registryId, region, repository: ref, where: where.join(', ') };
+  });
+}
+
+/**
+ * Reads every source; if any cannot be read, throws InUseUnavailableError naming it, so no delete runs on
+ * a partial picture of what is running.
+ */
+export async function collectInUse(sources: readonly InUseSource[]): Promise<ImageReference[]> {
+  const refs: ImageReference[] = [];
+  for (const source of sources) {
+    try {
+      refs.push(...(await source.collect()));
+    } catch (e) {
+      throw new InUseUnavailableError(source.name, e);
+    }
+  }
+  return refs;
+}
+
+/** The engine's view of what is in use in one repository: exact digests and tag references. */
+export function inUseFor(
+  refs: readonly ImageReference[],
+  repository: { registryId: string; region: string; name: string },
+): InUse {
+  const digests = new Map<string, string[]>();
+  const tags = new Map<string, string[]>();
+  for (const ref of refs) {
+    if (
+      ref.repository !== repository.name ||
+      ref.registryId !== repository.registryId ||
+      ref.region !== repository.region
+    )
+      continue;
+    if (ref.digest) digests.set(ref.digest, [...(digests.get(ref.digest) ?? []), ref.where]);
+    else if (ref.tag) tags.set(ref.tag, [...(tags.get(ref.tag) ?? []), ref.where]);
+    else tags.set('latest', [...(tags.get('latest') ?? []), ref.where]);
+  }
+  return { digests, tags };
+}

@@ -1,0 +1,213 @@
+/**
+ * The audit record of one image deletion, and how signals about it merge. Pure: the DynamoDB store only
+ * reads, merges and writes conditionally, so every source (our write-ahead, ECR events, CloudTrail,
+ * reconciliation) lands on the same single record whatever order and however often they arrive.
+ *
+ * Keys (single table):
+ * - `pk = IMG#<digest>`, `sk = REPO#<registryId>#<region>#<repository>`: one record per deletion of a digest in
+ *   a repository; query by digest = Query on pk.
+ * - GSI `byRepository`: `gsi1pk = REPO#<registryId>#<region>#<repository>`, `gsi1sk = <time>#<digest>`.
+ * - GSI `byRun`: `gsi2pk = RUN#<runId>`, `gsi2sk = <digest>` (our cleanup runs, dry-run plans included).
+ * - GSI `byDay`: `gsi3pk = DAY#<yyyy-mm-dd>`, `gsi3sk = <time>#<repository>#<digest>` (recent deletes registry-wide).
+ * Dry-run plans use `sk = PLAN#<runId>#<registryId>#<region>#<repository>` so they never collide with a deletion.
+ */
+
+export type AuditStatus = 'PLANNED' | 'PENDING' | 'DELETED' | 'FAILED';
+
+/** Where a piece of evidence came from. */
+export type Evidence =
+  | 'steward-write-ahead'
+  | 'steward-delete'
+  | 'steward-failure'
+  | 'image-action-event'
+  | 'cloudtrail-batch-delete'
+  | 'cloudtrail-lifecycle'
+  | 'reconciliation'
+  | 'settled';
+
+export type ActorType = 'ecr-steward' | 'ecr-lifecycle' | 'principal' | 'unknown';
+
+export interface Actor {
+  readonly type: ActorType;
+  /** IAM principal ARN from CloudTrail, when known. */
+  readonly principal?: string | undefined;
+  readonly runId?: string | undefined;
+  readonly rulePriority?: number | null | undefined;
+  readonly reasons?: readonly string[] | undefined;
+}
+
+export interface ImageRef {
+  readonly registryId: string;
+  readonly region: string;
+  readonly repository: string;
+  readonly digest: string;
+}
+
+export interface AuditRecord extends ImageRef {
+  readonly pk: string;
+  readonly sk: string;
+  readonly gsi1pk: string;
+  readonly gsi1sk: string;
+  readonly gsi2pk?: string | undefined;
+  readonly gsi2sk?: string | undefined;
+  readonly gsi3pk: string;
+  readonly gsi3sk: string;
+  readonly status: AuditStatus;
+  readonly dryRun: boolean;
+  readonly tags: readonly string[];
+  readonly sizeBytes?: number | undefined;
+  readonly pushedAt?: string | undefined;
+  readonly lastPulledAt?: string | undefined;
+  readonly actor: Actor;
+  /** When the image was deleted (or is planned to be), ISO-8601. */
+  readonly at: string;
+  readonly recordedAt: string;
+  readonly updatedAt: string;
+  readonly evidence: readonly Evidence[];
+  readonly eventIds: readonly string[];
+  readonly failure?: { readonly code: string; readonly reason: string } | undefined;
+  /** Optimistic-concurrency version: every write is conditional on the version it read. */
+  readonly version: number;
+  readonly ttl?: number | undefined;
+}
+
+/** One signal about a deletion, from any source. */
+export interface DeleteSignal extends ImageRef {
+  readonly evidence: Evidence;
+  readonly at: string;
+  readonly status: AuditStatus;
+  readonly tags?: readonly string[] | undefined;
+  readonly sizeBytes?: number | undefined;
+  readonly pushedAt?: string | undefined;
+  readonly lastPulledAt?: string | undefined;
+  readonly actor?: Partial<Actor> | undefined;
+  readonly eventId?: string | undefined;
+  readonly failure?: { readonly code: string; readonly reason: string } | undefined;
+}
+
+export const repoKey = (r: Omit<ImageRef, 'digest'>): string =>
+  `REPO#${r.registryId}#${r.region}#${r.repository}`;
+
+export function keysOf(
+  ref: ImageRef,
+  opts: { dryRun: boolean; runId?: string | undefined },
+): { pk: string; sk: string } {
+  return {
+    pk: `IMG#${ref.digest}`,
+    sk: opts.dryRun
+      ? `PLAN#${opts.runId ?? 'unknown'}#${ref.registryId}#${ref.region}#${ref.repository}`
+      : repoKey(ref),
+  };
+}
+
+/**
+ * Who deleted the image, from the evidence: our write-ahead alone only says we meant to; the deletion is
+ * ours when our own delete call reported it, ECR's lifecycle when CloudTrail's PolicyExecutionEvent names it,
+ * else the principal CloudTrail names, else unknown.
+ */
+function actorType(
+  status: AuditStatus,
+  evidence: readonly Evidence[],
+  principal: string | undefined,
+): ActorType {
+  if (status !== 'DELETED')
+    return evidence.includes('steward-write-ahead') || status === 'PLANNED' ? 'ecr-steward' : 'unknown';
+  if (evidence.includes('steward-delete')) return 'ecr-steward';
+  if (evidence.includes('cloudtrail-lifecycle')) return 'ecr-lifecycle';
+  if (principal) return 'principal';
+  // Our write-ahead and no other actor named: we were about to delete it and it went (a crash lost our reply).
+  if (evidence.includes('steward-write-ahead')) return 'ecr-steward';
+  return 'unknown';
+}
+
+/** Status order: a deletion seen by anyone is final; a failure only replaces a pending write-ahead. */
+function nextStatus(current: AuditStatus, signal: DeleteSignal): AuditStatus {
+  if (current === 'DELETED' || signal.status === 'DELETED') return 'DELETED';
+  if (signal.status === 'FAILED') return current === 'PENDING' || current === 'FAILED' ? 'FAILED' : current;
+  if (signal.status === 'PENDING') return current === 'FAILED' ? 'PENDING' : current;
+  return current;
+}
+
+/**
+ * Merges a signal into the record (or creates it). Returns undefined when the signal adds nothing, so
+ * redeliveries cost a read and no write.
+ */
+export function mergeSignal(
+  existing: AuditRecord | undefined,
+  signal: DeleteSignal,
+  now: string,
+  opts: { ttlDays?: number | undefined } = {},
+): AuditRecord | undefined {
+  const dryRun = signal.status === 'PLANNED';
+  const runId = signal.actor?.runId ?? existing?.actor.runId;
+  const { pk, sk } = keysOf(signal, { dryRun, runId });
+  if (existing && signal.eventId && existing.eventIds.includes(signal.eventId)) return undefined;
+
+  const status = existing ? nextStatus(existing.status, signal) : signal.status;
+  const evidence = [...new Set([...(existing?.evidence ?? []), signal.evidence])].sort() as Evidence[];
+  const merged = { ...existing?.actor, ...stripUndefined({ ...signal.actor }) };
+  const actor: Actor = {
+    ...merged,
+    principal: existing?.actor.principal ?? signal.actor?.principal,
+    type: actorType(status, evidence, merged.principal ?? existing?.actor.principal),
+  };
+  const eventIds = signal.eventId
+    ? [...new Set([...(existing?.eventIds ?? []), signal.eventId])].sort()
+    : [...(existing?.eventIds ?? [])];
+  // The deletion time is the earliest time a source reports the image deleted; before that, the planned time.
+  let at: string;
+  if (!existing) at = signal.at;
+  else if (existing.status === 'DELETED' && signal.status === 'DELETED')
+    at = existing.at < signal.at ? existing.at : signal.at;
+  else if (existing.status !== 'DELETED' && status === 'DELETED') at = signal.at;
+  else at = existing.at;
+  const tags =
+    (existing?.tags.length ?? 0) >= (signal.tags?.length ?? 0) ? (existing?.tags ?? []) : (signal.tags ?? []);
+
+  const next: AuditRecord = {
+    pk,
+    sk,
+    registryId: signal.registryId,
+    region: signal.region,
+    repository: signal.repository,
+    digest: signal.digest,
+    gsi1pk: repoKey(signal),
+    gsi1sk: `${at}#${signal.digest}`,
+    ...(runId ? { gsi2pk: `RUN#${runId}`, gsi2sk: signal.digest } : {}),
+    gsi3pk: `DAY#${at.slice(0, 10)}`,
+    gsi3sk: `${at}#${signal.repository}#${signal.digest}`,
+    status,
+    dryRun,
+    tags: [...tags],
+    sizeBytes: existing?.sizeBytes ?? signal.sizeBytes,
+    pushedAt: existing?.pushedAt ?? signal.pushedAt,
+    lastPulledAt: existing?.lastPulledAt ?? signal.lastPulledAt,
+    actor,
+    at,
+    recordedAt: existing?.recordedAt ?? now,
+    updatedAt: now,
+    evidence,
+    eventIds,
+    failure: status === 'FAILED' ? (signal.failure ?? existing?.failure) : undefined,
+    version: (existing?.version ?? 0) + 1,
+    ttl:
+      existing?.ttl ??
+      (opts.ttlDays ? Math.floor(Date.parse(now) / 1000) + opts.ttlDays * 86_400 : undefined),
+  };
+  if (existing && sameContent(existing, next)) return undefined;
+  return next;
+}
+
+function sameContent(a: AuditRecord, b: AuditRecord): boolean {
+  const strip = ({ version: _v, updatedAt: _u, ...rest }: AuditRecord) => rest;
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Whether a status change counts as a new deletion (for delete-rate counters): exactly once per record. */
+export function becameDeleted(before: AuditRecord | undefined, after: AuditRecord): boolean {
+  return after.status === 'DELETED' && before?.status !== 'DELETED';
+}

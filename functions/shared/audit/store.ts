@@ -1,0 +1,168 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { CLIENT_DEFAULTS } from '../runtime/clients.js';
+import {
+  type AuditRecord,
+  becameDeleted,
+  type DeleteSignal,
+  keysOf,
+  mergeSignal,
+  repoKey,
+} from './records.js';
+
+export const AUDIT_INDEXES = { byRepository: 'byRepository', byRun: 'byRun', byDay: 'byDay' } as const;
+
+export function documentClient(client = new DynamoDBClient(CLIENT_DEFAULTS)): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export interface RecordResult {
+  readonly record: AuditRecord | undefined;
+  /** True exactly once per deletion: when this write moved the record to DELETED. */
+  readonly newlyDeleted: boolean;
+}
+
+/**
+ * The audit table. Every write is a read-merge-conditional-put on the record's version, so concurrent and
+ * repeated signals about one deletion converge on one record without losing any of them.
+ */
+export class AuditStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly options: { ttlDays?: number | undefined; now?: () => Date } = {},
+  ) {}
+
+  private now(): string {
+    return (this.options.now?.() ?? new Date()).toISOString();
+  }
+
+  async get(
+    ref:
+      | DeleteSignal
+      | (Pick<DeleteSignal, 'registryId' | 'region' | 'repository' | 'digest'> & {
+          dryRun?: boolean;
+          runId?: string;
+        }),
+  ): Promise<AuditRecord | undefined> {
+    const dryRun = 'status' in ref ? ref.status === 'PLANNED' : (ref.dryRun ?? false);
+    const runId = 'actor' in ref ? ref.actor?.runId : 'runId' in ref ? ref.runId : undefined;
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keysOf(ref, { dryRun, runId }),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item as AuditRecord | undefined;
+  }
+
+  /** Records one signal; retries on a concurrent write until the merge lands. */
+  async record(signal: DeleteSignal): Promise<RecordResult> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const existing = await this.get(signal);
+      const next = mergeSignal(existing, signal, this.now(), { ttlDays: this.options.ttlDays });
+      if (!next) return { record: existing, newlyDeleted: false };
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: next,
+            ConditionExpression: existing ? '#v = :v' : 'attribute_not_exists(pk)',
+            ...(existing
+              ? {
+                  ExpressionAttributeNames: { '#v': 'version' },
+                  ExpressionAttributeValues: { ':v': existing.version },
+                }
+              : {}),
+          }),
+        );
+        return { record: next, newlyDeleted: becameDeleted(existing, next) };
+      } catch (e) {
+        if (
+          e instanceof ConditionalCheckFailedException ||
+          (e as Error).name === 'ConditionalCheckFailedException'
+        )
+          continue;
+        throw e;
+      }
+    }
+    throw new Error(
+      `audit record for ${signal.repository}@${signal.digest} kept changing; giving up after 10 attempts`,
+    );
+  }
+
+  /** Deletion records of a repository, newest first, optionally since a time. */
+  async byRepository(
+    ref: { registryId: string; region: string; repository: string },
+    since?: string,
+    limit = 1000,
+  ): Promise<AuditRecord[]> {
+    return this.query(
+      {
+        IndexName: AUDIT_INDEXES.byRepository,
+        KeyConditionExpression: since ? 'gsi1pk = :pk AND gsi1sk >= :since' : 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': repoKey(ref), ...(since ? { ':since': since } : {}) },
+        ScanIndexForward: false,
+      },
+      limit,
+    );
+  }
+
+  async byDigest(digest: string): Promise<AuditRecord[]> {
+    return this.query(
+      { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `IMG#${digest}` } },
+      1000,
+    );
+  }
+
+  async byRun(runId: string): Promise<AuditRecord[]> {
+    return this.query(
+      {
+        IndexName: AUDIT_INDEXES.byRun,
+        KeyConditionExpression: 'gsi2pk = :pk',
+        ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
+      },
+      100_000,
+    );
+  }
+
+  /** Records of one UTC day (`yyyy-mm-dd`), newest first. */
+  async byDay(day: string, since?: string, limit = 1000): Promise<AuditRecord[]> {
+    return this.query(
+      {
+        IndexName: AUDIT_INDEXES.byDay,
+        KeyConditionExpression: since ? 'gsi3pk = :pk AND gsi3sk >= :since' : 'gsi3pk = :pk',
+        ExpressionAttributeValues: { ':pk': `DAY#${day}`, ...(since ? { ':since': since } : {}) },
+        ScanIndexForward: false,
+      },
+      limit,
+    );
+  }
+
+  /** Recent records registry-wide since an ISO time (day by day, newest first). */
+  async recent(since: string, limit = 1000): Promise<AuditRecord[]> {
+    const out: AuditRecord[] = [];
+    const start = Date.parse(since.slice(0, 10));
+    for (let t = Date.parse(this.now().slice(0, 10)); t >= start && out.length < limit; t -= 86_400_000) {
+      out.push(...(await this.byDay(new Date(t).toISOString().slice(0, 10), since, limit - out.length)));
+    }
+    return out;
+  }
+
+  private async query(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>,
+    limit: number,
+  ): Promise<AuditRecord[]> {
+    const out: AuditRecord[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }),
+      );
+      out.push(...((page.Items ?? []) as AuditRecord[]));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey && out.length < limit);
+    return out.slice(0, limit);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Names shared by the stack and the functions: event sources and detail types, environment variables.
+ * Defined once so that a rule and the code that consumes its events can never drift apart.
+ */
+export const EVENTS = {
+  ecrSource: 'aws.ecr',
+  inspectorSource: 'aws.inspector2',
+  imageAction: 'ECR Image Action',
+  imageScan: 'ECR Image Scan',
+  inspectorScan: 'Inspector2 Scan',
+  inspectorFinding: 'Inspector2 Finding',
+  cloudTrailApiCall: 'AWS API Call via CloudTrail',
+  cloudTrailServiceEvent: 'AWS Service Event via CloudTrail',
+} as const;
+
+export const ENV = {
+  /** URL of the SQS FIFO queue the sweep fans out to. */
+  cleanupQueueUrl: 'CLEANUP_QUEUE_URL',
+  /** FIFO dead-letter queue of the cleanup queue; malformed messages are sent there with their reason. */
+  cleanupDlqUrl: 'CLEANUP_DLQ_URL',
+  auditTable: 'AUDIT_TABLE_NAME',
+  stateTable: 'STATE_TABLE_NAME',
+  alertsTopic: 'ALERTS_TOPIC_ARN',
+  securityTopic: 'SECURITY_TOPIC_ARN',
+  verdictTable: 'VERDICT_TABLE_NAME',
+  /** Only for tests and local runs: the config as JSON when it is not bundled in. */
+  configJson: 'STEWARD_CONFIG_JSON',
+} as const;
+
+/** Message attribute / body kinds on the cleanup queue. */
+export const CLEANUP_MESSAGE_KINDS = ['push', 'sweep'] as const;

@@ -1,0 +1,6 @@
+/** Reads a required environment variable, failing with its name so a misconfigured function says what is missing. */
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
+  return value;
+}

@@ -1,0 +1,103 @@
+import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+
+/** A breaker scope: the whole registry, or one repository. */
+export type BreakerScope = 'registry' | `repository:${string}`;
+
+export const registryScope: BreakerScope = 'registry';
+export const repositoryScope = (name: string): BreakerScope => `repository:${name}`;
+
+export interface BreakerState {
+  readonly pk: string;
+  readonly sk: 'BREAKER';
+  readonly scope: BreakerScope;
+  readonly state: 'open' | 'closed';
+  readonly openedAt?: string | undefined;
+  readonly reason?: string | undefined;
+  /** When set, the breaker counts as closed from this instant (config `breaker.cooldownMinutes`). */
+  readonly closesAt?: string | undefined;
+  readonly closedBy?: string | undefined;
+  readonly closedAt?: string | undefined;
+}
+
+export const breakerKey = (scope: BreakerScope) => ({ pk: `BREAKER#${scope}`, sk: 'BREAKER' as const });
+
+/** Whether a breaker is open at `now` (an elapsed cooldown closes it). */
+export function isOpen(state: BreakerState | undefined, now: Date): boolean {
+  if (!state || state.state !== 'open') return false;
+  return !(state.closesAt && Date.parse(state.closesAt) <= now.getTime());
+}
+
+/** Breakers kept in the state table. The cleanup reads them before every delete batch. */
+export class BreakerStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** The first open breaker among the scopes, if any. */
+  async firstOpen(scopes: readonly BreakerScope[], now: Date): Promise<BreakerState | undefined> {
+    const out = await this.doc.send(
+      new BatchGetCommand({
+        RequestItems: { [this.tableName]: { Keys: scopes.map(breakerKey), ConsistentRead: true } },
+      }),
+    );
+    const items = (out.Responses?.[this.tableName] ?? []) as BreakerState[];
+    for (const scope of scopes) {
+      const state = items.find((i) => i.scope === scope);
+      if (isOpen(state, now)) return state;
+    }
+    return undefined;
+  }
+
+  async get(scope: BreakerScope): Promise<BreakerState | undefined> {
+    const out = await this.doc.send(
+      new BatchGetCommand({
+        RequestItems: { [this.tableName]: { Keys: [breakerKey(scope)], ConsistentRead: true } },
+      }),
+    );
+    return (out.Responses?.[this.tableName]?.[0] as BreakerState | undefined) ?? undefined;
+  }
+
+  /** Opens a breaker. Only the first opening writes, so one crossing is reported once. Returns true if it opened now. */
+  async open(scope: BreakerScope, reason: string, now: Date, cooldownMinutes?: number): Promise<boolean> {
+    const state: BreakerState = {
+      ...breakerKey(scope),
+      scope,
+      state: 'open',
+      openedAt: now.toISOString(),
+      reason,
+      closesAt: cooldownMinutes
+        ? new Date(now.getTime() + cooldownMinutes * 60_000).toISOString()
+        : undefined,
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: state,
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #s = :closed OR (attribute_exists(closesAt) AND closesAt <= :now)',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: { ':closed': 'closed', ':now': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
+  }
+
+  /** Closes a breaker (a person's decision, recorded by the caller in the audit table). */
+  async close(scope: BreakerScope, by: string, now: Date): Promise<BreakerState> {
+    const state: BreakerState = {
+      ...breakerKey(scope),
+      scope,
+      state: 'closed',
+      closedBy: by,
+      closedAt: now.toISOString(),
+    };
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: state }));
+    return state;
+  }
+}
