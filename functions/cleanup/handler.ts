@@ -25,6 +25,7 @@ import {
 } from '../shared/adapters/in-use.js';
 import { AuditStore, documentClient } from '../shared/audit/store.js';
 import type { StewardConfig } from '../shared/config/schema.js';
+import { imageActionEventSchema } from '../shared/events/envelope.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
@@ -32,7 +33,7 @@ import { requireEnv } from '../shared/runtime/env.js';
 import { BreakerStore } from '../shared/state/breaker.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
 import { cleanupMessageSchema, isSweep, repositoryOf } from './schema.js';
-import { sweep as runSweep } from './sweep.js';
+import { dedupId, sweep as runSweep } from './sweep.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-cleanup' });
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'cleanup' });
@@ -248,4 +249,32 @@ export async function sweep(): Promise<{ runId: string; managed: number; enqueue
   });
   logger.info('sweep enqueued', { ...report });
   return report;
+}
+
+/**
+ * Intake: EventBridge invokes it with an `ECR Image Action` push. It queues the push with message group =
+ * repository (which a rule target cannot do) and deduplication id = event id, so redeliveries collapse.
+ */
+export async function intake(event: unknown): Promise<{ queued: boolean; reason?: string }> {
+  const parsed = imageActionEventSchema.safeParse(event);
+  if (!parsed.success) {
+    // Thrown, not swallowed: after Lambda's retries the event lands in the dead-letter queue with this reason.
+    throw new Error(
+      `malformed ECR Image Action event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const target = repositoryOf(parsed.data);
+  if ('ignore' in target) {
+    logger.info('push ignored', { eventId: parsed.data.id, reason: target.ignore });
+    return { queued: false, reason: target.ignore };
+  }
+  await sdk().sqs.send(
+    new SendMessageCommand({
+      QueueUrl: requireEnv(ENV.cleanupQueueUrl),
+      MessageBody: JSON.stringify(parsed.data),
+      MessageGroupId: target.repository,
+      MessageDeduplicationId: dedupId(parsed.data.id),
+    }),
+  );
+  return { queued: true };
 }

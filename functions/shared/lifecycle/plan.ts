@@ -249,8 +249,11 @@ export function planRepository(input: PlanInput): Plan {
     }
   }
   // keep-at-least runs last: it rescues the youngest of a rule's own candidates until enough remain.
+  // Rules in priority order, as ECR applies them: a rescue for one rule counts for the next, so the
+  // JSON array order must not matter.
+  const byPriority = [...input.policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
   for (const keep of steward?.keepAtLeast ?? []) {
-    for (const rule of input.policy.rules) {
+    for (const rule of byPriority) {
       if (keep.rulePriority !== undefined && keep.rulePriority !== rule.rulePriority) continue;
       const selected = [...(selections.get(rule.rulePriority) ?? [])].sort(byYoungest);
       let survivors = selected.filter((i) => work.get(i.digest)!.action === 'keep').length;
@@ -294,7 +297,8 @@ export function planRepository(input: PlanInput): Plan {
       if (unitMode && (subject || parents)) {
         // Unit mode: a follower's fate is its parent's; hard protections still save it.
         let next: Working;
-        if (subject) {
+        // A child of a kept index stays whatever its subject's fate (ECR rule 8), so a kept parent wins.
+        if (subject && !parents?.some((p) => fateOf(p)!.action === 'keep')) {
           const s = fateOf(subject.digest);
           next = !s
             ? {

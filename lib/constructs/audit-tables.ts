@@ -1,0 +1,48 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { AUDIT_INDEXES } from '../../functions/shared/audit/store.js';
+
+export interface AuditTablesProps {
+  /** Turn on DynamoDB TTL on the audit table's `ttl` attribute (records then expire after `audit.retentionDays`). @default false */
+  readonly ttl?: boolean;
+}
+
+/**
+ * The audit table (one record per deleted image; see functions/shared/audit/records.ts for the key design)
+ * and the state table (breakers, delete-rate counters, alert de-duplication, reconciliation snapshots).
+ * On-demand, point-in-time recovery, deletion protection, encrypted, retained when the stack is deleted.
+ */
+export class AuditTables extends Construct {
+  readonly audit: dynamodb.TableV2;
+  readonly state: dynamodb.TableV2;
+
+  constructor(scope: Construct, id: string, props: AuditTablesProps = {}) {
+    super(scope, id);
+    const common = {
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+    };
+    const key = (name: string) => ({ name, type: dynamodb.AttributeType.STRING });
+    this.audit = new dynamodb.TableV2(this, 'Audit', {
+      ...common,
+      partitionKey: key('pk'),
+      sortKey: key('sk'),
+      timeToLiveAttribute: props.ttl ? 'ttl' : undefined,
+      globalSecondaryIndexes: [
+        { indexName: AUDIT_INDEXES.byRepository, partitionKey: key('gsi1pk'), sortKey: key('gsi1sk') },
+        { indexName: AUDIT_INDEXES.byRun, partitionKey: key('gsi2pk'), sortKey: key('gsi2sk') },
+        { indexName: AUDIT_INDEXES.byDay, partitionKey: key('gsi3pk'), sortKey: key('gsi3sk') },
+      ],
+    });
+    this.state = new dynamodb.TableV2(this, 'State', {
+      ...common,
+      partitionKey: key('pk'),
+      sortKey: key('sk'),
+      timeToLiveAttribute: 'expiresAt',
+    });
+  }
+}

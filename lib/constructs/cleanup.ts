@@ -1,0 +1,299 @@
+import { Duration, TimeZone } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { repositoryNameFilters } from '../../functions/shared/config/load.js';
+import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
+import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { DeadLetterQueue } from './secure-queue.js';
+import { StewardFunction } from './steward-function.js';
+
+export interface CleanupProps {
+  readonly config: StewardConfig;
+  readonly auditTable: dynamodb.ITableV2;
+  readonly stateTable: dynamodb.ITableV2;
+  readonly alertsTopic: sns.ITopic;
+  /** Visibility timeout of the cleanup queue = 6 × the worker timeout. @default Duration.minutes(5) */
+  readonly workerTimeout?: Duration;
+}
+
+/** The EventBridge pattern for successful pushes, narrowed to managed repositories where names allow it. */
+export function pushEventPattern(config: StewardConfig): events.EventPattern {
+  const names = repositoryNameFilters(config);
+  const repositoryName = names
+    ? [...names.exact, ...names.prefixes.map((prefix) => ({ prefix }))]
+    : undefined;
+  return {
+    source: [EVENTS.ecrSource],
+    detailType: [EVENTS.imageAction],
+    detail: {
+      'action-type': ['PUSH'],
+      result: ['SUCCESS'],
+      ...(repositoryName ? { 'repository-name': repositoryName } : {}),
+    },
+  };
+}
+
+/**
+ * Cleanup: push events and a scheduled sweep feed one FIFO queue (message group = repository), and a worker
+ * applies each repository's lifecycle rules with the Steward protections.
+ *
+ * EventBridge rules cannot set a per-event FIFO message group, so pushes go through `intake` (the same
+ * bundle), which enqueues with group = repository and deduplication id = event id.
+ */
+export class Cleanup extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly worker: StewardFunction;
+  readonly intake: StewardFunction;
+  readonly sweep: StewardFunction;
+  readonly pushRule: events.Rule;
+  readonly schedule: scheduler.Schedule;
+
+  constructor(scope: Construct, id: string, props: CleanupProps) {
+    super(scope, id);
+    const workerTimeout = props.workerTimeout ?? Duration.minutes(5);
+    const dlq = new DeadLetterQueue(this, 'DeadLetter', {
+      fifo: true,
+      alarmTopic: props.alertsTopic,
+      description: 'the cleanup queue',
+    });
+    const asyncDlq = new DeadLetterQueue(this, 'AsyncDeadLetter', {
+      alarmTopic: props.alertsTopic,
+      description: 'cleanup intake and sweep',
+    });
+    this.deadLetterQueue = dlq.queue;
+    this.queue = new sqs.Queue(this, 'Queue', {
+      fifo: true,
+      contentBasedDeduplication: false,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * 6),
+      deadLetterQueue: { queue: dlq.queue, maxReceiveCount: 5 },
+    });
+
+    const environment = {
+      [ENV.cleanupQueueUrl]: this.queue.queueUrl,
+      [ENV.cleanupDlqUrl]: dlq.queue.queueUrl,
+      [ENV.auditTable]: props.auditTable.tableName,
+      [ENV.stateTable]: props.stateTable.tableName,
+    };
+    const fn = (
+      id: string,
+      handler: string,
+      description: string,
+      timeout: Duration,
+      memorySize: number,
+      onFailure?: sqs.IQueue,
+    ) =>
+      new StewardFunction(this, id, {
+        entry: 'functions/cleanup/handler.ts',
+        handler,
+        description,
+        config: props.config,
+        timeout,
+        memorySize,
+        environment,
+        ...(onFailure ? { onFailureQueue: onFailure } : {}),
+      });
+    this.worker = fn(
+      'Worker',
+      'worker',
+      'ECR Steward cleanup worker: applies lifecycle rules to one repository',
+      workerTimeout,
+      1024,
+    );
+    this.intake = fn(
+      'Intake',
+      'intake',
+      'ECR Steward cleanup intake: queues pushes by repository',
+      Duration.seconds(30),
+      256,
+      asyncDlq.queue,
+    );
+    this.sweep = fn(
+      'Sweep',
+      'sweep',
+      'ECR Steward cleanup sweep: queues every managed repository',
+      Duration.minutes(5),
+      512,
+      asyncDlq.queue,
+    );
+
+    this.worker.function.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    this.queue.grantSendMessages(this.intake.function);
+    this.queue.grantSendMessages(this.sweep.function);
+    dlq.queue.grantSendMessages(this.worker.function);
+    props.auditTable.grantReadWriteData(this.worker.function);
+    acknowledge(
+      this.worker.role,
+      wildcardResource(`${nagArnRef(props.auditTable)}/index/*`),
+      "The audit queries (by repository, run and day) read the audit table's own indexes.",
+    );
+    props.stateTable.grantReadData(this.worker.function);
+
+    this.pushRule = new events.Rule(this, 'PushRule', {
+      description: 'ECR Steward: successful pushes to managed repositories',
+      eventPattern: pushEventPattern(props.config),
+    });
+    this.pushRule.addTarget(
+      new targets.LambdaFunction(this.intake.function, {
+        deadLetterQueue: asyncDlq.queue,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      }),
+    );
+
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'ECR Steward: lets EventBridge Scheduler start the sweep',
+    });
+    acknowledge(
+      schedulerRole,
+      wildcardResource(`${nagArnRef(this.sweep.function)}:*`),
+      'The scheduler target grants invoke on the sweep function and its versions; nothing else.',
+    );
+    this.schedule = new scheduler.Schedule(this, 'SweepSchedule', {
+      description: 'ECR Steward: sweep every managed repository',
+      schedule: scheduler.ScheduleExpression.expression(
+        props.config.sweep.schedule,
+        undefinedIfUtc(props.config.sweep.timezone),
+      ),
+      target: new schedulerTargets.LambdaInvoke(this.sweep.function, {
+        role: schedulerRole,
+        input: scheduler.ScheduleTargetInput.fromObject({ kind: 'sweep' }),
+        deadLetterQueue: asyncDlq.queue,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+
+    this.grantEcr(props.config);
+    this.grantInUseReads(props.config);
+  }
+
+  /**
+   * ECR permissions. Image reads and writes are scoped to the managed repositories: their name globs, or
+   * (for tag-selected repositories) any repository while it carries the selection's tags.
+   */
+  private grantEcr(config: StewardConfig): void {
+    const byName = config.selections.flatMap((s) =>
+      s.repositories && !s.repositoryTags ? s.repositories : [],
+    );
+    const byTag = config.selections.filter((s) => s.repositoryTags !== undefined);
+    const repoActions = [
+      'ecr:DescribeImages',
+      'ecr:BatchGetImage',
+      'ecr:BatchDeleteImage',
+      'ecr:UpdateImageStorageClass',
+      'ecr:GetLifecyclePolicy',
+      'ecr:ListTagsForResource',
+      'ecr:DescribeRepositories',
+    ];
+    const statements: iam.PolicyStatement[] = [];
+    if (byName.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ManagedRepositoriesByName',
+          actions: repoActions,
+          resources: [...new Set(byName)].sort().map((glob) => StewardFunction.repositoryArn(this, glob)),
+        }),
+      );
+    }
+    for (const [i, selection] of byTag.entries()) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `ManagedRepositoriesByTag${i}`,
+          actions: repoActions,
+          resources: [StewardFunction.repositoryArn(this, '*')],
+          conditions: {
+            StringEquals: Object.fromEntries(
+              Object.entries(selection.repositoryTags ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]),
+            ),
+          },
+        }),
+      );
+    }
+    if (byTag.length > 0) {
+      // A repository's tags are how the worker learns that it is managed, so they are readable on every repository.
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ReadRepositoryTags',
+          actions: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'],
+          resources: [StewardFunction.repositoryArn(this, '*')],
+        }),
+      );
+    }
+    this.worker.addPolicy('RepositoryPolicy', statements, {
+      resources: [
+        ...new Set([...byName.filter((g) => g.includes('*')), ...(byTag.length > 0 ? ['*'] : [])]),
+      ].map((g) => nagRepositoryArn(this, g)),
+      reason:
+        'Repository ARNs carry the name globs of the managed repositories from the config (e.g. repository/services/*); tag-selected repositories are limited by an aws:ResourceTag condition, and only tag reads are unconditional.',
+    });
+    const listing = [
+      new iam.PolicyStatement({
+        sid: 'ListRepositories',
+        actions: ['ecr:DescribeRepositories'],
+        resources: [StewardFunction.repositoryArn(this, '*')],
+      }),
+    ];
+    if (byTag.length > 0) {
+      listing.push(
+        new iam.PolicyStatement({
+          sid: 'FindTaggedRepositories',
+          actions: ['tag:GetResources'],
+          resources: ['*'],
+        }),
+      );
+    }
+    this.sweep.addPolicy('ListPolicy', listing, {
+      resources: [nagRepositoryArn(this, '*'), ...(byTag.length > 0 ? ['*'] : [])],
+      reason:
+        'The sweep lists every repository of the registry (metadata only: no image data, no writes) to find the managed ones; tag:GetResources has no resource-level permissions.',
+    });
+  }
+
+  /** In-use sources: ECS and Lambda reads. Their List and Describe actions have no resource-level scope. */
+  private grantInUseReads(config: StewardConfig): void {
+    const actions: string[] = [];
+    if (config.inUse.ecs.enabled) {
+      actions.push(
+        'ecs:ListClusters',
+        'ecs:ListTasks',
+        'ecs:DescribeTasks',
+        'ecs:ListServices',
+        'ecs:DescribeServices',
+        'ecs:ListTaskDefinitionFamilies',
+        'ecs:ListTaskDefinitions',
+        'ecs:DescribeTaskDefinition',
+      );
+    }
+    if (config.inUse.lambda.enabled)
+      actions.push('lambda:ListFunctions', 'lambda:ListVersionsByFunction', 'lambda:GetFunction');
+    if (actions.length === 0) return;
+    this.worker.addPolicy(
+      'InUsePolicy',
+      [new iam.PolicyStatement({ sid: 'InUseSources', actions, resources: ['*'] })],
+      {
+        resources: ['*'],
+        reason:
+          'Finding running images reads every ECS cluster, service, task and task definition and every Lambda function of the account; these actions are read-only and most have no resource-level permissions.',
+      },
+    );
+  }
+}
+
+function undefinedIfUtc(tz: string): TimeZone | undefined {
+  return tz === 'UTC' ? undefined : TimeZone.of(tz);
+}

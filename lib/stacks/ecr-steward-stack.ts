@@ -1,0 +1,30 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { AlertTopics } from '../constructs/alerts.js';
+import { AuditTables } from '../constructs/audit-tables.js';
+import { Cleanup } from '../constructs/cleanup.js';
+
+export interface EcrStewardStackProps extends StackProps {
+  /** The validated config (bin/app.ts loads it from `-c config=PATH`). */
+  readonly config: StewardConfig;
+}
+
+/** ECR Steward: cleanup, audit and scan gate for the ECR registry of one account and region. */
+export class EcrStewardStack extends Stack {
+  readonly topics: AlertTopics;
+  readonly tables: AuditTables;
+  readonly cleanup: Cleanup;
+
+  constructor(scope: Construct, id: string, props: EcrStewardStackProps) {
+    super(scope, id, props);
+    this.topics = new AlertTopics(this, 'Topics');
+    this.tables = new AuditTables(this, 'Tables');
+    this.cleanup = new Cleanup(this, 'Cleanup', {
+      config: props.config,
+      auditTable: this.tables.audit,
+      stateTable: this.tables.state,
+      alertsTopic: this.topics.alerts,
+    });
+  }
+}
