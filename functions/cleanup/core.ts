@@ -42,6 +42,13 @@ export interface CleanupPorts {
    * Test and fault-injection hook: called between the steps of a destructive batch. The local cloud's kill
    * switch throws here to prove that a crash after the write-ahead record loses nothing.
    */
+  /**
+   * Audit reconciliation of the repository against the previous run's snapshot (see shared/audit/reconcile.ts),
+   * given the images this run listed. Optional so the CLI's read-only plan can skip it.
+   */
+  readonly reconcile?:
+    | ((repository: RepositoryInfo, images: readonly Image[]) => Promise<unknown>)
+    | undefined;
   readonly checkpoint?:
     | ((step: 'after-write-ahead' | 'after-delete', repository: string) => void | Promise<void>)
     | undefined;
@@ -133,6 +140,8 @@ export async function cleanupRepository(
   if ('outcome' in policy) return stop(policy.outcome, policy.message, { selection: selectionName });
 
   const images = await ports.registry.listImages(repo.name);
+  // Reconcile before acting: digests that vanished since the last run are recorded, stale PENDING settled.
+  await ports.reconcile?.(repo, images);
   const indexes = images.filter(isIndex).map((i) => i.digest);
   const { children, unreadable } =
     indexes.length > 0

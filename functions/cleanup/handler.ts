@@ -23,6 +23,7 @@ import {
   LambdaInUseSource,
   staticReferences,
 } from '../shared/adapters/in-use.js';
+import { reconcileRepository, SnapshotStore } from '../shared/audit/reconcile.js';
 import { AuditStore, documentClient } from '../shared/audit/store.js';
 import type { StewardConfig } from '../shared/config/schema.js';
 import { imageActionEventSchema } from '../shared/events/envelope.js';
@@ -31,6 +32,7 @@ import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
 import { BreakerStore } from '../shared/state/breaker.js';
+import { RateCounters } from '../shared/state/counters.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
 import { cleanupMessageSchema, isSweep, repositoryOf } from './schema.js';
 import { dedupId, sweep as runSweep } from './sweep.js';
@@ -88,8 +90,13 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
   const now = new Date();
   const calls = new CallCounter();
   const registry = new EcrRegistry(sdk().ecr, calls);
-  const audit = new AuditStore(sdk().doc, requireEnv(ENV.auditTable));
+  const audit = new AuditStore(sdk().doc, requireEnv(ENV.auditTable), {
+    ttlDays: config.audit.retentionDays,
+    plannedTtlDays: config.audit.plannedRetentionDays,
+  });
   const breaker = new BreakerStore(sdk().doc, requireEnv(ENV.stateTable));
+  const snapshots = new SnapshotStore(sdk().doc, requireEnv(ENV.stateTable));
+  const counters = new RateCounters(sdk().doc, requireEnv(ENV.stateTable));
   // In-use references are read once per invocation and shared by its repositories: fresh, never stale.
   let inUse: Promise<ImageReference[]> | undefined;
   const accountId = (record: SQSRecord) => record.eventSourceARN.split(':')[4] ?? '';
@@ -131,6 +138,15 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
             registry,
             audit,
             breaker,
+            reconcile: async (repo, images) => {
+              const ref = { registryId: repo.registryId, region: region(), repository: repo.name };
+              const result = await reconcileRepository(ref, images, now, runId, { snapshots, audit });
+              await counters.setRepositoryImageCount(repo.name, images.length, now);
+              if (result.recordedUnknown + result.settledDeleted + result.settledFailed > 0) {
+                logger.warn('reconciliation recorded deletions', { repository: repo.name, ...result });
+              }
+              return result;
+            },
             inUse: () => {
               const acct = accountId(records[0]!);
               inUse ??= collectInUse(inUseSources(config, calls)).then((refs) => [

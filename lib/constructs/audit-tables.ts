@@ -3,11 +3,6 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { AUDIT_INDEXES } from '../../functions/shared/audit/store.js';
 
-export interface AuditTablesProps {
-  /** Turn on DynamoDB TTL on the audit table's `ttl` attribute (records then expire after `audit.retentionDays`). @default false */
-  readonly ttl?: boolean;
-}
-
 /**
  * The audit table (one record per deleted image; see functions/shared/audit/records.ts for the key design)
  * and the state table (breakers, delete-rate counters, alert de-duplication, reconciliation snapshots).
@@ -17,7 +12,7 @@ export class AuditTables extends Construct {
   readonly audit: dynamodb.TableV2;
   readonly state: dynamodb.TableV2;
 
-  constructor(scope: Construct, id: string, props: AuditTablesProps = {}) {
+  constructor(scope: Construct, id: string) {
     super(scope, id);
     const common = {
       billing: dynamodb.Billing.onDemand(),
@@ -31,7 +26,8 @@ export class AuditTables extends Construct {
       ...common,
       partitionKey: key('pk'),
       sortKey: key('sk'),
-      timeToLiveAttribute: props.ttl ? 'ttl' : undefined,
+      // Only records given a `ttl` expire: dry-run plans always, deletions only with `audit.retentionDays`.
+      timeToLiveAttribute: 'ttl',
       globalSecondaryIndexes: [
         { indexName: AUDIT_INDEXES.byRepository, partitionKey: key('gsi1pk'), sortKey: key('gsi1sk') },
         { indexName: AUDIT_INDEXES.byRun, partitionKey: key('gsi2pk'), sortKey: key('gsi2sk') },

@@ -140,7 +140,7 @@ export class Cleanup extends Construct {
       wildcardResource(`${nagArnRef(props.auditTable)}/index/*`),
       "The audit queries (by repository, run and day) read the audit table's own indexes.",
     );
-    props.stateTable.grantReadData(this.worker.function);
+    props.stateTable.grantReadWriteData(this.worker.function);
 
     this.pushRule = new events.Rule(this, 'PushRule', {
       description: 'ECR Steward: successful pushes to managed repositories',

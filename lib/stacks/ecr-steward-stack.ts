@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { AlertTopics } from '../constructs/alerts.js';
+import { Audit } from '../constructs/audit.js';
 import { AuditTables } from '../constructs/audit-tables.js';
 import { Cleanup } from '../constructs/cleanup.js';
 
@@ -15,6 +16,7 @@ export class EcrStewardStack extends Stack {
   readonly topics: AlertTopics;
   readonly tables: AuditTables;
   readonly cleanup: Cleanup;
+  readonly audit: Audit;
 
   constructor(scope: Construct, id: string, props: EcrStewardStackProps) {
     super(scope, id, props);
@@ -26,5 +28,12 @@ export class EcrStewardStack extends Stack {
       stateTable: this.tables.state,
       alertsTopic: this.topics.alerts,
     });
+    this.audit = new Audit(this, 'Audit', {
+      config: props.config,
+      auditTable: this.tables.audit,
+      stateTable: this.tables.state,
+      alertsTopic: this.topics.alerts,
+    });
+    this.topics.subscribe(props.config.alerts.subscriptions);
   }
 }

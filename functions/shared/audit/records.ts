@@ -136,7 +136,7 @@ export function mergeSignal(
   existing: AuditRecord | undefined,
   signal: DeleteSignal,
   now: string,
-  opts: { ttlDays?: number | undefined } = {},
+  opts: { ttlDays?: number | undefined; plannedTtlDays?: number | undefined } = {},
 ): AuditRecord | undefined {
   const dryRun = signal.status === 'PLANNED';
   const runId = signal.actor?.runId ?? existing?.actor.runId;
@@ -196,6 +196,10 @@ export function mergeSignal(
   };
   if (existing && sameContent(existing, next)) return undefined;
   return next;
+}
+
+function ttlFor(days: number | undefined, now: string): number | undefined {
+  return days ? Math.floor(Date.parse(now) / 1000) + days * 86_400 : undefined;
 }
 
 function sameContent(a: AuditRecord, b: AuditRecord): boolean {

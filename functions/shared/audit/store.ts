@@ -30,7 +30,11 @@ export class AuditStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
-    private readonly options: { ttlDays?: number | undefined; now?: () => Date } = {},
+    private readonly options: {
+      ttlDays?: number | undefined;
+      plannedTtlDays?: number | undefined;
+      now?: () => Date;
+    } = {},
   ) {}
 
   private now(): string {
@@ -61,7 +65,10 @@ export class AuditStore {
   async record(signal: DeleteSignal): Promise<RecordResult> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const existing = await this.get(signal);
-      const next = mergeSignal(existing, signal, this.now(), { ttlDays: this.options.ttlDays });
+      const next = mergeSignal(existing, signal, this.now(), {
+        ttlDays: this.options.ttlDays,
+        plannedTtlDays: this.options.plannedTtlDays,
+      });
       if (!next) return { record: existing, newlyDeleted: false };
       try {
         await this.doc.send(
@@ -106,6 +113,21 @@ export class AuditStore {
         ScanIndexForward: false,
       },
       limit,
+    );
+  }
+
+  /** Write-ahead records of a repository still PENDING (for settlement), from the last 30 days. */
+  async pending(ref: { registryId: string; region: string; repository: string }): Promise<AuditRecord[]> {
+    const since = new Date(Date.parse(this.now()) - 30 * 86_400_000).toISOString();
+    return this.query(
+      {
+        IndexName: AUDIT_INDEXES.byRepository,
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
+        FilterExpression: '#s = :pending',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':pk': repoKey(ref), ':since': since, ':pending': 'PENDING' },
+      },
+      10_000,
     );
   }
 

@@ -56,6 +56,63 @@ const ecsSourceSchema = z.strictObject({
 
 const lambdaSourceSchema = z.strictObject({ enabled: z.boolean().default(true) });
 
+const WINDOWS = ['5m', '15m', '1h', '6h', '24h'] as const;
+export type RateWindow = (typeof WINDOWS)[number];
+export const WINDOW_MINUTES: Record<RateWindow, number> = {
+  '5m': 5,
+  '15m': 15,
+  '1h': 60,
+  '6h': 360,
+  '24h': 1440,
+};
+
+export const thresholdSchema = z
+  .strictObject({
+    scope: z.enum(['repository', 'registry']).describe('Per repository, or all repositories together.'),
+    window: z
+      .enum(WINDOWS)
+      .describe('Counting window (aligned to the clock: 5m windows start at :00, :05, …).'),
+    maxDeletes: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Alert when more images than this are deleted in the window.'),
+    maxPercentOfImages: z
+      .number()
+      .min(0.1)
+      .max(100)
+      .optional()
+      .describe(
+        "Repository scope only: alert when deletes in the window exceed this share of the repository's images.",
+      ),
+  })
+  .refine((t) => t.maxDeletes !== undefined || t.maxPercentOfImages !== undefined, {
+    message: 'a threshold needs maxDeletes or maxPercentOfImages',
+  })
+  .refine((t) => t.scope === 'repository' || t.maxPercentOfImages === undefined, {
+    message: 'maxPercentOfImages applies to the repository scope only',
+  });
+
+export const DEFAULT_THRESHOLDS = [
+  { scope: 'repository', window: '5m', maxDeletes: 200 },
+  { scope: 'repository', window: '1h', maxPercentOfImages: 50 },
+  { scope: 'registry', window: '1h', maxDeletes: 2000 },
+  { scope: 'registry', window: '24h', maxDeletes: 10000 },
+] as const;
+
+const subscriptionSchema = z.strictObject({
+  protocol: z.enum(['email', 'https', 'sqs', 'lambda']),
+  endpoint: z
+    .string()
+    .min(1)
+    .describe('E-mail address, HTTPS URL, or the ARN of an SQS queue or Lambda function.'),
+  topics: z
+    .array(z.enum(['alerts', 'security']))
+    .min(1)
+    .default(['alerts', 'security']),
+});
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -98,9 +155,57 @@ export const configSchema = z
         timezone: z.string().default('UTC'),
       })
       .default({ schedule: 'cron(0 3 * * ? *)', timezone: 'UTC' }),
+    audit: z
+      .strictObject({
+        retentionDays: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe(
+            'Expire audit records after this many days (DynamoDB TTL). Off by default: records are kept.',
+          ),
+        plannedRetentionDays: z
+          .number()
+          .int()
+          .min(1)
+          .default(14)
+          .describe('Dry-run (PLANNED) records expire after this many days.'),
+      })
+      .default({ plannedRetentionDays: 14 }),
+    alerts: z
+      .strictObject({
+        thresholds: z.array(thresholdSchema).default([...DEFAULT_THRESHOLDS]),
+        breaker: z
+          .strictObject({
+            enabled: z
+              .boolean()
+              .default(true)
+              .describe('Open the breaker (stop our own deletes) when a threshold is crossed.'),
+            cooldownMinutes: z
+              .number()
+              .int()
+              .min(1)
+              .optional()
+              .describe(
+                'Close an open breaker by itself after this many minutes. Off by default: a person resets it.',
+              ),
+          })
+          .default({ enabled: true }),
+        subscriptions: z.array(subscriptionSchema).default([]),
+        /** A CloudWatch alarm on EventBridge's own count of DELETE events, independent of our code. */
+        backstopDeletesPer5Minutes: z.number().int().min(1).default(500),
+      })
+      .default({
+        thresholds: [...DEFAULT_THRESHOLDS],
+        breaker: { enabled: true },
+        subscriptions: [],
+        backstopDeletesPer5Minutes: 500,
+      }),
   })
   .describe('ECR Steward configuration (steward.config.json).');
 
 export type StewardConfig = z.output<typeof configSchema>;
 export type StewardConfigInput = z.input<typeof configSchema>;
 export type Selection = z.output<typeof selectionSchema>;
+export type Threshold = z.output<typeof thresholdSchema>;

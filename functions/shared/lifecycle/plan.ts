@@ -25,7 +25,10 @@ export interface PlanInput {
   readonly now: Date;
   /** index digest → child digests, from `BatchGetImage` of the repository's indexes */
   readonly indexChildren?: IndexChildren | undefined;
-  /** Without a Steward policy the plan is ECR's own answer: no protections, ECR's graph rules only. */
+  /**
+   * Without a Steward policy the plan is ECR's own answer (ECR's graph rules, no Steward protections), except
+   * that images in `inUse` are always kept: a running image is never planned for removal.
+   */
   readonly steward?: StewardPolicy | undefined;
   readonly inUse?: InUse | undefined;
 }
@@ -83,16 +86,22 @@ function describeRule(rule: LifecycleRule): string {
  * Runs ECR's lifecycle evaluation on `population`: rules by ascending priority, at most one action per
  * image, an image matched by a higher rule's selection shielded from lower rules of its storage class,
  * and `imageCountMoreThan` ranking every matching image (shielded and marked ones included).
+ * Also returns each count rule's selection already ranked youngest first, so callers need not sort again.
  */
 function evaluateRules(
   policy: LifecyclePolicy,
   population: readonly Image[],
   now: number,
-): { outcomes: Map<string, RuleOutcome>; selections: Map<number, Image[]> } {
+): {
+  outcomes: Map<string, RuleOutcome>;
+  selections: Map<number, readonly Image[]>;
+  ranked: Map<number, readonly Image[]>;
+} {
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
   const outcomes = new Map<string, RuleOutcome>();
   const shielded: Record<StorageClass, Set<string>> = { standard: new Set(), archive: new Set() };
-  const selections = new Map<number, Image[]>();
+  const selections = new Map<number, readonly Image[]>();
+  const rankedSelections = new Map<number, readonly Image[]>();
   const byClass: Record<StorageClass, Image[]> = { standard: [], archive: [] };
   for (const image of population) {
     const cls = storageClassOf(image);
@@ -102,22 +111,35 @@ function evaluateRules(
   for (const rule of rules) {
     const sel = rule.selection;
     const cls: StorageClass = sel.storageClass ?? 'standard';
-    const matched = byClass[cls].filter((image) => matchesSelection(sel, image.tags));
+    // `any` selects the whole storage class; the shared array is never mutated.
+    const matched =
+      sel.tagStatus === 'any'
+        ? byClass[cls]
+        : byClass[cls].filter((image) => matchesSelection(sel, image.tags));
     selections.set(rule.rulePriority, matched);
-    const verdicts = new Map<string, { acts: boolean; why: string }>();
+    rankedSelections.delete(rule.rulePriority);
     const n = sel.countNumber;
+    const isShielded = shielded[cls];
+    // Reasons are built only for images this rule decides (not shielded): at 100,000 images, building
+    // one per matched image per rule dominated the plan's time. describeRule is per rule for the same reason.
+    const label = describeRule(rule);
     switch (sel.countType) {
       case 'imageCountMoreThan': {
         const ranked = [...matched].sort(byYoungest);
-        ranked.forEach((image, i) => {
-          verdicts.set(image.digest, {
-            acts: i >= n,
-            why:
-              i >= n
-                ? `${describeRule(rule)} keeps the ${n} newest of ${ranked.length} matching images; this is number ${i + 1}`
-                : `${describeRule(rule)} keeps the ${n} newest; this is number ${i + 1} of ${ranked.length}`,
+        rankedSelections.set(rule.rulePriority, ranked);
+        const total = ranked.length;
+        for (let i = 0; i < total; i++) {
+          const image = ranked[i]!;
+          if (isShielded.has(image.digest)) continue;
+          const acts = i >= n;
+          outcomes.set(image.digest, {
+            rule,
+            acts,
+            why: acts
+              ? `${label} keeps the ${n} newest of ${total} matching images; this is number ${i + 1}`
+              : `${label} keeps the ${n} newest; this is number ${i + 1} of ${total}`,
           });
-        });
+        }
         break;
       }
       case 'sinceImagePushed':
@@ -130,6 +152,7 @@ function evaluateRules(
               ? 'last pulled'
               : 'archived';
         for (const image of matched) {
+          if (isShielded.has(image.digest)) continue;
           const ref =
             sel.countType === 'sinceImagePushed'
               ? activeSince(image)
@@ -138,22 +161,18 @@ function evaluateRules(
                 : (image.lastArchivedAt ?? activeSince(image));
           const age = now - ref;
           const acts = age > n * DAY_MS;
-          verdicts.set(image.digest, {
+          outcomes.set(image.digest, {
+            rule,
             acts,
-            why: `${describeRule(rule)}: ${what} ${days(age)} days ago, ${acts ? 'more than' : 'within'} ${n} days`,
+            why: `${label}: ${what} ${days(age)} days ago, ${acts ? 'more than' : 'within'} ${n} days`,
           });
         }
         break;
       }
     }
-    for (const image of matched) {
-      const v = verdicts.get(image.digest);
-      if (v && !shielded[cls].has(image.digest))
-        outcomes.set(image.digest, { rule, acts: v.acts, why: v.why });
-    }
-    for (const image of matched) shielded[cls].add(image.digest);
+    for (const image of matched) isShielded.add(image.digest);
   }
-  return { outcomes, selections };
+  return { outcomes, selections, ranked: rankedSelections };
 }
 
 /** Youngest first by activity time; ties broken by digest so plans are deterministic. */
@@ -161,11 +180,21 @@ function byYoungest(a: Image, b: Image): number {
   return activeSince(b) - activeSince(a) || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
 }
 
+/**
+ * A necessary condition for `semver.parse` (strict mode) to succeed: after trimming whitespace, a version
+ * starts with an optional "v" and a digit. `\s` matches exactly what `String.prototype.trim` removes.
+ */
+const MAY_BE_SEMVER = /^\s*v?\d/;
+
 /** Highest semver release among an image's tags, if any. */
 function newestRelease(tags: readonly string[], includePrerelease: boolean): semver.SemVer | undefined {
   let best: semver.SemVer | undefined;
   for (const tag of tags) {
-    const v = semver.parse(tag.startsWith('v') ? tag.slice(1) : tag);
+    const text = tag.startsWith('v') ? tag.slice(1) : tag;
+    // semver.parse throws and catches internally on every non-version, which at 100,000 images was
+    // the single most expensive call of a plan. Skip what cannot parse: see MAY_BE_SEMVER.
+    if (!MAY_BE_SEMVER.test(text)) continue;
+    const v = semver.parse(text);
     if (!v || (!includePrerelease && v.prerelease.length > 0)) continue;
     if (!best || semver.compare(v, best) > 0) best = v;
   }
@@ -195,7 +224,16 @@ export function planRepository(input: PlanInput): Plan {
   const isFollower = (image: Image): boolean =>
     unitMode && (graph.parents.has(image.digest) || graph.subjects.has(image.digest));
   const population = images.filter((i) => !isFollower(i));
-  const { outcomes, selections } = evaluateRules(input.policy, population, now);
+  const { outcomes, selections, ranked } = evaluateRules(input.policy, population, now);
+  /** A rule's selection youngest first: count rules come ranked already, the others are sorted once, on demand. */
+  const youngestFirst = (priority: number): readonly Image[] => {
+    let list = ranked.get(priority);
+    if (!list) {
+      list = [...(selections.get(priority) ?? [])].sort(byYoungest);
+      ranked.set(priority, list);
+    }
+    return list;
+  };
 
   const work = new Map<string, Working>();
   for (const image of images) {
@@ -232,8 +270,10 @@ export function planRepository(input: PlanInput): Plan {
   for (const image of population) {
     const w = work.get(image.digest)!;
     if (w.action === 'keep') continue;
-    const found = [...(hard.get(image.digest) ?? []), ...(soft.get(image.digest) ?? [])];
-    if (found.length > 0) save(w, found);
+    const h = hard.get(image.digest);
+    const s = soft.get(image.digest);
+    if (h && s) save(w, [...h, ...s]);
+    else if (h || s) save(w, (h ?? s)!);
   }
   if (steward && graph.unknownIndexes.length > 0) {
     for (const image of population) {
@@ -255,7 +295,7 @@ export function planRepository(input: PlanInput): Plan {
   for (const keep of steward?.keepAtLeast ?? []) {
     for (const rule of byPriority) {
       if (keep.rulePriority !== undefined && keep.rulePriority !== rule.rulePriority) continue;
-      const selected = [...(selections.get(rule.rulePriority) ?? [])].sort(byYoungest);
+      const selected = youngestFirst(rule.rulePriority);
       let survivors = selected.filter((i) => work.get(i.digest)!.action === 'keep').length;
       for (const image of selected) {
         if (survivors >= keep.count) break;

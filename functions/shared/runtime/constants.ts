@@ -19,6 +19,8 @@ export const ENV = {
   /** FIFO dead-letter queue of the cleanup queue; malformed messages are sent there with their reason. */
   cleanupDlqUrl: 'CLEANUP_DLQ_URL',
   auditTable: 'AUDIT_TABLE_NAME',
+  /** Dead-letter queue of the audit queue; malformed events are sent there with their reason. */
+  auditDlqUrl: 'AUDIT_DLQ_URL',
   stateTable: 'STATE_TABLE_NAME',
   alertsTopic: 'ALERTS_TOPIC_ARN',
   securityTopic: 'SECURITY_TOPIC_ARN',

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { envelopeSchema, imageActionDetailSchema } from '../shared/events/envelope.js';
+import { EVENTS } from '../shared/runtime/constants.js';
+
+export const imageActionEnvelope = envelopeSchema.extend({
+  source: z.literal(EVENTS.ecrSource),
+  'detail-type': z.literal(EVENTS.imageAction),
+  detail: imageActionDetailSchema,
+});
+
+/** A CloudTrail record as EventBridge carries it in `detail` (only the fields we read are checked). */
+const cloudTrailDetail = z.looseObject({
+  eventSource: z.literal('ecr.amazonaws.com'),
+  eventName: z.string().min(1),
+  eventID: z.string().min(1).optional(),
+  eventTime: z.string().min(1).optional(),
+  awsRegion: z.string().min(1).optional(),
+  recipientAccountId: z.string().optional(),
+  errorCode: z.string().optional(),
+  userIdentity: z
+    .looseObject({
+      type: z.string().optional(),
+      arn: z.string().optional(),
+      invokedBy: z.string().optional(),
+      sessionContext: z
+        .looseObject({ sessionIssuer: z.looseObject({ arn: z.string().optional() }).optional() })
+        .optional(),
+    })
+    .optional(),
+  requestParameters: z.unknown().optional(),
+  responseElements: z.unknown().optional(),
+  serviceEventDetails: z.unknown().optional(),
+});
+
+export const cloudTrailEnvelope = envelopeSchema.extend({
+  source: z.literal(EVENTS.ecrSource),
+  'detail-type': z.enum([EVENTS.cloudTrailApiCall, EVENTS.cloudTrailServiceEvent]),
+  detail: cloudTrailDetail,
+});
+
+/** `serviceEventDetails` of a lifecycle `PolicyExecutionEvent` (or a preview's `DryRunEvent`). */
+export const lifecycleServiceDetails = z.looseObject({
+  repositoryName: z.string().min(1),
+  lifecycleEventPolicy: z
+    .looseObject({
+      lifecycleEventRules: z
+        .array(
+          z.looseObject({
+            rulePriority: z.number(),
+            action: z.string().optional(),
+            description: z.string().optional(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+  lifecycleEventImageActions: z
+    .array(
+      z.looseObject({
+        lifecycleEventImage: z.looseObject({
+          digest: z.string().min(1),
+          tagStatus: z.string().optional(),
+          tagList: z.array(z.string()).optional(),
+          /** epoch milliseconds (unlike the ECR API's epoch seconds) */
+          pushedAt: z.number().optional(),
+        }),
+        rulePriority: z.number().optional(),
+      }),
+    )
+    .optional(),
+  lifecycleEventFailureDetails: z
+    .array(z.looseObject({ failureCode: z.string().optional(), failureReason: z.string().optional() }))
+    .optional(),
+});
+
+const imageId = z.looseObject({ imageDigest: z.string().optional(), imageTag: z.string().optional() });
+
+export const batchDeleteRequest = z.looseObject({
+  repositoryName: z.string().min(1),
+  registryId: z.string().optional(),
+  imageIds: z.array(imageId).optional(),
+});
+
+export const batchDeleteResponse = z.looseObject({
+  imageIds: z.array(imageId).optional(),
+  failures: z
+    .array(z.looseObject({ imageId: imageId.optional(), failureCode: z.string().optional() }))
+    .optional(),
+});
+
+export const auditEventSchema = z.union([imageActionEnvelope, cloudTrailEnvelope]);
+export type AuditEvent = z.output<typeof auditEventSchema>;

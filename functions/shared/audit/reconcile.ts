@@ -1,0 +1,218 @@
+/**
+ * Reconciliation: ECR's events are best effort, so every cleanup run compares the repository's images with
+ * the snapshot the previous run left, and records each digest that vanished without an audit record
+ * (actor unknown, evidence `reconciliation`). It also settles write-ahead records left PENDING by a run that
+ * stopped between its audit write and its delete call.
+ */
+import { createHash } from 'node:crypto';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Image } from '../lifecycle/types.js';
+import type { AuditRecord, DeleteSignal } from './records.js';
+
+/** What a snapshot keeps of an image: enough to write a useful record if it vanishes. */
+export interface SnapshotEntry {
+  readonly digest: string;
+  readonly tags: readonly string[];
+  readonly pushedAt: number;
+  readonly sizeBytes: number;
+}
+
+export interface Snapshot {
+  readonly at: string;
+  readonly entries: readonly SnapshotEntry[];
+}
+
+export interface RepositoryRef {
+  readonly registryId: string;
+  readonly region: string;
+  readonly repository: string;
+}
+
+export interface ReconcilePorts {
+  readonly snapshots: {
+    load(ref: RepositoryRef): Promise<Snapshot | undefined>;
+    save(ref: RepositoryRef, snapshot: Snapshot): Promise<void>;
+  };
+  readonly audit: {
+    get(ref: RepositoryRef & { digest: string }): Promise<AuditRecord | undefined>;
+    record(signal: DeleteSignal): Promise<unknown>;
+    pending(ref: RepositoryRef): Promise<AuditRecord[]>;
+  };
+}
+
+export interface ReconcileReport {
+  readonly vanished: number;
+  readonly recordedUnknown: number;
+  readonly settledDeleted: number;
+  readonly settledFailed: number;
+}
+
+/** Pure: the snapshot entries whose digest is no longer present. */
+export function vanishedEntries(
+  previous: readonly SnapshotEntry[],
+  current: ReadonlySet<string>,
+): SnapshotEntry[] {
+  return previous.filter((e) => !current.has(e.digest));
+}
+
+export async function reconcileRepository(
+  ref: RepositoryRef,
+  images: readonly Image[],
+  now: Date,
+  runId: string,
+  ports: ReconcilePorts,
+): Promise<ReconcileReport> {
+  const present = new Set(images.map((i) => i.digest));
+  const previous = await ports.snapshots.load(ref);
+  let recordedUnknown = 0;
+  let settledDeleted = 0;
+  let settledFailed = 0;
+  const gone = previous ? vanishedEntries(previous.entries, present) : [];
+  for (const entry of gone) {
+    const existing = await ports.audit.get({ ...ref, digest: entry.digest });
+    if (existing?.status === 'DELETED') continue;
+    await ports.audit.record({
+      ...ref,
+      digest: entry.digest,
+      status: 'DELETED',
+      evidence: existing?.status === 'PENDING' ? 'settled' : 'reconciliation',
+      // The deletion happened between the two snapshots; the later bound is what we can vouch for.
+      at: now.toISOString(),
+      tags: entry.tags,
+      sizeBytes: entry.sizeBytes,
+      pushedAt: new Date(entry.pushedAt).toISOString(),
+      eventId: `reconcile#${runId}#${entry.digest}`,
+    });
+    if (existing?.status === 'PENDING') settledDeleted++;
+    else recordedUnknown++;
+  }
+  // Write-ahead records of earlier runs still PENDING: ECR says whether the image went.
+  for (const record of await ports.audit.pending(ref)) {
+    if (record.actor.runId === runId) continue;
+    const stillThere = present.has(record.digest);
+    await ports.audit.record({
+      ...ref,
+      digest: record.digest,
+      status: stillThere ? 'FAILED' : 'DELETED',
+      evidence: 'settled',
+      at: now.toISOString(),
+      failure: stillThere
+        ? { code: 'NotDeleted', reason: 'the run stopped after its write-ahead record and before the delete' }
+        : undefined,
+      eventId: `settle#${runId}#${record.digest}`,
+    });
+    if (stillThere) settledFailed++;
+    else settledDeleted++;
+  }
+  await ports.snapshots.save(ref, {
+    at: now.toISOString(),
+    entries: images.map((i) => ({
+      digest: i.digest,
+      tags: i.tags,
+      pushedAt: i.pushedAt,
+      sizeBytes: i.sizeBytes,
+    })),
+  });
+  return { vanished: gone.length, recordedUnknown, settledDeleted, settledFailed };
+}
+
+/**
+ * Snapshots in the state table, split into up to 256 parts by the digest's first two hex characters so a
+ * 100,000-image repository fits DynamoDB's item size and a run rewrites only the parts that changed.
+ */
+export class SnapshotStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  private pk(ref: RepositoryRef): string {
+    return `SNAP#${ref.registryId}#${ref.region}#${ref.repository}`;
+  }
+
+  async load(ref: RepositoryRef): Promise<Snapshot | undefined> {
+    const meta = await this.batchGet([{ pk: this.pk(ref), sk: 'META' }]);
+    const head = meta[0];
+    if (!head) return undefined;
+    const parts = (head.parts ?? {}) as Record<string, string>;
+    const keys = Object.keys(parts).map((p) => ({ pk: this.pk(ref), sk: `PART#${p}` }));
+    const entries: SnapshotEntry[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      for (const item of await this.batchGet(keys.slice(i, i + 100))) {
+        for (const [digest, tags, pushedAt, sizeBytes] of item.entries as [
+          string,
+          string[],
+          number,
+          number,
+        ][]) {
+          entries.push({ digest, tags, pushedAt, sizeBytes });
+        }
+      }
+    }
+    return { at: String(head.at), entries };
+  }
+
+  async save(ref: RepositoryRef, snapshot: Snapshot): Promise<void> {
+    const byPart = new Map<string, [string, readonly string[], number, number][]>();
+    for (const e of [...snapshot.entries].sort((a, b) => (a.digest < b.digest ? -1 : 1))) {
+      const part = partOf(e.digest);
+      byPart.set(part, [...(byPart.get(part) ?? []), [e.digest, e.tags, e.pushedAt, e.sizeBytes]]);
+    }
+    const previous = (await this.batchGet([{ pk: this.pk(ref), sk: 'META' }]))[0];
+    const oldHashes = (previous?.parts ?? {}) as Record<string, string>;
+    const hashes: Record<string, string> = {};
+    for (const [part, entries] of byPart) {
+      const hash = createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
+      hashes[part] = hash;
+      if (oldHashes[part] === hash) continue;
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: this.pk(ref), sk: `PART#${part}`, entries },
+        }),
+      );
+    }
+    // Parts that became empty are dropped from META (stale part items are simply never read).
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: this.pk(ref),
+          sk: 'META',
+          at: snapshot.at,
+          count: snapshot.entries.length,
+          parts: hashes,
+        },
+      }),
+    );
+  }
+
+  private async batchGet(keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+    if (keys.length === 0) return [];
+    const out: Record<string, unknown>[] = [];
+    let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> | undefined = {
+      [this.tableName]: { Keys: keys, ConsistentRead: true },
+    };
+    while (request && Object.keys(request).length > 0) {
+      const res: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
+      out.push(...((res.Responses?.[this.tableName] ?? []) as Record<string, unknown>[]));
+      request =
+        res.UnprocessedKeys && Object.keys(res.UnprocessedKeys).length > 0
+          ? (res.UnprocessedKeys as typeof request)
+          : undefined;
+    }
+    return out;
+  }
+}
+
+function partOf(digest: string): string {
+  const hex = digest.startsWith('sha256:')
+    ? digest.slice(7)
+    : createHash('sha256').update(digest).digest('hex');
+  return hex.slice(0, 2).padEnd(2, '0');
+}
