@@ -3,7 +3,7 @@
  * ─► BatchDeleteImage ─► mark DELETED / FAILED. It talks to the world only through the narrow ports below,
  * so it is tested without AWS and runs unchanged in the function, the CLI and the local cloud.
  */
-import { chunks, type DeleteOutcome, type RepositoryInfo } from '../shared/adapters/ecr.js';
+import type { DeleteOutcome, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
 import type { DeleteSignal } from '../shared/audit/records.js';
 import { selectionFor } from '../shared/config/load.js';
@@ -12,7 +12,8 @@ import { isIndex } from '../shared/lifecycle/graph.js';
 import { planRepository } from '../shared/lifecycle/plan.js';
 import type { Decision, Image, LifecyclePolicy, Plan, ProtectionCode } from '../shared/lifecycle/types.js';
 import { formatPolicyError, validatePolicyText } from '../shared/lifecycle/validate.js';
-import { type BreakerScope, registryScope, repositoryScope } from '../shared/state/breaker.js';
+import type { BreakerScope } from '../shared/state/breaker.js';
+import { mapLimit, safeDelete } from './safe-delete.js';
 
 export interface RegistryPort {
   describeRepository(name: string): Promise<RepositoryInfo | undefined>;
@@ -222,6 +223,8 @@ export async function cleanupRepository(
   };
 
   if (mode === 'dry-run') {
+    // A dry run spends the run budget as enforce would, so its plan is what enforce would delete.
+    req.budget.remaining -= chosen.length;
     await mapLimit(chosen, 16, (d) =>
       ports.audit.record(signal(d, 'PLANNED', 'steward-write-ahead', { at: req.now.toISOString() })),
     );
@@ -235,53 +238,32 @@ export async function cleanupRepository(
     };
   }
 
-  const scopes: BreakerScope[] = [registryScope, repositoryScope(repo.name)];
-  const failures: { digest: string; code: string; reason: string }[] = [];
-  let expired = 0;
-  let bytesReclaimed = 0;
-  for (const batch of chunks(chosen, 100)) {
-    // The breaker is read before every batch: an alert raised mid-run stops the rest of it.
-    const open = await ports.breaker.firstOpen(scopes, new Date());
-    if (open) {
-      return {
-        ...base,
-        ...common,
-        outcome: 'breaker-open',
-        message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with \`ecr-steward breaker reset --scope ${open.scope}\``,
-        expired,
-        bytesReclaimed,
-        deferred: deferred + (chosen.length - expired - failures.length),
-        failures,
-      };
-    }
-    // Write-ahead: every record is durable before the delete call is made.
-    await mapLimit(batch, 16, (d) => ports.audit.record(signal(d, 'PENDING', 'steward-write-ahead')));
-    req.budget.remaining -= batch.length;
-    await ports.checkpoint?.('after-write-ahead', repo.name);
-    const outcome = await ports.registry.deleteImages(
-      repo.name,
-      batch.map((d) => d.imageDigest),
-    );
-    await ports.checkpoint?.('after-delete', repo.name);
-    const deleted = new Set(outcome.deleted);
-    await mapLimit(batch, 16, async (d) => {
-      if (deleted.has(d.imageDigest)) {
-        expired++;
-        bytesReclaimed += d.sizeBytes;
-        return ports.audit.record(signal(d, 'DELETED', 'steward-delete'));
-      }
-      const f = outcome.failures.find((x) => x.digest === d.imageDigest) ?? {
-        digest: d.imageDigest,
-        code: 'NotReported',
-        reason: 'ECR reported neither a deletion nor a failure',
-      };
-      failures.push(f);
-      return ports.audit.record(
-        signal(d, 'FAILED', 'steward-failure', { failure: { code: f.code, reason: f.reason } }),
-      );
-    });
+  req.budget.remaining -= chosen.length;
+  const result = await safeDelete(
+    repo.name,
+    chosen.map((d) => ({
+      digest: d.imageDigest,
+      sizeBytes: d.sizeBytes,
+      signal: (status, extra) => signal(d, status, extra?.evidence ?? 'steward-write-ahead', extra),
+    })),
+    ports,
+  );
+  req.budget.remaining += result.failures.length + result.notAttempted;
+  const failures = [...result.failures];
+  const { deleted: expired, bytesReclaimed } = result;
+  if (result.breaker) {
+    const open = result.breaker;
+    return {
+      ...base,
+      ...common,
+      outcome: 'breaker-open',
+      message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with \`ecr-steward breaker reset --scope ${open.scope}\``,
+      expired,
+      bytesReclaimed,
+      deferred: deferred + result.notAttempted,
+      failures,
+    };
   }
-  req.budget.remaining += failures.length;
 
   let transitioned = 0;
   if (transitions.length > 0) {
@@ -362,27 +344,4 @@ export function takeWholeUnits(ordered: readonly Decision[], allowance: number):
   }
   return ordered.filter((d) => chosen.has(d.imageDigest));
 }
-
-/** Runs `fn` over items with at most `limit` in flight; rejects with the first error after all settle. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]!);
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure;
-  return results;
-}
+export { mapLimit } from './safe-delete.js';

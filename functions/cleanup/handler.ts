@@ -34,7 +34,7 @@ import { requireEnv } from '../shared/runtime/env.js';
 import { BreakerStore } from '../shared/state/breaker.js';
 import { RateCounters } from '../shared/state/counters.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
-import { cleanupMessageSchema, isSweep, repositoryOf } from './schema.js';
+import { type cleanupMessageSchema, isSweep, repositoryOf, safeParseCleanupMessage } from './schema.js';
 import { dedupId, sweep as runSweep } from './sweep.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-cleanup' });
@@ -180,7 +180,7 @@ function parseBody(
   } catch (e) {
     return { success: false, reason: `body is not JSON: ${(e as Error).message}` };
   }
-  const parsed = cleanupMessageSchema.safeParse(json);
+  const parsed = safeParseCleanupMessage(json);
   if (!parsed.success) {
     return {
       success: false,

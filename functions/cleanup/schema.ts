@@ -15,6 +15,16 @@ export const cleanupMessageSchema = z.union([sweepMessageSchema, imageActionEven
 export type CleanupMessage = z.output<typeof cleanupMessageSchema>;
 export type SweepMessage = z.output<typeof sweepMessageSchema>;
 
+/**
+ * Parses a queue message against the shape it claims (`kind: "sweep"` or an EventBridge event). The union
+ * alone reports a single "Invalid input" at the root; this names the field at fault, for the dead-letter reason.
+ */
+export function safeParseCleanupMessage(json: unknown) {
+  const sweepLike =
+    typeof json === 'object' && json !== null && (json as { kind?: unknown }).kind === 'sweep';
+  return sweepLike ? sweepMessageSchema.safeParse(json) : imageActionEventSchema.safeParse(json);
+}
+
 export function isSweep(message: CleanupMessage): message is SweepMessage {
   return (message as { kind?: unknown }).kind === 'sweep';
 }

@@ -5,6 +5,7 @@ import { AlertTopics } from '../constructs/alerts.js';
 import { Audit } from '../constructs/audit.js';
 import { AuditTables } from '../constructs/audit-tables.js';
 import { Cleanup } from '../constructs/cleanup.js';
+import { ScanGate } from '../constructs/scan-gate.js';
 
 export interface EcrStewardStackProps extends StackProps {
   /** The validated config (bin/app.ts loads it from `-c config=PATH`). */
@@ -17,6 +18,7 @@ export class EcrStewardStack extends Stack {
   readonly tables: AuditTables;
   readonly cleanup: Cleanup;
   readonly audit: Audit;
+  readonly gate: ScanGate;
 
   constructor(scope: Construct, id: string, props: EcrStewardStackProps) {
     super(scope, id, props);
@@ -32,6 +34,13 @@ export class EcrStewardStack extends Stack {
       config: props.config,
       auditTable: this.tables.audit,
       stateTable: this.tables.state,
+      alertsTopic: this.topics.alerts,
+    });
+    this.gate = new ScanGate(this, 'ScanGate', {
+      config: props.config,
+      auditTable: this.tables.audit,
+      stateTable: this.tables.state,
+      securityTopic: this.topics.security,
       alertsTopic: this.topics.alerts,
     });
     this.topics.subscribe(props.config.alerts.subscriptions);

@@ -1,12 +1,14 @@
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  DescribeImageScanFindingsCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   GetLifecyclePolicyCommand,
   type ImageDetail,
   ListTagsForResourceCommand,
+  PutImageCommand,
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { INDEX_MEDIA_TYPES } from '../lifecycle/graph.js';
@@ -258,4 +260,126 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** Scan findings and image metadata the scan gate reads. */
+export class EcrScanReader {
+  constructor(
+    private readonly client: ECRClient = new ECRClient(CLIENT_DEFAULTS),
+    readonly calls: CallCounter = new CallCounter(),
+  ) {}
+
+  /**
+   * Every page of DescribeImageScanFindings (1,000 a page), merged. No scan yet is a normal state:
+   * `imageScanStatus.status` is then `MISSING`.
+   */
+  async scanFindings(repositoryName: string, imageDigest: string): Promise<ScanFindingsPage> {
+    const merged: ScanFindingsPage = {
+      imageScanStatus: undefined,
+      imageScanFindings: { findings: [], enhancedFindings: [] },
+    };
+    let nextToken: string | undefined;
+    try {
+      do {
+        this.calls.add('DescribeImageScanFindings');
+        const page = await this.client.send(
+          new DescribeImageScanFindingsCommand({
+            repositoryName,
+            imageId: { imageDigest },
+            maxResults: ECR_LIMITS.describePage,
+            nextToken,
+          }),
+        );
+        merged.imageScanStatus = page.imageScanStatus
+          ? { status: page.imageScanStatus.status, description: page.imageScanStatus.description }
+          : merged.imageScanStatus;
+        merged.imageScanFindings.findings.push(...((page.imageScanFindings?.findings ?? []) as never[]));
+        merged.imageScanFindings.enhancedFindings.push(
+          ...((page.imageScanFindings?.enhancedFindings ?? []) as never[]),
+        );
+        nextToken = page.nextToken;
+      } while (nextToken);
+    } catch (e) {
+      if ((e as Error).name === 'ScanNotFoundException')
+        return {
+          imageScanStatus: { status: 'MISSING', description: 'no scan for this image' },
+          imageScanFindings: { findings: [], enhancedFindings: [] },
+        };
+      throw e;
+    }
+    return merged;
+  }
+
+  /** The image's tags, push time and manifest (for re-tagging), or undefined when it no longer exists. */
+  async image(
+    repositoryName: string,
+    imageDigest: string,
+  ): Promise<{ tags: string[]; pushedAt?: number; manifest?: string; mediaType?: string } | undefined> {
+    try {
+      this.calls.add('DescribeImages');
+      const out = await this.client.send(
+        new DescribeImagesCommand({ repositoryName, imageIds: [{ imageDigest }] }),
+      );
+      const detail = out.imageDetails?.[0];
+      if (!detail) return undefined;
+      return {
+        tags: detail.imageTags ?? [],
+        pushedAt: detail.imagePushedAt?.getTime(),
+        mediaType: detail.imageManifestMediaType,
+      };
+    } catch (e) {
+      if (
+        (e as Error).name === 'ImageNotFoundException' ||
+        (e as Error).name === 'RepositoryNotFoundException'
+      )
+        return undefined;
+      throw e;
+    }
+  }
+
+  /** The digest a tag points at, or undefined. */
+  async digestOfTag(repositoryName: string, imageTag: string): Promise<string | undefined> {
+    try {
+      this.calls.add('DescribeImages');
+      const out = await this.client.send(
+        new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag }] }),
+      );
+      return out.imageDetails?.[0]?.imageDigest;
+    } catch (e) {
+      if ((e as Error).name === 'ImageNotFoundException') return undefined;
+      throw e;
+    }
+  }
+
+  /** Adds a tag to an existing image by re-putting its own manifest. */
+  async addTag(repositoryName: string, imageDigest: string, tag: string): Promise<void> {
+    this.calls.add('BatchGetImage');
+    const got = await this.client.send(
+      new BatchGetImageCommand({ repositoryName, imageIds: [{ imageDigest }] }),
+    );
+    const image = got.images?.[0];
+    if (!image?.imageManifest)
+      throw new Error(`cannot read the manifest of ${repositoryName}@${imageDigest}`);
+    this.calls.add('PutImage');
+    await this.client.send(
+      new PutImageCommand({
+        repositoryName,
+        imageManifest: image.imageManifest,
+        imageManifestMediaType: image.imageManifestMediaType,
+        imageTag: tag,
+        imageDigest,
+      }),
+    );
+  }
+
+  /** Removes one tag (BatchDeleteImage by tag): only called when the image keeps another tag. */
+  async removeTag(repositoryName: string, tag: string): Promise<void> {
+    this.calls.add('BatchDeleteImage');
+    await this.client.send(new BatchDeleteImageCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
+  }
+}
+
+export interface ScanFindingsPage {
+  imageScanStatus: { status?: string | undefined; description?: string | undefined } | undefined;
+  imageScanFindings: { findings: unknown[]; enhancedFindings: unknown[] };
 }

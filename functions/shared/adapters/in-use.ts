@@ -41,10 +41,12 @@ export class InUseUnavailableError extends Error {
   }
 }
 
+// IPv4 `acct.dkr.ecr[-fips].region.amazonaws.com[.cn]` and dual-stack `acct.dkr-ecr.region.on.aws`: an in-use
+// image pulled through either endpoint must be recognised, or it would not be protected.
 const ECR_IMAGE =
-  /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?::([^@]+))?(?:@(sha256:[a-f0-9]{64}))?$/;
+  /^(\d{12})\.dkr[.-]ecr(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|on\.aws)\/([^:@]+)(?::([^@]+))?(?:@(sha256:[a-f0-9]{64}))?$/;
 
-/** Parses an ECR image URI (`acct.dkr.ecr.region.amazonaws.com/repo[:tag][@digest]`); other registries give undefined. */
+/** Parses an ECR image URI (`acct.dkr.ecr.region.amazonaws.com/repo[:tag][@digest]`, or the dual-stack `acct.dkr-ecr.region.on.aws/…`); other registries give undefined. */
 export function parseImageUri(uri: string, where: string): ImageReference | undefined {
   const m = ECR_IMAGE.exec(uri);
   if (!m) return undefined;

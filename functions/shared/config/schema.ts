@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gatePolicySchema } from '../../scan-gate/policy.js';
 import { stewardPolicySchema } from '../lifecycle/steward-schema.js';
 import { formatPolicyError, validatePolicyDocument } from '../lifecycle/validate.js';
 
@@ -113,6 +114,77 @@ const subscriptionSchema = z.strictObject({
     .default(['alerts', 'security']),
 });
 
+const gateSelectionSchema = z
+  .strictObject({
+    repositories: z.array(repositoryGlob).min(1).optional(),
+    repositoryTags: z.record(z.string().min(1), z.string()).optional(),
+    policy: gatePolicySchema,
+  })
+  .refine((s) => s.repositories !== undefined || s.repositoryTags !== undefined, {
+    message: 'a gate selection needs "repositories" or "repositoryTags"',
+  });
+
+export const gateConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    policy: gatePolicySchema
+      .default(gatePolicySchema.parse({}))
+      .describe('The gate policy for repositories no selection names.'),
+    selections: z
+      .array(gateSelectionSchema)
+      .default([])
+      .describe('Per-repository policies; the first match wins.'),
+    onFail: z
+      .strictObject({
+        notify: z.boolean().default(true),
+        quarantine: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            tagPrefix: z
+              .string()
+              .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}$/)
+              .default('quarantined-')
+              .describe('The quarantine tag is this prefix plus the first 12 hex characters of the digest.'),
+          })
+          .default({ enabled: false, tagPrefix: 'quarantined-' }),
+        remove: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            allowInUse: z
+              .boolean()
+              .default(false)
+              .describe(
+                'Remove failing images even when they are in use. Off by default: running images are never removed.',
+              ),
+          })
+          .default({ enabled: false, allowInUse: false }),
+      })
+      .default({
+        notify: true,
+        quarantine: { enabled: false, tagPrefix: 'quarantined-' },
+        remove: { enabled: false, allowInUse: false },
+      }),
+    notifyOnRecovery: z.boolean().default(true).describe('Notify when an image that failed passes again.'),
+  })
+  .describe('The scan gate: verdicts on scanned images.');
+
+export type GateConfig = z.output<typeof gateConfigSchema>;
+
+/**
+ * EventBridge Scheduler's recurring forms: `cron(` six fields `)` and `rate(` value unit `)`. Anything else is
+ * refused by CloudFormation at deploy time, long after `cdk synth` said the config was fine.
+ */
+const SCHEDULE_EXPRESSION = /^(cron\(\S+( \S+){5}\)|rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\))$/;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -147,14 +219,22 @@ export const configSchema = z
       .strictObject({
         schedule: z
           .string()
-          .regex(
-            /^(cron|rate)\(.+\)$/,
-            'an EventBridge Scheduler expression such as "cron(0 3 * * ? *)" or "rate(12 hours)"',
+          .regex(SCHEDULE_EXPRESSION, {
+            error: 'an EventBridge Scheduler expression such as "cron(0 3 * * ? *)" or "rate(12 hours)"',
+            abort: true,
+          })
+          .refine(
+            (s) => !s.startsWith('cron(') || s.split(' ').filter((f, i) => (i === 2 || i === 4) && f === '?').length === 1,
+            'a cron expression needs "?" in exactly one of day-of-month and day-of-week, such as "cron(0 3 * * ? *)" or "rate(12 hours)"',
           )
           .default('cron(0 3 * * ? *)'),
-        timezone: z.string().default('UTC'),
+        timezone: z
+          .string()
+          .refine(isTimeZone, 'not an IANA time zone such as "UTC" or "Europe/Berlin"')
+          .default('UTC'),
       })
       .default({ schedule: 'cron(0 3 * * ? *)', timezone: 'UTC' }),
+    gate: gateConfigSchema.default(gateConfigSchema.parse({})),
     audit: z
       .strictObject({
         retentionDays: z

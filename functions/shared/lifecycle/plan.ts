@@ -295,9 +295,13 @@ export function planRepository(input: PlanInput): Plan {
   for (const keep of steward?.keepAtLeast ?? []) {
     for (const rule of byPriority) {
       if (keep.rulePriority !== undefined && keep.rulePriority !== rule.rulePriority) continue;
-      const selected = youngestFirst(rule.rulePriority);
-      let survivors = selected.filter((i) => work.get(i.digest)!.action === 'keep').length;
-      for (const image of selected) {
+      let survivors = 0;
+      for (const image of selections.get(rule.rulePriority) ?? []) {
+        if (work.get(image.digest)!.action === 'keep') survivors++;
+      }
+      // Usually enough survive already; then the (up to 100,000-image) sort below is not needed at all.
+      if (survivors >= keep.count) continue;
+      for (const image of youngestFirst(rule.rulePriority)) {
         if (survivors >= keep.count) break;
         const w = work.get(image.digest)!;
         if (w.action !== 'keep' && w.rule === rule) {

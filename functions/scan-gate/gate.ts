@@ -1,0 +1,173 @@
+/**
+ * The gate decision: `(gate policy, findings, now) → verdict` with reasons and the blocking findings. Pure.
+ */
+import { createHash } from 'node:crypto';
+import { globToRegExp } from '../shared/lifecycle/match.js';
+import type { Finding, ScanStatus } from './findings.js';
+import { type AllowlistEntry, type GatePolicy, SEVERITIES, type Severity } from './policy.js';
+
+export type VerdictValue = 'PASS' | 'FAIL' | 'PENDING';
+
+export interface GateInput {
+  readonly policy: GatePolicy;
+  readonly repository: string;
+  readonly imageTags: readonly string[];
+  /** When the image was pushed (for the grace window), epoch ms. */
+  readonly pushedAt?: number | undefined;
+  readonly scanStatus: ScanStatus;
+  readonly findings: readonly Finding[];
+  readonly now: Date;
+}
+
+export interface Verdict {
+  readonly verdict: VerdictValue;
+  /** One line a pipeline can print. */
+  readonly summary: string;
+  readonly reasons: readonly string[];
+  readonly counts: Readonly<Partial<Record<Severity, number>>>;
+  /** Findings that count against the policy (after allowlist and ignore rules), most severe first. */
+  readonly blocking: readonly Finding[];
+  readonly allowlisted: readonly { readonly finding: Finding; readonly entry: AllowlistEntry }[];
+  /** Allowlist entries that matched a finding but have expired: they no longer apply and deserve a reminder. */
+  readonly expiredAllowlist: readonly AllowlistEntry[];
+  readonly policyHash: string;
+}
+
+const RANK: Record<Severity, number> = {
+  CRITICAL: 0,
+  HIGH: 1,
+  MEDIUM: 2,
+  LOW: 3,
+  INFORMATIONAL: 4,
+  UNDEFINED: 5,
+  UNTRIAGED: 6,
+};
+
+export function policyHash(policy: GatePolicy): string {
+  return createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 16);
+}
+
+/** Whether an allowlist entry covers a finding in a repository. */
+function covers(entry: AllowlistEntry, finding: Finding, repository: string): boolean {
+  if (entry.cve.toUpperCase() !== finding.id.toUpperCase()) return false;
+  if (entry.repositories && !entry.repositories.some((g) => globToRegExp(g).test(repository))) return false;
+  if (entry.packages && (!finding.packageName || !entry.packages.includes(finding.packageName))) return false;
+  return true;
+}
+
+export function evaluateGate(input: GateInput): Verdict {
+  const { policy, now } = input;
+  const hash = policyHash(policy);
+  const base = { counts: {}, blocking: [], allowlisted: [], expiredAllowlist: [], policyHash: hash };
+  const exempt = input.imageTags.find((t) => policy.exemptTags.some((g) => globToRegExp(g).test(t)));
+  if (exempt !== undefined) {
+    return {
+      ...base,
+      verdict: 'PASS',
+      summary: `PASS: tag ${exempt} is exempt from the gate`,
+      reasons: [`tag ${exempt} is exempt`],
+    };
+  }
+
+  if (input.scanStatus !== 'COMPLETE' && input.scanStatus !== 'ACTIVE') {
+    const young =
+      input.pushedAt !== undefined && now.getTime() - input.pushedAt < policy.graceMinutes * 60_000;
+    const waiting = ['IN_PROGRESS', 'PENDING', 'MISSING'].includes(input.scanStatus);
+    if (waiting && young) {
+      return {
+        ...base,
+        verdict: 'PENDING',
+        summary: `PENDING: scan ${input.scanStatus.toLowerCase()}, within the ${policy.graceMinutes}-minute grace window`,
+        reasons: [`scan status ${input.scanStatus}`],
+      };
+    }
+    const verdict: VerdictValue =
+      input.scanStatus === 'FAILED'
+        ? policy.onScanStatus.failed
+        : input.scanStatus === 'UNSUPPORTED_IMAGE'
+          ? policy.onScanStatus.unsupported
+          : waiting || input.scanStatus === 'FINDINGS_UNAVAILABLE'
+            ? policy.onScanStatus.missing
+            : 'PENDING';
+    return {
+      ...base,
+      verdict,
+      summary: `${verdict}: scan status ${input.scanStatus} (policy says ${verdict})`,
+      reasons: [`scan status ${input.scanStatus}; the policy maps it to ${verdict}`],
+    };
+  }
+
+  const counted: Finding[] = [];
+  const allowlisted: { finding: Finding; entry: AllowlistEntry }[] = [];
+  const expired = new Map<string, AllowlistEntry>();
+  let ignoredUnfixed = 0;
+  let closed = 0;
+  for (const f of input.findings) {
+    if (f.status !== undefined && f.status !== 'ACTIVE') {
+      closed++;
+      continue;
+    }
+    const entries = policy.allowlist.filter((e) => covers(e, f, input.repository));
+    const live = entries.find((e) => Date.parse(e.expiresAt) > now.getTime());
+    if (live) {
+      allowlisted.push({ finding: f, entry: live });
+      continue;
+    }
+    for (const e of entries) expired.set(`${e.cve}|${e.owner}|${e.expiresAt}`, e);
+    if (policy.ignoreUnfixed && f.fixAvailable === false) {
+      ignoredUnfixed++;
+      continue;
+    }
+    counted.push(f);
+  }
+
+  const counts: Partial<Record<Severity, number>> = {};
+  for (const f of counted) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+  const reasons: string[] = [];
+  const blockingSet = new Set<Finding>();
+  for (const severity of SEVERITIES) {
+    const max = policy.maxFindings[severity];
+    const n = counts[severity] ?? 0;
+    if (max !== undefined && n > max) {
+      reasons.push(`${n} ${severity} finding${n === 1 ? '' : 's'} (at most ${max} allowed)`);
+      for (const f of counted) if (f.severity === severity) blockingSet.add(f);
+    }
+  }
+  if (policy.blockCvssAtOrAbove !== undefined) {
+    const hits = counted.filter((f) => f.cvss !== undefined && f.cvss >= policy.blockCvssAtOrAbove!);
+    if (hits.length > 0) reasons.push(`${hits.length} finding(s) with CVSS ≥ ${policy.blockCvssAtOrAbove}`);
+    for (const f of hits) blockingSet.add(f);
+  }
+  if (policy.blockEpssAtOrAbove !== undefined) {
+    const hits = counted.filter((f) => f.epss !== undefined && f.epss >= policy.blockEpssAtOrAbove!);
+    if (hits.length > 0) reasons.push(`${hits.length} finding(s) with EPSS ≥ ${policy.blockEpssAtOrAbove}`);
+    for (const f of hits) blockingSet.add(f);
+  }
+  const blocking = [...blockingSet].sort(
+    (a, b) =>
+      RANK[a.severity] - RANK[b.severity] || (b.cvss ?? 0) - (a.cvss ?? 0) || a.id.localeCompare(b.id),
+  );
+  const notes = [
+    ...(allowlisted.length > 0 ? [`${allowlisted.length} finding(s) allowlisted`] : []),
+    ...(ignoredUnfixed > 0 ? [`${ignoredUnfixed} finding(s) without a fix ignored`] : []),
+    ...(closed > 0 ? [`${closed} closed or suppressed finding(s) not counted`] : []),
+    ...[...expired.values()].map(
+      (e) => `allowlist entry for ${e.cve} (owner ${e.owner}) expired ${e.expiresAt}`,
+    ),
+  ];
+  const verdict: VerdictValue = reasons.length > 0 ? 'FAIL' : 'PASS';
+  const summary =
+    verdict === 'FAIL'
+      ? `FAIL: ${reasons.join('; ')}${blocking[0] ? ` — worst: ${blocking[0].id} (${blocking[0].severity}${blocking[0].packageName ? ` in ${blocking[0].packageName}` : ''})` : ''}`
+      : `PASS: ${counted.length} finding(s) within the policy`;
+  return {
+    verdict,
+    summary,
+    reasons: [...reasons, ...notes],
+    counts,
+    blocking,
+    allowlisted,
+    expiredAllowlist: [...expired.values()],
+    policyHash: hash,
+  };
+}

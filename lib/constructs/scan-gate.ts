@@ -1,0 +1,161 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
+import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { DeadLetterQueue } from './secure-queue.js';
+import { StewardFunction } from './steward-function.js';
+
+export interface ScanGateProps {
+  readonly config: StewardConfig;
+  readonly auditTable: dynamodb.ITableV2;
+  readonly stateTable: dynamodb.ITableV2;
+  readonly securityTopic: sns.ITopic;
+  readonly alertsTopic: sns.ITopic;
+}
+
+/** The scan events the gate judges. */
+export const SCAN_PATTERNS = {
+  basicScan: {
+    source: [EVENTS.ecrSource],
+    detailType: [EVENTS.imageScan],
+    detail: { 'scan-status': ['COMPLETE', 'FAILED'] },
+  },
+  inspectorScan: { source: [EVENTS.inspectorSource], detailType: [EVENTS.inspectorScan] },
+  inspectorFinding: {
+    source: [EVENTS.inspectorSource],
+    detailType: [EVENTS.inspectorFinding],
+    detail: { resources: { type: ['AWS_ECR_CONTAINER_IMAGE'] } },
+  },
+} satisfies Record<string, events.EventPattern>;
+
+/**
+ * Scan gate: every completed scan (basic or Inspector) and every Inspector finding change gets the image
+ * a verdict in the verdict table; failures are notified on the security topic, quarantined or removed.
+ */
+export class ScanGate extends Construct {
+  readonly verdictTable: dynamodb.TableV2;
+  readonly function: StewardFunction;
+  readonly rules: Record<keyof typeof SCAN_PATTERNS, events.Rule>;
+
+  constructor(scope: Construct, id: string, props: ScanGateProps) {
+    super(scope, id);
+    const dlq = new DeadLetterQueue(this, 'DeadLetter', {
+      alarmTopic: props.alertsTopic,
+      description: 'the scan gate',
+    });
+    this.verdictTable = new dynamodb.TableV2(this, 'Verdicts', {
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    });
+    this.function = new StewardFunction(this, 'Function', {
+      entry: 'functions/scan-gate/handler.ts',
+      handler: 'handler',
+      description: 'ECR Steward scan gate: verdicts on scanned images',
+      config: props.config,
+      timeout: Duration.minutes(2),
+      memorySize: 1024,
+      onFailureQueue: dlq.queue,
+      environment: {
+        [ENV.verdictTable]: this.verdictTable.tableName,
+        [ENV.auditTable]: props.auditTable.tableName,
+        [ENV.stateTable]: props.stateTable.tableName,
+        [ENV.securityTopic]: props.securityTopic.topicArn,
+      },
+    });
+    this.verdictTable.grantReadWriteData(this.function.function);
+    props.auditTable.grantReadWriteData(this.function.function);
+    props.stateTable.grantReadData(this.function.function);
+    props.securityTopic.grantPublish(this.function.function);
+    acknowledge(
+      this.function.role,
+      [
+        wildcardResource(`${nagArnRef(props.auditTable)}/index/*`),
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      ],
+      "Audit queries use the audit table's own indexes; publishing to the encrypted security topic needs GenerateDataKey* on its key only.",
+    );
+
+    const ecrActions = [
+      'ecr:DescribeImageScanFindings',
+      'ecr:DescribeImages',
+      'ecr:DescribeRepositories',
+      'ecr:ListTagsForResource',
+    ];
+    const onFail = props.config.gate.onFail;
+    if (onFail.quarantine.enabled)
+      ecrActions.push('ecr:BatchGetImage', 'ecr:PutImage', 'ecr:BatchDeleteImage');
+    if (onFail.remove.enabled) ecrActions.push('ecr:BatchDeleteImage');
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ScannedImages',
+        actions: [...new Set(ecrActions)].sort(),
+        resources: [StewardFunction.repositoryArn(this, '*')],
+      }),
+    ];
+    if (onFail.remove.enabled && !onFail.remove.allowInUse) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'InUseSources',
+          actions: [
+            'ecs:ListClusters',
+            'ecs:ListTasks',
+            'ecs:DescribeTasks',
+            'ecs:ListServices',
+            'ecs:DescribeServices',
+            'ecs:ListTaskDefinitionFamilies',
+            'ecs:ListTaskDefinitions',
+            'ecs:DescribeTaskDefinition',
+            'lambda:ListFunctions',
+            'lambda:ListVersionsByFunction',
+            'lambda:GetFunction',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+    this.function.addPolicy('GatePolicy', statements, {
+      resources: [nagRepositoryArn(this, '*'), ...(statements.length > 1 ? ['*'] : [])],
+      reason:
+        'The gate judges images of every repository (scan findings and image metadata; tag and delete only when quarantine or removal is enabled in the config); in-use reads of ECS and Lambda have no resource-level permissions.',
+    });
+
+    const target = new targets.LambdaFunction(this.function.function, {
+      deadLetterQueue: dlq.queue,
+      retryAttempts: 185,
+      maxEventAge: Duration.hours(24),
+    });
+    const rule = (id: string, description: string, pattern: events.EventPattern) => {
+      const r = new events.Rule(this, id, { description, eventPattern: pattern });
+      r.addTarget(target);
+      return r;
+    };
+    this.rules = {
+      basicScan: rule(
+        'BasicScanRule',
+        'ECR Steward scan gate: ECR basic scan completed',
+        SCAN_PATTERNS.basicScan,
+      ),
+      inspectorScan: rule(
+        'InspectorScanRule',
+        'ECR Steward scan gate: Inspector initial scan completed',
+        SCAN_PATTERNS.inspectorScan,
+      ),
+      inspectorFinding: rule(
+        'InspectorFindingRule',
+        'ECR Steward scan gate: Inspector finding created, updated or closed',
+        SCAN_PATTERNS.inspectorFinding,
+      ),
+    };
+  }
+}
