@@ -1,6 +1,7 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { ENV } from '../../functions/shared/runtime/constants.js';
 import { AlertTopics } from '../constructs/alerts.js';
 import { Audit } from '../constructs/audit.js';
 import { AuditTables } from '../constructs/audit-tables.js';
@@ -44,5 +45,16 @@ export class EcrStewardStack extends Stack {
       alertsTopic: this.topics.alerts,
     });
     this.topics.subscribe(props.config.alerts.subscriptions);
+
+    // The CLI reads these names from the environment: `export AUDIT_TABLE_NAME=<AuditTableName>` and so on.
+    const outputs: [string, string, string][] = [
+      ['AuditTableName', ENV.auditTable, this.tables.audit.tableName],
+      ['StateTableName', ENV.stateTable, this.tables.state.tableName],
+      ['VerdictTableName', ENV.verdictTable, this.gate.verdictTable.tableName],
+      ['AlertsTopicArn', ENV.alertsTopic, this.topics.alerts.topicArn],
+      ['SecurityTopicArn', ENV.securityTopic, this.topics.security.topicArn],
+    ];
+    for (const [id, env, value] of outputs)
+      new CfnOutput(this, id, { value, description: `export ${env}=<this value> for the ecr-steward CLI` });
   }
 }

@@ -1,0 +1,104 @@
+import { type Command, Option } from 'commander';
+import type { AuditRecord } from '../../functions/shared/audit/records.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
+import { auditTableName, dynamo, type LiveOptions, region, registryId, sinceToIso } from '../aws.js';
+
+interface AuditOptions extends LiveOptions {
+  readonly repository?: string;
+  readonly digest?: string;
+  readonly since: string;
+  readonly format: 'table' | 'json' | 'csv';
+  readonly limit: string;
+  readonly includePlanned?: boolean;
+}
+
+const COLUMNS = [
+  'at',
+  'status',
+  'repository',
+  'digest',
+  'tags',
+  'actor',
+  'rule',
+  'evidence',
+  'reason',
+] as const;
+
+function row(r: AuditRecord): Record<(typeof COLUMNS)[number], string> {
+  return {
+    at: r.at,
+    status: r.status,
+    repository: r.repository,
+    digest: r.digest,
+    tags: r.tags.join(' '),
+    actor: r.actor.type === 'principal' ? (r.actor.principal ?? 'principal') : r.actor.type,
+    rule: r.actor.rulePriority == null ? '' : String(r.actor.rulePriority),
+    evidence: r.evidence.join(' '),
+    reason: r.failure ? `${r.failure.code}: ${r.failure.reason}` : (r.actor.reasons?.[0] ?? ''),
+  };
+}
+
+const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+
+/** `ecr-steward audit`: who or what deleted which image, when and why, from the audit table. */
+export function registerAudit(program: Command): void {
+  program
+    .command('audit')
+    .description('query the audit table: every image deletion, with actor, rule, reasons and evidence')
+    .option('--repository <name>', 'one repository (by repository and time)')
+    .option('--digest <digest>', 'one image digest (every repository it was deleted from)')
+    .option('--since <when>', 'how far back: 30m, 12h, 7d or an ISO time', '7d')
+    .option('--limit <n>', 'at most this many records', '1000')
+    .option('--include-planned', 'also list dry-run (PLANNED) records')
+    .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
+    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
+    )
+    .action(async (opts: AuditOptions) => {
+      const store = new AuditStore(dynamo(), auditTableName(opts));
+      const since = sinceToIso(opts.since);
+      const limit = Number(opts.limit) || 1000;
+      let records: AuditRecord[];
+      if (opts.digest) {
+        records = (await store.byDigest(opts.digest)).filter(
+          (r) => !opts.repository || r.repository === opts.repository,
+        );
+      } else if (opts.repository) {
+        records = await store.byRepository(
+          { registryId: await registryId(opts), region: region(), repository: opts.repository },
+          since,
+          limit,
+        );
+      } else {
+        records = await store.recent(since, limit);
+      }
+      records = records
+        .filter((r) => opts.includePlanned || r.status !== 'PLANNED')
+        .filter((r) => opts.digest !== undefined || r.at >= since);
+      records.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.digest.localeCompare(b.digest)));
+      if (opts.format === 'json') {
+        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        return;
+      }
+      const rows = records.map(row);
+      if (opts.format === 'csv') {
+        process.stdout.write(
+          `${COLUMNS.join(',')}\n${rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(',')).join('\n')}${rows.length ? '\n' : ''}`,
+        );
+        return;
+      }
+      if (rows.length === 0) {
+        process.stdout.write(`no deletions recorded since ${since}\n`);
+        return;
+      }
+      const shown = rows.map((r) => ({ ...r, digest: `${r.digest.slice(0, 19)}…` }));
+      const cols = ['at', 'status', 'repository', 'digest', 'tags', 'actor', 'rule', 'evidence'] as const;
+      const widths = cols.map((c) => Math.min(40, Math.max(c.length, ...shown.map((r) => r[c].length))));
+      const fmt = (values: string[]) =>
+        values.map((v, i) => v.slice(0, widths[i]).padEnd(widths[i]!)).join('  ');
+      process.stdout.write(
+        `${fmt([...cols])}\n${shown.map((r) => fmt(cols.map((c) => r[c]))).join('\n')}\n${rows.length} record(s) since ${since}\n`,
+      );
+    });
+}

@@ -1,0 +1,147 @@
+/**
+ * SQS for the local cloud: standard and FIFO queues with ECR Steward's semantics that matter — FIFO message
+ * groups (one batch of a group in flight at a time, order kept, a failed message holds its group back),
+ * five-minute deduplication by MessageDeduplicationId, receive counts and redrive to the dead-letter queue,
+ * and event-source delivery to a function with per-item batch failures.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+
+export interface QueueMessage {
+  readonly messageId: string;
+  readonly body: string;
+  readonly groupId?: string | undefined;
+  readonly deduplicationId?: string | undefined;
+  readonly attributes: Record<string, { DataType: string; StringValue?: string }>;
+  receiveCount: number;
+  sentAt: number;
+  visibleAt: number;
+}
+
+export interface QueueDefinition {
+  readonly logicalId: string;
+  readonly fifo: boolean;
+  readonly contentBasedDeduplication: boolean;
+  /** Dead-letter queue logical id and maxReceiveCount, from the template's RedrivePolicy. */
+  readonly redrive?: { readonly target: string; readonly maxReceiveCount: number } | undefined;
+  /** Local visibility timeout (scaled down from the template's so retries happen in seconds). */
+  readonly visibilityMs: number;
+}
+
+const DEDUP_WINDOW_MS = 5 * 60_000;
+
+export class LocalQueue {
+  readonly messages: QueueMessage[] = [];
+  private readonly dedup = new Map<string, number>();
+  /** Groups with a batch in flight (FIFO). */
+  readonly inFlightGroups = new Set<string>();
+  readonly inFlight = new Set<string>();
+  sent = 0;
+  deduplicated = 0;
+
+  constructor(readonly def: QueueDefinition) {}
+
+  /** Sends a message; returns its id, or the id of the message it duplicates. */
+  send(
+    body: string,
+    opts: { groupId?: string; deduplicationId?: string; attributes?: QueueMessage['attributes'] } = {},
+  ): { messageId: string; duplicate: boolean } {
+    if (this.def.fifo && !opts.groupId)
+      throw Object.assign(new Error('The request must contain the parameter MessageGroupId.'), {
+        code: 'MissingParameter',
+      });
+    const now = Date.now();
+    let dedupId = opts.deduplicationId;
+    if (this.def.fifo && !dedupId) {
+      if (!this.def.contentBasedDeduplication) {
+        throw Object.assign(
+          new Error(
+            'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+          ),
+          { code: 'InvalidParameterValue' },
+        );
+      }
+      dedupId = createHash('sha256').update(body).digest('hex');
+    }
+    if (this.def.fifo && dedupId) {
+      for (const [k, t] of this.dedup) if (now - t > DEDUP_WINDOW_MS) this.dedup.delete(k);
+      if (this.dedup.has(dedupId)) {
+        this.deduplicated++;
+        return { messageId: `dup-${dedupId}`, duplicate: true };
+      }
+      this.dedup.set(dedupId, now);
+    }
+    const message: QueueMessage = {
+      messageId: randomUUID(),
+      body,
+      groupId: opts.groupId,
+      deduplicationId: dedupId,
+      attributes: opts.attributes ?? {},
+      receiveCount: 0,
+      sentAt: now,
+      visibleAt: now,
+    };
+    this.messages.push(message);
+    this.sent++;
+    return { messageId: message.messageId, duplicate: false };
+  }
+
+  /**
+   * Takes the next batch for delivery. FIFO: messages of groups without a batch in flight, in order, and a
+   * group's later messages only behind its earlier ones.
+   */
+  receive(max: number): QueueMessage[] {
+    const now = Date.now();
+    const batch: QueueMessage[] = [];
+    const blockedGroups = new Set<string>();
+    for (const m of this.messages) {
+      if (batch.length >= max) break;
+      if (this.inFlight.has(m.messageId)) {
+        if (m.groupId) blockedGroups.add(m.groupId);
+        continue;
+      }
+      if (this.def.fifo && m.groupId) {
+        if (this.inFlightGroups.has(m.groupId) || blockedGroups.has(m.groupId)) continue;
+        if (m.visibleAt > now) {
+          blockedGroups.add(m.groupId); // an invisible head of group holds the group back
+          continue;
+        }
+      } else if (m.visibleAt > now) continue;
+      batch.push(m);
+    }
+    for (const m of batch) {
+      m.receiveCount++;
+      this.inFlight.add(m.messageId);
+    }
+    if (this.def.fifo) for (const m of batch) if (m.groupId) this.inFlightGroups.add(m.groupId);
+    return batch;
+  }
+
+  /** Settles a delivered batch: successes are deleted, failures become visible again after the visibility timeout. */
+  settle(batch: readonly QueueMessage[], failedIds: ReadonlySet<string>): QueueMessage[] {
+    const expired: QueueMessage[] = [];
+    for (const m of batch) {
+      this.inFlight.delete(m.messageId);
+      if (m.groupId) this.inFlightGroups.delete(m.groupId);
+      if (!failedIds.has(m.messageId)) {
+        this.remove(m.messageId);
+        continue;
+      }
+      if (this.def.redrive && m.receiveCount >= this.def.redrive.maxReceiveCount) {
+        this.remove(m.messageId);
+        expired.push(m);
+      } else {
+        m.visibleAt = Date.now() + this.def.visibilityMs;
+      }
+    }
+    return expired;
+  }
+
+  private remove(id: string): void {
+    const i = this.messages.findIndex((m) => m.messageId === id);
+    if (i >= 0) this.messages.splice(i, 1);
+  }
+
+  get depth(): number {
+    return this.messages.length;
+  }
+}
