@@ -5,5 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { configJsonSchema } from '../functions/shared/config/json-schema.js';
 
-writeFileSync(new URL('../schema/steward.config.schema.json', import.meta.url), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+writeFileSync(
+  new URL('../schema/steward.config.schema.json', import.meta.url),
+  `${JSON.stringify(configJsonSchema(), null, 2)}\n`,
+);
 console.log('wrote schema/steward.config.schema.json');

@@ -1,0 +1,78 @@
+import { type Command, Option } from 'commander';
+import { planRepository } from '../../functions/shared/lifecycle/index.js';
+import {
+  loadImagesFile,
+  loadInUseFile,
+  loadManifestsFile,
+  loadPolicyFile,
+  loadStewardFile,
+} from '../inputs.js';
+import { renderPlanTable } from '../plan-table.js';
+import { parseIsoTime } from '../util.js';
+
+interface PlanOptions {
+  readonly policy: string;
+  readonly images: string;
+  readonly manifests?: string;
+  readonly steward?: string;
+  readonly inUse?: string;
+  readonly repository?: string;
+  readonly now?: string;
+  readonly format: 'table' | 'json';
+}
+
+/** Width of the table when stdout is not a terminal (files, CI logs): wide enough for most reasons on one line. */
+const PIPE_WIDTH = 160;
+
+/**
+ * `ecr-steward plan`: what ECR's lifecycle rules, plus the Steward protections, would do to one repository,
+ * computed offline from `describe-images` output. Read-only by construction: it never calls AWS.
+ */
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('plan a repository offline: which images the lifecycle policy expires or archives, and why')
+    .requiredOption('--policy <file>', 'ECR lifecycle policy JSON')
+    .requiredOption('--images <file>', 'aws ecr describe-images output ({"imageDetails": [...]})')
+    .option(
+      '--manifests <file>',
+      'aws ecr batch-get-image output for the image indexes (multi-arch children)',
+    )
+    .option('--steward <file>', 'Steward policy JSON: protected tags, semver retention, holds, …')
+    .option(
+      '--in-use <file>',
+      'images in use: {"digests": {"sha256:…": ["ecs:…"]}, "tags": {"v1": ["lambda:…"]}}',
+    )
+    .option(
+      '--repository <name>',
+      "repository name (default: the images' repositoryName, else the file name)",
+    )
+    .option('--now <iso-time>', 'evaluate as of this time, e.g. 2026-11-01T00:00:00Z (default: now)')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (opts: PlanOptions) => {
+      // Parse --now first: it is the cheapest input to get wrong and needs no file.
+      const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
+      // One file at a time, in option order: with several bad files the error reported is always the same one.
+      const policy = await loadPolicyFile(opts.policy);
+      const loaded = await loadImagesFile(opts.images);
+      const indexChildren =
+        opts.manifests === undefined ? undefined : await loadManifestsFile(opts.manifests);
+      const steward = opts.steward === undefined ? undefined : await loadStewardFile(opts.steward);
+      const inUse = opts.inUse === undefined ? undefined : await loadInUseFile(opts.inUse);
+      const plan = planRepository({
+        repository: opts.repository ?? loaded.repository,
+        policy,
+        images: loaded.images,
+        now,
+        indexChildren,
+        steward,
+        inUse,
+      });
+      if (opts.format === 'json') {
+        process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      } else {
+        const width = process.stdout.isTTY ? Math.max(100, process.stdout.columns) : PIPE_WIDTH;
+        process.stdout.write(renderPlanTable(plan, { width }));
+      }
+    });
+}

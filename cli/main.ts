@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit.js';
+import { registerBreaker } from './commands/breaker.js';
+import { registerGate } from './commands/gate.js';
+import { registerPlan } from './commands/plan.js';
+import { registerValidate } from './commands/validate.js';
+import { CliError, EXIT, ExitWith } from './util.js';
+
+/** Adds one subcommand to the program. Each lives in its own file under `cli/commands/`. */
+export type RegisterCommand = (program: Command) => void;
+
+/**
+ * The built-in subcommands, in the order `--help` lists them. A new command (audit, breaker, gate, run,
+ * local, …) is one file exporting a `RegisterCommand` plus one entry here.
+ */
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerValidate,
+  registerPlan,
+  registerAudit,
+  registerBreaker,
+  registerGate,
+];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? '0.0.0';
+}
+
+/**
+ * Builds the `ecr-steward` program with the built-in commands and any `extra` ones. Commander's own
+ * exits are turned into exceptions so that `run` alone decides exit codes and nothing calls `process.exit`.
+ */
+export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
+  const program = new Command('ecr-steward')
+    .description(
+      'Keeps Amazon ECR repositories clean and safe: ECR-exact lifecycle plans with the protections ECR lacks.',
+    )
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 findings (e.g. an invalid policy), 2 bad usage or input, 70 a bug.',
+    )
+    // Subcommands made with program.command() inherit these two, so every command exits through run().
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+    });
+  for (const register of [...COMMANDS, ...extra]) register(program);
+  return program;
+}
+
+/**
+ * Runs the CLI on `argv` (as `process.argv`: node, script, args…) and returns the exit code:
+ * 0 success, 1 findings (e.g. an invalid policy), 2 bad usage or bad input, 70 a bug. Never prints a
+ * stack trace unless `ECR_STEWARD_DEBUG` is set.
+ */
+export async function run(argv: readonly string[], extra: readonly RegisterCommand[] = []): Promise<number> {
+  ignoreClosedStdout();
+  const program = buildProgram(extra);
+  try {
+    await program.parseAsync([...argv]);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof ExitWith) return e.exitCode;
+    if (e instanceof CommanderError) {
+      // Commander has already printed its message (or the help/version it was asked for).
+      return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(
+      `error: unexpected failure (a bug in ecr-steward; set ECR_STEWARD_DEBUG=1 for details): ${err.message}\n`,
+    );
+    if (process.env.ECR_STEWARD_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+    return EXIT.internal;
+  }
+}
+
+let stdoutGuarded = false;
+
+/**
+ * `ecr-steward plan --format json | head` closes the pipe early; that is the reader's choice, not an
+ * error, so end quietly instead of dying with an EPIPE stack trace.
+ */
+function ignoreClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw e;
+  });
+}
+
+// Also runnable directly (`tsx cli/main.ts plan …`); bin/ecr-steward.js imports it and calls run() itself.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await run(process.argv);
+}
