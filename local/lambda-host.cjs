@@ -37,6 +37,11 @@ process.on('message', async (msg) => {
     const result = await handler(msg.event, context);
     process.send({ type: 'result', id: msg.id, ok: true, result: result === undefined ? null : result });
   } catch (e) {
-    process.send({ type: 'result', id: msg.id, ok: false, error: { name: e?.name ?? 'Error', message: e?.message ?? String(e) } });
+    process.send({
+      type: 'result',
+      id: msg.id,
+      ok: false,
+      error: { name: e?.name ?? 'Error', message: e?.message ?? String(e) },
+    });
   }
 });

@@ -3,18 +3,9 @@
  * message, and ECS and Lambda just deep enough to declare images in use.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { ServiceError } from './server.js';
 import type { LocalQueue } from './sqs.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
-
-export class LocalServiceError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -29,7 +20,7 @@ export class SqsService {
         .pop() ?? '';
     const q = this.queues.get(id);
     if (!q)
-      throw new LocalServiceError(
+      throw new ServiceError(
         'AWS.SimpleQueueService.NonExistentQueue',
         `The specified queue does not exist: ${String(url)}`,
       );
@@ -48,7 +39,7 @@ export class SqsService {
         const q = this.queue(input.QueueUrl);
         const entries = (input.Entries ?? []) as Record<string, unknown>[];
         if (entries.length === 0 || entries.length > 10) {
-          throw new LocalServiceError(
+          throw new ServiceError(
             'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
             'Maximum number of entries per request are 10.',
           );
@@ -76,7 +67,7 @@ export class SqsService {
           body: { Attributes: { ApproximateNumberOfMessages: String(this.queue(input.QueueUrl).depth) } },
         };
       default:
-        throw new LocalServiceError('UnsupportedOperation', `the local SQS does not implement ${op}`);
+        throw new ServiceError('UnsupportedOperation', `the local SQS does not implement ${op}`);
     }
   }
 
@@ -88,10 +79,7 @@ export class SqsService {
         attributes: (input.MessageAttributes ?? {}) as never,
       });
     } catch (e) {
-      throw new LocalServiceError(
-        (e as { code?: string }).code ?? 'InvalidParameterValue',
-        (e as Error).message,
-      );
+      throw new ServiceError((e as { code?: string }).code ?? 'InvalidParameterValue', (e as Error).message);
     }
   }
 }
@@ -113,12 +101,8 @@ export class SnsSink {
     this.listeners.push(listener);
   }
 
-  async handle(
-    op: string,
-    input: Record<string, unknown>,
-  ): Promise<{ body: string; headers: Record<string, string> }> {
-    if (op !== 'Publish')
-      throw new LocalServiceError('InvalidAction', `the local SNS does not implement ${op}`);
+  async handle(op: string, input: Record<string, unknown>): Promise<{ body: unknown }> {
+    if (op !== 'Publish') throw new ServiceError('InvalidAction', `the local SNS does not implement ${op}`);
     const message: PublishedMessage = {
       topicArn: String(input.TopicArn ?? ''),
       subject: input.Subject === undefined ? undefined : String(input.Subject),
@@ -128,8 +112,7 @@ export class SnsSink {
     };
     this.messages.push(message);
     for (const l of this.listeners) l(message);
-    const xml = `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${message.messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`;
-    return { body: xml, headers: { 'content-type': 'text/xml' } };
+    return { body: { MessageId: message.messageId } };
   }
 }
 
@@ -226,7 +209,7 @@ export class EcsService {
             .split('/')
             .pop() ?? '';
         const images = this.taskDefinitions.get(key);
-        if (!images) throw new LocalServiceError('ClientException', 'Unable to describe task definition.');
+        if (!images) throw new ServiceError('ClientException', 'Unable to describe task definition.');
         return {
           body: {
             taskDefinition: {
@@ -237,7 +220,7 @@ export class EcsService {
         };
       }
       default:
-        throw new LocalServiceError('UnsupportedOperation', `the local ECS does not implement ${op}`);
+        throw new ServiceError('UnsupportedOperation', `the local ECS does not implement ${op}`);
     }
   }
 }
@@ -258,7 +241,7 @@ export class LambdaService {
     const url = new URL(raw.path, 'http://local');
     const parts = url.pathname.split('/').filter(Boolean); // ['2015-03-31','functions', name?, 'versions'?]
     if (parts[1] !== 'functions')
-      throw new LocalServiceError('ResourceNotFoundException', `no route ${raw.path}`, 404);
+      throw new ServiceError('ResourceNotFoundException', `no route ${raw.path}`, 404);
     const name = parts[2] ? decodeURIComponent(parts[2]) : undefined;
     if (!name) {
       return {
@@ -271,7 +254,7 @@ export class LambdaService {
       };
     }
     const fn = this.functions.get(name);
-    if (!fn) throw new LocalServiceError('ResourceNotFoundException', `Function not found: ${name}`, 404);
+    if (!fn) throw new ServiceError('ResourceNotFoundException', `Function not found: ${name}`, 404);
     if (parts[3] === 'versions')
       return { body: { Versions: [{ FunctionName: name, Version: '$LATEST', PackageType: 'Image' }] } };
     return {

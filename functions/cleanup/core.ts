@@ -125,13 +125,17 @@ export async function cleanupRepository(
     extra: Partial<CleanupReport> = {},
   ): CleanupReport => ({ ...base, ...extra, outcome, message });
 
+  const needsTags = config.selections.some((s) => s.repositoryTags !== undefined);
+  // Decided by name alone when no selection uses tags: the worker's IAM covers only managed repositories, so
+  // describing another one (a push let through by a glob the rule cannot narrow) would be denied.
+  if (!needsTags && !selectionFor(config, req.repository))
+    return stop('not-managed', `repository ${req.repository} matches no selection of the config`);
   const repo = await ports.registry.describeRepository(req.repository);
   if (!repo)
     return stop(
       'repository-not-found',
       `repository ${req.repository} does not exist (deleted since the event?)`,
     );
-  const needsTags = config.selections.some((s) => s.repositoryTags !== undefined);
   const tags = needsTags ? await ports.registry.repositoryTags(repo.arn) : undefined;
   const selection = selectionFor(config, repo.name, tags);
   if (!selection) return stop('not-managed', `repository ${repo.name} matches no selection of the config`);
@@ -190,7 +194,19 @@ export async function cleanupRepository(
 
   // Bounds: whole units (an index with its children, a subject with its referrers) in deletion order.
   const byDigest = new Map(images.map((i) => [i.digest, i]));
-  const ordered = deletionOrder(plan.decisions.filter((d) => d.action === 'expire'));
+  // With indexAsUnit off the plan ties no child to its index, but ECR refuses to delete a child while an
+  // index lists it: an expiring child still follows an expiring index of its repository.
+  const expiring = plan.decisions.filter((d) => d.action === 'expire');
+  const expiringIds = new Set(expiring.map((d) => d.imageDigest));
+  const indexOfChild = new Map<string, string>();
+  for (const [index, kids] of children)
+    if (expiringIds.has(index))
+      for (const kid of kids) if (kid !== index && !indexOfChild.has(kid)) indexOfChild.set(kid, index);
+  const ordered = deletionOrder(
+    expiring.map((d) =>
+      d.follows || !indexOfChild.has(d.imageDigest) ? d : { ...d, follows: indexOfChild.get(d.imageDigest) },
+    ),
+  );
   const allowance = Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining);
   const chosen = takeWholeUnits(ordered, allowance);
   const deferred = ordered.length - chosen.length;

@@ -78,6 +78,8 @@ export class StewardFunction extends Construct {
         // node20 syntax runs on every supported Lambda runtime and on the local cloud's Node 20.
         target: 'node20',
         format: nodejs.OutputFormat.CJS,
+        // Prefer packages' ES module builds: they bundle fully (a UMD build's factory `require`s escape the bundle).
+        mainFields: ['module', 'main'],
         externalModules: [],
         forceDockerBundling: false,
         define: { __STEWARD_CONFIG__: JSON.stringify(JSON.stringify(props.config)) },

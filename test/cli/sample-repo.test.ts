@@ -28,10 +28,10 @@ describe('sample-repo generator', () => {
   });
 });
 
-describe('npm start', () => {
+describe('npm run sample-plan', () => {
   it('prints the plan table of the sample repository when run', () => {
-    // What `npm start` runs (tsx scripts/start.ts), without npm's own start-up time.
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    // What `npm run sample-plan` runs (tsx scripts/sample-plan.ts), without npm's own start-up time.
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/sample-plan.ts'], {
       cwd: ROOT,
       encoding: 'utf8',
     });

@@ -161,8 +161,8 @@ export function mergeSignal(
     at = existing.at < signal.at ? existing.at : signal.at;
   else if (existing.status !== 'DELETED' && status === 'DELETED') at = signal.at;
   else at = existing.at;
-  const tags =
-    (existing?.tags.length ?? 0) >= (signal.tags?.length ?? 0) ? (existing?.tags ?? []) : (signal.tags ?? []);
+  // Every tag any source saw on the image (per-tag DELETE events each name one), sorted so order never matters.
+  const tags = [...new Set([...(existing?.tags ?? []), ...(signal.tags ?? [])])].sort();
 
   const next: AuditRecord = {
     pk,
@@ -190,9 +190,8 @@ export function mergeSignal(
     eventIds,
     failure: status === 'FAILED' ? (signal.failure ?? existing?.failure) : undefined,
     version: (existing?.version ?? 0) + 1,
-    ttl:
-      existing?.ttl ??
-      (opts.ttlDays ? Math.floor(Date.parse(now) / 1000) + opts.ttlDays * 86_400 : undefined),
+    // Dry-run plans expire after plannedTtlDays; deletions only when ttlDays (audit.retentionDays) is set.
+    ttl: existing?.ttl ?? ttlFor(dryRun ? (opts.plannedTtlDays ?? opts.ttlDays) : opts.ttlDays, now),
   };
   if (existing && sameContent(existing, next)) return undefined;
   return next;
@@ -204,14 +203,37 @@ function ttlFor(days: number | undefined, now: string): number | undefined {
 
 function sameContent(a: AuditRecord, b: AuditRecord): boolean {
   const strip = ({ version: _v, updatedAt: _u, ...rest }: AuditRecord) => rest;
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+/** JSON with object keys sorted: DynamoDB does not return an item's attributes in the order they were written. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
 }
 
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** Whether a status change counts as a new deletion (for delete-rate counters): exactly once per record. */
+/** Evidence from ECR's own events: what the audit function consumes. */
+const EVENT_EVIDENCE: readonly Evidence[] = [
+  'image-action-event',
+  'cloudtrail-batch-delete',
+  'cloudtrail-lifecycle',
+];
+
+/**
+ * Whether a write counts as a new deletion (for delete-rate counters): exactly once per record, when the
+ * record is first DELETED with evidence from ECR's events. Our cleanup usually marks its own deletions
+ * DELETED before ECR's event reaches the audit function; counting only the move to DELETED would leave
+ * them out of the rates (and the breaker) whenever the event loses that race.
+ */
 export function becameDeleted(before: AuditRecord | undefined, after: AuditRecord): boolean {
-  return after.status === 'DELETED' && before?.status !== 'DELETED';
+  const seen = (r: AuditRecord | undefined) =>
+    r?.status === 'DELETED' && r.evidence.some((e) => EVENT_EVIDENCE.includes(e));
+  return seen(after) && !seen(before);
 }

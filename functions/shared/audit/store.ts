@@ -18,7 +18,7 @@ export function documentClient(client = new DynamoDBClient(CLIENT_DEFAULTS)): Dy
 
 export interface RecordResult {
   readonly record: AuditRecord | undefined;
-  /** True exactly once per deletion: when this write moved the record to DELETED. */
+  /** True exactly once per deletion: when this write first recorded ECR's event evidence of it (see becameDeleted). */
   readonly newlyDeleted: boolean;
 }
 

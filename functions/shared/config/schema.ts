@@ -224,7 +224,9 @@ export const configSchema = z
             abort: true,
           })
           .refine(
-            (s) => !s.startsWith('cron(') || s.split(' ').filter((f, i) => (i === 2 || i === 4) && f === '?').length === 1,
+            (s) =>
+              !s.startsWith('cron(') ||
+              s.split(' ').filter((f, i) => (i === 2 || i === 4) && f === '?').length === 1,
             'a cron expression needs "?" in exactly one of day-of-month and day-of-week, such as "cron(0 3 * * ? *)" or "rate(12 hours)"',
           )
           .default('cron(0 3 * * ? *)'),

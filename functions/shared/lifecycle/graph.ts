@@ -14,13 +14,22 @@ export function isIndex(image: Image): boolean {
 }
 
 /** The subject an image refers to: OCI 1.1 `subject` first, else a cosign-style tag. */
-export function subjectOf(image: Image): { digest: string; via: 'oci-subject' | 'cosign-tag' } | undefined {
+export function subjectOf(image: Image): Subject | undefined {
   if (image.subjectDigest) return { digest: image.subjectDigest, via: 'oci-subject' };
   for (const tag of image.tags) {
+    // COSIGN_TAG only matches 75 or 76 characters; checking the length first skips the regular
+    // expression for nearly every tag of a large repository.
+    if (tag.length !== 75 && tag.length !== 76) continue;
     const m = COSIGN_TAG.exec(tag);
     if (m) return { digest: `sha256:${m[1]}`, via: 'cosign-tag' };
   }
   return undefined;
+}
+
+/** What a referrer refers to, and how that was found. */
+export interface Subject {
+  readonly digest: string;
+  readonly via: 'oci-subject' | 'cosign-tag';
 }
 
 /** The artifact graph of one repository: which images are index children, which are referrers. */
@@ -28,30 +37,83 @@ export interface ArtifactGraph {
   /** child digest → digests of the indexes in this repository that reference it */
   readonly parents: ReadonlyMap<string, readonly string[]>;
   /** referrer digest → its subject (which may be absent from the repository) */
-  readonly subjects: ReadonlyMap<string, { digest: string; via: 'oci-subject' | 'cosign-tag' }>;
+  readonly subjects: ReadonlyMap<string, Subject>;
   /** indexes whose manifest was not supplied: their children are unknown */
   readonly unknownIndexes: readonly string[];
 }
 
-export function buildGraph(images: readonly Image[], indexChildren: IndexChildren): ArtifactGraph {
-  const present = new Set(images.map((i) => i.digest));
-  const parents = new Map<string, string[]>();
-  const subjects = new Map<string, { digest: string; via: 'oci-subject' | 'cosign-tag' }>();
+/**
+ * The artifact graph with images named by number instead of digest, for the planner's hot loops. The id of
+ * an image is the position in `images` of the first image with its digest, so images that share a digest
+ * share an entry, exactly as they share a key of `ArtifactGraph`'s maps.
+ */
+export interface IndexedGraph {
+  /** id → ids of the indexes that list it, in the order found; undefined for images that are no child */
+  readonly parents: readonly (readonly number[] | undefined)[];
+  /** id → its subject, for referrers */
+  readonly subjects: readonly (Subject | undefined)[];
+  readonly unknownIndexes: readonly string[];
+  /** ids with parents, in the order their first parent was found (the key order of `ArtifactGraph.parents`) */
+  readonly childOrder: readonly number[];
+  /** ids with a subject, in the order first found (the key order of `ArtifactGraph.subjects`) */
+  readonly subjectOrder: readonly number[];
+}
+
+/**
+ * Builds the graph of `images`. `idOf[i]` is the id of `images[i]` and `find(digest)` the id of the first
+ * image with that digest, or -1 when the repository has none.
+ */
+export function buildIndexedGraph(
+  images: readonly Image[],
+  indexChildren: IndexChildren,
+  idOf: ArrayLike<number>,
+  find: (digest: string) => number,
+): IndexedGraph {
+  const parents: (number[] | undefined)[] = new Array(images.length);
+  const subjects: (Subject | undefined)[] = new Array(images.length);
   const unknownIndexes: string[] = [];
-  for (const image of images) {
+  const childOrder: number[] = [];
+  const subjectOrder: number[] = [];
+  for (const [i, image] of images.entries()) {
+    const id = idOf[i]!;
     if (isIndex(image)) {
       const children = indexChildren.get(image.digest);
       if (!children) unknownIndexes.push(image.digest);
       for (const child of children ?? []) {
-        if (!present.has(child) || child === image.digest) continue;
-        const list = parents.get(child);
+        if (child === image.digest) continue;
+        const childId = find(child);
+        if (childId < 0) continue;
+        const list = parents[childId];
         if (list) {
-          if (!list.includes(image.digest)) list.push(image.digest);
-        } else parents.set(child, [image.digest]);
+          if (!list.includes(id)) list.push(id);
+        } else {
+          parents[childId] = [id];
+          childOrder.push(childId);
+        }
       }
     }
     const subject = subjectOf(image);
-    if (subject && subject.digest !== image.digest) subjects.set(image.digest, subject);
+    if (subject && subject.digest !== image.digest) {
+      if (!subjects[id]) subjectOrder.push(id);
+      subjects[id] = subject;
+    }
   }
-  return { parents, subjects, unknownIndexes };
+  return { parents, subjects, unknownIndexes, childOrder, subjectOrder };
+}
+
+export function buildGraph(images: readonly Image[], indexChildren: IndexChildren): ArtifactGraph {
+  const first = new Map<string, number>();
+  const idOf = images.map((image, i) => {
+    const id = first.get(image.digest);
+    if (id !== undefined) return id;
+    first.set(image.digest, i);
+    return i;
+  });
+  const g = buildIndexedGraph(images, indexChildren, idOf, (digest) => first.get(digest) ?? -1);
+  const digestOf = (id: number): string => images[id]!.digest;
+  return {
+    parents: new Map(g.childOrder.map((id) => [digestOf(id), g.parents[id]!.map(digestOf)])),
+    subjects: new Map(g.subjectOrder.map((id) => [digestOf(id), g.subjects[id]!])),
+    unknownIndexes: g.unknownIndexes,
+  };
 }

@@ -19,9 +19,68 @@ export function globToRegExp(pattern: string): RegExp {
   return re;
 }
 
+/** A compiled tag test: whether one tag matches. */
+export type TagTest = (tag: string) => boolean;
+
+/**
+ * The glob of `globToRegExp` as a test that answers exactly as `globToRegExp(pattern).test(tag)`, compiled
+ * once per pattern. Plans test every tag of up to 100,000 images against every pattern, so the common
+ * shapes (no `*`, one `*`) are plain string checks, and for the others the regular expression only runs
+ * on tags that start and end like the pattern (a necessary condition, and almost all tags fail it).
+ */
+export function compileGlob(pattern: string): TagTest {
+  const parts = pattern.split('*');
+  const head = parts[0]!;
+  const tail = parts[parts.length - 1]!;
+  if (parts.length === 1) return (tag) => tag === pattern;
+  const min = head.length + tail.length;
+  if (parts.length === 2) return (tag) => tag.length >= min && tag.startsWith(head) && tag.endsWith(tail);
+  const re = globToRegExp(pattern);
+  return (tag) => tag.length >= min && tag.startsWith(head) && tag.endsWith(tail) && re.test(tag);
+}
+
 /** A tag selector of the Steward policy: `^…` is a regular expression, anything else a whole-tag glob. */
 export function compileTagSelector(selector: string): RegExp {
   return selector.startsWith('^') ? new RegExp(selector) : globToRegExp(selector);
+}
+
+/** `compileTagSelector` as a test, with the glob fast paths of `compileGlob`. */
+export function compileTagSelectorTest(selector: string): TagTest {
+  if (!selector.startsWith('^')) return compileGlob(selector);
+  const re = new RegExp(selector);
+  return (tag) => re.test(tag);
+}
+
+/** Whether some tag passes `test`. */
+function someTag(tags: readonly string[], test: TagTest): boolean {
+  for (const tag of tags) if (test(tag)) return true;
+  return false;
+}
+
+/**
+ * A rule's tag selection compiled once into a test of an image's tags (see `matchesSelection`), so a plan
+ * does not look up or build matchers per image.
+ */
+export function compileSelection(selection: LifecycleSelection): (tags: readonly string[]) => boolean {
+  switch (selection.tagStatus) {
+    case 'any':
+      return () => true;
+    case 'untagged':
+      return (tags) => tags.length === 0;
+    case 'tagged': {
+      // An empty list is still a list (every entry of none is matched), as `every` on [] is true.
+      const tests: TagTest[] | undefined = selection.tagPrefixList
+        ? selection.tagPrefixList.map((prefix) => (tag: string) => tag.startsWith(prefix))
+        : selection.tagPatternList?.map(compileGlob);
+      if (!tests) return () => false;
+      return (tags) => {
+        if (tags.length === 0) return false;
+        for (const test of tests) if (!someTag(tags, test)) return false;
+        return true;
+      };
+    }
+  }
+  return () => false;
 }
 
 /**
@@ -29,23 +88,5 @@ export function compileTagSelector(selector: string): RegExp {
  * by some tag of the image (each entry may be matched by a different tag).
  */
 export function matchesSelection(selection: LifecycleSelection, tags: readonly string[]): boolean {
-  switch (selection.tagStatus) {
-    case 'any':
-      return true;
-    case 'untagged':
-      return tags.length === 0;
-    case 'tagged': {
-      if (tags.length === 0) return false;
-      if (selection.tagPrefixList) {
-        return selection.tagPrefixList.every((prefix) => tags.some((t) => t.startsWith(prefix)));
-      }
-      if (selection.tagPatternList) {
-        return selection.tagPatternList.every((pattern) => {
-          const re = globToRegExp(pattern);
-          return tags.some((t) => re.test(t));
-        });
-      }
-      return false;
-    }
-  }
+  return compileSelection(selection)(tags);
 }

@@ -1,4 +1,4 @@
-import { parseConfig } from '../config/load.js';
+import { validateConfig } from '../config/load.js';
 import type { StewardConfig } from '../config/schema.js';
 import { ENV } from './constants.js';
 
@@ -12,7 +12,8 @@ export function bundledConfig(env: NodeJS.ProcessEnv = process.env): StewardConf
   if (cached) return cached;
   const text = typeof __STEWARD_CONFIG__ === 'string' ? __STEWARD_CONFIG__ : env[ENV.configJson];
   if (!text) throw new Error(`no config: the bundle carries none and ${ENV.configJson} is not set`);
-  cached = parseConfig(text, 'bundled config');
+  // The bundled text is plain JSON (written by the stack from the validated config): no comment parser needed.
+  cached = validateConfig(JSON.parse(text), 'bundled config');
   return cached;
 }
 

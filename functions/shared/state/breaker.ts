@@ -36,12 +36,7 @@ export class BreakerStore {
 
   /** The first open breaker among the scopes, if any. */
   async firstOpen(scopes: readonly BreakerScope[], now: Date): Promise<BreakerState | undefined> {
-    const out = await this.doc.send(
-      new BatchGetCommand({
-        RequestItems: { [this.tableName]: { Keys: scopes.map(breakerKey), ConsistentRead: true } },
-      }),
-    );
-    const items = (out.Responses?.[this.tableName] ?? []) as BreakerState[];
+    const items = await this.read(scopes);
     for (const scope of scopes) {
       const state = items.find((i) => i.scope === scope);
       if (isOpen(state, now)) return state;
@@ -50,12 +45,27 @@ export class BreakerStore {
   }
 
   async get(scope: BreakerScope): Promise<BreakerState | undefined> {
-    const out = await this.doc.send(
-      new BatchGetCommand({
-        RequestItems: { [this.tableName]: { Keys: [breakerKey(scope)], ConsistentRead: true } },
-      }),
-    );
-    return (out.Responses?.[this.tableName]?.[0] as BreakerState | undefined) ?? undefined;
+    return (await this.read([scope]))[0];
+  }
+
+  /**
+   * Reads breaker items, retrying the keys DynamoDB leaves unprocessed (BatchGetItem's partial success under
+   * throttling). A breaker that cannot be read throws: it must never be taken for closed.
+   */
+  private async read(scopes: readonly BreakerScope[]): Promise<BreakerState[]> {
+    const items: BreakerState[] = [];
+    let keys: Record<string, unknown>[] = scopes.map(breakerKey);
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt === 5)
+        throw new Error(`breaker state unreadable: DynamoDB left ${keys.length} key(s) unprocessed`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+      const out = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      items.push(...((out.Responses?.[this.tableName] ?? []) as BreakerState[]));
+      keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return items;
   }
 
   /** Opens a breaker. Only the first opening writes, so one crossing is reported once. Returns true if it opened now. */

@@ -1,0 +1,365 @@
+/**
+ * The local cloud: everything ECR Steward talks to, on 127.0.0.1, wired from the synthesized template.
+ * - an ECR emulator (wire protocol) that emits ECR's events, ECS and Lambda stubs, an SNS sink, SQS;
+ * - DynamoDB: dynalite, a real implementation, with the template's tables;
+ * - an EventBridge router that matches events against the template's rules and delivers them to the
+ *   template's targets: the functions bundled by esbuild, run in Lambda-like execution environments with
+ *   the environment the template gives them.
+ * Nothing in functions/ knows it is local: every client reaches this through AWS_ENDPOINT_URL.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { EcrEmulator } from './ecr-emulator.js';
+import {
+  EventRouter,
+  rulesFromTemplate,
+  schedulesFromTemplate,
+  type TemplateSchedule,
+} from './eventbridge.js';
+import type { FaultInjector } from './faults.js';
+import { FunctionPool, type InvokeResult } from './functions.js';
+import { type LocalServer, startLocalServer } from './server.js';
+import { EcsService, LambdaService, SnsSink, SqsService } from './services.js';
+import { LocalQueue } from './sqs.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type MappingDef, readTemplate, type Template } from './template.js';
+
+export interface LocalCloudOptions {
+  /** The cloud assembly directory (`cdk synth` output). */
+  readonly cdkOut: string;
+  readonly stackName?: string;
+  readonly faults?: FaultInjector;
+  /** Where function logs go. */
+  readonly logDir: string;
+  /** Visibility timeout used locally instead of the template's minutes. @default 300 ms */
+  readonly visibilityMs?: number;
+  /** Called for every event the router delivers and every message the SNS sink receives. */
+  readonly onActivity?: (line: string) => void;
+}
+
+export interface DeliveryRecord {
+  readonly at: number;
+  readonly kind: 'invoke' | 'batch' | 'dead-letter';
+  readonly target: string;
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export class LocalCloud {
+  readonly ecr = new EcrEmulator({ accountId: LOCAL_ACCOUNT, region: LOCAL_REGION });
+  readonly ecs = new EcsService();
+  readonly lambda = new LambdaService();
+  readonly sns = new SnsSink();
+  readonly queues = new Map<string, LocalQueue>();
+  readonly deliveries: DeliveryRecord[] = [];
+  readonly router: EventRouter;
+  readonly schedules: readonly TemplateSchedule[];
+  functions!: FunctionPool;
+  private server!: LocalServer;
+  private dynamo!: { close(cb?: () => void): void; address(): AddressInfo | string | null };
+  private mappings: MappingDef[] = [];
+  private pumping = new Set<MappingDef>();
+  private asyncInFlight = 0;
+  private timer?: NodeJS.Timeout;
+  private readonly template: Template;
+  endpoint = '';
+  /** Whether ECR's events reach the bus; off while a scenario seeds repositories with pre-existing images. */
+  eventsOn = true;
+  dynamoEndpoint = '';
+  /** Logical ids of the template's functions, queues, tables and topics, by role. */
+  ids!: ReturnType<typeof readTemplate>;
+
+  private constructor(private readonly opts: LocalCloudOptions) {
+    const stack = opts.stackName ?? 'EcrSteward';
+    this.template = JSON.parse(
+      readFileSync(path.join(opts.cdkOut, `${stack}.template.json`), 'utf8'),
+    ) as Template;
+    this.router = new EventRouter(rulesFromTemplate(this.template));
+    this.schedules = schedulesFromTemplate(this.template);
+  }
+
+  static async start(opts: LocalCloudOptions): Promise<LocalCloud> {
+    const cloud = new LocalCloud(opts);
+    await cloud.boot();
+    return cloud;
+  }
+
+  private async boot(): Promise<void> {
+    // Lambda loads a bundle as CommonJS; here the project's package.json says "module", so the assembly says otherwise.
+    writeFileSync(path.join(this.opts.cdkOut, 'package.json'), '{ "type": "commonjs" }\n');
+    const sqs = new SqsService(this.queues);
+    this.server = await startLocalServer({
+      handlers: {
+        ecr: (op, input, raw) => this.ecr.handle(op, input, raw),
+        ecs: (op, input) => this.ecs.handle(op, input),
+        sqs: (op, input) => sqs.handle(op, input),
+        sns: (op, input) => this.sns.handle(op, input),
+        lambda: (op, input, raw) => this.lambda.handle(op, input, raw),
+        tagging: async (op) => {
+          if (op !== 'GetResources') throw new Error(`tagging ${op} not implemented`);
+          return { body: { ResourceTagMappingList: this.ecr.taggedRepositories(), PaginationToken: '' } };
+        },
+      },
+      faults: this.opts.faults,
+    });
+    this.endpoint = this.server.url;
+    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    this.dynamo = server as never;
+    this.dynamoEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    this.ids = readTemplate(this.template, this.opts.cdkOut, this.endpoint);
+    for (const def of this.ids.queues.values()) {
+      this.queues.set(
+        def.logicalId,
+        new LocalQueue({
+          logicalId: def.logicalId,
+          fifo: def.fifo,
+          contentBasedDeduplication: def.contentBasedDeduplication,
+          redrive: def.redrive,
+          visibilityMs: Math.min(def.visibilityTimeoutSeconds * 1000, this.opts.visibilityMs ?? 300),
+        }),
+      );
+    }
+    const ddb = new DynamoDBClient({
+      endpoint: this.dynamoEndpoint,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    for (const table of this.ids.tables.values()) {
+      await ddb.send(
+        new CreateTableCommand({
+          TableName: table.logicalId,
+          KeySchema: table.keySchema as never,
+          AttributeDefinitions: table.attributeDefinitions as never,
+          BillingMode: 'PAY_PER_REQUEST',
+          ...(table.globalSecondaryIndexes.length > 0
+            ? {
+                GlobalSecondaryIndexes: table.globalSecondaryIndexes.map((g) => ({
+                  IndexName: g.IndexName,
+                  KeySchema: g.KeySchema as never,
+                  Projection: (g.Projection ?? { ProjectionType: 'ALL' }) as never,
+                })),
+              }
+            : {}),
+        }),
+      );
+    }
+    ddb.destroy();
+    this.functions = new FunctionPool(this.ids.functions, this.clientEnv(), this.opts.logDir);
+    this.mappings = this.ids.mappings;
+    this.ecr.onEvent((event) => {
+      if (this.eventsOn) this.publish(event);
+    });
+    this.sns.onMessage((m) =>
+      this.opts.onActivity?.(`sns ${m.topicArn.split(':').pop()}: ${m.subject ?? ''}`),
+    );
+    this.timer = setInterval(() => this.pump(), 25);
+  }
+
+  /** The environment that points AWS SDK clients (functions, CLI, tests) at this cloud. */
+  clientEnv(): Record<string, string> {
+    return {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL: this.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: this.dynamoEndpoint,
+      ECR_STEWARD_REGISTRY_ID: LOCAL_ACCOUNT,
+      POWERTOOLS_METRICS_NAMESPACE: 'EcrSteward',
+      // This machine runs Node 20; Lambda runs the template's runtime. The SDK's notice about that is noise here.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+  }
+
+  /** The environment for the CLI: clients plus the table names and topics the stack outputs. */
+  cliEnv(): Record<string, string> {
+    const fnEnv = Object.assign({}, ...[...this.ids.functions.values()].map((f) => f.environment)) as Record<
+      string,
+      string
+    >;
+    const pick = (k: string) => (fnEnv[k] ? { [k]: fnEnv[k] } : {});
+    return {
+      ...this.clientEnv(),
+      ...pick('AUDIT_TABLE_NAME'),
+      ...pick('STATE_TABLE_NAME'),
+      ...pick('VERDICT_TABLE_NAME'),
+      ...pick('ALERTS_TOPIC_ARN'),
+      ...pick('SECURITY_TOPIC_ARN'),
+    };
+  }
+
+  /** The logical id of the function whose handler export is `name` (e.g. `worker`, `sweep`). */
+  functionId(handlerExport: string, entryHint?: string): string {
+    for (const f of this.ids.functions.values()) {
+      if (
+        f.handlerExport === handlerExport &&
+        (!entryHint || f.logicalId.toLowerCase().includes(entryHint.toLowerCase()))
+      )
+        return f.logicalId;
+    }
+    throw new Error(`no function with handler ${handlerExport}`);
+  }
+
+  /** Puts an event on the (default) bus: every matching rule's targets receive it. */
+  publish(event: unknown): void {
+    for (const { rule, target } of this.router.route(event)) {
+      const id = target.resolvedLogicalId;
+      if (!id) continue;
+      const payload = target.input !== undefined ? JSON.parse(String(target.input)) : event;
+      this.opts.onActivity?.(`rule ${rule.logicalId} → ${id}`);
+      if (target.kind === 'lambda') void this.invokeAsync(id, payload);
+      else if (target.kind === 'sqs') {
+        const q = this.queues.get(id);
+        q?.send(
+          JSON.stringify(payload),
+          target.sqsMessageGroupId
+            ? { groupId: target.sqsMessageGroupId, deduplicationId: (event as { id?: string }).id }
+            : {},
+        );
+      }
+    }
+  }
+
+  /** Runs a schedule's target now (as EventBridge Scheduler would at its next time). */
+  async runSchedule(logicalIdPrefix: string): Promise<InvokeResult> {
+    const schedule = this.schedules.find(
+      (s) => s.logicalId.startsWith(logicalIdPrefix) || s.logicalId.includes(logicalIdPrefix),
+    );
+    if (!schedule?.targetLogicalId) throw new Error(`no schedule ${logicalIdPrefix}`);
+    const input = schedule.input === undefined ? {} : JSON.parse(String(schedule.input));
+    return this.invokeAsync(schedule.targetLogicalId, input);
+  }
+
+  /** Asynchronous invocation as Lambda does it for EventBridge: retries, then the function's dead-letter queue. */
+  async invokeAsync(functionId: string, event: unknown): Promise<InvokeResult> {
+    const def = this.ids.functions.get(functionId);
+    this.asyncInFlight++;
+    try {
+      let result: InvokeResult = { ok: false, durationMs: 0 };
+      for (let attempt = 0; attempt <= (def?.asyncRetries ?? 2); attempt++) {
+        result = await this.functions.invoke(functionId, event);
+        this.deliveries.push({
+          at: Date.now(),
+          kind: 'invoke',
+          target: functionId,
+          ok: result.ok,
+          detail: result.error?.message,
+        });
+        if (result.ok) return result;
+      }
+      const dlq = def?.asyncDeadLetter ? this.queues.get(def.asyncDeadLetter) : undefined;
+      dlq?.send(JSON.stringify(event), {
+        attributes: { ErrorMessage: { DataType: 'String', StringValue: result.error?.message ?? 'unknown' } },
+      });
+      this.deliveries.push({
+        at: Date.now(),
+        kind: 'dead-letter',
+        target: functionId,
+        ok: false,
+        detail: result.error?.message,
+      });
+      return result;
+    } finally {
+      this.asyncInFlight--;
+    }
+  }
+
+  /** Delivers queued messages to their functions (event source mappings), one batch per mapping at a time. */
+  private pump(): void {
+    for (const mapping of this.mappings) {
+      if (this.pumping.has(mapping)) continue;
+      const queue = this.queues.get(mapping.queue);
+      if (!queue || queue.depth === 0) continue;
+      const batch = queue.receive(mapping.batchSize);
+      if (batch.length === 0) continue;
+      this.pumping.add(mapping);
+      const event = {
+        Records: batch.map((m) => ({
+          messageId: m.messageId,
+          receiptHandle: m.messageId,
+          body: m.body,
+          attributes: {
+            ApproximateReceiveCount: String(m.receiveCount),
+            SentTimestamp: String(m.sentAt),
+            ...(m.groupId ? { MessageGroupId: m.groupId } : {}),
+            ...(m.deduplicationId ? { MessageDeduplicationId: m.deduplicationId } : {}),
+          },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${mapping.queue}`,
+          awsRegion: LOCAL_REGION,
+        })),
+      };
+      void this.functions
+        .invoke(mapping.functionId, event)
+        .then((result) => {
+          const failed = new Set<string>();
+          if (!result.ok) for (const m of batch) failed.add(m.messageId);
+          else if (mapping.reportBatchItemFailures) {
+            const items =
+              (result.result as { batchItemFailures?: { itemIdentifier: string }[] } | null)
+                ?.batchItemFailures ?? [];
+            for (const f of items) failed.add(f.itemIdentifier);
+          }
+          this.deliveries.push({
+            at: Date.now(),
+            kind: 'batch',
+            target: mapping.functionId,
+            ok: failed.size === 0,
+            detail: result.error?.message,
+          });
+          const expired = queue.settle(batch, failed);
+          const dlq = queue.def.redrive ? this.queues.get(queue.def.redrive.target) : undefined;
+          for (const m of expired) {
+            dlq?.send(m.body, {
+              groupId: m.groupId ?? 'redrive',
+              deduplicationId: `redrive-${m.messageId}`,
+              attributes: m.attributes,
+            });
+            this.deliveries.push({ at: Date.now(), kind: 'dead-letter', target: mapping.queue, ok: false });
+          }
+        })
+        .finally(() => this.pumping.delete(mapping));
+    }
+  }
+
+  /** Whether nothing is queued or running: every mapped queue empty, no invocation in flight. */
+  idle(): boolean {
+    if (this.asyncInFlight > 0 || this.pumping.size > 0) return false;
+    return this.mappings.every((m) => (this.queues.get(m.queue)?.depth ?? 0) === 0);
+  }
+
+  /** Waits until the cloud is idle (for `quietMs` in a row), or throws after `timeoutMs`. */
+  async settle(timeoutMs = 120_000, quietMs = 150): Promise<void> {
+    const start = Date.now();
+    let quietSince: number | undefined;
+    for (;;) {
+      if (this.idle()) {
+        quietSince ??= Date.now();
+        if (Date.now() - quietSince >= quietMs) return;
+      } else quietSince = undefined;
+      if (Date.now() - start > timeoutMs)
+        throw new Error(`the local cloud did not settle within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Depth of a queue by logical-id prefix (e.g. the dead-letter queues). */
+  queueDepth(prefix: string): number {
+    let n = 0;
+    for (const [id, q] of this.queues) if (id.startsWith(prefix)) n += q.depth;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.functions?.close();
+    await this.server?.close();
+    await new Promise<void>((resolve) => this.dynamo?.close(() => resolve()));
+  }
+}

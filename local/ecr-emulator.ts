@@ -1,0 +1,1336 @@
+/**
+ * An in-memory Amazon ECR for the local cloud. It answers the awsJson1.1 operations ECR Steward calls
+ * (through local/server.ts) with ECR's documented behaviour and limits, and emits the EventBridge events ECR
+ * would send, so the real Lambda handlers can run end to end without an AWS account.
+ *
+ * Sources for the behaviour: /work/shared/reference/ecr-events.md §3–§5 and ecr-lifecycle.md §2.5, §5.
+ * Where ECR's behaviour is not documented, the choice made here is noted at the code that makes it.
+ *
+ * Scale: images live in a Map by digest per repository, with a tag → digest index and a lazily re-sorted
+ * digest array for listings, so a repository of 100,000 images pages in O(page) after one O(n log n) sort.
+ * Paging tokens are keyset tokens (the last key returned), so they stay valid while images are added or
+ * deleted between pages, as a real paginated listing would.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { EnhancedImageScanFinding, ImageScanFinding } from '@aws-sdk/client-ecr';
+import { ServiceError, type ServiceHandler } from './server.js';
+
+/** ECR's `imageStatus`. */
+export type EcrImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
+
+/** Repository tag mutability, including the 2025 exclusion variants. */
+export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
+
+/** An EventBridge event as ECR sends it to the default bus. */
+export interface EcrEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': 'ECR Image Action' | 'ECR Image Scan';
+  readonly source: 'aws.ecr';
+  readonly account: string;
+  /** ISO-8601 with second precision, as EventBridge stamps it. */
+  readonly time: string;
+  readonly region: string;
+  readonly resources: string[];
+  readonly detail: Record<string, unknown>;
+}
+
+/** Options of {@link EcrEmulator}. */
+export interface EcrEmulatorOptions {
+  /** Registry id and account of ARNs and events. Default 123456789012. */
+  readonly accountId?: string;
+  /** Default us-east-1. */
+  readonly region?: string;
+  /** Clock for push times, archive times and event times. Default: the system clock. */
+  readonly now?: () => Date;
+  /**
+   * Whether BatchGetImage refreshes `lastRecordedPullTime`. A pull calls BatchGetImage once for the
+   * manifest, so real ECR may count it; off by default so that the steward's own index reads do not move
+   * `sinceImagePulled` clocks in scenarios. Use {@link EcrEmulator.pullImage} for pulls.
+   */
+  readonly recordPullOnBatchGetImage?: boolean;
+  /**
+   * How long a restore (UpdateImageStorageClass STANDARD) stays ACTIVATING. ECR says "up to 20 minutes";
+   * default 0: restored at once.
+   */
+  readonly restoreDelayMs?: number;
+}
+
+/** Options of {@link EcrEmulator.createRepository}. */
+export interface CreateRepositoryOptions {
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly tagMutability?: TagMutability;
+  /** Wildcard filters (`release-*`) of the `*_WITH_EXCLUSION` mutabilities. */
+  readonly exclusionFilters?: readonly string[];
+  readonly createdAt?: Date;
+  readonly lifecyclePolicy?: string;
+}
+
+/** Options of {@link EcrEmulator.putImage}. The digest is sha256 of `manifest`, as ECR computes it. */
+export interface PutImageOptions {
+  /** The manifest JSON text, byte for byte. */
+  readonly manifest: string;
+  /** Default: the manifest's `mediaType`, else OCI index / OCI manifest by shape. */
+  readonly mediaType?: string;
+  readonly tags?: readonly string[];
+  /** Default: now. */
+  readonly pushedAt?: Date;
+  readonly lastPulledAt?: Date;
+  /** Default: the manifest's `subject.digest`. */
+  readonly subjectDigest?: string;
+  /** Default: the manifest's `artifactType`, else `config.mediaType`. */
+  readonly artifactMediaType?: string;
+  /** Default: layers + config sizes of the manifest; for an index, the largest child (as ECR reports it). */
+  readonly sizeBytes?: number;
+}
+
+/** Scan state set with {@link EcrEmulator.setScanFindings}. */
+export interface ScanFindingsInput {
+  /** `imageScanStatus.status`: COMPLETE, IN_PROGRESS, FAILED, ACTIVE, … */
+  readonly status: string;
+  readonly description?: string;
+  readonly findings?: readonly ImageScanFinding[];
+  readonly enhancedFindings?: readonly EnhancedImageScanFinding[];
+  /** BASIC scans emit `ECR Image Scan`; ENHANCED ones are Inspector's and emit nothing here. Default: ENHANCED when enhancedFindings are given. */
+  readonly scanType?: 'BASIC' | 'ENHANCED';
+  readonly completedAt?: Date;
+}
+
+/** A read-only copy of a stored image, for scenario assertions. */
+export interface EcrImageView {
+  readonly digest: string;
+  readonly tags: readonly string[];
+  readonly mediaType: string;
+  readonly artifactMediaType?: string | undefined;
+  readonly subjectDigest?: string | undefined;
+  readonly sizeBytes: number;
+  readonly pushedAt: Date;
+  readonly lastPulledAt?: Date | undefined;
+  readonly status: EcrImageStatus;
+  readonly lastArchivedAt?: Date | undefined;
+  readonly lastActivatedAt?: Date | undefined;
+  /** Digests listed by an image index (empty for other manifests). */
+  readonly children: readonly string[];
+}
+
+interface ImageRecord {
+  readonly digest: string;
+  readonly manifest: string;
+  readonly mediaType: string;
+  readonly artifactMediaType?: string | undefined;
+  readonly subjectDigest?: string | undefined;
+  readonly sizeBytes: number;
+  readonly pushedAt: Date;
+  lastPulledAt?: Date | undefined;
+  /** In push order. ECR does not document the order of `imageTags`. */
+  tags: string[];
+  status: EcrImageStatus;
+  lastArchivedAt?: Date | undefined;
+  lastActivatedAt?: Date | undefined;
+  readonly children: readonly string[];
+  scan?: ScanRecord | undefined;
+}
+
+interface ScanRecord {
+  readonly status: string;
+  readonly description: string;
+  readonly findings: readonly ImageScanFinding[];
+  readonly enhancedFindings: readonly EnhancedImageScanFinding[];
+  readonly completedAt: Date;
+}
+
+interface RepositoryRecord {
+  readonly name: string;
+  readonly arn: string;
+  readonly createdAt: Date;
+  readonly tagMutability: TagMutability;
+  readonly exclusionFilters: readonly string[];
+  readonly tags: Map<string, string>;
+  readonly images: Map<string, ImageRecord>;
+  readonly tagIndex: Map<string, string>;
+  /** child digest → digests of the indexes that list it; a child with parents cannot be deleted. */
+  readonly parents: Map<string, Set<string>>;
+  policy?: { text: string; lastEvaluatedAt?: Date | undefined } | undefined;
+  /** Digests in ascending order; rebuilt on the next listing after a push (deletes splice it in place). */
+  sorted: string[];
+  sortedDirty: boolean;
+}
+
+interface ImageIdentifier {
+  imageDigest?: string;
+  imageTag?: string;
+}
+
+/** ECR's API maxima (API reference): page sizes and ids per batch call. */
+export const ECR_API_LIMITS = {
+  describeImagesPage: 1000,
+  describeImagesDefault: 100,
+  listImagesPage: 1000,
+  describeRepositoriesPage: 1000,
+  scanFindingsPage: 1000,
+  batchIds: 100,
+  lifecyclePolicyMin: 100,
+  lifecyclePolicyMax: 30_720,
+} as const;
+
+/** Media type of an OCI image index (multi-arch image); its `manifests[].digest` are its children. */
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+/** Media type of a single OCI image manifest. */
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+const INDEX_TYPES = new Set([OCI_INDEX, DOCKER_LIST]);
+const DIGEST = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/;
+const REPOSITORY_NAME = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'];
+
+/** The digest ECR gives a manifest: sha256 of its exact bytes. */
+export function manifestDigest(manifest: string): string {
+  return `sha256:${createHash('sha256').update(manifest, 'utf8').digest('hex')}`;
+}
+
+/**
+ * A small valid OCI image manifest, unique per `seed`, for scenarios that need many distinct images.
+ * Its config and layer digests are derived from the seed; `sizeBytes` is split between them.
+ */
+export function ociImageManifest(
+  seed: string,
+  opts: { sizeBytes?: number; subjectDigest?: string; artifactType?: string } = {},
+): string {
+  const size = opts.sizeBytes ?? 1_000;
+  const config = Math.min(size, 500);
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: manifestDigest(`config:${seed}`),
+      size: config,
+    },
+    layers: [
+      {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: manifestDigest(`layer:${seed}`),
+        size: size - config,
+      },
+    ],
+    ...(opts.subjectDigest
+      ? { subject: { mediaType: OCI_MANIFEST, digest: opts.subjectDigest, size: 1_000 } }
+      : {}),
+  });
+}
+
+/** An OCI image index listing `children` (digests), e.g. a multi-arch image. */
+export function ociImageIndex(children: readonly string[]): string {
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: children.map((digest, i) => ({
+      mediaType: OCI_MANIFEST,
+      digest,
+      size: 1_000,
+      platform: { architecture: ['amd64', 'arm64', 'arm', 's390x', 'ppc64le'][i % 5], os: 'linux' },
+    })),
+  });
+}
+
+const invalidParameter = (message: string) => new ServiceError('InvalidParameterException', message);
+
+/** ECR's text for list-length and range violations ("Member must have length less than or equal to 100"). */
+function checkLength(name: string, list: readonly unknown[], min: number, max: number): void {
+  if (list.length > max)
+    throw invalidParameter(
+      `Invalid parameter at '${name}' failed to satisfy constraint: 'Member must have length less than or equal to ${max}'`,
+    );
+  if (list.length < min)
+    throw invalidParameter(
+      `Invalid parameter at '${name}' failed to satisfy constraint: 'Member must have length greater than or equal to ${min}'`,
+    );
+}
+
+function checkRange(name: string, value: unknown, min: number, max: number): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw invalidParameter(
+      `Invalid parameter at '${name}' failed to satisfy constraint: 'Member must be an integer'`,
+    );
+  if (value > max)
+    throw invalidParameter(
+      `Invalid parameter at '${name}' failed to satisfy constraint: 'Member must have value less than or equal to ${max}'`,
+    );
+  if (value < min)
+    throw invalidParameter(
+      `Invalid parameter at '${name}' failed to satisfy constraint: 'Member must have value greater than or equal to ${min}'`,
+    );
+  return value;
+}
+
+/** Required members missing from an awsJson request are a ValidationException, in the service's phrasing. */
+function required(input: Record<string, unknown>, name: string): string {
+  const value = input[name];
+  if (typeof value !== 'string' || value === '')
+    throw new ServiceError(
+      'ValidationException',
+      `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`,
+    );
+  return value;
+}
+
+function encodeToken(key: unknown): string {
+  return Buffer.from(JSON.stringify({ k: key })).toString('base64url');
+}
+
+function decodeToken<T>(token: unknown, check: (key: unknown) => key is T): T | undefined {
+  if (token === undefined || token === null) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(String(token), 'base64url').toString('utf8')) as { k?: unknown };
+    if (check(parsed.k)) return parsed.k;
+  } catch {
+    // fall through: any token we did not issue is invalid
+  }
+  throw invalidParameter(
+    "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'",
+  );
+}
+
+const isString = (k: unknown): k is string => typeof k === 'string';
+const isDigestTag = (k: unknown): k is [string, string | null] =>
+  Array.isArray(k) &&
+  k.length === 2 &&
+  typeof k[0] === 'string' &&
+  (k[1] === null || typeof k[1] === 'string');
+const isOffset = (k: unknown): k is [string, number] =>
+  Array.isArray(k) && k.length === 2 && typeof k[0] === 'string' && Number.isInteger(k[1]);
+
+/** First index in a sorted array whose value is greater than `key` (or ≥ with `inclusive`). */
+function bound(sorted: readonly string[], key: string, inclusive: boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid] as string;
+    if (v < key || (!inclusive && v === key)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Takes up to `max` items and looks one further, so a token is only returned when another page exists. */
+function page<T, K>(
+  items: Iterator<T>,
+  max: number,
+  keyOf: (item: T) => K,
+): { items: T[]; nextToken?: string } {
+  const out: T[] = [];
+  for (let r = items.next(); !r.done; r = items.next()) {
+    if (out.length === max) return { items: out, nextToken: encodeToken(keyOf(out[out.length - 1] as T)) };
+    out.push(r.value);
+  }
+  return { items: out };
+}
+
+function wildcard(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+}
+
+const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * The ECR emulator: `handle` is the ServiceHandler for local/server.ts; the other public methods set up
+ * and inspect scenarios without going through the wire.
+ */
+export class EcrEmulator {
+  readonly accountId: string;
+  readonly region: string;
+  private readonly now: () => Date;
+  private readonly recordPullOnBatchGetImage: boolean;
+  private readonly restoreDelayMs: number;
+  private readonly repositories = new Map<string, RepositoryRecord>();
+  private readonly listeners = new Set<(event: EcrEvent) => void>();
+
+  constructor(options: EcrEmulatorOptions = {}) {
+    this.accountId = options.accountId ?? '123456789012';
+    this.region = options.region ?? 'us-east-1';
+    this.now = options.now ?? (() => new Date());
+    this.recordPullOnBatchGetImage = options.recordPullOnBatchGetImage ?? false;
+    this.restoreDelayMs = options.restoreDelayMs ?? 0;
+  }
+
+  // ------------------------------------------------------------------ programmatic API
+
+  /** Subscribes to the events ECR would send to EventBridge. Returns the unsubscribe function. */
+  onEvent(listener: (event: EcrEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Creates a repository (RepositoryAlreadyExistsException if it exists). Returns its ARN. */
+  createRepository(name: string, opts: CreateRepositoryOptions = {}): string {
+    if (!REPOSITORY_NAME.test(name))
+      throw invalidParameter(
+        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`,
+      );
+    if (this.repositories.has(name))
+      throw new ServiceError(
+        'RepositoryAlreadyExistsException',
+        `The repository with name '${name}' already exists in the registry with id '${this.accountId}'`,
+      );
+    const repo: RepositoryRecord = {
+      name,
+      arn: `arn:aws:ecr:${this.region}:${this.accountId}:repository/${name}`,
+      createdAt: opts.createdAt ?? this.now(),
+      tagMutability: opts.tagMutability ?? 'MUTABLE',
+      exclusionFilters: [...(opts.exclusionFilters ?? [])],
+      tags: new Map(Object.entries(opts.tags ?? {})),
+      images: new Map(),
+      tagIndex: new Map(),
+      parents: new Map(),
+      sorted: [],
+      sortedDirty: false,
+    };
+    this.repositories.set(name, repo);
+    if (opts.lifecyclePolicy !== undefined) this.putLifecyclePolicy(name, opts.lifecyclePolicy);
+    return repo.arn;
+  }
+
+  /**
+   * Pushes an image, as `docker push` would (one PutImage per tag). Tags move from other images unless the
+   * repository makes them immutable (ImageTagAlreadyExistsException). Pushing an existing manifest only adds
+   * tags; pushing an archived one restores it. Emits one PUSH event per tag (one untagged event for a new
+   * untagged image). Returns the digest.
+   */
+  putImage(repositoryName: string, opts: PutImageOptions): string {
+    const repo = this.repository(repositoryName);
+    return this.store(repo, opts, opts.tags ?? [], false);
+  }
+
+  /** Records a pull of an image (by tag or digest) at `at` (default now): `lastRecordedPullTime`. */
+  pullImage(repositoryName: string, ref: string, at: Date = this.now()): void {
+    const repo = this.repository(repositoryName);
+    const image = this.resolve(repo, ref.includes(':') ? { imageDigest: ref } : { imageTag: ref });
+    if (image?.status !== 'ACTIVE')
+      // Archived images cannot be pulled ("Requests to pull the archived image will fail with a 404 error").
+      throw new ServiceError(
+        'ImageNotFoundException',
+        `Image '${ref}' cannot be pulled from '${repositoryName}'`,
+      );
+    image.lastPulledAt = at;
+  }
+
+  /**
+   * Sets an image's scan status and findings (what DescribeImageScanFindings returns). A COMPLETE basic
+   * scan emits `ECR Image Scan` with the severity counts; enhanced scans are Inspector's and emit nothing.
+   */
+  setScanFindings(repositoryName: string, digest: string, scan: ScanFindingsInput): void {
+    const repo = this.repository(repositoryName);
+    const image = this.imageOrThrow(repo, { imageDigest: digest });
+    image.scan = {
+      status: scan.status,
+      description:
+        scan.description ?? (scan.status === 'COMPLETE' ? 'The scan was completed successfully.' : ''),
+      findings: [...(scan.findings ?? [])],
+      enhancedFindings: [...(scan.enhancedFindings ?? [])],
+      completedAt: scan.completedAt ?? this.now(),
+    };
+    const scanType = scan.scanType ?? (scan.enhancedFindings ? 'ENHANCED' : 'BASIC');
+    if (scanType === 'BASIC' && scan.status === 'COMPLETE') {
+      const counts = severityCounts(image.scan);
+      this.emit(
+        'ECR Image Scan',
+        {
+          'scan-status': 'COMPLETE',
+          'repository-name': repo.name,
+          // "will only return a value for a severity level if one exists": no key at all without findings.
+          ...(Object.keys(counts).length > 0 ? { 'finding-severity-counts': counts } : {}),
+          'image-digest': image.digest,
+          'image-tags': [...image.tags],
+        },
+        [repo.arn],
+      );
+    }
+  }
+
+  /** Archives (ARCHIVE) or restores (STANDARD) an image, as UpdateImageStorageClass does. */
+  setStorageClass(repositoryName: string, digest: string, target: 'ARCHIVE' | 'STANDARD'): EcrImageStatus {
+    const repo = this.repository(repositoryName);
+    return this.updateStorageClass(repo, this.imageOrThrow(repo, { imageDigest: digest }), target);
+  }
+
+  /** Attaches a lifecycle policy (text as ECR stores it). */
+  putLifecyclePolicy(repositoryName: string, text: string): void {
+    const repo = this.repository(repositoryName);
+    if (text.length < ECR_API_LIMITS.lifecyclePolicyMin || text.length > ECR_API_LIMITS.lifecyclePolicyMax)
+      throw invalidParameter(
+        `Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Member must have length between ${ECR_API_LIMITS.lifecyclePolicyMin} and ${ECR_API_LIMITS.lifecyclePolicyMax}'`,
+      );
+    try {
+      JSON.parse(text);
+    } catch {
+      throw invalidParameter(
+        "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: Could not map policyString into LifecyclePolicy.'",
+      );
+    }
+    repo.policy = { text };
+  }
+
+  /** A copy of an image (by digest or tag), or undefined. */
+  image(repositoryName: string, ref: string): EcrImageView | undefined {
+    const repo = this.repositories.get(repositoryName);
+    const image = repo && this.resolve(repo, ref.includes(':') ? { imageDigest: ref } : { imageTag: ref });
+    return image && view(image);
+  }
+
+  /** Every image of a repository, in digest order. */
+  images(repositoryName: string): EcrImageView[] {
+    const repo = this.repository(repositoryName);
+    return this.sortedDigests(repo).map((d) => view(repo.images.get(d) as ImageRecord));
+  }
+
+  /** Number of images in a repository (0 when it does not exist). */
+  imageCount(repositoryName: string): number {
+    return this.repositories.get(repositoryName)?.images.size ?? 0;
+  }
+
+  /**
+   * Repositories with at least one tag, as Resource Groups Tagging `GetResources` lists them for
+   * `ResourceTypeFilters: ['ecr:repository']` (it only returns resources that carry tags).
+   */
+  taggedRepositories(): { ResourceARN: string; Tags: { Key: string; Value: string }[] }[] {
+    return this.repositoryNames()
+      .map((name) => this.repositories.get(name) as RepositoryRecord)
+      .filter((repo) => repo.tags.size > 0)
+      .map((repo) => ({
+        ResourceARN: repo.arn,
+        Tags: [...repo.tags].map(([Key, Value]) => ({ Key, Value })),
+      }));
+  }
+
+  /** Repository names, sorted. */
+  repositoryNames(): string[] {
+    return [...this.repositories.keys()].sort();
+  }
+
+  // ------------------------------------------------------------------ wire API
+
+  /** The ServiceHandler for local/server.ts (`handlers: { ecr: emulator.handle }`). */
+  readonly handle: ServiceHandler = async (op, input) => {
+    const body = (input ?? {}) as Record<string, unknown>;
+    if (body.registryId !== undefined && body.registryId !== this.accountId && 'repositoryName' in body)
+      throw this.repositoryNotFound(String(body.repositoryName), String(body.registryId));
+    switch (op) {
+      case 'CreateRepository':
+        return { body: this.createRepositoryOp(body) };
+      case 'DescribeRepositories':
+        return { body: this.describeRepositories(body) };
+      case 'DeleteRepository':
+        return { body: this.deleteRepository(body) };
+      case 'ListTagsForResource':
+        return { body: this.listTags(body) };
+      case 'TagResource':
+        return { body: this.tagResource(body) };
+      case 'UntagResource':
+        return { body: this.untagResource(body) };
+      case 'PutImage':
+        return { body: this.putImageOp(body) };
+      case 'DescribeImages':
+        return { body: this.describeImages(body) };
+      case 'ListImages':
+        return { body: this.listImages(body) };
+      case 'BatchGetImage':
+        return { body: this.batchGetImage(body) };
+      case 'BatchDeleteImage':
+        return { body: this.batchDeleteImage(body) };
+      case 'UpdateImageStorageClass':
+        return { body: this.updateImageStorageClass(body) };
+      case 'GetLifecyclePolicy':
+        return { body: this.getLifecyclePolicy(body) };
+      case 'PutLifecyclePolicy':
+        return { body: this.putLifecyclePolicyOp(body) };
+      case 'DeleteLifecyclePolicy':
+        return { body: this.deleteLifecyclePolicy(body) };
+      case 'DescribeImageScanFindings':
+        return { body: this.describeImageScanFindings(body) };
+      default:
+        throw new ServiceError('UnknownOperationException', `The ECR emulator does not implement ${op}`);
+    }
+  };
+
+  private createRepositoryOp(input: Record<string, unknown>) {
+    const name = required(input, 'repositoryName');
+    const tags = (input.tags as { Key?: string; Value?: string }[] | undefined) ?? [];
+    const filters = (input.imageTagMutabilityExclusionFilters as { filter?: string }[] | undefined) ?? [];
+    this.createRepository(name, {
+      tags: Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? ''])),
+      tagMutability: (input.imageTagMutability as TagMutability | undefined) ?? 'MUTABLE',
+      exclusionFilters: filters.map((f) => f.filter ?? '').filter(Boolean),
+    });
+    return { repository: this.repositoryShape(this.repository(name)) };
+  }
+
+  private describeRepositories(input: Record<string, unknown>) {
+    const names = input.repositoryNames as string[] | undefined;
+    const maxResults = checkRange('maxResults', input.maxResults, 1, ECR_API_LIMITS.describeRepositoriesPage);
+    if (names) {
+      if (maxResults !== undefined || input.nextToken !== undefined)
+        throw invalidParameter('maxResults and nextToken cannot be used together with repositoryNames');
+      checkLength('repositoryNames', names, 1, 100);
+      return { repositories: names.map((n) => this.repositoryShape(this.repository(n))) };
+    }
+    const after = decodeToken(input.nextToken, isString);
+    const sorted = [...this.repositories.keys()].sort();
+    const start = after === undefined ? 0 : bound(sorted, after, false);
+    const result = page(sorted.slice(start).values(), maxResults ?? 100, (n) => n);
+    return {
+      repositories: result.items.map((n) => this.repositoryShape(this.repository(n))),
+      nextToken: result.nextToken,
+    };
+  }
+
+  private deleteRepository(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    if (repo.images.size > 0 && input.force !== true)
+      throw new ServiceError(
+        'RepositoryNotEmptyException',
+        `The repository with name '${repo.name}' in registry with id '${this.accountId}' cannot be deleted because it still contains images`,
+      );
+    this.repositories.delete(repo.name);
+    return { repository: this.repositoryShape(repo) };
+  }
+
+  private listTags(input: Record<string, unknown>) {
+    const repo = this.repositoryByArn(required(input, 'resourceArn'));
+    return { tags: [...repo.tags].map(([Key, Value]) => ({ Key, Value })) };
+  }
+
+  private tagResource(input: Record<string, unknown>) {
+    const repo = this.repositoryByArn(required(input, 'resourceArn'));
+    for (const t of (input.tags as { Key?: string; Value?: string }[] | undefined) ?? [])
+      if (t.Key) repo.tags.set(t.Key, t.Value ?? '');
+    return {};
+  }
+
+  private untagResource(input: Record<string, unknown>) {
+    const repo = this.repositoryByArn(required(input, 'resourceArn'));
+    for (const key of (input.tagKeys as string[] | undefined) ?? []) repo.tags.delete(key);
+    return {};
+  }
+
+  private putImageOp(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const manifest = required(input, 'imageManifest');
+    const tag = input.imageTag as string | undefined;
+    const digest = manifestDigest(manifest);
+    if (typeof input.imageDigest === 'string' && input.imageDigest !== digest)
+      throw new ServiceError(
+        'ImageDigestDoesNotMatchException',
+        `The specified image digest '${input.imageDigest}' does not match the digest that Amazon ECR calculated for the image: '${digest}'`,
+      );
+    if (tag !== undefined && (tag.length < 1 || tag.length > 300))
+      throw invalidParameter(
+        "Invalid parameter at 'imageTag' failed to satisfy constraint: 'Member must have length between 1 and 300'",
+      );
+    this.store(
+      repo,
+      { manifest, mediaType: input.imageManifestMediaType as string | undefined, pushedAt: this.now() },
+      tag === undefined ? [] : [tag],
+      true,
+    );
+    const image = repo.images.get(digest) as ImageRecord;
+    return {
+      image: {
+        registryId: this.accountId,
+        repositoryName: repo.name,
+        imageId: { imageDigest: digest, ...(tag ? { imageTag: tag } : {}) },
+        imageManifest: image.manifest,
+        imageManifestMediaType: image.mediaType,
+      },
+    };
+  }
+
+  private describeImages(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const filter = (input.filter as { tagStatus?: string; imageStatus?: string } | undefined) ?? {};
+    const matches = this.filterOf(filter);
+    const ids = input.imageIds as ImageIdentifier[] | undefined;
+    if (ids !== undefined) {
+      // API reference: imageIds "can't be combined with maxResults/nextToken".
+      if (input.maxResults !== undefined || input.nextToken !== undefined)
+        throw invalidParameter(
+          'Invalid parameter: imageIds cannot be specified together with maxResults or nextToken',
+        );
+      checkLength('imageIds', ids, 1, ECR_API_LIMITS.batchIds);
+      const seen = new Set<string>();
+      const details = [];
+      for (const id of ids) {
+        const image = this.resolve(repo, id);
+        // An archived image is not found unless the filter asks for it (the default filter is ACTIVE).
+        if (!image || !matches(image)) throw this.imageNotFound(repo, id);
+        if (seen.has(image.digest)) continue;
+        seen.add(image.digest);
+        details.push(this.detail(repo, image));
+      }
+      return { imageDetails: details };
+    }
+    const max =
+      checkRange('maxResults', input.maxResults, 1, ECR_API_LIMITS.describeImagesPage) ??
+      ECR_API_LIMITS.describeImagesDefault;
+    const after = decodeToken(input.nextToken, isString);
+    const result = page(this.imagesAfter(repo, after, matches), max, (i) => i.digest);
+    return { imageDetails: result.items.map((i) => this.detail(repo, i)), nextToken: result.nextToken };
+  }
+
+  /** ListImages: one entry per tag (ListImages, unlike DescribeImages, lists tags, not digests). */
+  private listImages(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const matches = this.filterOf((input.filter as { tagStatus?: string; imageStatus?: string }) ?? {});
+    const max = checkRange('maxResults', input.maxResults, 1, ECR_API_LIMITS.listImagesPage) ?? 100;
+    const after = decodeToken(input.nextToken, isDigestTag);
+    const result = page(this.entriesAfter(repo, after, matches), max, (e): [string, string | null] => e);
+    return {
+      imageIds: result.items.map(([imageDigest, imageTag]) =>
+        imageTag ? { imageDigest, imageTag } : { imageDigest },
+      ),
+      nextToken: result.nextToken,
+    };
+  }
+
+  private batchGetImage(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const ids = (input.imageIds as ImageIdentifier[] | undefined) ?? [];
+    checkLength('imageIds', ids, 1, ECR_API_LIMITS.batchIds);
+    // acceptedMediaTypes is not applied: the stored manifest is returned as pushed (ECR's conversions between
+    // Docker schema versions are out of scope for a steward that only reads indexes and re-tags).
+    const images = [];
+    const failures = [];
+    for (const id of ids) {
+      const image = this.resolve(repo, id);
+      // Archived images cannot be pulled (404); reported like a missing one.
+      if (image?.status !== 'ACTIVE') {
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+        });
+        continue;
+      }
+      if (this.recordPullOnBatchGetImage) image.lastPulledAt = this.now();
+      images.push({
+        registryId: this.accountId,
+        repositoryName: repo.name,
+        imageId: { imageDigest: image.digest, ...(id.imageTag ? { imageTag: id.imageTag } : {}) },
+        imageManifest: image.manifest,
+        imageManifestMediaType: image.mediaType,
+      });
+    }
+    return { images, failures };
+  }
+
+  /**
+   * BatchDeleteImage, processed in request order (so an index listed before its children frees them in the
+   * same call, as ECR Steward's EcrRegistry orders them). By digest: the image and all its tags go, one
+   * `imageIds` entry per tag. By tag: the tag goes, and the image with its last tag. Per-image problems are
+   * `failures[]` in a 200 response; only request-level problems throw.
+   */
+  private batchDeleteImage(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const ids = (input.imageIds as ImageIdentifier[] | undefined) ?? [];
+    checkLength('imageIds', ids, 1, ECR_API_LIMITS.batchIds);
+    const imageIds: ImageIdentifier[] = [];
+    const failures: { imageId: ImageIdentifier; failureCode: string; failureReason: string }[] = [];
+    const fail = (imageId: ImageIdentifier, failureCode: string, failureReason: string) =>
+      failures.push({ imageId, failureCode, failureReason });
+    const seen = new Set<string>();
+    for (const id of ids) {
+      const key = `${id.imageDigest ?? ''}|${id.imageTag ?? ''}`;
+      if (seen.has(key)) continue; // a repeated identifier is one deletion, not a second "not found"
+      seen.add(key);
+      if (!id.imageDigest && !id.imageTag) {
+        fail(id, 'MissingDigestAndTag', 'Invalid request parameters: both tag and digest cannot be null');
+        continue;
+      }
+      if (id.imageDigest && !DIGEST.test(id.imageDigest)) {
+        fail(
+          id,
+          'InvalidImageDigest',
+          "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'",
+        );
+        continue;
+      }
+      if (id.imageTag) {
+        const digest = repo.tagIndex.get(id.imageTag);
+        if (!digest) {
+          fail(id, 'ImageNotFound', 'Requested image not found');
+          continue;
+        }
+        if (id.imageDigest && id.imageDigest !== digest) {
+          fail(id, 'ImageTagDoesNotMatchDigest', 'Invalid request parameters: tag does not match digest');
+          continue;
+        }
+        const image = repo.images.get(digest) as ImageRecord;
+        // Removing the last tag deletes the image, which a listing index forbids (undocumented; chosen to
+        // match the by-digest rule rather than leave an untagged child behind).
+        if (image.tags.length === 1 && this.referencedBy(repo, digest).length > 0) {
+          fail(id, 'ImageReferencedByManifestList', this.referencedReason(repo, digest));
+          continue;
+        }
+        this.untag(repo, image, id.imageTag);
+        imageIds.push({ imageDigest: digest, imageTag: id.imageTag });
+        this.emit('ECR Image Action', this.actionDetail(repo, image, 'DELETE', id.imageTag));
+        if (image.tags.length === 0) this.remove(repo, image);
+        continue;
+      }
+      const image = repo.images.get(id.imageDigest as string);
+      if (!image) {
+        fail(id, 'ImageNotFound', 'Requested image not found');
+        continue;
+      }
+      if (this.referencedBy(repo, image.digest).length > 0) {
+        fail(id, 'ImageReferencedByManifestList', this.referencedReason(repo, image.digest));
+        continue;
+      }
+      const tags = [...image.tags];
+      for (const tag of tags) this.untag(repo, image, tag);
+      this.remove(repo, image);
+      if (tags.length === 0) {
+        imageIds.push({ imageDigest: image.digest });
+        this.emit('ECR Image Action', this.actionDetail(repo, image, 'DELETE'));
+      }
+      for (const tag of tags) {
+        imageIds.push({ imageDigest: image.digest, imageTag: tag });
+        this.emit('ECR Image Action', this.actionDetail(repo, image, 'DELETE', tag));
+      }
+    }
+    return { imageIds, failures };
+  }
+
+  private updateImageStorageClass(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const target = required(input, 'targetStorageClass');
+    if (target !== 'ARCHIVE' && target !== 'STANDARD')
+      throw invalidParameter(
+        `Invalid parameter at 'targetStorageClass' failed to satisfy constraint: 'Member must satisfy enum value set: [STANDARD, ARCHIVE]'`,
+      );
+    const id = (input.imageId as ImageIdentifier | undefined) ?? {};
+    const image = this.imageOrThrow(repo, id);
+    const imageStatus = this.updateStorageClass(repo, image, target);
+    return {
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      imageId: { imageDigest: image.digest },
+      imageStatus,
+    };
+  }
+
+  private getLifecyclePolicy(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    if (!repo.policy) throw this.noPolicy(repo);
+    return {
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      lifecyclePolicyText: repo.policy.text,
+      lastEvaluatedAt: repo.policy.lastEvaluatedAt,
+    };
+  }
+
+  private putLifecyclePolicyOp(input: Record<string, unknown>) {
+    const name = required(input, 'repositoryName');
+    const text = required(input, 'lifecyclePolicyText');
+    this.putLifecyclePolicy(name, text);
+    return { registryId: this.accountId, repositoryName: name, lifecyclePolicyText: text };
+  }
+
+  private deleteLifecyclePolicy(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const policy = repo.policy;
+    if (!policy) throw this.noPolicy(repo);
+    repo.policy = undefined;
+    return {
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      lifecyclePolicyText: policy.text,
+      lastEvaluatedAt: policy.lastEvaluatedAt,
+    };
+  }
+
+  /** Pages over `findings` then `enhancedFindings` (a real scan fills one of the two). */
+  private describeImageScanFindings(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const id = (input.imageId as ImageIdentifier | undefined) ?? {};
+    const image = this.imageOrThrow(repo, id);
+    const max = checkRange('maxResults', input.maxResults, 1, ECR_API_LIMITS.scanFindingsPage) ?? 100;
+    const scan = image.scan;
+    if (!scan)
+      throw new ServiceError(
+        'ScanNotFoundException',
+        `Image scan does not exist for the image with '{imageDigest:'${image.digest}', imageTag:'${id.imageTag ?? 'null'}'}' in the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
+      );
+    const token = decodeToken(input.nextToken, isOffset);
+    if (token && token[0] !== image.digest)
+      throw invalidParameter(
+        "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'",
+      );
+    const start = token ? token[1] : 0;
+    const all: (
+      | { kind: 'basic'; f: ImageScanFinding }
+      | { kind: 'enhanced'; f: EnhancedImageScanFinding }
+    )[] = [
+      ...scan.findings.map((f) => ({ kind: 'basic' as const, f })),
+      ...scan.enhancedFindings.map((f) => ({ kind: 'enhanced' as const, f })),
+    ];
+    const slice = all.slice(start, start + max);
+    const nextToken = start + max < all.length ? encodeToken([image.digest, start + max]) : undefined;
+    const hasFindings = scan.status === 'COMPLETE' || scan.status === 'ACTIVE';
+    return {
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      imageId: { imageDigest: image.digest, ...(id.imageTag ? { imageTag: id.imageTag } : {}) },
+      imageScanStatus: { status: scan.status, description: scan.description },
+      imageScanFindings: hasFindings
+        ? {
+            imageScanCompletedAt: scan.completedAt,
+            vulnerabilitySourceUpdatedAt: scan.completedAt,
+            findingSeverityCounts: severityCounts(scan),
+            ...(scan.findings.length > 0 || scan.enhancedFindings.length === 0
+              ? { findings: slice.filter((x) => x.kind === 'basic').map((x) => x.f) }
+              : {}),
+            ...(scan.enhancedFindings.length > 0
+              ? { enhancedFindings: slice.filter((x) => x.kind === 'enhanced').map((x) => x.f) }
+              : {}),
+          }
+        : undefined,
+      nextToken,
+    };
+  }
+
+  // ------------------------------------------------------------------ state changes
+
+  /**
+   * Stores a pushed manifest under `tags`. `strict` is the wire PutImage: pushing what is already there is
+   * ImageAlreadyExistsException ("no changes to the manifest or image tag after the last push").
+   */
+  private store(
+    repo: RepositoryRecord,
+    opts: Omit<PutImageOptions, 'tags'>,
+    tags: readonly string[],
+    strict: boolean,
+  ): string {
+    const digest = manifestDigest(opts.manifest);
+    let doc: Record<string, unknown>;
+    try {
+      doc = JSON.parse(opts.manifest) as Record<string, unknown>;
+      if (!doc || typeof doc !== 'object') throw new Error('not an object');
+    } catch {
+      throw invalidParameter(
+        "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'",
+      );
+    }
+    // Check every tag before changing anything: a rejected push leaves the repository as it was.
+    for (const tag of tags) {
+      const current = repo.tagIndex.get(tag);
+      if (current !== undefined && current !== digest && this.immutable(repo, tag))
+        throw new ServiceError(
+          'ImageTagAlreadyExistsException',
+          `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the repository is immutable.`,
+        );
+    }
+    let image = repo.images.get(digest);
+    if (strict && image && image.status === 'ACTIVE' && tags.every((t) => repo.tagIndex.get(t) === digest))
+      throw new ServiceError(
+        'ImageAlreadyExistsException',
+        tags.length > 0
+          ? `Image with digest '${digest}' and tag '${tags[0]}' already exists in the repository with name '${repo.name}' in the registry with id '${this.accountId}'`
+          : `Image with digest '${digest}' already exists in the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
+      );
+    const created = !image;
+    let restored = false;
+    if (!image) {
+      image = this.newImage(repo, digest, doc, opts);
+      repo.images.set(digest, image);
+      repo.sortedDirty = true;
+      for (const child of image.children) {
+        let parents = repo.parents.get(child);
+        if (!parents) {
+          parents = new Set();
+          repo.parents.set(child, parents);
+        }
+        parents.add(digest);
+      }
+    } else if (image.status !== 'ACTIVE') {
+      // "The image can be restored as an active image by … re-pushing the image to the repository."
+      image.status = 'ACTIVE';
+      image.lastActivatedAt = this.now();
+      restored = true;
+    }
+    const pushed: string[] = [];
+    for (const tag of new Set(tags)) {
+      const previous = repo.tagIndex.get(tag);
+      // A tag already on this image is not a change: real ECR answers such a push with ImageAlreadyExists.
+      if (previous === digest && !restored) continue;
+      if (previous !== undefined && previous !== digest) {
+        const old = repo.images.get(previous);
+        if (old) old.tags = old.tags.filter((t) => t !== tag);
+      }
+      if (previous !== digest) {
+        repo.tagIndex.set(tag, digest);
+        image.tags.push(tag);
+      }
+      pushed.push(tag);
+    }
+    for (const tag of pushed) this.emit('ECR Image Action', this.actionDetail(repo, image, 'PUSH', tag));
+    if (pushed.length === 0 && (created || restored))
+      this.emit('ECR Image Action', this.actionDetail(repo, image, 'PUSH'));
+    return digest;
+  }
+
+  private newImage(
+    repo: RepositoryRecord,
+    digest: string,
+    doc: Record<string, unknown>,
+    opts: Omit<PutImageOptions, 'tags'>,
+  ): ImageRecord {
+    const manifests = Array.isArray(doc.manifests) ? (doc.manifests as { digest?: unknown }[]) : undefined;
+    const mediaType =
+      opts.mediaType ??
+      (typeof doc.mediaType === 'string' ? doc.mediaType : manifests ? OCI_INDEX : OCI_MANIFEST);
+    const children =
+      INDEX_TYPES.has(mediaType) || manifests
+        ? (manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string')
+        : [];
+    const missing = children.filter((c) => !repo.images.has(c));
+    if (missing.length > 0)
+      throw new ServiceError(
+        'ReferencedImagesNotFoundException',
+        `The manifest list references images that do not exist in the repository '${repo.name}': [${missing.join(', ')}]`,
+      );
+    const config = doc.config as { mediaType?: unknown; size?: unknown } | undefined;
+    const subject = doc.subject as { digest?: unknown } | undefined;
+    const layers = Array.isArray(doc.layers) ? (doc.layers as { size?: unknown }[]) : [];
+    const layerBytes =
+      layers.reduce((sum, l) => sum + (typeof l.size === 'number' ? l.size : 0), 0) +
+      (typeof config?.size === 'number' ? config.size : 0);
+    // "For a manifest list, the max size of all manifests in the list."
+    const sizeBytes =
+      opts.sizeBytes ??
+      (children.length > 0
+        ? Math.max(...children.map((c) => repo.images.get(c)?.sizeBytes ?? 0))
+        : layerBytes || Buffer.byteLength(opts.manifest));
+    const artifactMediaType =
+      opts.artifactMediaType ??
+      (typeof doc.artifactType === 'string'
+        ? doc.artifactType
+        : typeof config?.mediaType === 'string'
+          ? config.mediaType
+          : undefined);
+    return {
+      digest,
+      manifest: opts.manifest,
+      mediaType,
+      artifactMediaType,
+      subjectDigest: opts.subjectDigest ?? (typeof subject?.digest === 'string' ? subject.digest : undefined),
+      sizeBytes,
+      pushedAt: opts.pushedAt ?? this.now(),
+      lastPulledAt: opts.lastPulledAt,
+      tags: [],
+      status: 'ACTIVE',
+      children,
+    };
+  }
+
+  private untag(repo: RepositoryRecord, image: ImageRecord, tag: string): void {
+    image.tags = image.tags.filter((t) => t !== tag);
+    if (repo.tagIndex.get(tag) === image.digest) repo.tagIndex.delete(tag);
+  }
+
+  private remove(repo: RepositoryRecord, image: ImageRecord): void {
+    repo.images.delete(image.digest);
+    for (const tag of image.tags) if (repo.tagIndex.get(tag) === image.digest) repo.tagIndex.delete(tag);
+    for (const child of image.children) {
+      const parents = repo.parents.get(child);
+      parents?.delete(image.digest);
+      if (parents?.size === 0) repo.parents.delete(child);
+    }
+    // Keep the sorted array valid without a re-sort: splice the digest out (deletes come in batches of 100).
+    if (!repo.sortedDirty) {
+      const i = bound(repo.sorted, image.digest, true);
+      if (repo.sorted[i] === image.digest) repo.sorted.splice(i, 1);
+    }
+  }
+
+  private updateStorageClass(
+    repo: RepositoryRecord,
+    image: ImageRecord,
+    target: 'ARCHIVE' | 'STANDARD',
+  ): EcrImageStatus {
+    // Archiving an archived image or restoring an active one changes nothing (ECR's answer is undocumented).
+    if (target === 'ARCHIVE' && image.status === 'ACTIVE') {
+      image.status = 'ARCHIVED';
+      image.lastArchivedAt = this.now();
+      this.emit('ECR Image Action', this.storageClassDetail(repo, image, 'ARCHIVE'));
+    } else if (target === 'STANDARD' && image.status === 'ARCHIVED') {
+      const activate = () => {
+        if (image.status !== 'ACTIVATING' || repo.images.get(image.digest) !== image) return;
+        image.status = 'ACTIVE';
+        image.lastActivatedAt = this.now();
+        this.emit('ECR Image Action', this.storageClassDetail(repo, image, 'STANDARD'));
+      };
+      image.status = 'ACTIVATING';
+      if (this.restoreDelayMs > 0) setTimeout(activate, this.restoreDelayMs).unref();
+      else activate();
+    }
+    return image.status;
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  private repository(name: string): RepositoryRecord {
+    const repo = this.repositories.get(name);
+    if (!repo) throw this.repositoryNotFound(name, this.accountId);
+    return repo;
+  }
+
+  private repositoryByArn(arn: string): RepositoryRecord {
+    const m = /^arn:aws[\w-]*:ecr:[\w-]+:(\d{12}):repository\/(.+)$/.exec(arn);
+    if (!m)
+      throw invalidParameter(
+        `Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'`,
+      );
+    const repo = this.repositories.get(m[2] ?? '');
+    if (!repo || m[1] !== this.accountId) throw this.repositoryNotFound(m[2] ?? '', m[1] ?? this.accountId);
+    return repo;
+  }
+
+  private repositoryNotFound(name: string, registryId: string): ServiceError {
+    return new ServiceError(
+      'RepositoryNotFoundException',
+      `The repository with name '${name}' does not exist in the registry with id '${registryId}'`,
+    );
+  }
+
+  private noPolicy(repo: RepositoryRecord): ServiceError {
+    return new ServiceError(
+      'LifecyclePolicyNotFoundException',
+      `Lifecycle policy does not exist for the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
+    );
+  }
+
+  private imageNotFound(repo: RepositoryRecord, id: ImageIdentifier): ServiceError {
+    return new ServiceError(
+      'ImageNotFoundException',
+      `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
+    );
+  }
+
+  /** The image an identifier names; with digest and tag both given they must agree. */
+  private resolve(repo: RepositoryRecord, id: ImageIdentifier): ImageRecord | undefined {
+    if (id.imageTag !== undefined) {
+      const digest = repo.tagIndex.get(id.imageTag);
+      if (!digest || (id.imageDigest !== undefined && id.imageDigest !== digest)) return undefined;
+      return repo.images.get(digest);
+    }
+    return id.imageDigest === undefined ? undefined : repo.images.get(id.imageDigest);
+  }
+
+  private imageOrThrow(repo: RepositoryRecord, id: ImageIdentifier): ImageRecord {
+    const image = this.resolve(repo, id);
+    if (!image) throw this.imageNotFound(repo, id);
+    return image;
+  }
+
+  private referencedBy(repo: RepositoryRecord, digest: string): string[] {
+    return [...(repo.parents.get(digest) ?? [])];
+  }
+
+  private referencedReason(repo: RepositoryRecord, digest: string): string {
+    return `Requested image referenced by manifest list: [${this.referencedBy(repo, digest).join(', ')}]`;
+  }
+
+  private immutable(repo: RepositoryRecord, tag: string): boolean {
+    const excluded = () => repo.exclusionFilters.some((f) => wildcard(f).test(tag));
+    switch (repo.tagMutability) {
+      case 'IMMUTABLE':
+        return true;
+      case 'IMMUTABLE_WITH_EXCLUSION':
+        return !excluded();
+      case 'MUTABLE_WITH_EXCLUSION':
+        return excluded();
+      default:
+        return false;
+    }
+  }
+
+  /** The DescribeImages/ListImages filter: tagStatus (default ANY) and imageStatus (default ACTIVE only). */
+  private filterOf(filter: { tagStatus?: string; imageStatus?: string }): (image: ImageRecord) => boolean {
+    const tagStatus = filter.tagStatus ?? 'ANY';
+    const imageStatus = filter.imageStatus ?? 'ACTIVE';
+    if (!['TAGGED', 'UNTAGGED', 'ANY'].includes(tagStatus))
+      throw invalidParameter(
+        `Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'`,
+      );
+    if (!['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'].includes(imageStatus))
+      throw invalidParameter(
+        `Invalid parameter at 'filter.imageStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY]'`,
+      );
+    return (image) =>
+      (imageStatus === 'ANY' || image.status === imageStatus) &&
+      (tagStatus === 'ANY' || (tagStatus === 'TAGGED') === image.tags.length > 0);
+  }
+
+  private sortedDigests(repo: RepositoryRecord): string[] {
+    if (repo.sortedDirty) {
+      repo.sorted = [...repo.images.keys()].sort();
+      repo.sortedDirty = false;
+    }
+    return repo.sorted;
+  }
+
+  private *imagesAfter(
+    repo: RepositoryRecord,
+    after: string | undefined,
+    matches: (image: ImageRecord) => boolean,
+  ): Generator<ImageRecord> {
+    const sorted = this.sortedDigests(repo);
+    for (let i = after === undefined ? 0 : bound(sorted, after, false); i < sorted.length; i++) {
+      const image = repo.images.get(sorted[i] as string);
+      if (image && matches(image)) yield image;
+    }
+  }
+
+  /** ListImages entries (digest, tag|null) after a (digest, tag) key; tags of an image in sorted order. */
+  private *entriesAfter(
+    repo: RepositoryRecord,
+    after: [string, string | null] | undefined,
+    matches: (image: ImageRecord) => boolean,
+  ): Generator<[string, string | null]> {
+    const sorted = this.sortedDigests(repo);
+    for (let i = after === undefined ? 0 : bound(sorted, after[0], true); i < sorted.length; i++) {
+      const image = repo.images.get(sorted[i] as string);
+      if (!image || !matches(image)) continue;
+      const entries: (string | null)[] = image.tags.length > 0 ? [...image.tags].sort() : [null];
+      for (const tag of entries) {
+        if (after && image.digest === after[0] && (after[1] === null || tag === null || tag <= after[1]))
+          continue;
+        yield [image.digest, tag];
+      }
+    }
+  }
+
+  private detail(repo: RepositoryRecord, image: ImageRecord) {
+    return {
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      imageDigest: image.digest,
+      // ECR omits imageTags for untagged images.
+      imageTags: image.tags.length > 0 ? [...image.tags] : undefined,
+      imageSizeInBytes: image.sizeBytes,
+      imagePushedAt: image.pushedAt,
+      imageManifestMediaType: image.mediaType,
+      artifactMediaType: image.artifactMediaType,
+      lastRecordedPullTime: image.lastPulledAt,
+      subjectManifestDigest: image.subjectDigest,
+      imageStatus: image.status,
+      lastArchivedAt: image.lastArchivedAt,
+      lastActivatedAt: image.lastActivatedAt,
+    };
+  }
+
+  private repositoryShape(repo: RepositoryRecord) {
+    return {
+      repositoryArn: repo.arn,
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      repositoryUri: `${this.accountId}.dkr.ecr.${this.region}.amazonaws.com/${repo.name}`,
+      createdAt: repo.createdAt,
+      imageTagMutability: repo.tagMutability,
+      ...(repo.exclusionFilters.length > 0
+        ? {
+            imageTagMutabilityExclusionFilters: repo.exclusionFilters.map((filter) => ({
+              filterType: 'WILDCARD',
+              filter,
+            })),
+          }
+        : {}),
+      imageScanningConfiguration: { scanOnPush: false },
+      encryptionConfiguration: { encryptionType: 'AES256' },
+    };
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private actionDetail(repo: RepositoryRecord, image: ImageRecord, action: 'PUSH' | 'DELETE', tag?: string) {
+    return {
+      result: 'SUCCESS',
+      'repository-name': repo.name,
+      'image-digest': image.digest,
+      'action-type': action,
+      ...(tag !== undefined ? { 'image-tag': tag } : {}),
+    };
+  }
+
+  private storageClassDetail(repo: RepositoryRecord, image: ImageRecord, target: 'ARCHIVE' | 'STANDARD') {
+    return {
+      'action-type': 'UPDATE_STORAGE_CLASS',
+      'target-storage-class': target,
+      'image-digest': image.digest,
+      'repository-name': repo.name,
+      result: 'SUCCESS',
+      'manifest-media-type': image.mediaType,
+      ...(image.artifactMediaType ? { 'artifact-media-type': image.artifactMediaType } : {}),
+      ...(target === 'STANDARD' && image.lastActivatedAt
+        ? { 'last-activated-at': image.lastActivatedAt.toISOString() }
+        : {}),
+    };
+  }
+
+  /** Delivers an event to every listener; a failing listener must not fail the API call (delivery is best effort). */
+  private emit(
+    detailType: EcrEvent['detail-type'],
+    detail: Record<string, unknown>,
+    resources: string[] = [],
+  ): void {
+    if (this.listeners.size === 0) return;
+    const event: EcrEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source: 'aws.ecr',
+      account: this.accountId,
+      time: isoSeconds(this.now()),
+      region: this.region,
+      resources,
+      detail,
+    };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // best effort, like EventBridge delivery from ECR
+      }
+    }
+  }
+}
+
+function severityCounts(scan: ScanRecord): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const f of [...scan.findings, ...scan.enhancedFindings]) {
+    const severity = f.severity && SEVERITIES.includes(f.severity) ? f.severity : 'UNDEFINED';
+    counts[severity] = (counts[severity] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function view(image: ImageRecord): EcrImageView {
+  return {
+    digest: image.digest,
+    tags: [...image.tags],
+    mediaType: image.mediaType,
+    artifactMediaType: image.artifactMediaType,
+    subjectDigest: image.subjectDigest,
+    sizeBytes: image.sizeBytes,
+    pushedAt: image.pushedAt,
+    lastPulledAt: image.lastPulledAt,
+    status: image.status,
+    lastArchivedAt: image.lastArchivedAt,
+    lastActivatedAt: image.lastActivatedAt,
+    children: [...image.children],
+  };
+}

@@ -1,0 +1,445 @@
+/**
+ * Scenarios for the local cloud: realistic repositories, then steps (pushes, scans, manual deletes,
+ * sweeps, CLI queries) narrated as they run, ending with a summary and a report (Markdown and JSON).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { z } from 'zod';
+import type { AuditRecord } from '../functions/shared/audit/records.js';
+import { AuditStore, documentClient } from '../functions/shared/audit/store.js';
+import type { LocalCloud } from './cloud.js';
+import { ociImageIndex, ociImageManifest } from './ecr-emulator.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
+
+const generateSchema = z.strictObject({
+  releases: z.number().int().min(0).default(0),
+  devBuilds: z.number().int().min(0).default(0),
+  multiArchReleases: z.number().int().min(0).default(0),
+  signatures: z.boolean().default(false),
+  untagged: z.number().int().min(0).default(0),
+  oldestDays: z.number().min(1).default(90),
+});
+
+const stepSchema = z.union([
+  z.strictObject({ say: z.string() }),
+  z.strictObject({
+    runService: z.strictObject({ cluster: z.string(), service: z.string(), image: z.string() }),
+  }),
+  z.strictObject({ push: z.strictObject({ repository: z.string(), tags: z.array(z.string()).default([]) }) }),
+  z.strictObject({ showPlan: z.strictObject({ repository: z.string() }) }),
+  z.strictObject({
+    scan: z.strictObject({
+      repository: z.string(),
+      tag: z.string(),
+      findings: z.array(
+        z.strictObject({
+          name: z.string(),
+          severity: z.string(),
+          package: z.string().optional(),
+          version: z.string().optional(),
+        }),
+      ),
+    }),
+  }),
+  z.strictObject({
+    deleteByHand: z.strictObject({
+      repository: z.string(),
+      count: z.number().int().min(1),
+      principal: z.string().optional(),
+    }),
+  }),
+  z.strictObject({ sweep: z.strictObject({}) }),
+  z.strictObject({ cli: z.array(z.string()).min(1) }),
+]);
+
+export const scenarioSchema = z.strictObject({
+  $comment: z.string().optional(),
+  name: z.string(),
+  config: z.string(),
+  repositories: z.array(
+    z.strictObject({
+      name: z.string(),
+      tags: z.record(z.string(), z.string()).optional(),
+      generate: generateSchema,
+    }),
+  ),
+  steps: z.array(stepSchema),
+});
+export type Scenario = z.output<typeof scenarioSchema>;
+
+export interface StepReport {
+  readonly step: string;
+  readonly lines: string[];
+  readonly figures: Record<string, number | string>;
+}
+
+export interface ScenarioReport {
+  readonly name: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly steps: StepReport[];
+  readonly repositories: { name: string; before: number; after: number }[];
+  readonly alerts: { topic: string; subject: string; message: string }[];
+  readonly audit: { total: number; byActor: Record<string, number>; byStatus: Record<string, number> };
+  readonly deadLetters: number;
+  readonly faults: unknown;
+}
+
+const DAY = 86_400_000;
+
+/** Creates a repository full of realistic images: releases, dev builds, multi-arch indexes, signatures, leftovers. */
+export function populate(cloud: LocalCloud, repo: Scenario['repositories'][number], now: Date): number {
+  cloud.ecr.createRepository(repo.name, { tags: repo.tags });
+  const g = repo.generate;
+  const total = g.releases + g.devBuilds + g.untagged;
+  let n = 0;
+  const ageOf = () =>
+    new Date(now.getTime() - (g.oldestDays * DAY * (total - n++)) / Math.max(total, 1) - DAY);
+  const push = (seed: string, tags: string[], at: Date, extra: { manifest?: string; size?: number } = {}) =>
+    cloud.ecr.putImage(repo.name, {
+      manifest:
+        extra.manifest ??
+        ociImageManifest(`${repo.name}/${seed}`, {
+          sizeBytes: extra.size ?? 40_000_000 + ((seed.length * 7_919) % 9_000_000),
+        }),
+      tags,
+      pushedAt: at,
+    });
+  for (let i = 0; i < g.releases; i++) {
+    const major = 1 + Math.floor(i / 10);
+    const tag = `v${major}.${i % 10}.0`;
+    const at = ageOf();
+    if (i >= g.releases - g.multiArchReleases) {
+      const children = ['amd64', 'arm64'].map((arch) => push(`${tag}-${arch}`, [], at));
+      const index = push(tag, [tag], at, { manifest: ociImageIndex(children) });
+      if (g.signatures)
+        cloud.ecr.putImage(repo.name, {
+          manifest: ociImageManifest(`${tag}-sig`, { sizeBytes: 900 }),
+          tags: [`sha256-${index.slice(7)}.sig`],
+          pushedAt: at,
+        });
+    } else {
+      const digest = push(tag, [tag], at);
+      if (g.signatures)
+        cloud.ecr.putImage(repo.name, {
+          manifest: ociImageManifest(`${tag}-sig`, { sizeBytes: 900 }),
+          tags: [`sha256-${digest.slice(7)}.sig`],
+          pushedAt: at,
+        });
+    }
+  }
+  for (let i = 0; i < g.devBuilds; i++) push(`dev-${i}`, [`dev-${(0xabc000 + i).toString(16)}`], ageOf());
+  for (let i = 0; i < g.untagged; i++) push(`leftover-${i}`, [], ageOf());
+  return cloud.ecr.imageCount(repo.name);
+}
+
+export interface RunOptions {
+  readonly root: string;
+  readonly print: (line: string) => void;
+  /** Extra figures for the report (e.g. fault counters). */
+  readonly faults?: () => unknown;
+}
+
+/** Runs a scenario against a started local cloud and returns its report. */
+export async function runScenario(
+  cloud: LocalCloud,
+  scenario: Scenario,
+  opts: RunOptions,
+): Promise<ScenarioReport> {
+  const started = Date.now();
+  const now = new Date();
+  const steps: StepReport[] = [];
+  const print = opts.print;
+  const before = new Map<string, number>();
+  // The seeded images were pushed before ECR Steward was installed: their events are not replayed.
+  cloud.eventsOn = false;
+  for (const repo of scenario.repositories) {
+    const count = populate(cloud, repo, now);
+    before.set(repo.name, count);
+    print(`  created ${repo.name}: ${count} images`);
+  }
+  cloud.eventsOn = true;
+  const env = cloud.cliEnv();
+  const ecr = new ECRClient({
+    region: LOCAL_REGION,
+    endpoint: cloud.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const ddb = documentClient(
+    new DynamoDBClient({
+      region: LOCAL_REGION,
+      endpoint: cloud.dynamoEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  const audit = new AuditStore(ddb, env.AUDIT_TABLE_NAME ?? '');
+  const uri = (repo: string, ref: string) =>
+    `${LOCAL_ACCOUNT}.dkr.ecr.${LOCAL_REGION}.amazonaws.com/${repo}${ref.startsWith('sha256:') ? `@${ref}` : `:${ref}`}`;
+  const alertsSeen = cloud.sns.messages.length;
+
+  for (const step of scenario.steps) {
+    const report: StepReport = { step: Object.keys(step)[0]!, lines: [], figures: {} };
+    const say = (line: string) => {
+      report.lines.push(line);
+      print(line);
+    };
+    const alertsBefore = cloud.sns.messages.length;
+    if ('say' in step) {
+      print('');
+      say(`▶ ${step.say}`);
+    } else if ('runService' in step) {
+      const { cluster, service, image } = step.runService;
+      const [repo, tag] = image.split(':') as [string, string];
+      const view = cloud.ecr.image(repo, tag);
+      if (!view) throw new Error(`runService: no image ${image}`);
+      cloud.ecs.runService(cluster, service, uri(repo, tag), view.digest);
+      say(`  ECS ${cluster}/${service} runs ${image} (${view.digest.slice(0, 19)}…)`);
+    } else if ('push' in step) {
+      const { repository, tags } = step.push;
+      const t0 = Date.now();
+      cloud.ecr.putImage(repository, {
+        manifest: ociImageManifest(`${repository}/pushed/${tags.join(',')}/${t0}`, { sizeBytes: 52_000_000 }),
+        tags,
+      });
+      await cloud.settle();
+      const enforcedMs = Date.now() - t0;
+      const records = (
+        await audit.byRepository(
+          { registryId: LOCAL_ACCOUNT, region: LOCAL_REGION, repository },
+          new Date(t0 - 1000).toISOString(),
+          5000,
+        )
+      ).filter((r) => r.at >= new Date(t0 - 1000).toISOString());
+      const deleted = records.filter((r) => r.status === 'DELETED' && r.actor.type === 'ecr-steward');
+      report.figures.pushToEnforcedMs = enforcedMs;
+      report.figures.deleted = deleted.length;
+      say(
+        `  pushed ${repository}:${tags.join(',')} → settled in ${enforcedMs} ms; ECR Steward deleted ${deleted.length} image(s)`,
+      );
+      for (const [reason, n] of topReasons(deleted)) say(`    ${String(n).padStart(3)} × ${reason}`);
+      const blocked = cloud.deliveries.filter((d) => d.at >= t0 && d.kind === 'batch').length;
+      if (deleted.length === 0 && blocked > 0)
+        say('    (nothing deleted: see the worker log for the outcome, e.g. breaker-open)');
+    } else if ('showPlan' in step) {
+      const lines = await cliRun(opts.root, env, [
+        'audit',
+        '--repository',
+        step.showPlan.repository,
+        '--since',
+        '10m',
+        '--limit',
+        '12',
+      ]);
+      say('  the audit trail of that run (newest first):');
+      for (const l of lines.split('\n').filter(Boolean).slice(0, 14)) say(`    ${l}`);
+    } else if ('scan' in step) {
+      const { repository, tag, findings } = step.scan;
+      const view = cloud.ecr.image(repository, tag);
+      if (!view) throw new Error(`scan: no image ${repository}:${tag}`);
+      cloud.ecr.setScanFindings(repository, view.digest, {
+        status: 'COMPLETE',
+        scanType: 'BASIC',
+        findings: findings.map((f) => ({
+          name: f.name,
+          severity: f.severity as never,
+          uri: `https://nvd.nist.gov/vuln/detail/${f.name}`,
+          attributes: [
+            ...(f.package ? [{ key: 'package_name', value: f.package }] : []),
+            ...(f.version ? [{ key: 'package_version', value: f.version }] : []),
+          ],
+        })),
+      });
+      await cloud.settle();
+      const after = cloud.ecr.image(repository, view.digest);
+      say(
+        `  scan of ${repository}:${tag} complete: ${findings.length} finding(s); tags now [${after?.tags.join(', ')}]`,
+      );
+    } else if ('deleteByHand' in step) {
+      const { repository, count } = step.deleteByHand;
+      const principal = step.deleteByHand.principal ?? `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice`;
+      const victims = cloud.ecr
+        .images(repository)
+        .filter((i) => i.tags.length > 0)
+        .slice(0, count);
+      for (let i = 0; i < victims.length; i += 100) {
+        const batch = victims.slice(i, i + 100);
+        const out = await ecr.send(
+          new BatchDeleteImageCommand({
+            repositoryName: repository,
+            imageIds: batch.map((v) => ({ imageDigest: v.digest })),
+          }),
+        );
+        // CloudTrail records the call with its principal; EventBridge carries it to the audit rule.
+        cloud.publish(
+          cloudTrailBatchDelete(
+            repository,
+            batch.map((v) => v.digest),
+            out.imageIds ?? [],
+            principal,
+          ),
+        );
+      }
+      await cloud.settle();
+      report.figures.deletedByHand = victims.length;
+      say(
+        `  ${principal.split('/').pop()} deleted ${victims.length} images of ${repository} with BatchDeleteImage`,
+      );
+    } else if ('sweep' in step) {
+      const result = await cloud.runSchedule('CleanupSweepSchedule');
+      await cloud.settle();
+      say(`  sweep: ${JSON.stringify(result.result)}`);
+    } else if ('cli' in step) {
+      say(`  $ ecr-steward ${step.cli.join(' ')}`);
+      for (const l of (await cliRun(opts.root, env, step.cli)).split('\n').filter(Boolean)) say(`    ${l}`);
+    }
+    for (const m of cloud.sns.messages.slice(alertsBefore)) {
+      say(`  ✉ SNS ${m.topicArn.split(':').pop()}: ${m.subject ?? ''}`);
+      for (const l of m.message.split('\n').slice(0, 12)) say(`      ${l}`);
+    }
+    steps.push(report);
+  }
+
+  const all = (await audit.recent(new Date(started - DAY).toISOString(), 100_000)).filter(
+    (r) => r.status !== 'PLANNED',
+  );
+  const tally = (f: (r: AuditRecord) => string) =>
+    all.reduce<Record<string, number>>((acc, r) => ({ ...acc, [f(r)]: (acc[f(r)] ?? 0) + 1 }), {});
+  ecr.destroy();
+  return {
+    name: scenario.name,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    steps,
+    repositories: scenario.repositories.map((r) => ({
+      name: r.name,
+      before: before.get(r.name) ?? 0,
+      after: cloud.ecr.imageCount(r.name),
+    })),
+    alerts: cloud.sns.messages.slice(alertsSeen).map((m) => ({
+      topic: m.topicArn.split(':').pop() ?? '',
+      subject: m.subject ?? '',
+      message: m.message,
+    })),
+    audit: { total: all.length, byActor: tally((r) => r.actor.type), byStatus: tally((r) => r.status) },
+    deadLetters: [...cloud.queues]
+      .filter(([id]) => id.includes('DeadLetter'))
+      .reduce((n, [, q]) => n + q.depth, 0),
+    faults: opts.faults?.() ?? null,
+  };
+}
+
+function topReasons(records: readonly AuditRecord[]): [string, number][] {
+  const m = new Map<string, number>();
+  for (const r of records) {
+    const reason = (r.actor.reasons?.[0] ?? 'no reason')
+      .replace(/number \d+ of \d+|number \d+/, 'beyond the count')
+      .replace(/\d+ days ago/, 'N days ago');
+    m.set(reason, (m.get(reason) ?? 0) + 1);
+  }
+  return [...m].sort((a, b) => b[1] - a[1]).slice(0, 6);
+}
+
+/** Runs the CLI as a person would, asynchronously: the local cloud answers it from this same process. */
+function cliRun(root: string, env: Record<string, string>, args: readonly string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'ecr-steward.js'), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('close', (code) => resolve(`${out.trimEnd()}${code ? `\n(exit ${code})` : ''}`));
+  });
+}
+
+/** The `AWS API Call via CloudTrail` event of a BatchDeleteImage call, as EventBridge delivers it. */
+export function cloudTrailBatchDelete(
+  repository: string,
+  digests: readonly string[],
+  deleted: readonly { imageDigest?: string; imageTag?: string }[],
+  principal: string,
+): unknown {
+  const id = crypto.randomUUID();
+  const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    version: '0',
+    id,
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.ecr',
+    account: LOCAL_ACCOUNT,
+    time,
+    region: LOCAL_REGION,
+    resources: [],
+    detail: {
+      eventVersion: '1.08',
+      userIdentity: { type: 'IAMUser', arn: principal, accountId: LOCAL_ACCOUNT },
+      eventTime: time,
+      eventSource: 'ecr.amazonaws.com',
+      eventName: 'BatchDeleteImage',
+      awsRegion: LOCAL_REGION,
+      requestParameters: {
+        repositoryName: repository,
+        registryId: LOCAL_ACCOUNT,
+        imageIds: digests.map((imageDigest) => ({ imageDigest })),
+      },
+      responseElements: { imageIds: deleted, failures: [] },
+      eventID: crypto.randomUUID(),
+      readOnly: false,
+      eventType: 'AwsApiCall',
+      recipientAccountId: LOCAL_ACCOUNT,
+    },
+  };
+}
+
+/** Writes the report as JSON and Markdown; returns the two paths. */
+export function writeReport(dir: string, report: ScenarioReport): { json: string; markdown: string } {
+  mkdirSync(dir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const json = path.join(dir, `report-${stamp}.json`);
+  const markdown = path.join(dir, `report-${stamp}.md`);
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  const md = [
+    `# ECR Steward local run: ${report.name}`,
+    '',
+    `Started ${report.startedAt}, took ${(report.durationMs / 1000).toFixed(1)} s.`,
+    '',
+    '## Repositories',
+    '',
+    '| repository | images before | images after |',
+    '|---|---:|---:|',
+    ...report.repositories.map((r) => `| ${r.name} | ${r.before} | ${r.after} |`),
+    '',
+    '## Audit table',
+    '',
+    `${report.audit.total} records. By actor: ${Object.entries(report.audit.byActor)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}. By status: ${Object.entries(report.audit.byStatus)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+    '',
+    '## Alerts',
+    '',
+    ...report.alerts.map((a) => `- **${a.topic}**: ${a.subject}`),
+    '',
+    `Dead-letter messages: ${report.deadLetters}.`,
+    '',
+    '## Steps',
+    '',
+    ...report.steps.flatMap((s) => ['```', ...s.lines, '```']),
+    '',
+  ];
+  writeFileSync(markdown, md.join('\n'));
+  return { json, markdown };
+}
+
+export function loadScenario(file: string): Scenario {
+  return scenarioSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+}
