@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerGate } from './commands/gate.js';
+import { registerLocal } from './commands/local.js';
 import { registerPlan } from './commands/plan.js';
+import { registerRun } from './commands/run.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError, EXIT, ExitWith } from './util.js';
 
@@ -21,6 +23,8 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerAudit,
   registerBreaker,
   registerGate,
+  registerRun,
+  registerLocal,
 ];
 
 function version(): string {

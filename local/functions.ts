@@ -31,6 +31,8 @@ export class FunctionPool {
   private readonly logs: WriteStream;
   private nextId = 1;
   readonly invocations = new Map<string, number>();
+  /** Structured (JSON) log lines of the functions, newest last, for scenarios and tests to read. */
+  readonly logRecords: { at: number; functionId: string; record: Record<string, unknown> }[] = [];
   readonly coldStarts = new Map<string, number>();
 
   constructor(
@@ -99,7 +101,22 @@ export class FunctionPool {
     const prefix = (line: string) => `${new Date().toISOString()} ${functionId} ${line}`;
     for (const stream of [child.stdout, child.stderr]) {
       stream?.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) if (line) this.logs.write(`${prefix(line)}\n`);
+        for (const line of chunk.toString().split('\n')) {
+          if (!line) continue;
+          this.logs.write(`${prefix(line)}\n`);
+          if (line.startsWith('{')) {
+            try {
+              this.logRecords.push({
+                at: Date.now(),
+                functionId,
+                record: JSON.parse(line) as Record<string, unknown>,
+              });
+              if (this.logRecords.length > 20_000) this.logRecords.splice(0, 5_000);
+            } catch {
+              // a log line that only looks like JSON: kept in the file only
+            }
+          }
+        }
       });
     }
     const pending = new Map<number, (r: InvokeResult) => void>();

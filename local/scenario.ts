@@ -296,8 +296,12 @@ export async function runScenario(
       for (const l of (await cliRun(opts.root, env, step.cli)).split('\n').filter(Boolean)) say(`    ${l}`);
     }
     for (const m of cloud.sns.messages.slice(alertsBefore)) {
-      say(`  ✉ SNS ${m.topicArn.split(':').pop()}: ${m.subject ?? ''}`);
-      for (const l of m.message.split('\n').slice(0, 12)) say(`      ${l}`);
+      const topic = (m.topicArn.split(':').pop() ?? '')
+        .replace(/^Topics/, '')
+        .replace(/[0-9A-F]{8}$/, '')
+        .toLowerCase();
+      say(`  ✉ SNS ${topic}: ${m.subject ?? ''}`);
+      for (const l of m.message.split('\n').slice(0, 16)) say(`      ${l}`);
     }
     steps.push(report);
   }

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
-import { planRepository } from '../../functions/shared/lifecycle/index.js';
+import { type Plan, planRepository } from '../../functions/shared/lifecycle/index.js';
+import { loadConfig } from '../aws.js';
 import {
   loadImagesFile,
   loadInUseFile,
@@ -7,12 +8,14 @@ import {
   loadPolicyFile,
   loadStewardFile,
 } from '../inputs.js';
+import { liveCleanup } from '../live.js';
 import { renderPlanTable } from '../plan-table.js';
-import { parseIsoTime } from '../util.js';
+import { CliError, EXIT, parseIsoTime } from '../util.js';
 
 interface PlanOptions {
-  readonly policy: string;
-  readonly images: string;
+  readonly policy?: string;
+  readonly images?: string;
+  readonly config?: string;
   readonly manifests?: string;
   readonly steward?: string;
   readonly inUse?: string;
@@ -32,8 +35,9 @@ export function registerPlan(program: Command): void {
   program
     .command('plan')
     .description('plan a repository offline: which images the lifecycle policy expires or archives, and why')
-    .requiredOption('--policy <file>', 'ECR lifecycle policy JSON')
-    .requiredOption('--images <file>', 'aws ecr describe-images output ({"imageDetails": [...]})')
+    .option('--policy <file>', 'offline: ECR lifecycle policy JSON')
+    .option('--images <file>', 'offline: aws ecr describe-images output ({"imageDetails": [...]})')
+    .option('--config <file>', 'live (with --repository and no --images): the steward config to apply')
     .option(
       '--manifests <file>',
       'aws ecr batch-get-image output for the image indexes (multi-arch children)',
@@ -52,6 +56,22 @@ export function registerPlan(program: Command): void {
     .action(async (opts: PlanOptions) => {
       // Parse --now first: it is the cheapest input to get wrong and needs no file.
       const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
+      if (opts.images === undefined && opts.repository !== undefined) {
+        // Live: read the repository with your credentials (or AWS_ENDPOINT_URL), exactly as the function would.
+        const { report } = await liveCleanup(loadConfig(opts.config), opts.repository, {
+          mode: 'dry-run',
+          readOnly: true,
+        });
+        if (!report.plan)
+          throw new CliError(`${opts.repository}: ${report.outcome}: ${report.message ?? ''}`, EXIT.findings);
+        print(report.plan, opts.format);
+        return;
+      }
+      if (opts.policy === undefined || opts.images === undefined) {
+        throw new CliError(
+          'plan needs --policy and --images (offline), or --repository (live, with --config)',
+        );
+      }
       // One file at a time, in option order: with several bad files the error reported is always the same one.
       const policy = await loadPolicyFile(opts.policy);
       const loaded = await loadImagesFile(opts.images);
@@ -68,11 +88,15 @@ export function registerPlan(program: Command): void {
         steward,
         inUse,
       });
-      if (opts.format === 'json') {
-        process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-      } else {
-        const width = process.stdout.isTTY ? Math.max(100, process.stdout.columns) : PIPE_WIDTH;
-        process.stdout.write(renderPlanTable(plan, { width }));
-      }
+      print(plan, opts.format);
     });
+}
+
+function print(plan: Plan, format: 'table' | 'json'): void {
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+  } else {
+    const width = process.stdout.isTTY ? Math.max(100, process.stdout.columns) : PIPE_WIDTH;
+    process.stdout.write(renderPlanTable(plan, { width }));
+  }
 }

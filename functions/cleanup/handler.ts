@@ -206,8 +206,9 @@ async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
 }
 
 function logReport(report: CleanupReport, calls: CallCounter): void {
-  const { plan: _plan, ...summary } = report;
-  logger.info('cleanup run', { ...summary, apiCalls: calls.toJSON(), apiCallsTotal: calls.total });
+  // `message` would replace the log line's own message in Powertools' output, so it is logged as `detail`.
+  const { plan: _plan, message: detail, ...summary } = report;
+  logger.info('cleanup run', { ...summary, detail, apiCalls: calls.toJSON(), apiCallsTotal: calls.total });
   metrics.addDimension('mode', report.mode);
   metrics.addMetric('ImagesExpired', MetricUnit.Count, report.expired);
   metrics.addMetric('ImagesTransitioned', MetricUnit.Count, report.transitioned);
