@@ -309,8 +309,11 @@ export async function runScenario(
   const all = (await audit.recent(new Date(started - DAY).toISOString(), 100_000)).filter(
     (r) => r.status !== 'PLANNED',
   );
-  const tally = (f: (r: AuditRecord) => string) =>
-    all.reduce<Record<string, number>>((acc, r) => ({ ...acc, [f(r)]: (acc[f(r)] ?? 0) + 1 }), {});
+  const tally = (f: (r: AuditRecord) => string) => {
+    const counts: Record<string, number> = {};
+    for (const r of all) counts[f(r)] = (counts[f(r)] ?? 0) + 1;
+    return counts;
+  };
   ecr.destroy();
   return {
     name: scenario.name,

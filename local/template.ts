@@ -116,7 +116,7 @@ export function readTemplate(template: Template, cdkOut: string, endpoint: strin
   const topics: string[] = [];
   const mappings: MappingDef[] = [];
   const retries = new Map<string, number>();
-  for (const [id, r] of Object.entries(template.Resources)) {
+  for (const r of Object.values(template.Resources)) {
     if (r.Type === 'AWS::Lambda::EventInvokeConfig') {
       const fn = refId(r.Properties?.FunctionName);
       if (fn) retries.set(fn, Number(r.Properties?.MaximumRetryAttempts ?? 2));

@@ -157,9 +157,10 @@ export function mergeSignal(
   // The deletion time is the earliest time a source reports the image deleted; before that, the planned time.
   let at: string;
   if (!existing) at = signal.at;
-  else if (existing.status === 'DELETED' && signal.status === 'DELETED')
+  else if (existing.status === 'DELETED' && signal.status === 'DELETED') {
+    // biome-ignore lint/complexity/useMathMinMax: ISO-8601 strings, whose lexical order is their time order
     at = existing.at < signal.at ? existing.at : signal.at;
-  else if (existing.status !== 'DELETED' && status === 'DELETED') at = signal.at;
+  } else if (existing.status !== 'DELETED' && status === 'DELETED') at = signal.at;
   else at = existing.at;
   // Every tag any source saw on the image (per-tag DELETE events each name one), sorted so order never matters.
   const tags = [...new Set([...(existing?.tags ?? []), ...(signal.tags ?? [])])].sort();

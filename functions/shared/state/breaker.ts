@@ -23,7 +23,7 @@ export const breakerKey = (scope: BreakerScope) => ({ pk: `BREAKER#${scope}`, sk
 
 /** Whether a breaker is open at `now` (an elapsed cooldown closes it). */
 export function isOpen(state: BreakerState | undefined, now: Date): boolean {
-  if (!state || state.state !== 'open') return false;
+  if (state?.state !== 'open') return false;
   return !(state.closesAt && Date.parse(state.closesAt) <= now.getTime());
 }
 

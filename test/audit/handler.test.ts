@@ -1,0 +1,311 @@
+/**
+ * The audit handler (functions/audit/handler.ts) as Lambda runs it on the audit queue: DynamoDB is a real
+ * dynalite reached through the SDK's standard AWS_ENDPOINT_URL_DYNAMODB setting; ECR, SNS and SQS are mocked
+ * at the SDK boundary (aws-sdk-client-mock).
+ */
+import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../functions/audit/handler.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
+import type { StewardConfigInput } from '../../functions/shared/config/schema.js';
+import { resetConfigCache } from '../../functions/shared/runtime/config.js';
+import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
+import {
+  ACCOUNT,
+  AWS_POLICY_EXECUTION_RECORD,
+  awsLifecycleEvent,
+  digestOf,
+  imageActionEvent,
+  REGION,
+  REPO,
+} from './helpers.js';
+
+vi.hoisted(() => {
+  // Read when the handler module loads: quiet logs and no EMF output.
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+});
+
+const ALERTS_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`;
+const DLQ_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`;
+
+const ecr = mockClient(ECRClient);
+const sns = mockClient(SNSClient);
+const sqs = mockClient(SQSClient);
+
+let db: Dynamo;
+let tables: Tables;
+beforeAll(async () => {
+  db = await startDynamo();
+  // The handler builds its clients once per container, from the environment, on its first invocation.
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
+  vi.stubEnv('AWS_REGION', REGION);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
+  vi.stubEnv('ALERTS_TOPIC_ARN', ALERTS_TOPIC);
+  vi.stubEnv('AUDIT_DLQ_URL', DLQ_URL);
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  ecr.restore();
+  sns.restore();
+  sqs.restore();
+  await db.close();
+});
+beforeEach(async () => {
+  tables = await db.createTables('handler');
+  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
+  vi.stubEnv('STATE_TABLE_NAME', tables.state);
+  useConfig();
+  // By default ECR no longer has the image (a DELETE removed it), SNS and SQS accept everything.
+  ecr
+    .on(DescribeImagesCommand)
+    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
+  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  ecr.reset();
+  sns.reset();
+  sqs.reset();
+  resetConfigCache();
+});
+
+function useConfig(alerts?: StewardConfigInput['alerts']): void {
+  const config: StewardConfigInput = {
+    mode: 'enforce',
+    selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
+    ...(alerts ? { alerts } : {}),
+  };
+  vi.stubEnv('STEWARD_CONFIG_JSON', JSON.stringify(config));
+  resetConfigCache();
+}
+
+/** One record of the (standard) audit queue, as Lambda's event source mapping delivers it. */
+function record(messageId: string, body: unknown): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1780000000000',
+      SenderId: 'AIDAEVENTBRIDGE',
+      ApproximateFirstReceiveTimestamp: '1780000000001',
+    },
+    messageAttributes: {},
+    md5OfBody: '00000000000000000000000000000000',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
+    awsRegion: REGION,
+  };
+}
+
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const store = () => new AuditStore(db.doc, tables.audit);
+const A = digestOf('handler-a');
+const B = digestOf('handler-b');
+
+describe('audit handler', () => {
+  it('dead-letters a malformed body with its reason and processes the rest of the batch', async () => {
+    // Prepare
+    const deleteEvent = imageActionEvent({
+      id: 'ev-a',
+      digest: A,
+      tag: 'v1',
+      time: new Date().toISOString(),
+    });
+    const event = batch(
+      record('m-1', deleteEvent),
+      record('m-2', '{"detail-type": "ECR Image Action", '),
+      record('m-3', awsLifecycleEvent()),
+      record('m-4', imageActionEvent({ id: 'ev-push', digest: B, actionType: 'PUSH' })),
+    );
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const dead = sqs.commandCalls(SendMessageCommand);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.args[0].input).toEqual({
+      QueueUrl: DLQ_URL,
+      MessageBody: '{"detail-type": "ECR Image Action", ',
+      MessageAttributes: {
+        reason: { DataType: 'String', StringValue: expect.stringMatching(/^body is not JSON: /) },
+      },
+    });
+    expect(ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input)).toEqual([
+      { repositoryName: REPO, imageIds: [{ imageDigest: A }], filter: { imageStatus: 'ANY' } },
+    ]);
+    const recorded = await store().byDigest(A);
+    expect(recorded.map((r) => [r.repository, r.status, r.actor.type, r.evidence, r.tags])).toEqual([
+      [REPO, 'DELETED', 'unknown', ['image-action-event'], ['v1']],
+    ]);
+    const lifecycle = await store().byRepository({
+      registryId: ACCOUNT,
+      region: 'us-west-2',
+      repository: 'testrepo',
+    });
+    expect(lifecycle.map((r) => r.digest).sort()).toEqual(
+      AWS_POLICY_EXECUTION_RECORD.serviceEventDetails.lifecycleEventImageActions
+        .map((a) => a.lifecycleEventImage.digest)
+        .sort(),
+    );
+    expect(await store().byDigest(B)).toEqual([]);
+    expect(sns.commandCalls(PublishCommand)).toEqual([]);
+  });
+
+  it.each([
+    [
+      'an event the schema rejects',
+      { ...imageActionEvent({ id: 'ev-x', digest: A }), source: 'aws.s3' },
+      /^not a delete signal ECR Steward knows: /,
+    ],
+    [
+      'a DELETE without image-digest',
+      (() => {
+        const e = imageActionEvent({ id: 'ev-x', digest: A });
+        delete (e.detail as Record<string, unknown>)['image-digest'];
+        return e;
+      })(),
+      /^ECR Image Action DELETE without image-digest$/,
+    ],
+  ])('dead-letters %s with its reason and reports no batch item failure', async (_name, body, reason) => {
+    // Prepare
+    const event = batch(record('m-bad', body));
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const [call] = sqs.commandCalls(SendMessageCommand);
+    expect(call!.args[0].input.QueueUrl).toBe(DLQ_URL);
+    expect(call!.args[0].input.MessageBody).toBe(JSON.stringify(body));
+    expect(call!.args[0].input.MessageAttributes?.reason?.StringValue).toMatch(reason);
+    expect(await db.scan(tables.audit)).toEqual([]);
+  });
+
+  it('reports a record as a batch item failure when DynamoDB fails for it, and processes the others', async () => {
+    // Prepare: DynamoDB refuses the write of one digest's record
+    const base = Object.getPrototypeOf(DynamoDBDocumentClient.prototype) as {
+      send: (c: unknown) => Promise<unknown>;
+    };
+    const original = base.send;
+    vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(function (
+      this: unknown,
+      command: unknown,
+    ) {
+      if (command instanceof PutCommand && command.input.Item?.digest === B) {
+        return Promise.reject(
+          Object.assign(new Error('Throughput exceeds the current capacity of your table'), {
+            name: 'ProvisionedThroughputExceededException',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+          }),
+        );
+      }
+      return original.call(this, command);
+    } as never);
+    const event = batch(
+      record('m-a', imageActionEvent({ id: 'ev-a', digest: A })),
+      record('m-b', imageActionEvent({ id: 'ev-b', digest: B })),
+      record('m-bad', 'not json'),
+    );
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-b' }] });
+    expect((await store().byDigest(A)).map((r) => r.status)).toEqual(['DELETED']);
+    expect(await store().byDigest(B)).toEqual([]);
+    expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody)).toEqual([
+      'not json',
+    ]);
+  });
+
+  it('reports every well-formed record as a batch item failure when the audit table does not exist', async () => {
+    // Prepare
+    vi.stubEnv('AUDIT_TABLE_NAME', 'no-such-table');
+    const event = batch(
+      record('m-a', imageActionEvent({ id: 'ev-a', digest: A })),
+      record('m-bad', 'not json'),
+      record('m-lc', awsLifecycleEvent()),
+    );
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-a' }, { itemIdentifier: 'm-lc' }] });
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(1);
+  });
+
+  it('reports a malformed record as a batch item failure when the dead-letter queue cannot take it', async () => {
+    // Prepare
+    sqs
+      .on(SendMessageCommand)
+      .rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+    const event = batch(
+      record('m-bad', 'not json'),
+      record('m-a', imageActionEvent({ id: 'ev-a', digest: A })),
+    );
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-bad' }] });
+    expect((await store().byDigest(A)).map((r) => r.status)).toEqual(['DELETED']);
+  });
+
+  it('records nothing and is not a failure when ECR says the image still exists (a tag was removed)', async () => {
+    // Prepare
+    ecr.reset();
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [{ registryId: ACCOUNT, repositoryName: REPO, imageDigest: A, imageTags: ['latest'] }],
+    });
+    const event = batch(record('m-a', imageActionEvent({ id: 'ev-a', digest: A, tag: 'v1' })));
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await db.scan(tables.audit)).toEqual([]);
+  });
+
+  it('publishes the alert to the alerts topic when a batch crosses a threshold', async () => {
+    // Prepare
+    useConfig({ thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 1 }] });
+    const time = new Date().toISOString();
+    const event = batch(
+      record('m-a', imageActionEvent({ id: 'ev-a', digest: A, time })),
+      record('m-b', imageActionEvent({ id: 'ev-b', digest: B, time })),
+    );
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      TopicArn: ALERTS_TOPIC,
+      Subject: 'ECR Steward: 2 image deletions in repository services/orders within 5m (limit 1)',
+    });
+    expect(published[0]!.Message).toContain(
+      'npx ecr-steward breaker reset --scope repository:services/orders',
+    );
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * bin/app.ts as the CDK CLI runs it (`npx tsx bin/app.ts` with the context in CDK_CONTEXT_JSON), bundling
+ * skipped so no function is built.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+function runApp(context: Record<string, unknown>, outdir?: string) {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }),
+  };
+  if (outdir) env.CDK_OUTDIR = outdir;
+  else delete env.CDK_OUTDIR;
+  const out = spawnSync('npx', ['tsx', 'bin/app.ts'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+describe('bin/app.ts', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ecr-steward-app-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits with 1 and names the fields when the config is invalid', () => {
+    // Prepare
+    const config = join(dir, 'steward.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        mode: 'enforcing',
+        selections: [{ repositories: ['web'], lifecyclePolicy: 'fromRepository', stewrd: {} }],
+      }),
+    );
+
+    // Act
+    const result = runApp({ config });
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('invalid ECR Steward config');
+    expect(result.stderr).toContain('  - mode: must be one of "dry-run", "enforce"');
+    expect(result.stderr).toContain('  - selections[0]: unknown field stewrd');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits with 1 and says how to pass a config when the file cannot be read', () => {
+    // Act
+    const result = runApp({ config: join(dir, 'missing.json') });
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`ECR Steward: cannot read the config ${join(dir, 'missing.json')}`);
+    expect(result.stderr).toContain('Pass -c config=PATH.');
+  });
+
+  it('synthesizes the example config with a clean AwsSolutions report', () => {
+    // Act
+    const result = runApp({}, dir);
+
+    // Assess
+    expect(result.stderr).not.toContain('invalid ECR Steward config');
+    expect(result.status).toBe(0);
+    expect(existsSync(join(dir, 'EcrSteward.template.json'))).toBe(true);
+    const file = join(dir, 'validation-report.json');
+    const reports: { pluginName: string; conclusion: string; violations: unknown[] }[] = existsSync(file)
+      ? JSON.parse(readFileSync(file, 'utf8')).pluginReports
+      : [];
+    expect(reports.filter((r) => r.conclusion !== 'success').map((r) => r.pluginName)).toEqual([]);
+    expect(reports.flatMap((r) => r.violations)).toEqual([]);
+  });
+});

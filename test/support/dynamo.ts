@@ -1,0 +1,138 @@
+/**
+ * A real DynamoDB for tests: dynalite (an in-memory implementation of the DynamoDB API) started in-process on
+ * a random 127.0.0.1 port, with ECR Steward's audit table (pk/sk and the byRepository, byRun and byDay
+ * indexes of functions/shared/audit/store.ts) and state table (pk/sk).
+ *
+ *   const db = await startDynamo();          // beforeAll
+ *   const tables = await db.createTables();  // fresh, empty tables for one test (optional)
+ *   await db.close();                        // afterAll
+ */
+
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  DynamoDBClient,
+  type GlobalSecondaryIndex,
+} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { AUDIT_INDEXES, documentClient } from '../../functions/shared/audit/store.js';
+
+// dynalite is CommonJS and ships no types: (options) => http.Server.
+const require = createRequire(import.meta.url);
+const dynalite = require('dynalite') as (options: {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
+
+export const DYNAMO_REGION = 'us-east-1';
+export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } as const;
+
+export interface Tables {
+  readonly audit: string;
+  readonly state: string;
+}
+
+export interface Dynamo {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  /** The document client ECR Steward's stores use (removeUndefinedValues), pointed at dynalite. */
+  readonly doc: DynamoDBDocumentClient;
+  /** The tables created at start: `audit` and `state`. */
+  readonly tables: Tables;
+  /** Creates another, empty pair of tables (unique names) so a test starts from nothing. */
+  createTables(prefix?: string): Promise<Tables>;
+  /** Every item of a table (test assertions). */
+  scan(table: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+const S = 'S' as const;
+const attribute = (AttributeName: string): AttributeDefinition => ({ AttributeName, AttributeType: S });
+const keySchema = (hash: string, range: string) => [
+  { AttributeName: hash, KeyType: 'HASH' as const },
+  { AttributeName: range, KeyType: 'RANGE' as const },
+];
+const index = (IndexName: string, hash: string, range: string): GlobalSecondaryIndex => ({
+  IndexName,
+  KeySchema: keySchema(hash, range),
+  Projection: { ProjectionType: 'ALL' },
+});
+
+/** Creates the audit table (pk/sk + 3 GSIs) and the state table (pk/sk) under the given names. */
+export async function createStewardTables(client: DynamoDBClient, tables: Tables): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tables.audit,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'].map(
+        attribute,
+      ),
+      KeySchema: keySchema('pk', 'sk'),
+      GlobalSecondaryIndexes: [
+        index(AUDIT_INDEXES.byRepository, 'gsi1pk', 'gsi1sk'),
+        index(AUDIT_INDEXES.byRun, 'gsi2pk', 'gsi2sk'),
+        index(AUDIT_INDEXES.byDay, 'gsi3pk', 'gsi3sk'),
+      ],
+    }),
+  );
+  await client.send(
+    new CreateTableCommand({
+      TableName: tables.state,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: ['pk', 'sk'].map(attribute),
+      KeySchema: keySchema('pk', 'sk'),
+    }),
+  );
+}
+
+/** Starts dynalite in-process on a random local port and creates the audit and state tables. */
+export async function startDynamo(): Promise<Dynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: DYNAMO_REGION,
+    credentials: DUMMY_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  const doc = documentClient(client);
+  let counter = 0;
+  const createTables = async (prefix = 'steward'): Promise<Tables> => {
+    counter++;
+    const tables = { audit: `${prefix}-audit-${counter}`, state: `${prefix}-state-${counter}` };
+    await createStewardTables(client, tables);
+    return tables;
+  };
+  const tables = await createTables();
+  return {
+    endpoint,
+    client,
+    doc,
+    tables,
+    createTables,
+    async scan(table) {
+      const items: Record<string, unknown>[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey }));
+        items.push(...(page.Items ?? []));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return items;
+    },
+    async close() {
+      client.destroy();
+      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+    },
+  };
+}
