@@ -65,6 +65,9 @@ export function gatePolicyFor(
   return match?.policy ?? gate.policy;
 }
 
+/** How many blocking findings (the most severe) a verdict record keeps. */
+const RECORDED_BLOCKING = 50;
+
 export const quarantineTag = (prefix: string, digest: string) =>
   `${prefix}${digest.replace(/^sha256:/, '').slice(0, 12)}`;
 
@@ -102,9 +105,13 @@ export async function judgeImage(
   const subject = { ...image, tags: meta.tags };
 
   if (verdict.verdict === 'FAIL') {
-    const newBlocking = verdict.blocking.filter(
-      (f) => !(previous?.blocking ?? []).some((p) => p.id === f.id && p.packageName === f.packageName),
-    );
+    // The record keeps the most severe RECORDED_BLOCKING only: compare within that window, or an image with more
+    // blocking findings than that would be notified again on every identical evaluation.
+    const newBlocking = verdict.blocking
+      .slice(0, RECORDED_BLOCKING)
+      .filter(
+        (f) => !(previous?.blocking ?? []).some((p) => p.id === f.id && p.packageName === f.packageName),
+      );
     if (gate.onFail.notify && (previous?.verdict !== 'FAIL' || newBlocking.length > 0)) {
       await ports.notify(
         ...failMessage(subject, verdict, newBlocking.length > 0 && previous?.verdict === 'FAIL'),
@@ -175,7 +182,7 @@ export async function judgeImage(
     summary: verdict.summary,
     reasons: verdict.reasons,
     counts: verdict.counts as Record<string, number>,
-    blocking: verdict.blocking.slice(0, 50).map(stripUndefined),
+    blocking: verdict.blocking.slice(0, RECORDED_BLOCKING).map(stripUndefined),
     policyHash: verdict.policyHash,
     at: now.toISOString(),
     trigger: image.trigger,

@@ -108,12 +108,15 @@ export function normaliseFindings(output: z.output<typeof scanFindingsOutputSche
     const cvss = Math.max(...(details?.cvss ?? []).map((c) => c.baseScore ?? 0), f.score ?? 0);
     for (const p of packages) {
       const fixed = 'fixedInVersion' in p ? (p.fixedInVersion as string | undefined) : undefined;
+      // Per package: `NotAvailable` means this package has no fix even when the finding says PARTIAL (some do).
       const fixAvailable =
-        f.fixAvailable !== undefined
-          ? f.fixAvailable.toUpperCase() !== 'NO'
-          : fixed !== undefined
-            ? fixed !== 'NotAvailable'
-            : undefined;
+        fixed === 'NotAvailable'
+          ? false
+          : f.fixAvailable !== undefined
+            ? f.fixAvailable.toUpperCase() !== 'NO'
+            : fixed !== undefined
+              ? true
+              : undefined;
       findings.push({
         id: details?.vulnerabilityId ?? f.title ?? 'unknown',
         severity: f.severity ?? 'UNDEFINED',

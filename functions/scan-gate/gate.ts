@@ -43,8 +43,20 @@ const RANK: Record<Severity, number> = {
   UNTRIAGED: 6,
 };
 
+/** A hash of the policy's content: object keys are sorted, so the order a policy was written in does not matter. */
 export function policyHash(policy: GatePolicy): string {
-  return createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(canonicalJson(policy)).digest('hex').slice(0, 16);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** Whether an allowlist entry covers a finding in a repository. */

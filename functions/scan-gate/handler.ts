@@ -19,7 +19,7 @@ import {
 import { AuditStore, documentClient } from '../shared/audit/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
-import { ENV } from '../shared/runtime/constants.js';
+import { ENV, EVENTS } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
 import { BreakerStore } from '../shared/state/breaker.js';
 import { type GateOutcome, type GatePorts, judgeImage } from './core.js';
@@ -103,6 +103,9 @@ export async function handler(event: unknown): Promise<GateOutcome | { ignored: 
   const config = bundledConfig();
   const parsed = scanGateEventSchema.safeParse(event);
   if (!parsed.success) {
+    // Not malformed, just not ours: retrying it would only dead-letter it and raise the queue's alarm.
+    if (isNonEcrInspectorScan(event))
+      return { ignored: 'an Inspector2 Scan of a resource that is not an ECR image' };
     throw new Error(
       `malformed scan event: ${parsed.error.issues
         .slice(0, 3)
@@ -118,4 +121,22 @@ export async function handler(event: unknown): Promise<GateOutcome | { ignored: 
   metrics.addMetric(`Verdict${outcome.verdict}`, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
   return outcome;
+}
+
+/**
+ * Inspector also sends `Inspector2 Scan` for EC2 instances and Lambda functions (its published samples), and the
+ * Inspector2 Scan rule matches them all: such an event names no repository and no image.
+ */
+function isNonEcrInspectorScan(event: unknown): boolean {
+  const e = event as { source?: unknown; 'detail-type'?: unknown; detail?: unknown } | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    e.source === EVENTS.inspectorSource &&
+    e['detail-type'] === EVENTS.inspectorScan &&
+    typeof e.detail === 'object' &&
+    e.detail !== null &&
+    !('repository-name' in e.detail) &&
+    !('image-digest' in e.detail)
+  );
 }

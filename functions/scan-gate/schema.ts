@@ -66,7 +66,15 @@ export const inspectorFindingEvent = envelopeSchema.extend({
   }),
 });
 
-export const scanGateEventSchema = z.union([imageScanEvent, inspectorScanEvent, inspectorFindingEvent]);
+/**
+ * Discriminated by `detail-type` (distinct for the three events), so a malformed event is reported against the
+ * offending field (`detail.image-digest: …`) rather than as a bare "(root): Invalid input" from a plain union.
+ */
+export const scanGateEventSchema = z.discriminatedUnion('detail-type', [
+  imageScanEvent,
+  inspectorScanEvent,
+  inspectorFindingEvent,
+]);
 export type ScanGateEvent = z.output<typeof scanGateEventSchema>;
 
 /** The image an event is about. Inspector's repository ARN is reduced to the name. */

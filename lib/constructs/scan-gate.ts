@@ -26,7 +26,12 @@ export const SCAN_PATTERNS = {
     detailType: [EVENTS.imageScan],
     detail: { 'scan-status': ['COMPLETE', 'FAILED'] },
   },
-  inspectorScan: { source: [EVENTS.inspectorSource], detailType: [EVENTS.inspectorScan] },
+  // Inspector also scans EC2 instances and Lambda functions; only ECR scans name a repository.
+  inspectorScan: {
+    source: [EVENTS.inspectorSource],
+    detailType: [EVENTS.inspectorScan],
+    detail: { 'repository-name': [{ exists: true }] },
+  },
   inspectorFinding: {
     source: [EVENTS.inspectorSource],
     detailType: [EVENTS.inspectorFinding],

@@ -369,7 +369,7 @@ const BAD_INPUT: readonly {
     name: '--images is not given',
     files: { 'policy.json': VALID_POLICY },
     args: ['--policy', '$dir/policy.json'],
-    stderr: /^error: required option '--images <file>' not specified\n/,
+    stderr: /^error: plan needs --policy and --images \(offline\), or --repository \(live, with --config\)\n/,
   },
 ];
 

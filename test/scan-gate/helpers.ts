@@ -1,0 +1,209 @@
+/**
+ * Shared pieces of the scan gate tests: finding and policy builders, the committed DescribeImageScanFindings
+ * samples, and in-memory ports for judgeImage. Every port call is appended to one journal, so a test can assert
+ * the order of calls across ports (the write-ahead PENDING record before the delete call, and so on).
+ */
+import { readFileSync } from 'node:fs';
+import type { GatePorts } from '../../functions/scan-gate/core.js';
+import type { Finding, ScanFindingsOutput } from '../../functions/scan-gate/findings.js';
+import {
+  type GatePolicy,
+  type GatePolicyInput,
+  gatePolicySchema,
+  type Severity,
+} from '../../functions/scan-gate/policy.js';
+import type { ScannedImage } from '../../functions/scan-gate/schema.js';
+import { type VerdictRecord, verdictPk } from '../../functions/scan-gate/verdicts.js';
+import type { DeleteOutcome } from '../../functions/shared/adapters/ecr.js';
+import type { ImageReference } from '../../functions/shared/adapters/in-use.js';
+import type { DeleteSignal } from '../../functions/shared/audit/records.js';
+import { type GateConfig, gateConfigSchema } from '../../functions/shared/config/schema.js';
+import type { BreakerScope } from '../../functions/shared/state/breaker.js';
+import { digestOf } from '../fixtures/images.js';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-west-2';
+export const REPO = 'services/orders';
+export const DIGEST = digestOf('services/orders:v1');
+/** The instant every gate test judges at. */
+export const NOW = new Date('2026-06-01T12:00:00.000Z');
+
+export const policy = (input: GatePolicyInput = {}): GatePolicy => gatePolicySchema.parse(input);
+export const gateConfig = (input: Record<string, unknown> = {}): GateConfig => gateConfigSchema.parse(input);
+
+/** One normalised finding (ACTIVE unless `extra.status` says otherwise). */
+export function finding(id: string, severity: Severity, extra: Partial<Finding> = {}): Finding {
+  return { id, severity, ...extra };
+}
+
+/** `n` distinct findings of one severity. */
+export const findings = (n: number, severity: Severity, prefix = `CVE-2026-${severity}`): Finding[] =>
+  Array.from({ length: n }, (_, i) => finding(`${prefix}-${i}`, severity));
+
+/** A committed `describe-image-scan-findings` sample (test/fixtures/findings), as parsed JSON. */
+export function loadFindings(file: 'basic' | 'enhanced'): ScanFindingsOutput {
+  return JSON.parse(
+    readFileSync(
+      new URL(`../fixtures/findings/describe-image-scan-findings-${file}.json`, import.meta.url),
+      'utf8',
+    ),
+  ) as ScanFindingsOutput;
+}
+
+export const FINDINGS_FILE = {
+  basic: new URL('../fixtures/findings/describe-image-scan-findings-basic.json', import.meta.url).pathname,
+  enhanced: new URL('../fixtures/findings/describe-image-scan-findings-enhanced.json', import.meta.url)
+    .pathname,
+} as const;
+
+export interface BasicFindingSpec {
+  readonly name: string;
+  readonly severity: Severity;
+  readonly packageName?: string;
+}
+
+/** A basic-scan DescribeImageScanFindings output with these findings. */
+export function basicScan(specs: readonly BasicFindingSpec[], status = 'COMPLETE'): ScanFindingsOutput {
+  return {
+    imageScanStatus: { status },
+    imageScanFindings: {
+      findings: specs.map((s) => ({
+        name: s.name,
+        severity: s.severity,
+        attributes: s.packageName ? [{ key: 'package_name', value: s.packageName }] : [],
+      })),
+    },
+  };
+}
+
+export const image = (extra: Partial<ScannedImage> = {}): ScannedImage => ({
+  registryId: ACCOUNT,
+  region: REGION,
+  repository: REPO,
+  digest: DIGEST,
+  tags: ['v1'],
+  trigger: 'ecr-scan',
+  ...extra,
+});
+
+export interface GateHarness {
+  readonly journal: string[];
+  /** The image as ECR has it; undefined once it is gone. */
+  image: { tags: string[]; pushedAt?: number } | undefined;
+  scan: ScanFindingsOutput;
+  repository: { tagMutability?: string; tags?: Record<string, string> } | undefined;
+  readonly notifications: { subject: string; message: string }[];
+  /** Every verdict put, in order (the history). */
+  readonly history: Omit<VerdictRecord, 'pk' | 'sk'>[];
+  /** The LATEST verdict per image key, replaced only by a verdict at least as recent. */
+  readonly latest: Map<string, Omit<VerdictRecord, 'pk' | 'sk'>>;
+  readonly audit: DeleteSignal[];
+  readonly deleteCalls: string[][];
+  inUseRefs: ImageReference[];
+  inUseError?: Error;
+  breaker?: { scope: string; reason?: string };
+  onDelete?: (digests: readonly string[]) => DeleteOutcome;
+  readonly ports: GatePorts;
+  /** The verdict recorded last (the latest put). */
+  lastRecord(): Omit<VerdictRecord, 'pk' | 'sk'>;
+}
+
+export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarness {
+  const journal: string[] = [];
+  const h: GateHarness = {
+    journal,
+    image: { tags: ['v1'], pushedAt: NOW.getTime() - 86_400_000 },
+    scan,
+    repository: { tagMutability: 'MUTABLE' },
+    notifications: [],
+    history: [],
+    latest: new Map(),
+    audit: [],
+    deleteCalls: [],
+    inUseRefs: [],
+    lastRecord() {
+      const last = h.history.at(-1);
+      if (!last) throw new Error('no verdict was recorded');
+      return last;
+    },
+    ports: {
+      scans: {
+        async scanFindings(repository, digest) {
+          journal.push(`scans:scanFindings:${repository}@${digest}`);
+          return structuredClone(h.scan);
+        },
+        async image(repository, digest) {
+          journal.push(`scans:image:${repository}@${digest}`);
+          return h.image ? { tags: [...h.image.tags], pushedAt: h.image.pushedAt } : undefined;
+        },
+        async addTag(_repository, _digest, tag) {
+          journal.push(`scans:addTag:${tag}`);
+          if (!h.image) throw new Error('fake ECR: no such image');
+          h.image.tags.push(tag);
+        },
+        async removeTag(_repository, tag) {
+          journal.push(`scans:removeTag:${tag}`);
+          if (!h.image) throw new Error('fake ECR: no such image');
+          h.image.tags = h.image.tags.filter((t) => t !== tag);
+        },
+      },
+      repository: async (name) => {
+        journal.push(`repository:${name}`);
+        return h.repository;
+      },
+      verdicts: {
+        async latest(ref) {
+          journal.push('verdicts:latest');
+          const found = h.latest.get(verdictPk(ref));
+          return found
+            ? (structuredClone({ ...found, pk: verdictPk(ref), sk: 'LATEST' }) as VerdictRecord)
+            : undefined;
+        },
+        async put(record) {
+          journal.push(`verdicts:put:${record.verdict}`);
+          const copy = structuredClone(record);
+          h.history.push(copy);
+          const key = verdictPk(record);
+          const current = h.latest.get(key);
+          if (current && current.at > record.at) return false;
+          h.latest.set(key, copy);
+          return true;
+        },
+      },
+      notify: async (subject, message) => {
+        journal.push(`notify:${subject}`);
+        h.notifications.push({ subject, message });
+      },
+      inUse: async () => {
+        journal.push('inUse');
+        if (h.inUseError) throw h.inUseError;
+        return h.inUseRefs;
+      },
+      deletes: {
+        registry: {
+          async deleteImages(_repository: string, digests: readonly string[]) {
+            journal.push(`registry:deleteImages:${digests.join(',')}`);
+            h.deleteCalls.push([...digests]);
+            const outcome = h.onDelete?.(digests) ?? { deleted: [...digests], failures: [] };
+            if (outcome.deleted.includes(DIGEST)) h.image = undefined;
+            return outcome;
+          },
+        },
+        audit: {
+          async record(signal: DeleteSignal) {
+            journal.push(`audit:${signal.status}:${signal.digest}`);
+            h.audit.push(signal);
+            return undefined;
+          },
+        },
+        breaker: {
+          async firstOpen(scopes: readonly BreakerScope[]) {
+            journal.push(`breaker:firstOpen:${scopes.join(',')}`);
+            return h.breaker;
+          },
+        },
+      },
+    },
+  };
+  return h;
+}
