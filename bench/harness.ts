@@ -2,8 +2,24 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
- * One benchmark: `setup` builds the input (not measured), `run` is the measured work. A benchmark module
- * default-exports one of these; `bench/run.ts` lists the modules.
+ * A figure a benchmark reports beside wall time and heap (API calls, a ratio, a latency percentile),
+ * printed on its own line with its goal, if any.
+ */
+export interface Figure {
+  readonly label: string;
+  readonly value: number;
+  readonly unit?: string | undefined;
+  /** Printed in parentheses after the value: how it was counted, its parts. */
+  readonly detail?: string | undefined;
+  /** A goal from the project's requirements: the value must be at most this. A missed goal makes `npm run bench` exit 1. */
+  readonly atMost?: number | undefined;
+  /** A point of comparison that is not a goal, e.g. ECR's own "within 24 hours". */
+  readonly versus?: string | undefined;
+}
+
+/**
+ * One benchmark: `setup` builds the input (not measured), `run` is the measured work (awaited when it
+ * returns a promise). A benchmark module default-exports one of these; `bench/run.ts` lists the modules.
  */
 export interface Benchmark<State = unknown> {
   readonly name: string;
@@ -17,6 +33,10 @@ export interface Benchmark<State = unknown> {
   run(state: State): unknown;
   /** A one-line description of a run's result, printed once so the reader can see the work was real. */
   describe?(result: unknown): string;
+  /** The benchmark's own figures, from the last measured run's result. */
+  figures?(result: unknown): readonly Figure[];
+  /** Releases what `setup` started (servers, child processes); runs even when a run failed. */
+  teardown?(state: State): unknown;
 }
 
 /** Typed helper for benchmark modules: infers `State` from `setup`. */
@@ -45,6 +65,7 @@ export interface Measurement {
   /** Peak resident set size of the whole process so far (includes setup and earlier benchmarks). */
   readonly peakRssMB: number;
   readonly result: string | undefined;
+  readonly figures: readonly Figure[];
   readonly goals: NonNullable<Benchmark['goals']>;
   readonly missed: readonly string[];
 }
@@ -66,11 +87,25 @@ const gc: () => void = (() => {
  * "before GC" figure (or the use at the end, whichever is larger) is the run's true peak.
  */
 export async function measure<State>(benchmark: Benchmark<State>): Promise<Measurement> {
+  const state = await benchmark.setup();
+  try {
+    return await measureRuns(benchmark, state);
+  } finally {
+    await benchmark.teardown?.(state);
+  }
+}
+
+/** Calls `run`, awaiting only a promise, so synchronous benchmarks are timed without an extra tick. */
+async function runOnce<State>(benchmark: Benchmark<State>, state: State): Promise<unknown> {
+  const result = benchmark.run(state);
+  return result instanceof Promise ? await result : result;
+}
+
+async function measureRuns<State>(benchmark: Benchmark<State>, state: State): Promise<Measurement> {
   const runs = benchmark.runs ?? 7;
   const warmups = benchmark.warmups ?? 2;
-  const state = await benchmark.setup();
   let result: unknown;
-  for (let i = 0; i < warmups; i++) result = benchmark.run(state);
+  for (let i = 0; i < warmups; i++) result = await runOnce(benchmark, state);
   result = undefined;
   gc();
   const inputHeap = v8.getHeapStatistics().used_heap_size;
@@ -84,7 +119,7 @@ export async function measure<State>(benchmark: Benchmark<State>): Promise<Measu
     profiler.start();
     const cpuStart = process.cpuUsage();
     const start = process.hrtime.bigint();
-    result = benchmark.run(state);
+    result = await runOnce(benchmark, state);
     const end = process.hrtime.bigint();
     const cpu = process.cpuUsage(cpuStart);
     cpuTimes.push((cpu.user + cpu.system) / 1000);
@@ -108,6 +143,10 @@ export async function measure<State>(benchmark: Benchmark<State>): Promise<Measu
     missed.push(`wall ${fmt(median)} ms ≥ ${goals.wallMs} ms`);
   if (goals.heapMB !== undefined && peakHeapMB >= goals.heapMB)
     missed.push(`heap ${fmt(peakHeapMB)} MB ≥ ${goals.heapMB} MB`);
+  const figures = benchmark.figures?.(result) ?? [];
+  for (const f of figures)
+    if (f.atMost !== undefined && !(f.value <= f.atMost))
+      missed.push(`${f.label} ${fmtFigure(f.value)} > ${f.atMost}`);
   return {
     name: benchmark.name,
     description: benchmark.description,
@@ -118,21 +157,36 @@ export async function measure<State>(benchmark: Benchmark<State>): Promise<Measu
     // maxRSS is in kilobytes.
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     result: benchmark.describe?.(result),
+    figures,
     goals,
     missed,
   };
 }
 
 const fmt = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+/** Counts as integers, ratios and small values with the digits that matter. */
+const fmtFigure = (n: number): string =>
+  Number.isInteger(n) ? n.toLocaleString('en-US') : n >= 100 ? fmt(n) : n.toPrecision(3);
 
 /** The report of one measurement, a few aligned lines. */
 export function formatMeasurement(m: Measurement): string {
   const goal = (value: number, limit: number | undefined, unit: string): string =>
     limit === undefined ? '' : `   goal < ${limit} ${unit}: ${value < limit ? 'met' : 'MISSED'}`;
   const w = m.wallMs;
+  const labelWidth = Math.max(7, ...m.figures.map((f) => f.label.length));
   return [
     `${m.name}: ${m.description}`,
     ...(m.result ? [`  result  ${m.result}`] : []),
+    ...m.figures.map((f) => {
+      const unit = f.unit ? ` ${f.unit}` : '';
+      const detail = f.detail ? ` (${f.detail})` : '';
+      const versus = f.versus ? `   vs ${f.versus}` : '';
+      const goal =
+        f.atMost === undefined
+          ? ''
+          : `   goal ≤ ${f.atMost}${unit}: ${f.value <= f.atMost ? 'met' : 'MISSED'}`;
+      return `  ${f.label.padEnd(labelWidth)} ${fmtFigure(f.value)}${unit}${detail}${versus}${goal}`;
+    }),
     `  wall    median ${fmt(w.median)} ms (min ${fmt(w.min)}, max ${fmt(w.max)}; ${w.runs} runs)${goal(w.median, m.goals.wallMs, 'ms')}`,
     `  cpu     median ${fmt(m.cpuMs)} ms (all threads)`,
     `  heap    peak ${fmt(m.peakHeapMB)} MB (input ${fmt(m.inputHeapMB)} MB + run ${fmt(m.peakHeapMB - m.inputHeapMB)} MB)${goal(m.peakHeapMB, m.goals.heapMB, 'MB')}`,

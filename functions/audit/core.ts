@@ -17,6 +17,7 @@ import type { Candidate } from './signals.js';
 export interface AuditPorts {
   readonly audit: {
     record(signal: DeleteSignal): Promise<RecordResult>;
+    get(ref: DeleteSignal): Promise<AuditRecord | undefined>;
     byRepository(
       ref: { registryId: string; region: string; repository: string },
       since?: string,
@@ -69,7 +70,11 @@ export async function processCandidates(
   const crossings: Crossing[] = [];
   for (const candidate of candidates) {
     const s = candidate.signal;
-    if (candidate.verify && (await ports.imageExists(s.repository, s.digest))) {
+    // A deletion already recorded (our own confirmed deletes, usually) needs no second look at ECR. A PENDING
+    // write-ahead is not enough: a person may have removed one tag while the image stays.
+    const known = candidate.verify ? await ports.audit.get(s) : undefined;
+    const trusted = known?.status === 'DELETED';
+    if (candidate.verify && !trusted && (await ports.imageExists(s.repository, s.digest))) {
       tagOnly++; // a tag was removed, the image stays: not a deletion
       continue;
     }

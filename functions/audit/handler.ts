@@ -17,7 +17,7 @@ import { requireEnv } from '../shared/runtime/env.js';
 import { BreakerStore } from '../shared/state/breaker.js';
 import { RateCounters } from '../shared/state/counters.js';
 import { type AuditPorts, processCandidates } from './core.js';
-import { auditEventSchema } from './schema.js';
+import { safeParseAuditEvent } from './schema.js';
 import { extractCandidates } from './signals.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-audit' });
@@ -102,7 +102,7 @@ async function processRecord(
   } catch (e) {
     return deadLetter(record, `body is not JSON: ${(e as Error).message}`);
   }
-  const parsed = auditEventSchema.safeParse(json);
+  const parsed = safeParseAuditEvent(json);
   if (!parsed.success) {
     return deadLetter(
       record,

@@ -90,3 +90,16 @@ export const batchDeleteResponse = z.looseObject({
 
 export const auditEventSchema = z.union([imageActionEnvelope, cloudTrailEnvelope]);
 export type AuditEvent = z.output<typeof auditEventSchema>;
+
+/**
+ * Parses an event against the envelope its `detail-type` names. The union alone reports a single
+ * "Invalid input" at the root; this names the field at fault, for the dead-letter reason.
+ */
+export function safeParseAuditEvent(json: unknown) {
+  const type =
+    typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['detail-type'] : undefined;
+  if (type === EVENTS.imageAction) return imageActionEnvelope.safeParse(json);
+  if (type === EVENTS.cloudTrailApiCall || type === EVENTS.cloudTrailServiceEvent)
+    return cloudTrailEnvelope.safeParse(json);
+  return auditEventSchema.safeParse(json);
+}
