@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { type DynamoProxy, startDynamoProxy } from './dynamo-proxy.js';
 import { EcrEmulator } from './ecr-emulator.js';
 import {
   EventRouter,
@@ -31,6 +32,11 @@ export interface LocalCloudOptions {
   readonly cdkOut: string;
   readonly stackName?: string;
   readonly faults?: FaultInjector;
+  /**
+   * Also inject `faults` into DynamoDB (operations `dynamodb:<Operation>`): clients reach dynalite through a
+   * fault proxy (local/dynamo-proxy.ts). Tables are created directly, before the proxy is used. @default false
+   */
+  readonly dynamoFaults?: boolean;
   /** Where function logs go. */
   readonly logDir: string;
   /** Visibility timeout used locally instead of the template's minutes. @default 300 ms */
@@ -59,6 +65,7 @@ export class LocalCloud {
   functions!: FunctionPool;
   private server!: LocalServer;
   private dynamo!: { close(cb?: () => void): void; address(): AddressInfo | string | null };
+  private dynamoProxy?: DynamoProxy;
   private mappings: MappingDef[] = [];
   private pumping = new Set<MappingDef>();
   private asyncInFlight = 0;
@@ -148,6 +155,10 @@ export class LocalCloud {
       );
     }
     ddb.destroy();
+    if (this.opts.dynamoFaults && this.opts.faults) {
+      this.dynamoProxy = await startDynamoProxy({ target: this.dynamoEndpoint, faults: this.opts.faults });
+      this.dynamoEndpoint = this.dynamoProxy.url;
+    }
     this.functions = new FunctionPool(this.ids.functions, this.clientEnv(), this.opts.logDir);
     this.mappings = this.ids.mappings;
     this.ecr.onEvent((event) => {
@@ -360,6 +371,7 @@ export class LocalCloud {
     if (this.timer) clearInterval(this.timer);
     await this.functions?.close();
     await this.server?.close();
+    await this.dynamoProxy?.close();
     await new Promise<void>((resolve) => this.dynamo?.close(() => resolve()));
   }
 }

@@ -100,8 +100,14 @@ export class FunctionPool {
     });
     const prefix = (line: string) => `${new Date().toISOString()} ${functionId} ${line}`;
     for (const stream of [child.stdout, child.stderr]) {
-      stream?.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) {
+      // A pipe delivers chunks, not lines: a line cut between two chunks is held until its end arrives.
+      // (Decoded as UTF-8 by the stream, so a character cut between two chunks is not garbled either.)
+      let partial = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
           if (!line) continue;
           this.logs.write(`${prefix(line)}\n`);
           if (line.startsWith('{')) {

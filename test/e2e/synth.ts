@@ -1,0 +1,104 @@
+/**
+ * The cloud assembly of the end-to-end tests: the app synthesized with test/e2e/steward.e2e.jsonc into
+ * .local/test-cdk.out, functions bundled by esbuild as `cdk deploy` bundles them. `cdk synth` takes 20–40 s,
+ * so it runs at most once per test run, whichever e2e file asks first: the inputs (bin, lib, functions, the
+ * config, cdk.json, tsconfig.json, package-lock.json) are hashed, and the assembly is reused while the hash
+ * matches. Test files run in parallel worker processes, so a lock directory makes the others wait for the
+ * one that synthesizes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { synthesize } from '../../local/synth.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const E2E_CONFIG = 'test/e2e/steward.e2e.jsonc';
+export const CDK_OUT = path.join(ROOT, '.local', 'test-cdk.out');
+const STAMP = path.join(CDK_OUT, '.e2e-inputs');
+const LOCK = `${CDK_OUT}.lock`;
+/** A lock older than this is taken over even if its owner still runs. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+    const rel = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(rel));
+    else if (entry.isFile()) out.push(rel);
+  }
+  return out;
+}
+
+/** A hash of everything the assembly is built from. */
+export function inputsHash(): string {
+  const hash = createHash('sha256');
+  const files = [
+    ...['bin', 'lib', 'functions'].flatMap(filesUnder),
+    E2E_CONFIG,
+    'cdk.json',
+    'tsconfig.json',
+    'package-lock.json',
+  ].sort();
+  for (const file of files) {
+    hash.update(`${file}\0`);
+    hash.update(readFileSync(path.join(ROOT, file)));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+const current = (hash: string) =>
+  existsSync(STAMP) &&
+  readFileSync(STAMP, 'utf8') === hash &&
+  existsSync(path.join(CDK_OUT, 'EcrSteward.template.json'));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether the lock's owner is gone (its process has exited) or has held it implausibly long. */
+function lockIsStale(): boolean {
+  try {
+    if (Date.now() - statSync(LOCK).mtimeMs > STALE_LOCK_MS) return true;
+    const pid = Number(readFileSync(path.join(LOCK, 'pid'), 'utf8'));
+    if (!pid) return false; // just created: the owner is about to write its pid
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    // ESRCH: no such process. ENOENT: the lock is gone, or its pid is not written yet.
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * The assembly directory, synthesized if the inputs changed since the last synth. Returns how long this
+ * call spent synthesizing (0 when it reused the assembly or waited for another file's synth).
+ */
+export async function ensureCdkOut(): Promise<{ cdkOut: string; synthMs: number; waitedMs: number }> {
+  const started = Date.now();
+  mkdirSync(path.dirname(CDK_OUT), { recursive: true });
+  const hash = inputsHash();
+  for (;;) {
+    if (current(hash)) return { cdkOut: CDK_OUT, synthMs: 0, waitedMs: Date.now() - started };
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
+    } catch {
+      // Another file is synthesizing: wait for it, or take over the lock of a run that died holding it.
+      if (lockIsStale()) rmSync(LOCK, { recursive: true, force: true });
+      await sleep(250);
+      continue;
+    }
+    try {
+      if (current(hash)) continue;
+      const t0 = Date.now();
+      rmSync(CDK_OUT, { recursive: true, force: true });
+      synthesize(ROOT, E2E_CONFIG, CDK_OUT);
+      writeFileSync(STAMP, hash);
+      const synthMs = Date.now() - t0;
+      console.log(`e2e: synthesized ${path.relative(ROOT, CDK_OUT)} with ${E2E_CONFIG} in ${synthMs} ms`);
+      return { cdkOut: CDK_OUT, synthMs, waitedMs: t0 - started };
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
+  }
+}
