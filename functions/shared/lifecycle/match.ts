@@ -57,30 +57,52 @@ function someTag(tags: readonly string[], test: TagTest): boolean {
   return false;
 }
 
-/**
- * A rule's tag selection compiled once into a test of an image's tags (see `matchesSelection`), so a plan
- * does not look up or build matchers per image.
- */
-export function compileSelection(selection: LifecycleSelection): (tags: readonly string[]) => boolean {
+/** A rule's tag selection compiled once, so a plan does not look up or build matchers per image. */
+export interface CompiledSelection {
+  /** Whether an image's tags satisfy the selection (see `matchesSelection`). */
+  readonly matches: (tags: readonly string[]) => boolean;
+  /**
+   * A character (UTF-16 code unit) that some tag of every matching image starts with, if the selection
+   * implies one: the first character of a prefix, or of the text before a pattern's first `*`. Lists are
+   * an AND, so any one entry's character will do. Lets a plan test only the images that can match.
+   */
+  readonly leadingChar: number | undefined;
+}
+
+export function compileSelection(selection: LifecycleSelection): CompiledSelection {
   switch (selection.tagStatus) {
     case 'any':
-      return () => true;
+      return { matches: () => true, leadingChar: undefined };
     case 'untagged':
-      return (tags) => tags.length === 0;
+      return { matches: (tags) => tags.length === 0, leadingChar: undefined };
     case 'tagged': {
       // An empty list is still a list (every entry of none is matched), as `every` on [] is true.
-      const tests: TagTest[] | undefined = selection.tagPrefixList
-        ? selection.tagPrefixList.map((prefix) => (tag: string) => tag.startsWith(prefix))
-        : selection.tagPatternList?.map(compileGlob);
-      if (!tests) return () => false;
-      return (tags) => {
-        if (tags.length === 0) return false;
-        for (const test of tests) if (!someTag(tags, test)) return false;
-        return true;
+      let tests: TagTest[];
+      /** Text every match has a tag starting with, per entry. */
+      let leads: readonly string[];
+      if (selection.tagPrefixList) {
+        const prefixes = selection.tagPrefixList;
+        tests = prefixes.map((prefix) => (tag: string) => tag.startsWith(prefix));
+        leads = prefixes;
+      } else if (selection.tagPatternList) {
+        const patterns = selection.tagPatternList;
+        tests = patterns.map(compileGlob);
+        leads = patterns.map((pattern) => pattern.split('*')[0]!);
+      } else {
+        return { matches: () => false, leadingChar: undefined };
+      }
+      const lead = leads.find((text) => text.length > 0);
+      return {
+        matches: (tags) => {
+          if (tags.length === 0) return false;
+          for (const test of tests) if (!someTag(tags, test)) return false;
+          return true;
+        },
+        leadingChar: lead?.charCodeAt(0),
       };
     }
   }
-  return () => false;
+  return { matches: () => false, leadingChar: undefined };
 }
 
 /**
@@ -88,5 +110,5 @@ export function compileSelection(selection: LifecycleSelection): (tags: readonly
  * by some tag of the image (each entry may be matched by a different tag).
  */
 export function matchesSelection(selection: LifecycleSelection, tags: readonly string[]): boolean {
-  return compileSelection(selection)(tags);
+  return compileSelection(selection).matches(tags);
 }

@@ -1,8 +1,8 @@
 import semver from 'semver';
-import { buildIndexedGraph } from './graph.js';
-import { createIsoFormatter } from './iso.js';
+import { buildIndexedGraph, type GraphCandidate, type IndexedGraph, isIndex, subjectOf } from './graph.js';
+import { isoTimestamp } from './iso.js';
 import { compileSelection, compileTagSelectorTest } from './match.js';
-import { findDigest, sortByDigest } from './order.js';
+import { type DigestOrder, findDigest, orderByDigest } from './order.js';
 import type {
   Decision,
   Image,
@@ -35,23 +35,19 @@ export interface PlanInput {
   readonly inUse?: InUse | undefined;
 }
 
-/**
- * What the ECR rules decided for one image. Only the first rule (per storage class) whose tag selection
- * matches an image can act on it: every lower rule sees it as shielded.
+/*
+ * How the planner is built for 100,000 images (the benchmark's size); see `Repo` for how images are named.
+ * - Each phase is a function of its own with its loops inside: V8 optimizes a function as a whole, and one
+ *   function with all the loops of a plan kept running unoptimized code (and losing its optimized code) in
+ *   every plan.
+ * - Values that exist per image are kept in arrays by index rather than in objects per image, as every
+ *   object a plan makes is work for the garbage collector.
+ * - A plan's own objects are plain data made by object literals, used by plain functions, not class
+ *   instances: V8 keeps the shape of an object literal as long as the code that makes it, but drops the
+ *   shapes of a class's instances once the last instance is garbage, and with them the optimized code of
+ *   every function that used them. Each plan then started cold again: with a full garbage collection
+ *   between plans (as the benchmark does) that cost about a quarter of the plan's time.
  */
-interface RuleOutcome {
-  readonly rule: LifecycleRule;
-  readonly acts: boolean;
-  readonly why: string;
-}
-
-interface Working {
-  action: PlanAction;
-  rule: LifecycleRule | null;
-  reasons: string[];
-  protectedBy: ProtectionCode[];
-  follows?: string;
-}
 
 /**
  * The repository as the plan's loops see it. Images are named by number, not digest: at 100,000 images the
@@ -59,14 +55,181 @@ interface Working {
  * is its index; `idOf[i]` is the index of the first image with the digest of image `i` (usually `i`). All
  * per-image state is kept by id, so images that share a digest share it, exactly as they shared the
  * entries of the digest-keyed maps.
+ *
+ * Loops that look at each image on its own go through `input`, the images in the order given, which is
+ * the order they sit in memory: reading 100,000 images, their tag lists and their tags in digest order
+ * instead was several times slower (a cache miss on each). They write their results by index. Where the
+ * order of the images matters, loops go by index (digest order) and read only such results. Images with
+ * the same digest are in input order among themselves in digest order too, so the state they share is
+ * updated in the same order either way.
  */
 interface Repo {
   readonly images: readonly Image[];
+  readonly input: readonly Image[];
+  /** `positionOf[k]`: the index of `input[k]`. */
+  readonly positionOf: Int32Array;
   readonly idOf: Int32Array;
+  /** `findDigest(order, digest)`: the id of the first image with this digest, or -1 when there is none. */
+  readonly order: DigestOrder;
   /** `activeSince` of each image, by index: the sort key of every ranking. */
   readonly active: Float64Array;
-  /** The id of the first image with this digest, or -1 when the repository has none. */
-  find(digest: string): number;
+  /** The storage class of each image, by index. */
+  readonly storageClass: readonly (StorageClass | undefined)[];
+  readonly graph: IndexedGraph;
+  /** Whether each image (by index) follows its index or subject instead of being ranked (unit mode). */
+  readonly follower: Uint8Array;
+  /** The images the rules rank (all but the followers), ascending. */
+  readonly population: readonly number[];
+  /**
+   * Images by the first character of their tags: for each character, the input positions (`k`) of the
+   * images with a tag starting with it, each once, ascending. Selections that need a tag starting with a
+   * known character test only those images.
+   */
+  readonly byLeadingChar: ReadonlyMap<number, readonly number[]>;
+}
+
+/**
+ * What the ECR rules decided, by image id: the rule that decides an image (only the first rule, per
+ * storage class, whose tag selection matches an image can act on it: every lower rule sees it as
+ * shielded), whether it acts, and why.
+ */
+interface Outcomes {
+  readonly rule: (LifecycleRule | undefined)[];
+  readonly acts: Uint8Array;
+  readonly why: string[];
+}
+
+/**
+ * An image's fate so far. Always made with every field (`follows` undefined until set): objects that gain
+ * a field later get a shape V8 may drop in a full garbage collection, and with it the optimized code of
+ * every function that saw it.
+ */
+interface Working {
+  action: PlanAction;
+  rule: LifecycleRule | null;
+  reasons: string[];
+  protectedBy: ProtectionCode[];
+  /** For index children and referrers: the digest of the index / subject they follow. */
+  follows: string | undefined;
+}
+
+type Found = [ProtectionCode, string];
+
+/** Protections found per image, by id, in the order found. */
+interface Protections {
+  readonly byId: (Found[] | undefined)[];
+  /** The ids with any protection, once each. */
+  readonly ids: number[];
+}
+
+function protect(protections: Protections, id: number, found: Found): void {
+  const list = protections.byId[id];
+  if (list) list.push(found);
+  else {
+    protections.byId[id] = [found];
+    protections.ids.push(id);
+  }
+}
+
+/**
+ * Plans a repository: ECR's answer for every image, then the Steward protections (each adds its reason),
+ * then the artifact graph (index children follow their indexes, referrers their subjects).
+ * Pure and deterministic: the same input always gives the same plan.
+ */
+export function planRepository(input: PlanInput): Plan {
+  const now = input.now.getTime();
+  const steward = input.steward;
+  const unitMode = steward !== undefined && steward.indexAsUnit !== false;
+  const repo = readRepository(input, unitMode);
+  const unknownIndexes = repo.graph.unknownIndexes.length;
+  const warnings: string[] = [];
+  if (unknownIndexes > 0) {
+    warnings.push(
+      `${unknownIndexes} image index(es) have no manifest, so their children are unknown` +
+        (steward ? '; untagged images are kept until the manifests can be read' : ''),
+    );
+  }
+
+  const { outcomes, selections, ranked } = evaluateRules(input.policy, repo, now);
+  const fates: Fates = { repo, outcomes, made: new Array(repo.images.length) };
+
+  // ---- Steward protections. A saved image keeps the rule that would have acted, for the record.
+  const hard = hardProtections(steward, input.inUse, repo, now);
+  const soft = softProtections(steward, repo, now);
+  applyProtections(repo, fates, hard, soft);
+  if (steward && unknownIndexes > 0) keepPossibleChildren(repo, fates);
+  keepAtLeast(steward?.keepAtLeast ?? [], input.policy, repo, fates, selections, ranked);
+
+  settleGraph(repo, fates, hard, unitMode);
+
+  const { decisions, actions, sizes, protections } = decide(repo, fates);
+  const summary = summarize(actions, sizes, protections);
+  return { repository: input.repository, now: input.now.toISOString(), decisions, summary, warnings };
+}
+
+/** Orders the images, reads what each says of itself, and builds the artifact graph. */
+function readRepository(input: PlanInput, unitMode: boolean): Repo {
+  const source = input.images;
+  const order = orderByDigest(source);
+  const { images, positionOf, idOf } = order;
+  const n = images.length;
+  const active = new Float64Array(n);
+  const storageClass: (StorageClass | undefined)[] = new Array(n);
+  const graphCandidates: GraphCandidate[] = [];
+  for (let k = 0; k < n; k++) {
+    const image = source[k]!;
+    const i = positionOf[k]!;
+    active[i] = activeSince(image);
+    storageClass[i] = storageClassOf(image);
+    const subject = subjectOf(image);
+    if (subject || isIndex(image)) graphCandidates.push([i, subject]);
+  }
+  graphCandidates.sort((a, b) => a[0] - b[0]);
+  const find = (digest: string): number => findDigest(order, digest);
+  const graph = buildIndexedGraph(images, input.indexChildren ?? new Map(), idOf, find, graphCandidates);
+
+  // In unit mode children and referrers (of subjects that are present) are not ranked: they follow.
+  const follower = new Uint8Array(n);
+  const population: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (unitMode && isLinked(graph, idOf[i]!)) follower[i] = 1;
+    else population.push(i);
+  }
+  return {
+    images,
+    input: source,
+    positionOf,
+    idOf,
+    order,
+    active,
+    storageClass,
+    graph,
+    follower,
+    population,
+    byLeadingChar: byLeadingChar(source),
+  };
+}
+
+/** Whether the image with this id has a parent index or a subject in the graph: a follower in unit mode. */
+function isLinked(graph: IndexedGraph, id: number): boolean {
+  return graph.parents[id] !== undefined || graph.subjects[id] !== undefined;
+}
+
+function byLeadingChar(input: readonly Image[]): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (let k = 0; k < input.length; k++) {
+    for (const tag of input[k]!.tags) {
+      if (tag.length === 0) continue;
+      const c = tag.charCodeAt(0);
+      let list = out.get(c);
+      if (!list) {
+        list = [];
+        out.set(c, list);
+      }
+      if (list[list.length - 1] !== k) list.push(k);
+    }
+  }
+  return out;
 }
 
 /** The storage class an image is in for lifecycle purposes; restoring images are in neither. */
@@ -104,43 +267,51 @@ const compareDigests = (a: string, b: string): number => (a < b ? -1 : a > b ? 1
 
 /**
  * Youngest first by activity time; ties broken by digest so plans are deterministic. Compares image indexes
- * of `repo`, giving for every pair the same value as comparing the images themselves would.
+ * of `repo`, with the same outcome for every pair as comparing the images themselves would.
+ *
+ * It compares instead of subtracting (`b - a || …`): a sort only looks at the sign, NaN counting as 0,
+ * and comparing gives the same sign for all values (NaN and ±0 included) as the difference, but as -1, 0
+ * or 1. A difference of two timestamps is a number V8 must allocate, and ranking 100,000 images takes a
+ * million comparisons.
  */
 function byYoungest(repo: Repo): (a: number, b: number) => number {
   const { images, active } = repo;
-  return (a, b) => active[b]! - active[a]! || compareDigests(images[a]!.digest, images[b]!.digest);
+  return (a, b) => {
+    const older = active[a]!;
+    const younger = active[b]!;
+    return younger > older ? 1 : younger < older ? -1 : compareDigests(images[a]!.digest, images[b]!.digest);
+  };
 }
 
 /**
- * Runs ECR's lifecycle evaluation on `population` (image indexes): rules by ascending priority, at most one
- * action per image, an image matched by a higher rule's selection shielded from lower rules of its storage
- * class, and `imageCountMoreThan` ranking every matching image (shielded and marked ones included).
+ * Runs ECR's lifecycle evaluation on the population: rules by ascending priority, at most one action per
+ * image, an image matched by a higher rule's selection shielded from lower rules of its storage class, and
+ * `imageCountMoreThan` ranking every matching image (shielded and marked ones included).
  * Also returns each count rule's selection already ranked youngest first, so callers need not sort again.
  */
 function evaluateRules(
   policy: LifecyclePolicy,
   repo: Repo,
-  population: readonly number[],
   now: number,
 ): {
-  /** by id */
-  outcomes: (RuleOutcome | undefined)[];
+  outcomes: Outcomes;
   selections: Map<number, readonly number[]>;
   ranked: Map<number, readonly number[]>;
 } {
-  const { images, idOf, active } = repo;
+  const { images, idOf, active, storageClass } = repo;
+  const n = images.length;
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
-  const outcomes: (RuleOutcome | undefined)[] = new Array(images.length);
+  const outcomes: Outcomes = { rule: new Array(n), acts: new Uint8Array(n), why: new Array(n) };
   // One flag per id and class, not one per id: images sharing a digest may be in different classes.
   const shielded: Record<StorageClass, Uint8Array> = {
-    standard: new Uint8Array(images.length),
-    archive: new Uint8Array(images.length),
+    standard: new Uint8Array(n),
+    archive: new Uint8Array(n),
   };
   const selections = new Map<number, readonly number[]>();
   const rankedSelections = new Map<number, readonly number[]>();
   const byClass: Record<StorageClass, number[]> = { standard: [], archive: [] };
-  for (const i of population) {
-    const cls = storageClassOf(images[i]!);
+  for (const i of repo.population) {
+    const cls = storageClass[i];
     if (cls) byClass[cls].push(i);
   }
   const youngestFirst = byYoungest(repo);
@@ -148,13 +319,11 @@ function evaluateRules(
   for (const rule of rules) {
     const sel = rule.selection;
     const cls: StorageClass = sel.storageClass ?? 'standard';
-    const matches = compileSelection(sel);
     // `any` selects the whole storage class; the shared array is never mutated.
-    const matched =
-      sel.tagStatus === 'any' ? byClass[cls] : byClass[cls].filter((i) => matches(images[i]!.tags));
+    const matched = sel.tagStatus === 'any' ? byClass[cls] : select(repo, sel, cls, byClass[cls]);
     selections.set(rule.rulePriority, matched);
     rankedSelections.delete(rule.rulePriority);
-    const n = sel.countNumber;
+    const count = sel.countNumber;
     const isShielded = shielded[cls];
     // Reasons are built only for images this rule decides (not shielded): at 100,000 images, building
     // one per matched image per rule dominated the plan's time. The fixed parts of a reason are built once
@@ -165,14 +334,16 @@ function evaluateRules(
         const ranked = [...matched].sort(youngestFirst);
         rankedSelections.set(rule.rulePriority, ranked);
         const total = ranked.length;
-        const beyond = `${label} keeps the ${n} newest of ${total} matching images; this is number `;
-        const within = `${label} keeps the ${n} newest; this is number `;
+        const beyond = `${label} keeps the ${count} newest of ${total} matching images; this is number `;
+        const within = `${label} keeps the ${count} newest; this is number `;
         const ofTotal = ` of ${total}`;
-        for (let k = 0; k < total; k++) {
-          const id = idOf[ranked[k]!]!;
+        for (let r = 0; r < total; r++) {
+          const id = idOf[ranked[r]!]!;
           if (isShielded[id]) continue;
-          const acts = k >= n;
-          outcomes[id] = { rule, acts, why: acts ? `${beyond}${k + 1}` : `${within}${k + 1}${ofTotal}` };
+          const acts = r >= count;
+          outcomes.rule[id] = rule;
+          outcomes.acts[id] = acts ? 1 : 0;
+          outcomes.why[id] = acts ? `${beyond}${r + 1}` : `${within}${r + 1}${ofTotal}`;
         }
         break;
       }
@@ -185,9 +356,9 @@ function evaluateRules(
             : sel.countType === 'sinceImagePulled'
               ? 'last pulled'
               : 'archived';
-        const head = `${label}: ${what} `;
-        const beyond = ` days ago, more than ${n} days`;
-        const within = ` days ago, within ${n} days`;
+        // A reason depends only on the age in whole days and on whether the rule acts, and ages repeat:
+        // each distinct reason is built once per rule, not once per image.
+        const reasons = [new Map<number, string>(), new Map<number, string>()] as const;
         for (const i of matched) {
           const id = idOf[i]!;
           if (isShielded[id]) continue;
@@ -199,8 +370,17 @@ function evaluateRules(
                 ? pullReference(image)
                 : (image.lastArchivedAt ?? active[i]!);
           const age = now - ref;
-          const acts = age > n * DAY_MS;
-          outcomes[id] = { rule, acts, why: `${head}${days(age)}${acts ? beyond : within}` };
+          const acts = age > count * DAY_MS;
+          const d = days(age);
+          const cache = reasons[acts ? 1 : 0];
+          let why = cache.get(d);
+          if (why === undefined) {
+            why = `${label}: ${what} ${d} days ago, ${acts ? 'more than' : 'within'} ${count} days`;
+            cache.set(d, why);
+          }
+          outcomes.rule[id] = rule;
+          outcomes.acts[id] = acts ? 1 : 0;
+          outcomes.why[id] = why;
         }
         break;
       }
@@ -211,10 +391,563 @@ function evaluateRules(
 }
 
 /**
+ * The images of `members` (the population of a storage class, ascending) that a tagged or untagged
+ * selection matches: `members.filter(matches)`, but tested in input order (see Repo), only on the images
+ * that can match, and then put in index order.
+ */
+function select(
+  repo: Repo,
+  selection: LifecycleRule['selection'],
+  cls: StorageClass,
+  members: readonly number[],
+): number[] {
+  if (members.length === 0) return [];
+  const { input, positionOf, storageClass, follower } = repo;
+  const { matches, leadingChar } = compileSelection(selection);
+  const candidates = leadingChar === undefined ? undefined : (repo.byLeadingChar.get(leadingChar) ?? []);
+  const count = candidates ? candidates.length : input.length;
+  // Members are the ranked (not follower) images of the class.
+  const hits = new Int32Array(count);
+  let found = 0;
+  for (let c = 0; c < count; c++) {
+    const k = candidates ? candidates[c]! : c;
+    const i = positionOf[k]!;
+    if (follower[i] === 0 && storageClass[i] === cls && matches(input[k]!.tags)) hits[found++] = i;
+  }
+  // Each image is a candidate once, so the indexes are distinct: a numeric sort puts them in order.
+  hits.subarray(0, found).sort();
+  const matched = new Array<number>(found);
+  for (let h = 0; h < found; h++) matched[h] = hits[h]!;
+  return matched;
+}
+
+/**
+ * Every image's fate so far, by id. Most images keep the fate the rules gave them, so a fate object is made
+ * for an image only when something changes it (a protection, the graph), or at the end for the decision:
+ * at 100,000 images, one object and two arrays per image made up front, and kept through the plan, were a
+ * large share of the garbage collector's work. Reading an action or a rule makes nothing.
+ */
+interface Fates {
+  readonly repo: Repo;
+  readonly outcomes: Outcomes;
+  /** The fates made so far, by id. */
+  readonly made: (Working | undefined)[];
+}
+
+function actionOf(fates: Fates, id: number): PlanAction {
+  const made = fates.made[id];
+  if (made) return made.action;
+  const rule = fates.outcomes.rule[id];
+  return rule && fates.outcomes.acts[id] === 1 ? rule.action.type : 'keep';
+}
+
+function ruleOf(fates: Fates, id: number): LifecycleRule | null {
+  const made = fates.made[id];
+  if (made) return made.rule;
+  const rule = fates.outcomes.rule[id];
+  return rule && fates.outcomes.acts[id] === 1 ? rule : null;
+}
+
+/** The image's fate, to read or change: made from the rules' outcome if it was not made yet. */
+function fateOf(fates: Fates, id: number): Working {
+  const made = fates.made[id];
+  if (made) return made;
+  const fate: Working = {
+    action: actionOf(fates, id),
+    rule: ruleOf(fates, id),
+    reasons: [firstReason(fates, id)],
+    protectedBy: [],
+    follows: undefined,
+  };
+  fates.made[id] = fate;
+  return fate;
+}
+
+/**
+ * The rules' reason for an image's fate. Of images with the same digest, the last one's: they share one
+ * fate, and it was once made for each of them in turn, so the last one's stayed.
+ */
+function firstReason(fates: Fates, id: number): string {
+  const why = fates.outcomes.why[id];
+  if (why !== undefined) return why;
+  const { idOf, follower, storageClass } = fates.repo;
+  let last = id;
+  while (last + 1 < idOf.length && idOf[last + 1] === id) last++;
+  return follower[last] === 1
+    ? 'follows its image index or subject'
+    : storageClass[last]
+      ? 'no rule selects it'
+      : 'being restored from archive; no rule applies until it is active';
+}
+
+/** Keeps an image for the protections found, adding their codes (once each) and reasons. */
+function save(w: Working, found: readonly Found[]): void {
+  for (const [code, reason] of found) {
+    if (!w.protectedBy.includes(code)) w.protectedBy.push(code);
+    w.reasons.push(reason);
+  }
+  w.action = 'keep';
+}
+
+/**
+ * Saves the ranked images a rule acts on that a hard or soft protection covers. Only images with a
+ * protection can change, so only they are visited (in any order: each image's outcome is its own).
+ */
+function applyProtections(repo: Repo, fates: Fates, hard: Protections, soft: Protections): void {
+  const { follower } = repo;
+  const visit = (id: number): void => {
+    // An id is the index of the first image with its digest; all of them are followers or none is.
+    if (follower[id] === 1 || actionOf(fates, id) === 'keep') return;
+    const h = hard.byId[id];
+    const s = soft.byId[id];
+    if (h && s) save(fateOf(fates, id), [...h, ...s]);
+    else if (h || s) save(fateOf(fates, id), (h ?? s)!);
+  };
+  for (const id of hard.ids) visit(id);
+  for (const id of soft.ids) visit(id);
+}
+
+/** With an index's manifest missing, any untagged image may be its child: keeps the untagged ranked images. */
+function keepPossibleChildren(repo: Repo, fates: Fates): void {
+  const { input, positionOf, idOf, follower, graph } = repo;
+  for (let k = 0; k < positionOf.length; k++) {
+    const i = positionOf[k]!;
+    if (follower[i] === 1) continue;
+    const id = idOf[i]!;
+    if (actionOf(fates, id) !== 'keep' && input[k]!.tags.length === 0 && graph.subjects[id] === undefined) {
+      save(fateOf(fates, id), [
+        [
+          'graph-unknown',
+          'untagged while an image index of the repository has no manifest: it may be a child',
+        ],
+      ]);
+    }
+  }
+}
+
+/**
+ * keep-at-least runs last: it rescues the youngest of a rule's own candidates until enough remain.
+ * Rules in priority order, as ECR applies them: a rescue for one rule counts for the next, so the
+ * JSON array order must not matter.
+ */
+function keepAtLeast(
+  entries: NonNullable<StewardPolicy['keepAtLeast']>,
+  policy: LifecyclePolicy,
+  repo: Repo,
+  fates: Fates,
+  selections: ReadonlyMap<number, readonly number[]>,
+  ranked: Map<number, readonly number[]>,
+): void {
+  if (entries.length === 0) return;
+  const { positionOf, idOf } = repo;
+  /** A rule's selection youngest first: count rules come ranked already, the others are sorted once, on demand. */
+  const youngestFirst = (priority: number): readonly number[] => {
+    let list = ranked.get(priority);
+    if (!list) {
+      list = [...(selections.get(priority) ?? [])].sort(byYoungest(repo));
+      ranked.set(priority, list);
+    }
+    return list;
+  };
+  const byPriority = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
+  // Which ids are kept: counting survivors reads this instead of 100,000 scattered objects. The rescues
+  // below are the only changes to fates here, and keep it current.
+  const kept = new Uint8Array(positionOf.length);
+  for (let k = 0; k < positionOf.length; k++) {
+    const id = idOf[positionOf[k]!]!;
+    kept[id] = actionOf(fates, id) === 'keep' ? 1 : 0;
+  }
+  for (const keep of entries) {
+    for (const rule of byPriority) {
+      if (keep.rulePriority !== undefined && keep.rulePriority !== rule.rulePriority) continue;
+      let survivors = 0;
+      for (const i of selections.get(rule.rulePriority) ?? []) survivors += kept[idOf[i]!]!;
+      // Usually enough survive already; then the (up to 100,000-image) sort below is not needed at all.
+      if (survivors >= keep.count) continue;
+      for (const i of youngestFirst(rule.rulePriority)) {
+        if (survivors >= keep.count) break;
+        const id = idOf[i]!;
+        if (actionOf(fates, id) !== 'keep' && ruleOf(fates, id) === rule) {
+          save(fateOf(fates, id), [
+            [
+              'keep-at-least',
+              `kept so that at least ${keep.count} images selected by rule ${rule.rulePriority} remain`,
+            ],
+          ]);
+          kept[id] = 1;
+          survivors++;
+        }
+      }
+    }
+  }
+}
+
+/** The first of `ids` whose fate has this action. */
+function firstWith(ids: readonly number[], fates: Fates, action: PlanAction): number | undefined {
+  for (const id of ids) if (actionOf(fates, id) === action) return id;
+  return undefined;
+}
+
+/**
+ * Makes `next` the fate of the image with this id, unless it changes neither the action nor what the image
+ * follows. Returns whether it did.
+ */
+function settle(fates: Fates, hard: Protections, image: Image, id: number, next: Working): boolean {
+  // A follower cannot be archived twice; an archived one has nothing to transition.
+  if (next.action === 'transition' && image.status !== 'ACTIVE')
+    next = { ...next, action: 'keep', reasons: [...next.reasons, 'already archived'] };
+  if (next.action !== 'keep') {
+    const found = hard.byId[id] ?? [];
+    if (found.length > 0) save(next, found);
+  }
+  if (actionOf(fates, id) === next.action && fates.made[id]?.follows === next.follows) return false;
+  fates.made[id] = next;
+  return true;
+}
+
+/**
+ * The artifact graph, to a fixed point: rounds over the images in digest order, each image updated in place
+ * from the current fates of its parents and subject, until a round changes nothing.
+ *
+ * Only linked images (with a parent index or a subject) ever change in a round; any other image is passed
+ * over. And a linked image's update reads only its own fate and those of its parents and subject, and
+ * changes nothing unless its outcome differs: if none of those fates changed since its last update, the
+ * update would do nothing, and it is skipped. So a round visits just the linked images whose inputs changed,
+ * in the same order: the updates, the number of rounds and its limit are exactly those of rounds over every
+ * image, at a fraction of the cost.
+ */
+function settleGraph(repo: Repo, fates: Fates, hard: Protections, unitMode: boolean): void {
+  const { images, idOf, order, graph } = repo;
+  const n = images.length;
+  const linked: number[] = [];
+  for (let i = 0; i < n; i++) if (isLinked(graph, idOf[i]!)) linked.push(i);
+  // The subject's id (-1: not in the repository), looked up once rather than once per round.
+  const subjectIds = linked.map((i) => {
+    const subject = graph.subjects[idOf[i]!];
+    return subject ? findDigest(order, subject.digest) : -1;
+  });
+
+  /** Updates the linked image `linked[l]`, whose id is `id`; returns whether its fate changed. */
+  const update = (l: number, id: number): boolean => {
+    const image = images[linked[l]!]!;
+    const subject = graph.subjects[id];
+    const parents = graph.parents[id];
+    const subjectId = subjectIds[l]!;
+    if (unitMode) {
+      // Unit mode: a follower's fate is its parent's; hard protections still save it.
+      let next: Working;
+      // A child of a kept index stays whatever its subject's fate (ECR rule 8), so a kept parent wins.
+      if (subject && !(parents && firstWith(parents, fates, 'keep') !== undefined)) {
+        const s = subjectId >= 0 ? actionOf(fates, subjectId) : undefined;
+        const follows = subject.digest;
+        next = !s
+          ? {
+              action: 'expire',
+              rule: null,
+              reasons: [`referrer whose subject ${short(subject.digest)} is no longer in the repository`],
+              protectedBy: [],
+              follows,
+            }
+          : s === 'keep'
+            ? {
+                action: 'keep',
+                rule: null,
+                reasons: [`referrer of ${short(subject.digest)}, which is kept`],
+                protectedBy: ['referrer'],
+                follows,
+              }
+            : {
+                action: s,
+                rule: ruleOf(fates, subjectId),
+                reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s)}`],
+                protectedBy: [],
+                follows,
+              };
+      } else {
+        const ps = parents!;
+        const parentId = firstWith(ps, fates, 'keep') ?? firstWith(ps, fates, 'transition') ?? ps[0]!;
+        const parent = images[parentId]!.digest;
+        const parentAction = actionOf(fates, parentId);
+        next =
+          parentAction === 'keep'
+            ? {
+                action: 'keep',
+                rule: null,
+                reasons: [`child of image index ${short(parent)}, which is kept`],
+                protectedBy: ['index-child'],
+                follows: parent,
+              }
+            : {
+                action: parentAction,
+                rule: ruleOf(fates, parentId),
+                reasons: [`child of image index ${short(parent)}, which is ${pastTense(parentAction)}`],
+                protectedBy: [],
+                follows: parent,
+              };
+      }
+      return settle(fates, hard, image, id, next);
+    }
+    // ECR's own rules: a child of an index that stays cannot be removed ...
+    if (parents && actionOf(fates, id) !== 'keep') {
+      const keptId = firstWith(parents, fates, 'keep');
+      // As a digest, and tested for truth, not presence: the same test as when parents were digests.
+      const kept = keptId === undefined ? undefined : images[keptId]!.digest;
+      if (kept) {
+        const w = fateOf(fates, id);
+        save(w, [['index-child', `child of image index ${short(kept)}, which is kept`]]);
+        w.follows = kept;
+        return true;
+      }
+    }
+    // ... and an OCI referrer of a removed subject is removed with it.
+    if (
+      subject?.via === 'oci-subject' &&
+      actionOf(fates, id) === 'keep' &&
+      !fates.made[id]?.protectedBy.length
+    ) {
+      const s = subjectId >= 0 ? actionOf(fates, subjectId) : undefined;
+      if (s && s !== 'keep') {
+        const next: Working = {
+          action: s,
+          rule: ruleOf(fates, subjectId),
+          reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s)}`],
+          protectedBy: [],
+          follows: subject.digest,
+        };
+        return settle(fates, hard, image, id, next);
+      }
+    }
+    return false;
+  };
+
+  // Each fate's version, by id, bumped when it changes; for each linked image, the sum of the versions of
+  // the fates its update reads, as of its last update (NaN: none yet). Versions only grow, so the sum
+  // changes exactly when one of those fates did. In unit mode an update depends only on the parents' and
+  // the subject's fates, so the sum is taken after the update: its own change does not call for another.
+  // Without unit mode a change of its own can (a referrer that became expired may now be saved as an
+  // index child), so the sum is taken before.
+  const version = new Int32Array(n);
+  const seen = new Float64Array(linked.length).fill(Number.NaN);
+  const inputsVersion = (l: number, id: number): number => {
+    let sum = version[id]!;
+    for (const parent of graph.parents[id] ?? []) sum += version[parent]!;
+    const subjectId = subjectIds[l]!;
+    return subjectId >= 0 ? sum + version[subjectId]! : sum;
+  };
+  for (let changed = true, rounds = 0; changed && rounds <= n + 1; rounds++) {
+    changed = false;
+    for (let l = 0; l < linked.length; l++) {
+      const id = idOf[linked[l]!]!;
+      const before = inputsVersion(l, id);
+      if (before === seen[l]) continue;
+      if (update(l, id)) {
+        version[id]!++;
+        changed = true;
+      }
+      seen[l] = unitMode ? inputsVersion(l, id) : before;
+    }
+  }
+}
+
+/**
+ * The decisions, in digest order, and what the summary needs of them as columns (see `summarize`): it adds
+ * up in index order, and reading 100,000 decisions in that order (they are made in input order) was slower
+ * than the adding itself.
+ */
+function decide(
+  repo: Repo,
+  fates: Fates,
+): {
+  decisions: Decision[];
+  actions: PlanAction[];
+  sizes: Float64Array;
+  protections: (readonly ProtectionCode[] | undefined)[];
+} {
+  const { input, positionOf, idOf } = repo;
+  const n = input.length;
+  const dates = new Map<number, string>();
+  const decisions: Decision[] = new Array(n);
+  const actions: PlanAction[] = new Array(n);
+  const sizes = new Float64Array(n);
+  const protections: (readonly ProtectionCode[] | undefined)[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const image = input[k]!;
+    const i = positionOf[k]!;
+    const id = idOf[i]!;
+    // Images with the same digest share one fate, arrays included, so theirs is made once; for any other
+    // image whose fate was never made, its decision's arrays are made here, without a fate object.
+    const shared = id !== i || (i + 1 < n && idOf[i + 1] === id);
+    const w = shared ? fateOf(fates, id) : fates.made[id];
+    const action = w ? w.action : actionOf(fates, id);
+    const rule = w ? w.rule : ruleOf(fates, id);
+    const reasons = w ? w.reasons : [firstReason(fates, id)];
+    const protectedBy: ProtectionCode[] = w ? w.protectedBy : [];
+    const follows = w?.follows;
+    const pushedAt = isoTimestamp(image.pushedAt, dates);
+    const rulePriority = rule?.rulePriority ?? null;
+    // `follows` only when set, and last: key order is part of the JSON.
+    decisions[i] = follows
+      ? {
+          imageDigest: image.digest,
+          imageTags: image.tags,
+          action,
+          rulePriority,
+          reasons,
+          protectedBy,
+          sizeBytes: image.sizeBytes,
+          pushedAt,
+          follows,
+        }
+      : {
+          imageDigest: image.digest,
+          imageTags: image.tags,
+          action,
+          rulePriority,
+          reasons,
+          protectedBy,
+          sizeBytes: image.sizeBytes,
+          pushedAt,
+        };
+    actions[i] = action;
+    sizes[i] = image.sizeBytes;
+    if (protectedBy.length > 0) protections[i] = protectedBy;
+  }
+  return { decisions, actions, sizes, protections };
+}
+
+function pastTense(action: PlanAction): string {
+  return action === 'expire' ? 'expired' : action === 'transition' ? 'archived' : 'kept';
+}
+
+/**
+ * The summary of the decisions, given as columns in decision order: each decision's action, `sizeBytes` and
+ * `protectedBy` (undefined when empty).
+ */
+function summarize(
+  actions: readonly PlanAction[],
+  sizes: Float64Array,
+  protections: readonly (readonly ProtectionCode[] | undefined)[],
+): PlanSummary {
+  // Counted in a map, made an object at the end: same keys in the same order, without growing an object
+  // one key at a time (see Working).
+  const protectedCounts = new Map<ProtectionCode, number>();
+  const images = actions.length;
+  let expire = 0;
+  let transition = 0;
+  let bytesReclaimed = 0;
+  let bytesTransitioned = 0;
+  for (let i = 0; i < images; i++) {
+    const action = actions[i];
+    if (action === 'expire') {
+      expire++;
+      bytesReclaimed += sizes[i]!;
+    } else if (action === 'transition') {
+      transition++;
+      bytesTransitioned += sizes[i]!;
+    }
+    const codes = protections[i];
+    if (codes) for (const code of codes) protectedCounts.set(code, (protectedCounts.get(code) ?? 0) + 1);
+  }
+  return {
+    images,
+    expire,
+    transition,
+    keep: images - expire - transition,
+    protected: Object.fromEntries(protectedCounts),
+    bytesReclaimed,
+    bytesTransitioned,
+  };
+}
+
+/** Protections that save any image, including index children and referrers: holds, in use, protected tags. */
+function hardProtections(
+  steward: StewardPolicy | undefined,
+  inUse: InUse | undefined,
+  repo: Repo,
+  now: number,
+): Protections {
+  const { images, input, positionOf, idOf } = repo;
+  const out: Protections = { byId: new Array(images.length), ids: [] };
+  // A tag names the last image in digest order (the highest index) that carries it. Only the tags that
+  // holds and in-use references name are looked for, not a map of every tag of the repository.
+  const wanted = new Set<string>();
+  for (const hold of steward?.holds ?? []) if (hold.tag !== undefined) wanted.add(hold.tag);
+  for (const tag of inUse?.tags?.keys() ?? []) wanted.add(tag);
+  const byTag = wanted.size > 0 ? lastCarrying(repo, wanted) : new Map<string, number>();
+  const digestTagged = (tag: string): string | undefined => {
+    const i = byTag.get(tag);
+    return i === undefined ? undefined : images[i]!.digest;
+  };
+
+  for (const hold of steward?.holds ?? []) {
+    if (hold.expiresAt !== undefined && Date.parse(hold.expiresAt) <= now) continue;
+    const target = hold.digest ?? (hold.tag !== undefined ? digestTagged(hold.tag) : undefined);
+    if (!target) continue;
+    // A hold on a digest the repository does not have protects nothing.
+    const id = findDigest(repo.order, target);
+    if (id < 0) continue;
+    protect(out, id, [
+      'hold',
+      `on hold by ${hold.owner}: ${hold.reason}${hold.expiresAt ? ` (until ${hold.expiresAt})` : ''}`,
+    ]);
+  }
+  for (const [digest, where] of inUse?.digests ?? []) {
+    const id = findDigest(repo.order, digest);
+    if (id >= 0) protect(out, id, ['in-use', `in use by ${where.join(', ')}`]);
+  }
+  for (const [tag, where] of inUse?.tags ?? []) {
+    const i = byTag.get(tag);
+    if (i !== undefined) protect(out, idOf[i]!, ['in-use', `in use by ${where.join(', ')} (as tag ${tag})`]);
+  }
+  const selectors = (steward?.protectedTags ?? []).map((s) => ({ s, test: compileTagSelectorTest(s) }));
+  if (selectors.length > 0) {
+    for (let k = 0; k < input.length; k++) {
+      const tags = input[k]!.tags;
+      for (const { s, test } of selectors) {
+        const tag = firstTag(tags, test);
+        if (tag !== undefined) {
+          protect(out, idOf[positionOf[k]!]!, ['protected-tag', `tag ${tag} is protected (${s})`]);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** For each of `tags`, the index of the last image (in digest order) that carries it, if any does. */
+function lastCarrying(repo: Repo, tags: ReadonlySet<string>): Map<string, number> {
+  const { input, positionOf } = repo;
+  const out = new Map<string, number>();
+  for (let k = 0; k < input.length; k++) {
+    for (const tag of input[k]!.tags) {
+      if (!tags.has(tag)) continue;
+      const i = positionOf[k]!;
+      const other = out.get(tag);
+      if (other === undefined || other < i) out.set(tag, i);
+    }
+  }
+  return out;
+}
+
+function firstTag(tags: readonly string[], test: (tag: string) => boolean): string | undefined {
+  for (const tag of tags) if (test(tag)) return tag;
+  return undefined;
+}
+
+/**
  * A necessary condition for `semver.parse` (strict mode) to succeed: after trimming whitespace, a version
  * starts with an optional "v" and a digit. `\s` matches exactly what `String.prototype.trim` removes.
  */
 const MAY_BE_SEMVER = /^\s*v?\d/;
+
+/**
+ * Whether a tag starting with this character may pass MAY_BE_SEMVER, after the optional "v" that
+ * `newestRelease` strips: "v", a digit or white space.
+ */
+function mayStartRelease(c: number): boolean {
+  return c === 0x76 || (c >= 0x30 && c <= 0x39) || /^\s$/.test(String.fromCharCode(c));
+}
 
 /** Highest semver release among an image's tags, if any. */
 function newestRelease(tags: readonly string[], includePrerelease: boolean): semver.SemVer | undefined {
@@ -226,419 +959,30 @@ function newestRelease(tags: readonly string[], includePrerelease: boolean): sem
     if (!MAY_BE_SEMVER.test(text)) continue;
     const v = semver.parse(text);
     if (!v || (!includePrerelease && v.prerelease.length > 0)) continue;
-    if (!best || semver.compare(v, best) > 0) best = v;
+    // v.compare(best) is what semver.compare(v, best) does for versions from semver.parse, without the two
+    // objects semver.compare allocates (and discards) first.
+    if (!best || v.compare(best) > 0) best = v;
   }
   return best;
 }
 
-/**
- * Plans a repository: ECR's answer for every image, then the Steward protections (each adds its reason),
- * then the artifact graph (index children follow their indexes, referrers their subjects).
- * Pure and deterministic: the same input always gives the same plan.
- */
-export function planRepository(input: PlanInput): Plan {
-  const now = input.now.getTime();
-  const steward = input.steward;
-  const unitMode = steward !== undefined && steward.indexAsUnit !== false;
-  const images = sortByDigest(input.images);
-  const n = images.length;
-  const idOf = new Int32Array(n);
-  const active = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    idOf[i] = i > 0 && images[i]!.digest === images[i - 1]!.digest ? idOf[i - 1]! : i;
-    active[i] = activeSince(images[i]!);
-  }
-  const repo: Repo = { images, idOf, active, find: (digest) => findDigest(images, digest) };
-  const graph = buildIndexedGraph(images, input.indexChildren ?? new Map(), idOf, repo.find);
-  const warnings: string[] = [];
-  if (graph.unknownIndexes.length > 0) {
-    warnings.push(
-      `${graph.unknownIndexes.length} image index(es) have no manifest, so their children are unknown` +
-        (steward ? '; untagged images are kept until the manifests can be read' : ''),
-    );
-  }
-
-  /** Images with a parent index or a subject in the graph: followers in unit mode. */
-  const isLinked = (i: number): boolean => {
-    const id = idOf[i]!;
-    return graph.parents[id] !== undefined || graph.subjects[id] !== undefined;
-  };
-  // In unit mode children and referrers (of subjects that are present) are not ranked: they follow.
-  const isFollower = (i: number): boolean => unitMode && isLinked(i);
-  const population: number[] = [];
-  for (let i = 0; i < n; i++) if (!isFollower(i)) population.push(i);
-  const { outcomes, selections, ranked } = evaluateRules(input.policy, repo, population, now);
-  /** A rule's selection youngest first: count rules come ranked already, the others are sorted once, on demand. */
-  const youngestFirst = (priority: number): readonly number[] => {
-    let list = ranked.get(priority);
-    if (!list) {
-      list = [...(selections.get(priority) ?? [])].sort(byYoungest(repo));
-      ranked.set(priority, list);
-    }
-    return list;
-  };
-
-  /** By id; the image's fate so far. */
-  const work: Working[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const image = images[i]!;
-    const id = idOf[i]!;
-    const outcome = outcomes[id];
-    if (outcome?.acts) {
-      work[id] = {
-        action: outcome.rule.action.type,
-        rule: outcome.rule,
-        reasons: [outcome.why],
-        protectedBy: [],
-      };
-    } else {
-      const why = outcome
-        ? outcome.why
-        : isFollower(i)
-          ? 'follows its image index or subject'
-          : storageClassOf(image)
-            ? 'no rule selects it'
-            : 'being restored from archive; no rule applies until it is active';
-      work[id] = { action: 'keep', rule: null, reasons: [why], protectedBy: [] };
-    }
-  }
-
-  // ---- Steward protections. A saved image keeps the rule that would have acted, for the record.
-  const hard = hardProtections(steward, input.inUse, repo, now);
-  const soft = softProtections(steward, repo, population, now);
-  const save = (w: Working, found: readonly Found[]): void => {
-    for (const [code, reason] of found) {
-      if (!w.protectedBy.includes(code)) w.protectedBy.push(code);
-      w.reasons.push(reason);
-    }
-    w.action = 'keep';
-  };
-  for (const i of population) {
-    const id = idOf[i]!;
-    const w = work[id]!;
-    if (w.action === 'keep') continue;
-    const h = hard[id];
-    const s = soft[id];
-    if (h && s) save(w, [...h, ...s]);
-    else if (h || s) save(w, (h ?? s)!);
-  }
-  if (steward && graph.unknownIndexes.length > 0) {
-    for (const i of population) {
-      const id = idOf[i]!;
-      const w = work[id]!;
-      if (w.action !== 'keep' && images[i]!.tags.length === 0 && graph.subjects[id] === undefined) {
-        save(w, [
-          [
-            'graph-unknown',
-            'untagged while an image index of the repository has no manifest: it may be a child',
-          ],
-        ]);
-      }
-    }
-  }
-  // keep-at-least runs last: it rescues the youngest of a rule's own candidates until enough remain.
-  // Rules in priority order, as ECR applies them: a rescue for one rule counts for the next, so the
-  // JSON array order must not matter.
-  const byPriority = [...input.policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
-  for (const keep of steward?.keepAtLeast ?? []) {
-    for (const rule of byPriority) {
-      if (keep.rulePriority !== undefined && keep.rulePriority !== rule.rulePriority) continue;
-      let survivors = 0;
-      for (const i of selections.get(rule.rulePriority) ?? []) {
-        if (work[idOf[i]!]!.action === 'keep') survivors++;
-      }
-      // Usually enough survive already; then the (up to 100,000-image) sort below is not needed at all.
-      if (survivors >= keep.count) continue;
-      for (const i of youngestFirst(rule.rulePriority)) {
-        if (survivors >= keep.count) break;
-        const w = work[idOf[i]!]!;
-        if (w.action !== 'keep' && w.rule === rule) {
-          save(w, [
-            [
-              'keep-at-least',
-              `kept so that at least ${keep.count} images selected by rule ${rule.rulePriority} remain`,
-            ],
-          ]);
-          survivors++;
-        }
-      }
-    }
-  }
-
-  // ---- The artifact graph, to a fixed point: rounds over the images in digest order, each image updated
-  // in place from the current fates of its parents and subject, until a round changes nothing.
-  // Only linked images (with a parent index or a subject) ever change in a round; any other image is
-  // passed over. So the rounds visit just the linked ones, in the same order: the updates, the number of
-  // rounds and its limit are exactly those of rounds over every image, at a fraction of the cost.
-  const linked: number[] = [];
-  for (let i = 0; i < n; i++) if (isLinked(i)) linked.push(i);
-  // The subject's id (-1: not in the repository), looked up once rather than once per round.
-  const subjectIds = linked.map((i) => {
-    const subject = graph.subjects[idOf[i]!];
-    return subject ? repo.find(subject.digest) : -1;
-  });
-  const settle = (image: Image, id: number, next: Working): boolean => {
-    // A follower cannot be archived twice; an archived one has nothing to transition.
-    if (next.action === 'transition' && image.status !== 'ACTIVE')
-      next = { ...next, action: 'keep', reasons: [...next.reasons, 'already archived'] };
-    if (next.action !== 'keep') {
-      const found = hard[id] ?? [];
-      if (found.length > 0) save(next, found);
-    }
-    const w = work[id]!;
-    if (w.action === next.action && w.follows === next.follows) return false;
-    work[id] = next;
-    return true;
-  };
-  const digestOf = (id: number): string => images[id]!.digest;
-  for (let changed = true, rounds = 0; changed && rounds <= n + 1; rounds++) {
-    changed = false;
-    for (const [k, i] of linked.entries()) {
-      const image = images[i]!;
-      const id = idOf[i]!;
-      const w = work[id]!;
-      const subject = graph.subjects[id];
-      const parents = graph.parents[id];
-      const subjectId = subjectIds[k]!;
-      if (unitMode) {
-        // Unit mode: a follower's fate is its parent's; hard protections still save it.
-        let next: Working;
-        // A child of a kept index stays whatever its subject's fate (ECR rule 8), so a kept parent wins.
-        if (subject && !parents?.some((p) => work[p]!.action === 'keep')) {
-          const s = subjectId >= 0 ? work[subjectId] : undefined;
-          next = !s
-            ? {
-                action: 'expire',
-                rule: null,
-                reasons: [`referrer whose subject ${short(subject.digest)} is no longer in the repository`],
-                protectedBy: [],
-              }
-            : s.action === 'keep'
-              ? {
-                  action: 'keep',
-                  rule: null,
-                  reasons: [`referrer of ${short(subject.digest)}, which is kept`],
-                  protectedBy: ['referrer'],
-                }
-              : {
-                  action: s.action,
-                  rule: s.rule,
-                  reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s.action)}`],
-                  protectedBy: [],
-                };
-          next.follows = subject.digest;
-        } else {
-          const ps = parents!;
-          const kept = ps.find((p) => work[p]!.action === 'keep');
-          const parentId = kept ?? ps.find((p) => work[p]!.action === 'transition') ?? ps[0]!;
-          const parent = digestOf(parentId);
-          const pw = work[parentId]!;
-          next =
-            pw.action === 'keep'
-              ? {
-                  action: 'keep',
-                  rule: null,
-                  reasons: [`child of image index ${short(parent)}, which is kept`],
-                  protectedBy: ['index-child'],
-                }
-              : {
-                  action: pw.action,
-                  rule: pw.rule,
-                  reasons: [`child of image index ${short(parent)}, which is ${pastTense(pw.action)}`],
-                  protectedBy: [],
-                };
-          next.follows = parent;
-        }
-        if (settle(image, id, next)) changed = true;
-        continue;
-      }
-      // ECR's own rules: a child of an index that stays cannot be removed ...
-      if (parents && w.action !== 'keep') {
-        const keptId = parents.find((p) => work[p]!.action === 'keep');
-        // As a digest, and tested for truth, not presence: the same test as when parents were digests.
-        const kept = keptId === undefined ? undefined : digestOf(keptId);
-        if (kept) {
-          save(w, [['index-child', `child of image index ${short(kept)}, which is kept`]]);
-          w.follows = kept;
-          changed = true;
-          continue;
-        }
-      }
-      // ... and an OCI referrer of a removed subject is removed with it.
-      if (subject?.via === 'oci-subject' && w.action === 'keep' && w.protectedBy.length === 0) {
-        const s = subjectId >= 0 ? work[subjectId] : undefined;
-        if (s && s.action !== 'keep') {
-          const next: Working = {
-            action: s.action,
-            rule: s.rule,
-            reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s.action)}`],
-            protectedBy: [],
-            follows: subject.digest,
-          };
-          if (settle(image, id, next)) changed = true;
-        }
-      }
-    }
-  }
-
-  const iso = createIsoFormatter();
-  const decisions: Decision[] = images.map((image, i) => {
-    const w = work[idOf[i]!]!;
-    const decision: Decision = {
-      imageDigest: image.digest,
-      imageTags: image.tags,
-      action: w.action,
-      rulePriority: w.rule?.rulePriority ?? null,
-      reasons: w.reasons,
-      protectedBy: w.protectedBy,
-      sizeBytes: image.sizeBytes,
-      pushedAt: iso(image.pushedAt),
-    };
-    // `follows` only when set, and last: key order is part of the JSON.
-    return w.follows ? { ...decision, follows: w.follows } : decision;
-  });
-  return {
-    repository: input.repository,
-    now: input.now.toISOString(),
-    decisions,
-    summary: summarize(decisions),
-    warnings,
-  };
-}
-
-function pastTense(action: PlanAction): string {
-  return action === 'expire' ? 'expired' : action === 'transition' ? 'archived' : 'kept';
-}
-
-function summarize(decisions: readonly Decision[]): PlanSummary {
-  const protectedCounts: Partial<Record<ProtectionCode, number>> = {};
-  let expire = 0;
-  let transition = 0;
-  let bytesReclaimed = 0;
-  let bytesTransitioned = 0;
-  for (const d of decisions) {
-    if (d.action === 'expire') {
-      expire++;
-      bytesReclaimed += d.sizeBytes;
-    } else if (d.action === 'transition') {
-      transition++;
-      bytesTransitioned += d.sizeBytes;
-    }
-    for (const code of d.protectedBy) protectedCounts[code] = (protectedCounts[code] ?? 0) + 1;
-  }
-  return {
-    images: decisions.length,
-    expire,
-    transition,
-    keep: decisions.length - expire - transition,
-    protected: protectedCounts,
-    bytesReclaimed,
-    bytesTransitioned,
-  };
-}
-
-type Found = [ProtectionCode, string];
-
-/** Protections found per image: by id, in the order found. */
-type FoundById = (Found[] | undefined)[];
-
-function foundById(size: number): { out: FoundById; add: (id: number, f: Found) => void } {
-  const out: FoundById = new Array(size);
-  const add = (id: number, f: Found) => {
-    const list = out[id];
-    if (list) list.push(f);
-    else out[id] = [f];
-  };
-  return { out, add };
-}
-
-/** Protections that save any image, including index children and referrers: holds, in use, protected tags. */
-function hardProtections(
-  steward: StewardPolicy | undefined,
-  inUse: InUse | undefined,
-  repo: Repo,
-  now: number,
-): FoundById {
-  const { images, idOf } = repo;
-  const { out, add } = foundById(images.length);
-  // A tag names the last image (in digest order) that carries it. Only the tags that holds and in-use
-  // references name are collected, not a map of every tag of the repository.
-  const wanted = new Set<string>();
-  for (const hold of steward?.holds ?? []) if (hold.tag !== undefined) wanted.add(hold.tag);
-  for (const tag of inUse?.tags?.keys() ?? []) wanted.add(tag);
-  const byTag = new Map<string, number>();
-  if (wanted.size > 0) {
-    for (const [i, image] of images.entries()) {
-      for (const tag of image.tags) if (wanted.has(tag)) byTag.set(tag, i);
-    }
-  }
-  const digestTagged = (tag: string): string | undefined => {
-    const i = byTag.get(tag);
-    return i === undefined ? undefined : images[i]!.digest;
-  };
-
-  for (const hold of steward?.holds ?? []) {
-    if (hold.expiresAt !== undefined && Date.parse(hold.expiresAt) <= now) continue;
-    const target = hold.digest ?? (hold.tag !== undefined ? digestTagged(hold.tag) : undefined);
-    if (!target) continue;
-    // A hold on a digest the repository does not have protects nothing.
-    const id = repo.find(target);
-    if (id < 0) continue;
-    add(id, [
-      'hold',
-      `on hold by ${hold.owner}: ${hold.reason}${hold.expiresAt ? ` (until ${hold.expiresAt})` : ''}`,
-    ]);
-  }
-  for (const [digest, where] of inUse?.digests ?? []) {
-    const id = repo.find(digest);
-    if (id >= 0) add(id, ['in-use', `in use by ${where.join(', ')}`]);
-  }
-  for (const [tag, where] of inUse?.tags ?? []) {
-    const i = byTag.get(tag);
-    if (i !== undefined) add(idOf[i]!, ['in-use', `in use by ${where.join(', ')} (as tag ${tag})`]);
-  }
-  const selectors = (steward?.protectedTags ?? []).map((s) => ({ s, test: compileTagSelectorTest(s) }));
-  if (selectors.length > 0) {
-    for (const [i, image] of images.entries()) {
-      for (const { s, test } of selectors) {
-        const tag = image.tags.find((t) => test(t));
-        if (tag !== undefined) {
-          add(idOf[i]!, ['protected-tag', `tag ${tag} is protected (${s})`]);
-          break;
-        }
-      }
-    }
-  }
-  return out;
-}
-
 /** Protections that apply to ranked images only: semver retention, minimum age, recent pulls. */
-function softProtections(
-  steward: StewardPolicy | undefined,
-  repo: Repo,
-  population: readonly number[],
-  now: number,
-): FoundById {
-  const { images, idOf, active } = repo;
-  const { out, add } = foundById(images.length);
+function softProtections(steward: StewardPolicy | undefined, repo: Repo, now: number): Protections {
+  const { images, idOf, population } = repo;
+  const out: Protections = { byId: new Array(images.length), ids: [] };
   if (!steward) return out;
   if (steward.keepSemver) {
     const { count, perMajor = false, includePrerelease = false } = steward.keepSemver;
-    const releases: { i: number; v: semver.SemVer }[] = [];
-    for (const i of population) {
-      const v = newestRelease(images[i]!.tags, includePrerelease);
-      if (v !== undefined) releases.push({ i, v });
-    }
-    releases.sort(
-      (a, b) => semver.compare(b.v, a.v) || (images[a.i]!.digest < images[b.i]!.digest ? -1 : 1),
-    );
+    const releases = releasesOf(repo, includePrerelease);
+    // b.v.compare(a.v) is semver.compare(b.v, a.v) without its throwaway objects (see newestRelease).
+    releases.sort((a, b) => b.v.compare(a.v) || (images[a.i]!.digest < images[b.i]!.digest ? -1 : 1));
     const seen = new Map<string, number>();
     for (const { i, v } of releases) {
       const key = perMajor ? String(v.major) : '*';
       const rank = (seen.get(key) ?? 0) + 1;
       seen.set(key, rank);
       if (rank <= count) {
-        add(idOf[i]!, [
+        protect(out, idOf[i]!, [
           'semver',
           `release ${v.version} is one of the ${count} newest releases${perMajor ? ` of major version ${v.major}` : ''}`,
         ]);
@@ -646,28 +990,50 @@ function softProtections(
     }
   }
   if (steward.minAgeDays !== undefined) {
+    const { active } = repo;
+    const minAge = steward.minAgeDays * DAY_MS;
     for (const i of population) {
       const age = now - active[i]!;
-      if (age < steward.minAgeDays * DAY_MS)
-        add(idOf[i]!, [
+      if (age < minAge)
+        protect(out, idOf[i]!, [
           'min-age',
           `younger than the minimum age of ${steward.minAgeDays} days (${days(age)} days)`,
         ]);
     }
   }
   if (steward.pulledWithinDays !== undefined) {
-    for (const i of population) {
-      const image = images[i]!;
-      if (image.lastPulledAt === undefined) continue;
+    const { input, positionOf, follower } = repo;
+    const within = steward.pulledWithinDays * DAY_MS;
+    for (let k = 0; k < input.length; k++) {
+      const i = positionOf[k]!;
+      const image = input[k]!;
+      if (follower[i] === 1 || image.lastPulledAt === undefined) continue;
       const since = now - image.lastPulledAt;
-      if (since < steward.pulledWithinDays * DAY_MS)
-        add(idOf[i]!, [
+      if (since < within)
+        protect(out, idOf[i]!, [
           'pulled-recently',
           `pulled ${days(since)} days ago, within ${steward.pulledWithinDays} days`,
         ]);
     }
   }
   return out;
+}
+
+/** The newest release of each ranked image that has one, in index order. */
+function releasesOf(repo: Repo, includePrerelease: boolean): { i: number; v: semver.SemVer }[] {
+  const { images, positionOf, population } = repo;
+  // Only images with a tag that may be a version can have a release (see mayStartRelease).
+  const mayHaveRelease = new Uint8Array(images.length);
+  for (const [c, list] of repo.byLeadingChar) {
+    if (mayStartRelease(c)) for (const k of list) mayHaveRelease[positionOf[k]!] = 1;
+  }
+  const releases: { i: number; v: semver.SemVer }[] = [];
+  for (const i of population) {
+    if (mayHaveRelease[i] === 0) continue;
+    const v = newestRelease(images[i]!.tags, includePrerelease);
+    if (v !== undefined) releases.push({ i, v });
+  }
+  return releases;
 }
 
 function short(digest: string): string {
