@@ -8,13 +8,7 @@ import {
   type RegistryPort,
 } from '../functions/cleanup/core.js';
 import { CallCounter, EcrRegistry } from '../functions/shared/adapters/ecr.js';
-import {
-  collectInUse,
-  EcsInUseSource,
-  type InUseSource,
-  LambdaInUseSource,
-  staticReferences,
-} from '../functions/shared/adapters/in-use.js';
+import { collectInUse, inUseSourcesFor, staticReferences } from '../functions/shared/adapters/in-use.js';
 import type { DeleteSignal } from '../functions/shared/audit/records.js';
 import { AuditStore } from '../functions/shared/audit/store.js';
 import type { StewardConfig } from '../functions/shared/config/schema.js';
@@ -34,20 +28,11 @@ export async function liveCleanup(
   const calls = new CallCounter();
   const ecr = new EcrRegistry(new ECRClient(CLIENT_DEFAULTS), calls);
   const account = await registryId(opts);
-  const sources: InUseSource[] = [];
-  if (config.inUse.ecs.enabled)
-    sources.push(
-      new EcsInUseSource(
-        {
-          clusters: config.inUse.ecs.clusters,
-          taskDefinitionRevisions: config.inUse.ecs.taskDefinitionRevisions,
-        },
-        new ECSClient(CLIENT_DEFAULTS),
-        calls,
-      ),
-    );
-  if (config.inUse.lambda.enabled)
-    sources.push(new LambdaInUseSource(new LambdaClient(CLIENT_DEFAULTS), calls));
+  const sources = inUseSourcesFor(
+    config.inUse,
+    { ecs: () => new ECSClient(CLIENT_DEFAULTS), lambda: () => new LambdaClient(CLIENT_DEFAULTS) },
+    calls,
+  );
   const registry: RegistryPort = {
     describeRepository: (n) => ecr.describeRepository(n),
     repositoryTags: (a) => ecr.repositoryTags(a),

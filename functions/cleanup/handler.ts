@@ -17,10 +17,9 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CallCounter, EcrRegistry } from '../shared/adapters/ecr.js';
 import {
   collectInUse,
-  EcsInUseSource,
   type ImageReference,
   type InUseSource,
-  LambdaInUseSource,
+  inUseSourcesFor,
   staticReferences,
 } from '../shared/adapters/in-use.js';
 import { reconcileRepository, SnapshotStore } from '../shared/audit/reconcile.js';
@@ -68,20 +67,7 @@ const newRunId = (now: Date) =>
   `run-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
 
 function inUseSources(config: StewardConfig, calls: CallCounter): InUseSource[] {
-  const sources: InUseSource[] = [];
-  if (config.inUse.ecs.enabled)
-    sources.push(
-      new EcsInUseSource(
-        {
-          clusters: config.inUse.ecs.clusters,
-          taskDefinitionRevisions: config.inUse.ecs.taskDefinitionRevisions,
-        },
-        sdk().ecs,
-        calls,
-      ),
-    );
-  if (config.inUse.lambda.enabled) sources.push(new LambdaInUseSource(sdk().lambda, calls));
-  return sources;
+  return inUseSourcesFor(config.inUse, { ecs: () => sdk().ecs, lambda: () => sdk().lambda }, calls);
 }
 
 /** Worker: consumes the FIFO queue. One evaluation per repository per batch (a burst of pushes coalesces). */

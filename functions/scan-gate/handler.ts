@@ -10,12 +10,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CallCounter, EcrRegistry, EcrScanReader } from '../shared/adapters/ecr.js';
-import {
-  collectInUse,
-  EcsInUseSource,
-  type InUseSource,
-  LambdaInUseSource,
-} from '../shared/adapters/in-use.js';
+import { collectInUse, inUseSourcesFor } from '../shared/adapters/in-use.js';
 import { AuditStore, documentClient } from '../shared/audit/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
@@ -55,19 +50,7 @@ export function gatePorts(config = bundledConfig()): GatePorts {
   const calls = new CallCounter();
   const scans = new EcrScanReader(ecr, calls);
   const registry = new EcrRegistry(ecr, calls);
-  const sources: InUseSource[] = [];
-  if (config.inUse.ecs.enabled)
-    sources.push(
-      new EcsInUseSource(
-        {
-          clusters: config.inUse.ecs.clusters,
-          taskDefinitionRevisions: config.inUse.ecs.taskDefinitionRevisions,
-        },
-        ecs,
-        calls,
-      ),
-    );
-  if (config.inUse.lambda.enabled) sources.push(new LambdaInUseSource(lambda, calls));
+  const sources = inUseSourcesFor(config.inUse, { ecs: () => ecs, lambda: () => lambda }, calls);
   return {
     scans: {
       scanFindings: (r, d) => scans.scanFindings(r, d) as never,

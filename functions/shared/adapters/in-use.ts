@@ -300,3 +300,30 @@ export function inUseFor(
   }
   return { digests, tags };
 }
+
+/** The in-use sources the config turns on, sharing the caller's clients and call counter. */
+export function inUseSourcesFor(
+  inUse: {
+    readonly ecs: {
+      readonly enabled: boolean;
+      readonly clusters?: readonly string[] | undefined;
+      readonly taskDefinitionRevisions: number;
+    };
+    readonly lambda: { readonly enabled: boolean };
+  },
+  clients: { readonly ecs: () => ECSClient; readonly lambda: () => LambdaClient },
+  calls: CallCounter,
+): InUseSource[] {
+  const sources: InUseSource[] = [];
+  if (inUse.ecs.enabled) {
+    sources.push(
+      new EcsInUseSource(
+        { clusters: inUse.ecs.clusters, taskDefinitionRevisions: inUse.ecs.taskDefinitionRevisions },
+        clients.ecs(),
+        calls,
+      ),
+    );
+  }
+  if (inUse.lambda.enabled) sources.push(new LambdaInUseSource(clients.lambda(), calls));
+  return sources;
+}
