@@ -220,9 +220,18 @@ export async function runScenario(
         `  pushed ${repository}:${tags.join(',')} → settled in ${enforcedMs} ms; ECR Steward deleted ${deleted.length} image(s)`,
       );
       for (const [reason, n] of topReasons(deleted)) say(`    ${String(n).padStart(3)} × ${reason}`);
-      const blocked = cloud.deliveries.filter((d) => d.at >= t0 && d.kind === 'batch').length;
-      if (deleted.length === 0 && blocked > 0)
-        say('    (nothing deleted: see the worker log for the outcome, e.g. breaker-open)');
+      const runs = cloud.functions.logRecords.filter(
+        (l) => l.at >= t0 && l.record.message === 'cleanup run' && l.record.repository === repository,
+      );
+      for (const { record } of runs) {
+        const saved = Object.entries((record.protectedByReason ?? {}) as Record<string, number>)
+          .filter(([code]) => code !== 'index-child' && code !== 'referrer')
+          .map(([code, n]) => `${code} ${n}`);
+        const detail = record.outcome !== 'done' && record.detail ? ` — ${String(record.detail)}` : '';
+        say(
+          `    worker: ${String(record.outcome)}${detail}; ${String(record.images)} images, ${String(record.expired)} expired${saved.length > 0 ? `; kept by protections: ${saved.join(', ')}` : ''}`,
+        );
+      }
     } else if ('showPlan' in step) {
       const lines = await cliRun(opts.root, env, [
         'audit',
