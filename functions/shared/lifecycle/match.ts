@@ -24,9 +24,9 @@ export type TagTest = (tag: string) => boolean;
 
 /**
  * The glob of `globToRegExp` as a test that answers exactly as `globToRegExp(pattern).test(tag)`, compiled
- * once per pattern. Plans test every tag of up to 100,000 images against every pattern, so the common
- * shapes (no `*`, one `*`) are plain string checks, and for the others the regular expression only runs
- * on tags that start and end like the pattern (a necessary condition, and almost all tags fail it).
+ * once per pattern and plan. Plans test every tag of up to 100,000 images against every pattern, so the
+ * common shapes (no `*`, one `*`) are plain string checks, and for the others the regular expression only
+ * runs on tags that start and end like the pattern (a necessary condition, and almost all tags fail it).
  */
 export function compileGlob(pattern: string): TagTest {
   const parts = pattern.split('*');
@@ -57,10 +57,14 @@ function someTag(tags: readonly string[], test: TagTest): boolean {
   return false;
 }
 
-/** A rule's tag selection compiled once, so a plan does not look up or build matchers per image. */
+/** A rule's tag selection compiled once per plan, for `selectionMatches`. */
 export interface CompiledSelection {
-  /** Whether an image's tags satisfy the selection (see `matchesSelection`). */
-  readonly matches: (tags: readonly string[]) => boolean;
+  /**
+   * `tagged`: every test must pass for some tag (lists are an AND; each entry may be matched by a
+   * different tag). `none`: nothing matches (a tagged selection with no list).
+   */
+  readonly kind: 'any' | 'untagged' | 'tagged' | 'none';
+  readonly tests: readonly TagTest[];
   /**
    * A character (UTF-16 code unit) that some tag of every matching image starts with, if the selection
    * implies one: the first character of a prefix, or of the text before a pattern's first `*`. Lists are
@@ -72,9 +76,9 @@ export interface CompiledSelection {
 export function compileSelection(selection: LifecycleSelection): CompiledSelection {
   switch (selection.tagStatus) {
     case 'any':
-      return { matches: () => true, leadingChar: undefined };
+      return { kind: 'any', tests: [], leadingChar: undefined };
     case 'untagged':
-      return { matches: (tags) => tags.length === 0, leadingChar: undefined };
+      return { kind: 'untagged', tests: [], leadingChar: undefined };
     case 'tagged': {
       // An empty list is still a list (every entry of none is matched), as `every` on [] is true.
       let tests: TagTest[];
@@ -89,20 +93,29 @@ export function compileSelection(selection: LifecycleSelection): CompiledSelecti
         tests = patterns.map(compileGlob);
         leads = patterns.map((pattern) => pattern.split('*')[0]!);
       } else {
-        return { matches: () => false, leadingChar: undefined };
+        return { kind: 'none', tests: [], leadingChar: undefined };
       }
       const lead = leads.find((text) => text.length > 0);
-      return {
-        matches: (tags) => {
-          if (tags.length === 0) return false;
-          for (const test of tests) if (!someTag(tags, test)) return false;
-          return true;
-        },
-        leadingChar: lead?.charCodeAt(0),
-      };
+      return { kind: 'tagged', tests, leadingChar: lead?.charCodeAt(0) };
     }
   }
-  return { matches: () => false, leadingChar: undefined };
+  return { kind: 'none', tests: [], leadingChar: undefined };
+}
+
+/** Whether an image's tags satisfy a compiled selection (see `matchesSelection`). */
+export function selectionMatches(selection: CompiledSelection, tags: readonly string[]): boolean {
+  switch (selection.kind) {
+    case 'any':
+      return true;
+    case 'untagged':
+      return tags.length === 0;
+    case 'tagged':
+      if (tags.length === 0) return false;
+      for (const test of selection.tests) if (!someTag(tags, test)) return false;
+      return true;
+    case 'none':
+      return false;
+  }
 }
 
 /**
@@ -110,5 +123,5 @@ export function compileSelection(selection: LifecycleSelection): CompiledSelecti
  * by some tag of the image (each entry may be matched by a different tag).
  */
 export function matchesSelection(selection: LifecycleSelection, tags: readonly string[]): boolean {
-  return compileSelection(selection).matches(tags);
+  return selectionMatches(compileSelection(selection), tags);
 }

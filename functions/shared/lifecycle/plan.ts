@@ -1,7 +1,7 @@
 import semver from 'semver';
 import { buildIndexedGraph, type GraphCandidate, type IndexedGraph, isIndex, subjectOf } from './graph.js';
 import { isoTimestamp } from './iso.js';
-import { compileSelection, compileTagSelectorTest } from './match.js';
+import { compileSelection, compileTagSelectorTest, selectionMatches } from './match.js';
 import { type DigestOrder, findDigest, orderByDigest } from './order.js';
 import type {
   Decision,
@@ -265,22 +265,42 @@ function describeRule(rule: LifecycleRule): string {
 
 const compareDigests = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** The plan data `compareYoungest` reads, set by `youngestFirst` for the length of one sort. */
+let rankedTimes: Float64Array = new Float64Array(0);
+let rankedImages: readonly Image[] = [];
+
 /**
  * Youngest first by activity time; ties broken by digest so plans are deterministic. Compares image indexes
- * of `repo`, with the same outcome for every pair as comparing the images themselves would.
+ * of the plan being ranked, with the same outcome for every pair as comparing the images themselves would.
  *
  * It compares instead of subtracting (`b - a || …`): a sort only looks at the sign, NaN counting as 0,
  * and comparing gives the same sign for all values (NaN and ±0 included) as the difference, but as -1, 0
  * or 1. A difference of two timestamps is a number V8 must allocate, and ranking 100,000 images takes a
- * million comparisons.
+ * million comparisons. For the same reason it is one function for every plan, reading the plan's data from
+ * the two variables above, rather than a closure made per plan: V8 optimized each new closure anew, so the
+ * first sorts of every plan ran unoptimized code.
  */
-function byYoungest(repo: Repo): (a: number, b: number) => number {
-  const { images, active } = repo;
-  return (a, b) => {
-    const older = active[a]!;
-    const younger = active[b]!;
-    return younger > older ? 1 : younger < older ? -1 : compareDigests(images[a]!.digest, images[b]!.digest);
-  };
+function compareYoungest(a: number, b: number): number {
+  const older = rankedTimes[a]!;
+  const younger = rankedTimes[b]!;
+  return younger > older
+    ? 1
+    : younger < older
+      ? -1
+      : compareDigests(rankedImages[a]!.digest, rankedImages[b]!.digest);
+}
+
+/** `list` (image indexes) ranked youngest first, by `compareYoungest`. */
+function youngestFirst(repo: Repo, list: readonly number[]): number[] {
+  rankedTimes = repo.active;
+  rankedImages = repo.images;
+  try {
+    return [...list].sort(compareYoungest);
+  } finally {
+    // Nothing of a plan stays reachable after the sort.
+    rankedTimes = new Float64Array(0);
+    rankedImages = [];
+  }
 }
 
 /**
@@ -314,8 +334,6 @@ function evaluateRules(
     const cls = storageClass[i];
     if (cls) byClass[cls].push(i);
   }
-  const youngestFirst = byYoungest(repo);
-
   for (const rule of rules) {
     const sel = rule.selection;
     const cls: StorageClass = sel.storageClass ?? 'standard';
@@ -331,7 +349,7 @@ function evaluateRules(
     const label = describeRule(rule);
     switch (sel.countType) {
       case 'imageCountMoreThan': {
-        const ranked = [...matched].sort(youngestFirst);
+        const ranked = youngestFirst(repo, matched);
         rankedSelections.set(rule.rulePriority, ranked);
         const total = ranked.length;
         const beyond = `${label} keeps the ${count} newest of ${total} matching images; this is number `;
@@ -403,7 +421,8 @@ function select(
 ): number[] {
   if (members.length === 0) return [];
   const { input, positionOf, storageClass, follower } = repo;
-  const { matches, leadingChar } = compileSelection(selection);
+  const compiled = compileSelection(selection);
+  const leadingChar = compiled.leadingChar;
   const candidates = leadingChar === undefined ? undefined : (repo.byLeadingChar.get(leadingChar) ?? []);
   const count = candidates ? candidates.length : input.length;
   // Members are the ranked (not follower) images of the class.
@@ -412,7 +431,9 @@ function select(
   for (let c = 0; c < count; c++) {
     const k = candidates ? candidates[c]! : c;
     const i = positionOf[k]!;
-    if (follower[i] === 0 && storageClass[i] === cls && matches(input[k]!.tags)) hits[found++] = i;
+    if (follower[i] === 0 && storageClass[i] === cls && selectionMatches(compiled, input[k]!.tags)) {
+      hits[found++] = i;
+    }
   }
   // Each image is a candidate once, so the indexes are distinct: a numeric sort puts them in order.
   hits.subarray(0, found).sort();
@@ -494,17 +515,23 @@ function save(w: Working, found: readonly Found[]): void {
  * protection can change, so only they are visited (in any order: each image's outcome is its own).
  */
 function applyProtections(repo: Repo, fates: Fates, hard: Protections, soft: Protections): void {
-  const { follower } = repo;
-  const visit = (id: number): void => {
-    // An id is the index of the first image with its digest; all of them are followers or none is.
-    if (follower[id] === 1 || actionOf(fates, id) === 'keep') return;
-    const h = hard.byId[id];
-    const s = soft.byId[id];
-    if (h && s) save(fateOf(fates, id), [...h, ...s]);
-    else if (h || s) save(fateOf(fates, id), (h ?? s)!);
-  };
-  for (const id of hard.ids) visit(id);
-  for (const id of soft.ids) visit(id);
+  for (const id of hard.ids) applyProtectionsTo(repo, fates, hard, soft, id);
+  for (const id of soft.ids) applyProtectionsTo(repo, fates, hard, soft, id);
+}
+
+function applyProtectionsTo(
+  repo: Repo,
+  fates: Fates,
+  hard: Protections,
+  soft: Protections,
+  id: number,
+): void {
+  // An id is the index of the first image with its digest; all of them are followers or none is.
+  if (repo.follower[id] === 1 || actionOf(fates, id) === 'keep') return;
+  const h = hard.byId[id];
+  const s = soft.byId[id];
+  if (h && s) save(fateOf(fates, id), [...h, ...s]);
+  else if (h || s) save(fateOf(fates, id), (h ?? s)!);
 }
 
 /** With an index's manifest missing, any untagged image may be its child: keeps the untagged ranked images. */
@@ -541,10 +568,10 @@ function keepAtLeast(
   if (entries.length === 0) return;
   const { positionOf, idOf } = repo;
   /** A rule's selection youngest first: count rules come ranked already, the others are sorted once, on demand. */
-  const youngestFirst = (priority: number): readonly number[] => {
+  const rankedSelection = (priority: number): readonly number[] => {
     let list = ranked.get(priority);
     if (!list) {
-      list = [...(selections.get(priority) ?? [])].sort(byYoungest(repo));
+      list = youngestFirst(repo, selections.get(priority) ?? []);
       ranked.set(priority, list);
     }
     return list;
@@ -564,7 +591,7 @@ function keepAtLeast(
       for (const i of selections.get(rule.rulePriority) ?? []) survivors += kept[idOf[i]!]!;
       // Usually enough survive already; then the (up to 100,000-image) sort below is not needed at all.
       if (survivors >= keep.count) continue;
-      for (const i of youngestFirst(rule.rulePriority)) {
+      for (const i of rankedSelection(rule.rulePriority)) {
         if (survivors >= keep.count) break;
         const id = idOf[i]!;
         if (actionOf(fates, id) !== 'keep' && ruleOf(fates, id) === rule) {
@@ -605,6 +632,124 @@ function settle(fates: Fates, hard: Protections, image: Image, id: number, next:
   return true;
 }
 
+/** What the updates of `settleGraph` share. */
+interface GraphRound {
+  readonly repo: Repo;
+  readonly fates: Fates;
+  readonly hard: Protections;
+  readonly unitMode: boolean;
+  /** The linked images (with a parent index or a subject), by index, ascending. */
+  readonly linked: readonly number[];
+  /** For each linked image: its subject's id, or -1 (none, or not in the repository). */
+  readonly subjectIds: readonly number[];
+  /** Each fate's version, by id, bumped when it changes. */
+  readonly version: Int32Array;
+}
+
+/** Updates the linked image `linked[l]`, whose id is `id`; returns whether its fate changed. */
+function updateLinked(round: GraphRound, l: number, id: number): boolean {
+  const { repo, fates, hard, unitMode } = round;
+  const { images, graph } = repo;
+  const image = images[round.linked[l]!]!;
+  const subject = graph.subjects[id];
+  const parents = graph.parents[id];
+  const subjectId = round.subjectIds[l]!;
+  if (unitMode) {
+    // Unit mode: a follower's fate is its parent's; hard protections still save it.
+    let next: Working;
+    // A child of a kept index stays whatever its subject's fate (ECR rule 8), so a kept parent wins.
+    if (subject && !(parents && firstWith(parents, fates, 'keep') !== undefined)) {
+      const s = subjectId >= 0 ? actionOf(fates, subjectId) : undefined;
+      const follows = subject.digest;
+      next = !s
+        ? {
+            action: 'expire',
+            rule: null,
+            reasons: [`referrer whose subject ${short(subject.digest)} is no longer in the repository`],
+            protectedBy: [],
+            follows,
+          }
+        : s === 'keep'
+          ? {
+              action: 'keep',
+              rule: null,
+              reasons: [`referrer of ${short(subject.digest)}, which is kept`],
+              protectedBy: ['referrer'],
+              follows,
+            }
+          : {
+              action: s,
+              rule: ruleOf(fates, subjectId),
+              reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s)}`],
+              protectedBy: [],
+              follows,
+            };
+    } else {
+      const ps = parents!;
+      const parentId = firstWith(ps, fates, 'keep') ?? firstWith(ps, fates, 'transition') ?? ps[0]!;
+      const parent = images[parentId]!.digest;
+      const parentAction = actionOf(fates, parentId);
+      next =
+        parentAction === 'keep'
+          ? {
+              action: 'keep',
+              rule: null,
+              reasons: [`child of image index ${short(parent)}, which is kept`],
+              protectedBy: ['index-child'],
+              follows: parent,
+            }
+          : {
+              action: parentAction,
+              rule: ruleOf(fates, parentId),
+              reasons: [`child of image index ${short(parent)}, which is ${pastTense(parentAction)}`],
+              protectedBy: [],
+              follows: parent,
+            };
+    }
+    return settle(fates, hard, image, id, next);
+  }
+  // ECR's own rules: a child of an index that stays cannot be removed ...
+  if (parents && actionOf(fates, id) !== 'keep') {
+    const keptId = firstWith(parents, fates, 'keep');
+    // As a digest, and tested for truth, not presence: the same test as when parents were digests.
+    const kept = keptId === undefined ? undefined : images[keptId]!.digest;
+    if (kept) {
+      const w = fateOf(fates, id);
+      save(w, [['index-child', `child of image index ${short(kept)}, which is kept`]]);
+      w.follows = kept;
+      return true;
+    }
+  }
+  // ... and an OCI referrer of a removed subject is removed with it.
+  if (
+    subject?.via === 'oci-subject' &&
+    actionOf(fates, id) === 'keep' &&
+    !fates.made[id]?.protectedBy.length
+  ) {
+    const s = subjectId >= 0 ? actionOf(fates, subjectId) : undefined;
+    if (s && s !== 'keep') {
+      const next: Working = {
+        action: s,
+        rule: ruleOf(fates, subjectId),
+        reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s)}`],
+        protectedBy: [],
+        follows: subject.digest,
+      };
+      return settle(fates, hard, image, id, next);
+    }
+  }
+  return false;
+}
+
+/** The sum of the versions of the fates that the update of `linked[l]` reads (see `settleGraph`). */
+function inputsVersion(round: GraphRound, l: number, id: number): number {
+  const { version } = round;
+  let sum = version[id]!;
+  for (const parent of round.repo.graph.parents[id] ?? []) sum += version[parent]!;
+  const subjectId = round.subjectIds[l]!;
+  return subjectId >= 0 ? sum + version[subjectId]! : sum;
+}
+
 /**
  * The artifact graph, to a fixed point: rounds over the images in digest order, each image updated in place
  * from the current fates of its parents and subject, until a round changes nothing.
@@ -627,124 +772,25 @@ function settleGraph(repo: Repo, fates: Fates, hard: Protections, unitMode: bool
     return subject ? findDigest(order, subject.digest) : -1;
   });
 
-  /** Updates the linked image `linked[l]`, whose id is `id`; returns whether its fate changed. */
-  const update = (l: number, id: number): boolean => {
-    const image = images[linked[l]!]!;
-    const subject = graph.subjects[id];
-    const parents = graph.parents[id];
-    const subjectId = subjectIds[l]!;
-    if (unitMode) {
-      // Unit mode: a follower's fate is its parent's; hard protections still save it.
-      let next: Working;
-      // A child of a kept index stays whatever its subject's fate (ECR rule 8), so a kept parent wins.
-      if (subject && !(parents && firstWith(parents, fates, 'keep') !== undefined)) {
-        const s = subjectId >= 0 ? actionOf(fates, subjectId) : undefined;
-        const follows = subject.digest;
-        next = !s
-          ? {
-              action: 'expire',
-              rule: null,
-              reasons: [`referrer whose subject ${short(subject.digest)} is no longer in the repository`],
-              protectedBy: [],
-              follows,
-            }
-          : s === 'keep'
-            ? {
-                action: 'keep',
-                rule: null,
-                reasons: [`referrer of ${short(subject.digest)}, which is kept`],
-                protectedBy: ['referrer'],
-                follows,
-              }
-            : {
-                action: s,
-                rule: ruleOf(fates, subjectId),
-                reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s)}`],
-                protectedBy: [],
-                follows,
-              };
-      } else {
-        const ps = parents!;
-        const parentId = firstWith(ps, fates, 'keep') ?? firstWith(ps, fates, 'transition') ?? ps[0]!;
-        const parent = images[parentId]!.digest;
-        const parentAction = actionOf(fates, parentId);
-        next =
-          parentAction === 'keep'
-            ? {
-                action: 'keep',
-                rule: null,
-                reasons: [`child of image index ${short(parent)}, which is kept`],
-                protectedBy: ['index-child'],
-                follows: parent,
-              }
-            : {
-                action: parentAction,
-                rule: ruleOf(fates, parentId),
-                reasons: [`child of image index ${short(parent)}, which is ${pastTense(parentAction)}`],
-                protectedBy: [],
-                follows: parent,
-              };
-      }
-      return settle(fates, hard, image, id, next);
-    }
-    // ECR's own rules: a child of an index that stays cannot be removed ...
-    if (parents && actionOf(fates, id) !== 'keep') {
-      const keptId = firstWith(parents, fates, 'keep');
-      // As a digest, and tested for truth, not presence: the same test as when parents were digests.
-      const kept = keptId === undefined ? undefined : images[keptId]!.digest;
-      if (kept) {
-        const w = fateOf(fates, id);
-        save(w, [['index-child', `child of image index ${short(kept)}, which is kept`]]);
-        w.follows = kept;
-        return true;
-      }
-    }
-    // ... and an OCI referrer of a removed subject is removed with it.
-    if (
-      subject?.via === 'oci-subject' &&
-      actionOf(fates, id) === 'keep' &&
-      !fates.made[id]?.protectedBy.length
-    ) {
-      const s = subjectId >= 0 ? actionOf(fates, subjectId) : undefined;
-      if (s && s !== 'keep') {
-        const next: Working = {
-          action: s,
-          rule: ruleOf(fates, subjectId),
-          reasons: [`referrer of ${short(subject.digest)}, which is ${pastTense(s)}`],
-          protectedBy: [],
-          follows: subject.digest,
-        };
-        return settle(fates, hard, image, id, next);
-      }
-    }
-    return false;
-  };
-
   // Each fate's version, by id, bumped when it changes; for each linked image, the sum of the versions of
   // the fates its update reads, as of its last update (NaN: none yet). Versions only grow, so the sum
   // changes exactly when one of those fates did. In unit mode an update depends only on the parents' and
   // the subject's fates, so the sum is taken after the update: its own change does not call for another.
   // Without unit mode a change of its own can (a referrer that became expired may now be saved as an
   // index child), so the sum is taken before.
-  const version = new Int32Array(n);
+  const round: GraphRound = { repo, fates, hard, unitMode, linked, subjectIds, version: new Int32Array(n) };
   const seen = new Float64Array(linked.length).fill(Number.NaN);
-  const inputsVersion = (l: number, id: number): number => {
-    let sum = version[id]!;
-    for (const parent of graph.parents[id] ?? []) sum += version[parent]!;
-    const subjectId = subjectIds[l]!;
-    return subjectId >= 0 ? sum + version[subjectId]! : sum;
-  };
   for (let changed = true, rounds = 0; changed && rounds <= n + 1; rounds++) {
     changed = false;
     for (let l = 0; l < linked.length; l++) {
       const id = idOf[linked[l]!]!;
-      const before = inputsVersion(l, id);
+      const before = inputsVersion(round, l, id);
       if (before === seen[l]) continue;
-      if (update(l, id)) {
-        version[id]!++;
+      if (updateLinked(round, l, id)) {
+        round.version[id]!++;
         changed = true;
       }
-      seen[l] = unitMode ? inputsVersion(l, id) : before;
+      seen[l] = unitMode ? inputsVersion(round, l, id) : before;
     }
   }
 }
