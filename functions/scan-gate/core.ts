@@ -6,6 +6,7 @@
 
 import { type SafeDeletePorts, safeDelete } from '../cleanup/safe-delete.js';
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
+import type { DeleteSignal } from '../shared/audit/records.js';
 import type { GateConfig } from '../shared/config/schema.js';
 import { globToRegExp } from '../shared/lifecycle/match.js';
 import {
@@ -39,6 +40,21 @@ export interface GatePorts {
   readonly notify: (subject: string, message: string) => Promise<void>;
   readonly inUse: () => Promise<readonly ImageReference[]>;
   readonly deletes: SafeDeletePorts;
+}
+
+/** The quarantine index of the verdict table, for the quarantine expiry. */
+export interface ExpiryPorts extends GatePorts {
+  readonly quarantine: {
+    /** LATEST verdicts of images quarantined at or before `cutoff`, oldest first, at most `limit`. */
+    quarantinedSince(cutoff: string, limit: number): Promise<VerdictRecord[]>;
+    /** Takes a gone image out of the index unless a verdict newer than `at` was written. */
+    release(ref: VerdictRecord, at: string): Promise<void>;
+  };
+}
+
+export interface JudgeOptions {
+  /** `dry-run` removes nothing: a removal is recorded as PLANNED in the audit table and reported. */
+  readonly mode: 'dry-run' | 'enforce';
 }
 
 export interface GateOutcome {
@@ -75,12 +91,22 @@ export function consoleLink(image: ScannedImage): string {
   return `https://${image.region}.console.aws.amazon.com/ecr/repositories/private/${image.registryId}/${image.repository}/_/image/${image.digest}/details?region=${image.region}`;
 }
 
+const DAY_MS = 86_400_000;
+
+/** When a quarantine that began at `quarantinedAt` expires, if the config gives it an expiry. */
+export function quarantineExpiresAt(gate: GateConfig, quarantinedAt: string | undefined): Date | undefined {
+  const days = gate.onFail.quarantine.expireAfterDays;
+  if (!gate.onFail.quarantine.enabled || days === undefined || quarantinedAt === undefined) return undefined;
+  return new Date(Date.parse(quarantinedAt) + days * DAY_MS);
+}
+
 export async function judgeImage(
   gate: GateConfig,
   image: ScannedImage,
   eventId: string,
   now: Date,
   ports: GatePorts,
+  options: JudgeOptions,
 ): Promise<GateOutcome> {
   const meta = await ports.scans.image(image.repository, image.digest);
   if (!meta) return { image, verdict: 'IMAGE_GONE', summary: 'the image no longer exists', actions: [] };
@@ -102,6 +128,11 @@ export async function judgeImage(
   const actions: string[] = [];
   const tag = quarantineTag(gate.onFail.quarantine.tagPrefix, image.digest);
   let quarantined: string | undefined = previous?.quarantineTag;
+  // Records written before `quarantinedAt` existed date the quarantine from their own time (later, so safe).
+  let quarantinedAt: string | undefined =
+    verdict.verdict === 'PASS'
+      ? undefined
+      : (previous?.quarantinedAt ?? (previous?.quarantineTag ? previous.at : undefined));
   const subject = { ...image, tags: meta.tags };
 
   if (verdict.verdict === 'FAIL') {
@@ -119,6 +150,7 @@ export async function judgeImage(
       actions.push('notified');
     }
     if (gate.onFail.quarantine.enabled) {
+      quarantinedAt ??= now.toISOString();
       if (repo?.tagMutability?.startsWith('IMMUTABLE')) {
         actions.push(
           `not tagged: ${image.repository} has immutable tags, so the quarantine is kept in the verdict record only`,
@@ -131,7 +163,23 @@ export async function judgeImage(
         quarantined = tag;
       }
     }
-    if (gate.onFail.remove.enabled) actions.push(await remove(gate, subject, verdict, ports));
+    const expiresAt = quarantineExpiresAt(gate, quarantinedAt);
+    const expired = expiresAt !== undefined && now.getTime() >= expiresAt.getTime();
+    if (gate.onFail.remove.enabled || expired) {
+      const why = gate.onFail.remove.enabled
+        ? `scan gate FAIL: ${verdict.summary}`
+        : `quarantined since ${quarantinedAt} and still failing after ${gate.onFail.quarantine.expireAfterDays} days: ${verdict.summary}`;
+      const removal = await remove(gate, subject, why, ports, options.mode);
+      actions.push(gate.onFail.remove.enabled || !removal.removed ? removal.action : `removed: ${why}`);
+      if (removal.removed) {
+        quarantined = undefined;
+        quarantinedAt = undefined;
+        if (!gate.onFail.remove.enabled && gate.onFail.notify) {
+          await ports.notify(...expiryMessage(subject, verdict, why));
+          actions.push('notified removal');
+        }
+      }
+    }
   } else if (verdict.verdict === 'PASS' && previous?.verdict === 'FAIL') {
     if (quarantined && meta.tags.includes(quarantined)) {
       if (meta.tags.some((t) => t !== quarantined)) {
@@ -189,23 +237,29 @@ export async function judgeImage(
     eventId,
     actions,
     quarantineTag: quarantined,
+    quarantinedAt,
   });
   return { image, verdict: verdict.verdict, summary: verdict.summary, actions };
 }
 
-/** Removal of a failing image: never when it is in use (unless the config says so), always through the safe delete path. */
+/**
+ * Removal of a failing image: never when it is in use (unless the config says so), always through the safe
+ * delete path (breaker, write-ahead audit); in dry-run mode only a PLANNED audit record.
+ */
 async function remove(
   gate: GateConfig,
   image: ScannedImage,
-  verdict: Verdict,
+  why: string,
   ports: GatePorts,
-): Promise<string> {
+  mode: JudgeOptions['mode'],
+): Promise<{ action: string; removed: boolean }> {
+  const kept = (action: string) => ({ action, removed: false });
   if (!gate.onFail.remove.allowInUse) {
     let refs: readonly ImageReference[];
     try {
       refs = await ports.inUse();
     } catch (e) {
-      if (e instanceof InUseUnavailableError) return `not removed: ${e.message} (fail safe)`;
+      if (e instanceof InUseUnavailableError) return kept(`not removed: ${e.message} (fail safe)`);
       throw e;
     }
     const use = inUseFor(refs, {
@@ -216,40 +270,138 @@ async function remove(
     const where =
       use.digests?.get(image.digest) ??
       [...(use.tags ?? [])].filter(([t]) => image.tags.includes(t)).flatMap(([, w]) => w);
-    if (where.length > 0) return `not removed: in use by ${where.join(', ')}`;
+    if (where.length > 0) return kept(`not removed: in use by ${where.join(', ')}`);
   }
   const runId = `gate-${image.digest.slice(7, 19)}-${Date.now()}`;
+  const signal = (status: DeleteSignal['status'], extra?: Partial<DeleteSignal>): DeleteSignal => ({
+    registryId: image.registryId,
+    region: image.region,
+    repository: image.repository,
+    digest: image.digest,
+    status,
+    evidence: extra?.evidence ?? 'steward-write-ahead',
+    at: new Date().toISOString(),
+    tags: image.tags,
+    actor: { type: 'ecr-steward', runId, rulePriority: null, reasons: [why] },
+    ...extra,
+  });
+  if (mode === 'dry-run') {
+    await ports.deletes.audit.record(signal('PLANNED'));
+    return kept('would be removed (dry-run): recorded as PLANNED');
+  }
   const result = await safeDelete(
     image.repository,
-    [
-      {
-        digest: image.digest,
-        sizeBytes: 0,
-        signal: (status, extra) => ({
-          registryId: image.registryId,
-          region: image.region,
-          repository: image.repository,
-          digest: image.digest,
-          status,
-          evidence: extra?.evidence ?? 'steward-write-ahead',
-          at: new Date().toISOString(),
-          tags: image.tags,
-          actor: {
-            type: 'ecr-steward',
-            runId,
-            rulePriority: null,
-            reasons: [`scan gate FAIL: ${verdict.summary}`],
-          },
-          ...extra,
-        }),
-      },
-    ],
+    [{ digest: image.digest, sizeBytes: 0, signal }],
     ports.deletes,
   );
-  if (result.breaker) return `not removed: breaker open for ${result.breaker.scope}`;
+  if (result.breaker) return kept(`not removed: breaker open for ${result.breaker.scope}`);
   if (result.failures.length > 0)
-    return `removal failed: ${result.failures[0]?.code} ${result.failures[0]?.reason}`;
-  return 'removed';
+    return kept(`removal failed: ${result.failures[0]?.code} ${result.failures[0]?.reason}`);
+  return { action: 'removed', removed: true };
+}
+
+export interface ExpiryReport {
+  readonly runId: string;
+  readonly mode: JudgeOptions['mode'];
+  /** Quarantined images whose expiry had come, judged in this run. */
+  readonly due: number;
+  readonly removed: number;
+  /** Dry-run: images that would have been removed (PLANNED audit records). */
+  readonly planned: number;
+  /** Images that pass now (fixed, allowlisted, policy relaxed): quarantine lifted, not removed. */
+  readonly released: number;
+  /** Images no longer in ECR: taken out of the quarantine index. */
+  readonly gone: number;
+  /** Still failing (or pending) but not removed, with the reason (in use, breaker open, …). */
+  readonly kept: readonly { repository: string; digest: string; verdict: string; reason: string }[];
+  readonly failures: readonly { repository: string; digest: string; error: string }[];
+  /** More images were due than this run may judge; they wait for the next run. */
+  readonly more: boolean;
+}
+
+/**
+ * The quarantine expiry: every quarantined image whose expiry has come is judged again with its current
+ * findings and the current policy. Still failing: removed (see `remove`). Passing now: released. Gone: taken
+ * out of the index. At most `limit` images per run, oldest quarantine first.
+ */
+export async function expireQuarantined(
+  gate: GateConfig,
+  run: { runId: string; mode: JudgeOptions['mode']; limit: number },
+  now: Date,
+  ports: ExpiryPorts,
+): Promise<ExpiryReport> {
+  const days = gate.onFail.quarantine.expireAfterDays;
+  const report = {
+    runId: run.runId,
+    mode: run.mode,
+    due: 0,
+    removed: 0,
+    planned: 0,
+    released: 0,
+    gone: 0,
+    kept: [] as { repository: string; digest: string; verdict: string; reason: string }[],
+    failures: [] as { repository: string; digest: string; error: string }[],
+    more: false,
+  };
+  if (!gate.enabled || !gate.onFail.quarantine.enabled || days === undefined || run.limit <= 0) return report;
+  const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
+  const due = await ports.quarantine.quarantinedSince(cutoff, run.limit + 1);
+  report.more = due.length > run.limit;
+  for (const record of due.slice(0, run.limit)) {
+    report.due++;
+    const image: ScannedImage = {
+      registryId: record.registryId,
+      region: record.region,
+      repository: record.repository,
+      digest: record.digest,
+      tags: record.tags,
+      trigger: 'quarantine-expiry',
+    };
+    try {
+      const outcome = await judgeImage(gate, image, run.runId, now, ports, { mode: run.mode });
+      if (outcome.verdict === 'IMAGE_GONE') {
+        await ports.quarantine.release(record, record.at);
+        report.gone++;
+      } else if (outcome.verdict === 'PASS') {
+        report.released++;
+      } else if (outcome.actions.some((a) => a.startsWith('removed'))) {
+        report.removed++;
+      } else if (outcome.actions.some((a) => a.startsWith('would be removed'))) {
+        report.planned++;
+      } else {
+        const reason =
+          outcome.actions.find((a) => a.startsWith('not removed') || a.startsWith('removal failed')) ??
+          `verdict ${outcome.verdict}: ${outcome.summary}`;
+        report.kept.push({
+          repository: image.repository,
+          digest: image.digest,
+          verdict: outcome.verdict,
+          reason,
+        });
+      }
+    } catch (e) {
+      report.failures.push({
+        repository: image.repository,
+        digest: image.digest,
+        error: (e as Error).message,
+      });
+    }
+  }
+  return report;
+}
+
+function expiryMessage(image: ScannedImage, verdict: Verdict, why: string): [string, string] {
+  return [
+    `ECR Steward: ${image.repository} image removed after its quarantine expired`.slice(0, 100),
+    [
+      `${image.repository}@${image.digest}${image.tags.length > 0 ? ` [${image.tags.join(', ')}]` : ''} was removed.`,
+      why,
+      '',
+      ...verdict.reasons.map((r) => `- ${r}`),
+      '',
+      `Audit: npx ecr-steward audit --repository ${image.repository}`,
+    ].join('\n'),
+  ];
 }
 
 function failMessage(image: ScannedImage, verdict: Verdict, newFindings: boolean): [string, string] {

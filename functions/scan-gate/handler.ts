@@ -1,8 +1,11 @@
 /**
  * Scan gate function: EventBridge invokes it (asynchronously) for `ECR Image Scan`, `Inspector2 Scan` and
- * `Inspector2 Finding`. It judges the image and records the verdict. Failures are rethrown so Lambda retries
- * and, after that, the event lands in the dead-letter queue.
+ * `Inspector2 Finding`. It judges the image and records the verdict. EventBridge Scheduler invokes it with
+ * `{"kind":"quarantine-expiry"}` (when the config gives quarantines an expiry) to remove the images whose
+ * quarantine has expired. Failures are rethrown so Lambda retries and, after that, the event lands in the
+ * dead-letter queue.
  */
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ECRClient } from '@aws-sdk/client-ecr';
@@ -10,15 +13,21 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CallCounter, EcrRegistry, EcrScanReader } from '../shared/adapters/ecr.js';
-import { collectInUse, inUseSourcesFor } from '../shared/adapters/in-use.js';
+import { collectInUse, type ImageReference, inUseSourcesFor } from '../shared/adapters/in-use.js';
 import { AuditStore, documentClient } from '../shared/audit/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV, EVENTS } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
 import { BreakerStore } from '../shared/state/breaker.js';
-import { type GateOutcome, type GatePorts, judgeImage } from './core.js';
-import { scanGateEventSchema, scannedImageOf } from './schema.js';
+import {
+  type ExpiryPorts,
+  type ExpiryReport,
+  expireQuarantined,
+  type GateOutcome,
+  judgeImage,
+} from './core.js';
+import { quarantineExpiryMessageSchema, scanGateEventSchema, scannedImageOf } from './schema.js';
 import { VerdictStore } from './verdicts.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-scan-gate' });
@@ -44,13 +53,24 @@ function sdk() {
   return clients;
 }
 
-/** Builds the gate's ports from the environment; exported for the CLI and the local cloud. */
-export function gatePorts(config = bundledConfig()): GatePorts {
+/**
+ * How many quarantined images one expiry run judges (each costs a few ECR and DynamoDB calls); more wait for
+ * the next scheduled run, oldest quarantine first.
+ */
+export const EXPIRY_BATCH = 100;
+
+/**
+ * Builds the gate's ports from the environment, for one invocation (in-use references are read at most once
+ * per invocation); exported for the CLI and the local cloud.
+ */
+export function gatePorts(config = bundledConfig()): ExpiryPorts {
   const { ecr, ecs, lambda, sns, doc } = sdk();
   const calls = new CallCounter();
   const scans = new EcrScanReader(ecr, calls);
   const registry = new EcrRegistry(ecr, calls);
   const sources = inUseSourcesFor(config.inUse, { ecs: () => ecs, lambda: () => lambda }, calls);
+  const verdicts = new VerdictStore(doc, requireEnv(ENV.verdictTable));
+  let inUse: Promise<readonly ImageReference[]> | undefined;
   return {
     scans: {
       scanFindings: (r, d) => scans.scanFindings(r, d) as never,
@@ -67,13 +87,21 @@ export function gatePorts(config = bundledConfig()): GatePorts {
         tags: needsTags ? await registry.repositoryTags(info.arn) : undefined,
       };
     },
-    verdicts: new VerdictStore(doc, requireEnv(ENV.verdictTable)),
+    verdicts,
+    quarantine: verdicts,
     notify: async (subject, message) => {
       await sns.send(
         new PublishCommand({ TopicArn: requireEnv(ENV.securityTopic), Subject: subject, Message: message }),
       );
     },
-    inUse: () => collectInUse(sources),
+    inUse: () => {
+      inUse ??= collectInUse(sources);
+      // A failed read is not cached: the next image of an expiry run tries again.
+      inUse.catch(() => {
+        inUse = undefined;
+      });
+      return inUse;
+    },
     deletes: {
       registry,
       audit: new AuditStore(doc, requireEnv(ENV.auditTable), { ttlDays: config.audit.retentionDays }),
@@ -82,8 +110,9 @@ export function gatePorts(config = bundledConfig()): GatePorts {
   };
 }
 
-export async function handler(event: unknown): Promise<GateOutcome | { ignored: string }> {
+export async function handler(event: unknown): Promise<GateOutcome | ExpiryReport | { ignored: string }> {
   const config = bundledConfig();
+  if (quarantineExpiryMessageSchema.safeParse(event).success) return expiry(config);
   const parsed = scanGateEventSchema.safeParse(event);
   if (!parsed.success) {
     // Not malformed, just not ours: retrying it would only dead-letter it and raise the queue's alarm.
@@ -99,11 +128,37 @@ export async function handler(event: unknown): Promise<GateOutcome | { ignored: 
   if (!config.gate.enabled) return { ignored: 'the scan gate is disabled in the config' };
   const image = scannedImageOf(parsed.data);
   if ('error' in image) throw new Error(image.error);
-  const outcome = await judgeImage(config.gate, image, parsed.data.id, new Date(), gatePorts(config));
+  const outcome = await judgeImage(config.gate, image, parsed.data.id, new Date(), gatePorts(config), {
+    mode: config.mode,
+  });
   logger.info('scan gate verdict', { ...outcome });
   metrics.addMetric(`Verdict${outcome.verdict}`, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
   return outcome;
+}
+
+/** The scheduled quarantine expiry; throws after the run when an image could not be judged, so it is retried. */
+async function expiry(config: ReturnType<typeof bundledConfig>): Promise<ExpiryReport> {
+  const now = new Date();
+  const runId = `expiry-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+  const report = await expireQuarantined(
+    config.gate,
+    { runId, mode: config.mode, limit: Math.min(EXPIRY_BATCH, config.bounds.maxDeletesPerRun) },
+    now,
+    gatePorts(config),
+  );
+  logger.info('quarantine expiry', { ...report });
+  metrics.addMetric('QuarantineExpiryRemoved', MetricUnit.Count, report.removed);
+  metrics.addMetric('QuarantineExpiryKept', MetricUnit.Count, report.kept.length);
+  metrics.publishStoredMetrics();
+  if (report.failures.length > 0)
+    throw new Error(
+      `quarantine expiry could not judge ${report.failures.length} image(s): ${report.failures
+        .slice(0, 3)
+        .map((f) => `${f.repository}@${f.digest}: ${f.error}`)
+        .join('; ')}`,
+    );
+  return report;
 }
 
 /**

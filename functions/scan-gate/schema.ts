@@ -84,8 +84,11 @@ export interface ScannedImage {
   readonly repository: string;
   readonly digest: string;
   readonly tags: readonly string[];
-  readonly trigger: 'ecr-scan' | 'inspector-scan' | 'inspector-finding';
+  readonly trigger: 'ecr-scan' | 'inspector-scan' | 'inspector-finding' | 'quarantine-expiry';
 }
+
+/** What EventBridge Scheduler sends to start the quarantine expiry (see lib/constructs/scan-gate.ts). */
+export const quarantineExpiryMessageSchema = z.strictObject({ kind: z.literal('quarantine-expiry') });
 
 export function repositoryNameFromArn(nameOrArn: string): string {
   const m = /^arn:aws[a-z-]*:ecr:[^:]*:\d{12}:repository\/(.+)$/.exec(nameOrArn);

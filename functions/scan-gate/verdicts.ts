@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Finding } from './findings.js';
 import type { VerdictValue } from './gate.js';
 
@@ -22,7 +28,21 @@ export interface VerdictRecord {
   readonly eventId: string;
   readonly actions: readonly string[];
   readonly quarantineTag?: string | undefined;
+  /**
+   * When the image was first quarantined (its first FAIL with the quarantine on); kept while it stays
+   * quarantined, cleared when it passes or is removed. The quarantine expiry counts from here.
+   */
+  readonly quarantinedAt?: string | undefined;
 }
+
+/**
+ * The sparse index of quarantined images: only LATEST records of quarantined images carry `qpk`, so the
+ * quarantine expiry reads the due ones (oldest first) without scanning the table.
+ */
+export const VERDICT_INDEXES = {
+  quarantined: { name: 'byQuarantine', partitionKey: 'qpk', sortKey: 'quarantinedAt' },
+} as const;
+const QUARANTINED = 'QUARANTINED';
 
 export const verdictPk = (r: { registryId: string; region: string; repository: string; digest: string }) =>
   `IMG#${r.registryId}#${r.region}#${r.repository}#${r.digest}`;
@@ -66,6 +86,56 @@ export class VerdictStore {
     return (out.Items ?? []) as VerdictRecord[];
   }
 
+  /**
+   * LATEST records of images quarantined at or before `cutoff` (ISO time), oldest first, at most `limit`.
+   * Reads the sparse quarantine index, so the cost follows the number of quarantined images only.
+   */
+  async quarantinedSince(cutoff: string, limit: number): Promise<VerdictRecord[]> {
+    const { name, partitionKey, sortKey } = VERDICT_INDEXES.quarantined;
+    const out: VerdictRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: name,
+          KeyConditionExpression: '#pk = :pk AND #sk <= :cutoff',
+          ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
+          ExpressionAttributeValues: { ':pk': QUARANTINED, ':cutoff': cutoff },
+          Limit: limit - out.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      out.push(...((page.Items ?? []) as VerdictRecord[]));
+      start = page.LastEvaluatedKey;
+    } while (start && out.length < limit);
+    return out;
+  }
+
+  /**
+   * Takes an image out of the quarantine index (the image is gone), unless a newer verdict was written
+   * since `at`: that verdict decides.
+   */
+  async release(
+    ref: { registryId: string; region: string; repository: string; digest: string },
+    at: string,
+  ): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: verdictPk(ref), sk: 'LATEST' },
+          UpdateExpression: 'REMOVE #qpk',
+          ConditionExpression: 'attribute_exists(pk) AND #at = :at',
+          ExpressionAttributeNames: { '#qpk': VERDICT_INDEXES.quarantined.partitionKey, '#at': 'at' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (e) {
+      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+    }
+  }
+
   /** Writes the history entry, then the new latest; an older event never replaces a newer verdict. */
   async put(record: Omit<VerdictRecord, 'pk' | 'sk'>): Promise<boolean> {
     const pk = verdictPk(record);
@@ -75,11 +145,13 @@ export class VerdictStore {
         Item: { ...record, pk, sk: `AT#${record.at}#${record.eventId}` },
       }),
     );
+    // Only the LATEST record of a quarantined image is in the quarantine index.
+    const indexed = record.quarantinedAt ? { [VERDICT_INDEXES.quarantined.partitionKey]: QUARANTINED } : {};
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...record, pk, sk: 'LATEST' },
+          Item: { ...record, ...indexed, pk, sk: 'LATEST' },
           ConditionExpression: 'attribute_not_exists(pk) OR #at <= :at',
           ExpressionAttributeNames: { '#at': 'at' },
           ExpressionAttributeValues: { ':at': record.at },

@@ -37,7 +37,7 @@ const QUARANTINE = { onFail: { quarantine: { enabled: true } } };
 const REMOVE = { onFail: { remove: { enabled: true } } };
 
 const judge = (config: GateConfig, h: GateHarness, now = NOW, eventId = 'event-1') =>
-  judgeImage(config, image(), eventId, now, h.ports);
+  judgeImage(config, image(), eventId, now, h.ports, { mode: 'enforce' });
 
 describe('judgeImage: FAIL notifications', () => {
   it('notifies once on FAIL, not again for an identical evaluation, and again for a new blocking finding', async () => {
@@ -551,6 +551,7 @@ describe('judgeImage: the verdict record', () => {
       'event-42',
       NOW,
       h.ports,
+      { mode: 'enforce' },
     );
 
     // Assess
@@ -622,7 +623,9 @@ describe('gatePolicyFor', () => {
     h.repository = { tagMutability: 'MUTABLE', tags: { tier: 'dev' } };
 
     // Act
-    const outcome = await judgeImage(config, image({ repository: 'sandbox/tool' }), 'e1', NOW, h.ports);
+    const outcome = await judgeImage(config, image({ repository: 'sandbox/tool' }), 'e1', NOW, h.ports, {
+      mode: 'enforce',
+    });
 
     // Assess
     expect(outcome.verdict).toBe('PASS');

@@ -4,7 +4,7 @@
  * the order of calls across ports (the write-ahead PENDING record before the delete call, and so on).
  */
 import { readFileSync } from 'node:fs';
-import type { GatePorts } from '../../functions/scan-gate/core.js';
+import type { ExpiryPorts } from '../../functions/scan-gate/core.js';
 import type { Finding, ScanFindingsOutput } from '../../functions/scan-gate/findings.js';
 import {
   type GatePolicy,
@@ -103,7 +103,9 @@ export interface GateHarness {
   inUseError?: Error;
   breaker?: { scope: string; reason?: string };
   onDelete?: (digests: readonly string[]) => DeleteOutcome;
-  readonly ports: GatePorts;
+  /** LATEST keys taken out of the quarantine index by `release` (a later put indexes them again). */
+  readonly released: Set<string>;
+  readonly ports: ExpiryPorts;
   /** The verdict recorded last (the latest put). */
   lastRecord(): Omit<VerdictRecord, 'pk' | 'sk'>;
 }
@@ -121,6 +123,7 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
     audit: [],
     deleteCalls: [],
     inUseRefs: [],
+    released: new Set(),
     lastRecord() {
       const last = h.history.at(-1);
       if (!last) throw new Error('no verdict was recorded');
@@ -167,7 +170,27 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
           const current = h.latest.get(key);
           if (current && current.at > record.at) return false;
           h.latest.set(key, copy);
+          h.released.delete(key);
           return true;
+        },
+      },
+      quarantine: {
+        // The sparse index: LATEST records with `quarantinedAt`, oldest first.
+        async quarantinedSince(cutoff, limit) {
+          journal.push(`quarantine:since:${cutoff}:${limit}`);
+          return [...h.latest.entries()]
+            .filter(
+              ([key, r]) =>
+                r.quarantinedAt !== undefined && r.quarantinedAt <= cutoff && !h.released.has(key),
+            )
+            .sort(([, a], [, b]) => (a.quarantinedAt! < b.quarantinedAt! ? -1 : 1))
+            .slice(0, limit)
+            .map(([key, r]) => structuredClone({ ...r, pk: key, sk: 'LATEST' }) as VerdictRecord);
+        },
+        async release(ref, at) {
+          journal.push(`quarantine:release:${ref.digest}`);
+          const key = verdictPk(ref);
+          if (h.latest.get(key)?.at === at) h.released.add(key);
         },
       },
       notify: async (subject, message) => {

@@ -145,6 +145,19 @@ export const gateConfigSchema = z
               .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}$/)
               .default('quarantined-')
               .describe('The quarantine tag is this prefix plus the first 12 hex characters of the digest.'),
+            expireAfterDays: z
+              .number()
+              .int()
+              .min(1)
+              .max(3650)
+              .optional()
+              .describe(
+                'Remove a quarantined image once it has failed the gate for this many days. Before removing, the gate judges the image again with the current findings and policy: a fixed or allowlisted image is released instead. Removal goes through the safe delete path (mode, breaker, in-use protection, write-ahead audit). Checked on the sweep schedule. Off by default.',
+              ),
+          })
+          .refine((q) => q.enabled || q.expireAfterDays === undefined, {
+            message: 'expireAfterDays needs the quarantine enabled ("enabled": true)',
+            path: ['expireAfterDays'],
           })
           .default({ enabled: false, tagPrefix: 'quarantined-' }),
         remove: z
@@ -154,7 +167,7 @@ export const gateConfigSchema = z
               .boolean()
               .default(false)
               .describe(
-                'Remove failing images even when they are in use. Off by default: running images are never removed.',
+                'Remove failing images even when they are in use (also for the quarantine expiry). Off by default: running images are never removed.',
               ),
           })
           .default({ enabled: false, allowInUse: false }),
