@@ -294,6 +294,7 @@ export class Cleanup extends Construct {
   }
 }
 
-function undefinedIfUtc(tz: string): TimeZone | undefined {
+/** Scheduler's time zone: left out for UTC (the default), so the template stays unchanged. */
+export function undefinedIfUtc(tz: string): TimeZone | undefined {
   return tz === 'UTC' ? undefined : TimeZone.of(tz);
 }

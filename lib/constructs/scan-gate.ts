@@ -3,11 +3,15 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { VERDICT_INDEXES } from '../../functions/scan-gate/verdicts.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { undefinedIfUtc } from './cleanup.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
 
@@ -47,6 +51,8 @@ export class ScanGate extends Construct {
   readonly verdictTable: dynamodb.TableV2;
   readonly function: StewardFunction;
   readonly rules: Record<keyof typeof SCAN_PATTERNS, events.Rule>;
+  /** Starts the quarantine expiry; only when the config gives quarantines an expiry. */
+  readonly expirySchedule?: scheduler.Schedule;
 
   constructor(scope: Construct, id: string, props: ScanGateProps) {
     super(scope, id);
@@ -62,13 +68,22 @@ export class ScanGate extends Construct {
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      // Sparse: only the LATEST verdict of a quarantined image carries the partition key.
+      globalSecondaryIndexes: [
+        {
+          indexName: VERDICT_INDEXES.quarantined.name,
+          partitionKey: { name: VERDICT_INDEXES.quarantined.partitionKey, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: VERDICT_INDEXES.quarantined.sortKey, type: dynamodb.AttributeType.STRING },
+        },
+      ],
     });
     this.function = new StewardFunction(this, 'Function', {
       entry: 'functions/scan-gate/handler.ts',
       handler: 'handler',
       description: 'ECR Steward scan gate: verdicts on scanned images',
       config: props.config,
-      timeout: Duration.minutes(2),
+      // An expiry run judges up to 100 images; an event judges one.
+      timeout: Duration.minutes(5),
       memorySize: 1024,
       onFailureQueue: dlq.queue,
       environment: {
@@ -86,9 +101,10 @@ export class ScanGate extends Construct {
       this.function.role,
       [
         wildcardResource(`${nagArnRef(props.auditTable)}/index/*`),
+        wildcardResource(`${nagArnRef(this.verdictTable)}/index/*`),
         'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       ],
-      "Audit queries use the audit table's own indexes; publishing to the encrypted security topic needs GenerateDataKey* on its key only.",
+      "Audit queries use the audit table's own indexes and the quarantine expiry the verdict table's quarantine index; publishing to the encrypted security topic needs GenerateDataKey* on its key only.",
     );
 
     const ecrActions = [
@@ -98,9 +114,11 @@ export class ScanGate extends Construct {
       'ecr:ListTagsForResource',
     ];
     const onFail = props.config.gate.onFail;
+    const expires = onFail.quarantine.enabled && onFail.quarantine.expireAfterDays !== undefined;
+    const removes = onFail.remove.enabled || expires;
     if (onFail.quarantine.enabled)
       ecrActions.push('ecr:BatchGetImage', 'ecr:PutImage', 'ecr:BatchDeleteImage');
-    if (onFail.remove.enabled) ecrActions.push('ecr:BatchDeleteImage');
+    if (removes) ecrActions.push('ecr:BatchDeleteImage');
     const statements = [
       new iam.PolicyStatement({
         sid: 'ScannedImages',
@@ -108,7 +126,7 @@ export class ScanGate extends Construct {
         resources: [StewardFunction.repositoryArn(this, '*')],
       }),
     ];
-    if (onFail.remove.enabled && !onFail.remove.allowInUse) {
+    if (removes && !onFail.remove.allowInUse) {
       statements.push(
         new iam.PolicyStatement({
           sid: 'InUseSources',
@@ -132,7 +150,7 @@ export class ScanGate extends Construct {
     this.function.addPolicy('GatePolicy', statements, {
       resources: [nagRepositoryArn(this, '*'), ...(statements.length > 1 ? ['*'] : [])],
       reason:
-        'The gate judges images of every repository (scan findings and image metadata; tag and delete only when quarantine or removal is enabled in the config); in-use reads of ECS and Lambda have no resource-level permissions.',
+        'The gate judges images of every repository (scan findings and image metadata; tag and delete only when quarantine, its expiry or removal is enabled in the config); in-use reads of ECS and Lambda have no resource-level permissions.',
     });
 
     const target = new targets.LambdaFunction(this.function.function, {
@@ -162,5 +180,32 @@ export class ScanGate extends Construct {
         SCAN_PATTERNS.inspectorFinding,
       ),
     };
+
+    if (expires) {
+      const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+        description: 'ECR Steward: lets EventBridge Scheduler start the quarantine expiry',
+      });
+      acknowledge(
+        schedulerRole,
+        wildcardResource(`${nagArnRef(this.function.function)}:*`),
+        'The scheduler target grants invoke on the scan gate function and its versions; nothing else.',
+      );
+      // On the sweep's schedule: an expiry counted in days needs no finer clock.
+      this.expirySchedule = new scheduler.Schedule(this, 'QuarantineExpirySchedule', {
+        description: 'ECR Steward: remove images whose quarantine has expired and that still fail the gate',
+        schedule: scheduler.ScheduleExpression.expression(
+          props.config.sweep.schedule,
+          undefinedIfUtc(props.config.sweep.timezone),
+        ),
+        target: new schedulerTargets.LambdaInvoke(this.function.function, {
+          role: schedulerRole,
+          input: scheduler.ScheduleTargetInput.fromObject({ kind: 'quarantine-expiry' }),
+          deadLetterQueue: dlq.queue,
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      });
+    }
   }
 }

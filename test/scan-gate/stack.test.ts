@@ -131,7 +131,7 @@ describe('ScanGate construct (default config)', () => {
       STATE_TABLE_NAME: { Ref: id(stack.tables.state) },
       SECURITY_TOPIC_ARN: { Ref: id(stack.topics.security) },
     });
-    expect(fn().Properties).toMatchObject({ Timeout: 120, MemorySize: 1024, Handler: 'index.handler' });
+    expect(fn().Properties).toMatchObject({ Timeout: 300, MemorySize: 1024, Handler: 'index.handler' });
   });
 
   it('sends failed asynchronous invocations, after two retries, to the dead-letter queue, which is alarmed', () => {
@@ -182,6 +182,16 @@ describe('ScanGate construct (default config)', () => {
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
     expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byQuarantine',
+        KeySchema: [
+          { AttributeName: 'qpk', KeyType: 'HASH' },
+          { AttributeName: 'quarantinedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
     expect(table.Properties.Replicas).toEqual([
       expect.objectContaining({
         DeletionProtectionEnabled: true,
@@ -223,6 +233,80 @@ describe('ScanGate construct (default config)', () => {
   });
 
   it('finds no AwsSolutions violation with cdk-nag validateScope', () => {
+    expect(nagViolations(built)).toEqual([]);
+  });
+
+  it('has no quarantine expiry schedule', () => {
+    expect(stack.gate.expirySchedule).toBeUndefined();
+    expect(
+      Object.values(resources).filter(
+        (r) =>
+          r.Type === 'AWS::Scheduler::Schedule' &&
+          r.Properties.Target.Arn['Fn::GetAtt']?.[0] === id(stack.gate.function.function),
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe('ScanGate construct: quarantine expiry', () => {
+  const built = build({ onFail: { quarantine: { enabled: true, expireAfterDays: 14 } } });
+  const { stack, id, resources } = built;
+
+  it('starts the expiry on the sweep schedule with {"kind":"quarantine-expiry"}, dead-lettered after 3 retries', () => {
+    // Act
+    const schedule = resources[id(stack.gate.expirySchedule!)]!;
+
+    // Assess
+    expect(schedule.Type).toBe('AWS::Scheduler::Schedule');
+    expect(schedule.Properties.ScheduleExpression).toBe('cron(0 3 * * ? *)');
+    expect(schedule.Properties.ScheduleExpressionTimezone).toBe('Etc/UTC');
+    expect(schedule.Properties.State).toBe('ENABLED');
+    expect(schedule.Properties.Target).toEqual({
+      Arn: { 'Fn::GetAtt': [id(stack.gate.function.function), 'Arn'] },
+      RoleArn: { 'Fn::GetAtt': [id(stack.gate.node.findChild('SchedulerRole')), 'Arn'] },
+      Input: '{"kind":"quarantine-expiry"}',
+      DeadLetterConfig: {
+        Arn: {
+          'Fn::GetAtt': [id(stack.gate.node.findChild('DeadLetter').node.findChild('Queue')), 'Arn'],
+        },
+      },
+      RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 3 },
+    });
+  });
+
+  it('grants BatchDeleteImage and the in-use reads: an expired image in use is kept', () => {
+    // Act
+    const statements = gateStatements(built);
+
+    // Assess
+    expect(statements.ScannedImages?.Action).toContain('ecr:BatchDeleteImage');
+    expect(statements.InUseSources?.Action).toEqual(
+      expect.arrayContaining(['ecs:ListTasks', 'ecs:DescribeServices', 'lambda:ListFunctions']),
+    );
+  });
+
+  it('follows the sweep time zone', () => {
+    // Act
+    const config = validateConfig({
+      selections: [{ repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
+      sweep: { schedule: 'cron(30 1 * * ? *)', timezone: 'Europe/Berlin' },
+      gate: { onFail: { quarantine: { enabled: true, expireAfterDays: 3 } } },
+    });
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const other = new EcrStewardStack(app, 'EcrSteward', { config });
+    const schedule =
+      Template.fromStack(other).toJSON().Resources[
+        other.getLogicalId(other.gate.expirySchedule!.node.defaultChild as CfnElement)
+      ];
+
+    // Assess
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'cron(30 1 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
+  });
+
+  it('finds no AwsSolutions violation', () => {
     expect(nagViolations(built)).toEqual([]);
   });
 });
