@@ -7,8 +7,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { VERDICT_INDEXES } from '../../functions/scan-gate/verdicts.js';
+import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
 import { undefinedIfUtc } from './cleanup.js';
@@ -72,7 +72,10 @@ export class ScanGate extends Construct {
       globalSecondaryIndexes: [
         {
           indexName: VERDICT_INDEXES.quarantined.name,
-          partitionKey: { name: VERDICT_INDEXES.quarantined.partitionKey, type: dynamodb.AttributeType.STRING },
+          partitionKey: {
+            name: VERDICT_INDEXES.quarantined.partitionKey,
+            type: dynamodb.AttributeType.STRING,
+          },
           sortKey: { name: VERDICT_INDEXES.quarantined.sortKey, type: dynamodb.AttributeType.STRING },
         },
       ],
