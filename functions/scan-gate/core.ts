@@ -129,10 +129,10 @@ export async function judgeImage(
   const tag = quarantineTag(gate.onFail.quarantine.tagPrefix, image.digest);
   let quarantined: string | undefined = previous?.quarantineTag;
   // Records written before `quarantinedAt` existed date the quarantine from their own time (later, so safe).
-  let quarantinedAt: string | undefined =
-    verdict.verdict === 'PASS'
-      ? undefined
-      : (previous?.quarantinedAt ?? (previous?.quarantineTag ? previous.at : undefined));
+  const wasQuarantinedAt =
+    previous?.quarantinedAt ?? (previous?.quarantineTag !== undefined ? previous.at : undefined);
+  const wasFailing = previous?.verdict === 'FAIL' || wasQuarantinedAt !== undefined;
+  let quarantinedAt: string | undefined = verdict.verdict === 'PASS' ? undefined : wasQuarantinedAt;
   const subject = { ...image, tags: meta.tags };
 
   if (verdict.verdict === 'FAIL') {
@@ -180,7 +180,8 @@ export async function judgeImage(
         }
       }
     }
-  } else if (verdict.verdict === 'PASS' && previous?.verdict === 'FAIL') {
+  } else if (verdict.verdict === 'PASS' && wasFailing) {
+    // Also after FAIL ─► PENDING ─► PASS: the quarantine set at the FAIL is lifted all the same.
     if (quarantined && meta.tags.includes(quarantined)) {
       if (meta.tags.some((t) => t !== quarantined)) {
         await ports.scans.removeTag(image.repository, quarantined);

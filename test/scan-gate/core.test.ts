@@ -415,6 +415,29 @@ describe('judgeImage: PASS after FAIL', () => {
     expect(h.lastRecord().quarantineTag).toBeUndefined();
   });
 
+  it('lifts the quarantine when a PENDING verdict came between the FAIL and the PASS', async () => {
+    // Prepare
+    const config = gateConfig(QUARANTINE);
+    const h = gateHarness(failing());
+    await judge(config, h, NOW, 'e1');
+    h.scan = basicScan([], 'IN_PROGRESS');
+    const rescanning = await judge(config, h, LATER, 'e2');
+    h.scan = passing();
+
+    // Act
+    const outcome = await judge(config, h, LATER_STILL, 'e3');
+
+    // Assess
+    expect(rescanning.verdict).toBe('PENDING');
+    expect(outcome.actions).toEqual([`quarantine lifted: tag ${TAG} removed`, 'notified recovery']);
+    expect(h.image?.tags).toEqual(['v1']);
+    expect(h.lastRecord()).toMatchObject({
+      verdict: 'PASS',
+      quarantineTag: undefined,
+      quarantinedAt: undefined,
+    });
+  });
+
   it("keeps the tag when it is the image's only tag (removing it would delete the image) and says why", async () => {
     // Prepare
     const config = gateConfig(QUARANTINE);
