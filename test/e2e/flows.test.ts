@@ -4,14 +4,17 @@
  *   images, each deletion with exactly one audit record (DELETED, actor ecr-steward, the rule's priority),
  *   while an image an ECS service runs, a held image and a protected tag survive;
  * - a basic scan with a CRITICAL finding → FAIL verdict, one security message, the quarantine tag;
+ * - that quarantine expired → the scheduled expiry judges the image again and removes it (write-ahead audit,
+ *   one DELETED record with the reason, one security message);
  * - a burst of manual deletes (BatchDeleteImage through the real SDK, with its CloudTrail record) crosses
  *   the repository threshold → exactly one alert for the window, the breaker opens, and the next cleanup
  *   of that repository reports breaker-open and deletes nothing.
  */
 import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quarantineTag } from '../../functions/scan-gate/core.js';
-import { VerdictStore } from '../../functions/scan-gate/verdicts.js';
+import { VerdictStore, verdictPk } from '../../functions/scan-gate/verdicts.js';
 import { BreakerStore, repositoryScope } from '../../functions/shared/state/breaker.js';
 import { cloudTrailBatchDelete } from '../../local/scenario.js';
 import {
@@ -177,6 +180,64 @@ describe('flows through the synthesized rules and the bundled functions', () => 
       ms: Date.now() - started,
     });
   }, 60_000);
+
+  it('an expired quarantine: the still-failing image is removed through the safe delete path, with its reason', async () => {
+    const started = Date.now();
+    const image = e2e.cloud.ecr.image(API, 'v2.0.0')!;
+    const verdicts = new VerdictStore(e2e.doc, e2e.tables.verdicts);
+    const ref = { registryId: LOCAL_ACCOUNT, region: LOCAL_REGION, repository: API, digest: image.digest };
+    const quarantined = await verdicts.latest(ref);
+    expect(quarantined?.quarantinedAt).toBeDefined();
+    // Nothing is due yet: the quarantine began moments ago and expires after a day.
+    const early = await e2e.cloud.runSchedule('ScanGateQuarantineExpirySchedule');
+    await e2e.cloud.settle(60_000);
+    expect(early.ok).toBe(true);
+    expect(present(e2e, API).has(image.digest)).toBe(true);
+    // Two days pass (for the record): the quarantine began before the one-day expiry.
+    const since = new Date(Date.now() - 2 * DAY).toISOString();
+    await e2e.doc.send(
+      new UpdateCommand({
+        TableName: e2e.tables.verdicts,
+        Key: { pk: verdictPk(ref), sk: 'LATEST' },
+        UpdateExpression: 'SET quarantinedAt = :since',
+        ExpressionAttributeValues: { ':since': since },
+      }),
+    );
+    const securityBefore = e2e.cloud.sns.messages.filter((m) => m.topicArn === e2e.topics.security).length;
+
+    const run = await e2e.cloud.runSchedule('ScanGateQuarantineExpirySchedule');
+    await e2e.cloud.settle(60_000);
+
+    expect(run.ok).toBe(true);
+    expect(present(e2e, API).has(image.digest)).toBe(false);
+    const records = (await auditByDigest(e2e)).get(image.digest) ?? [];
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      status: 'DELETED',
+      repository: API,
+      actor: { type: 'ecr-steward', rulePriority: null },
+    });
+    expect(records[0]?.actor.reasons?.[0]).toMatch(
+      new RegExp(`^quarantined since ${since} and still failing after 1 days: FAIL: 1 CRITICAL`),
+    );
+    const security = e2e.cloud.sns.messages.filter((m) => m.topicArn === e2e.topics.security);
+    expect(security.slice(securityBefore).map((m) => m.subject)).toEqual([
+      `ECR Steward: ${API} image removed after its quarantine expired`,
+    ]);
+    const after = await verdicts.latest(ref);
+    expect(after).toMatchObject({ verdict: 'FAIL', trigger: 'quarantine-expiry' });
+    expect(after?.quarantinedAt).toBeUndefined();
+    expect(await verdicts.quarantinedSince(new Date().toISOString(), 10)).toEqual([]);
+    expect(deadLetters(e2e).scanGateDlq).toBe(0);
+    figures('quarantine-expiry', {
+      due: 1,
+      removed: 1,
+      records: records.length,
+      securityMessages: security.length - securityBefore,
+      lost: 0,
+      ms: Date.now() - started,
+    });
+  }, 90_000);
 
   it('a burst of manual deletes crosses the threshold: one alert per window, and the breaker stops the next cleanup', async () => {
     const started = Date.now();
