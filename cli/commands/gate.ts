@@ -75,10 +75,16 @@ export function registerGate(program: Command): void {
           print(opts.format, {
             image: `${ref.repository}@${digest}`,
             verdict: recorded.verdict,
-            summary: recorded.summary,
+            // Still one line: the quarantine, when there is one, is said at its end.
+            summary: recorded.quarantinedAt
+              ? `${recorded.summary} [quarantined since ${recorded.quarantinedAt}]`
+              : recorded.summary,
             reasons: recorded.reasons,
             blocking: recorded.blocking,
             at: recorded.at,
+            ...(recorded.quarantinedAt
+              ? { quarantinedAt: recorded.quarantinedAt, quarantineTag: recorded.quarantineTag }
+              : {}),
             source: 'recorded',
           });
         }

@@ -18,11 +18,14 @@ export interface CliResult {
  * Runs the real command (`node bin/ecr-steward.js …`) in a child process, so the tests cover the shim,
  * argument parsing, exit codes and what reaches stdout and stderr, exactly as a user sees them.
  */
-export function runCli(args: readonly string[], opts: { cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, ECR_STEWARD_DEBUG: '' },
+      env: { ...process.env, ECR_STEWARD_DEBUG: '', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -965,7 +965,7 @@ describe('the synthesized stack on the local bus', () => {
     expect(lifecycle.map((r) => r.logicalId)).toEqual([expect.stringMatching(/^AuditLifecycleRule/)]);
   });
 
-  it('reads the sweep schedule with its target and input', () => {
+  it('reads the sweep and quarantine expiry schedules with their targets and inputs', () => {
     expect(schedulesFromTemplate(example.template)).toEqual([
       expect.objectContaining({
         state: 'ENABLED',
@@ -974,6 +974,14 @@ describe('the synthesized stack on the local bus', () => {
         targetLogicalId: example.ids.sweep,
         targetKind: 'lambda',
         input: '{"kind":"sweep"}',
+      }),
+      expect.objectContaining({
+        state: 'ENABLED',
+        expression: 'cron(0 3 * * ? *)',
+        timezone: 'Etc/UTC',
+        targetLogicalId: example.ids.scanGate,
+        targetKind: 'lambda',
+        input: '{"kind":"quarantine-expiry"}',
       }),
     ]);
   });

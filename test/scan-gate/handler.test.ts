@@ -4,6 +4,7 @@
  * asynchronously, so Lambda retries it and then sends it to the dead-letter queue.
  */
 import {
+  BatchDeleteImageCommand,
   BatchGetImageCommand,
   DescribeImageScanFindingsCommand,
   DescribeImagesCommand,
@@ -11,10 +12,17 @@ import {
   ECRClient,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { ECSClient, ListClustersCommand, ListTaskDefinitionFamiliesCommand } from '@aws-sdk/client-ecs';
+import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/scan-gate/handler.js';
@@ -42,8 +50,12 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const ecs = mockClient(ECSClient);
 const lambda = mockClient(LambdaClient);
 
-function useConfig(gate: StewardConfigInput['gate'] = {}): void {
+function useConfig(
+  gate: StewardConfigInput['gate'] = {},
+  extra: Pick<StewardConfigInput, 'mode' | 'bounds'> = {},
+): void {
   const config: StewardConfigInput = {
+    ...extra,
     selections: [{ repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
     gate,
   };
@@ -52,11 +64,14 @@ function useConfig(gate: StewardConfigInput['gate'] = {}): void {
 }
 
 /** ECR as it answers for one image with these scan findings. */
-function registry(repository: string, digest: string, findings: { name: string; severity: string }[]): void {
+function registry(
+  repository: string,
+  digest: string,
+  findings: { name: string; severity: string }[],
+  tags: string[] = ['v1'],
+): void {
   ecr.on(DescribeImagesCommand, { repositoryName: repository }).resolves({
-    imageDetails: [
-      { imageDigest: digest, imageTags: ['v1'], imagePushedAt: new Date('2026-01-01T00:00:00Z') },
-    ],
+    imageDetails: [{ imageDigest: digest, imageTags: tags, imagePushedAt: new Date('2026-01-01T00:00:00Z') }],
   });
   ecr.on(DescribeRepositoriesCommand, { repositoryNames: [repository] }).resolves({
     repositories: [
@@ -308,5 +323,233 @@ describe('scan gate handler: failures are rethrown so Lambda retries', () => {
     // Act / Assess: a retry sees no recorded FAIL, so it notifies again instead of going quiet.
     await expect(handler(event)).rejects.toThrow('kms throttled');
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+});
+
+describe('scan gate handler: the scheduled quarantine expiry', () => {
+  const NOW = new Date('2026-06-01T12:00:00.000Z');
+  /** NOW minus expireAfterDays (7). */
+  const CUTOFF = '2026-05-25T12:00:00.000Z';
+  const REPO = 'services/orders';
+  const DIGEST = `sha256:${'c'.repeat(64)}`;
+  const TAG = 'quarantined-cccccccccccc';
+  const PK = `IMG#${ACCOUNT}#us-east-1#${REPO}#${DIGEST}`;
+  const EXPIRY = { kind: 'quarantine-expiry' } as const;
+  const EXPIRING = { onFail: { quarantine: { enabled: true, expireAfterDays: 7 } } } as const;
+
+  /** The LATEST verdict of an image quarantined 8 days before NOW, still failing on CVE-2024-3094. */
+  const quarantinedRecord = (digest = DIGEST) => ({
+    pk: `IMG#${ACCOUNT}#us-east-1#${REPO}#${digest}`,
+    sk: 'LATEST',
+    qpk: 'QUARANTINED',
+    registryId: ACCOUNT,
+    region: 'us-east-1',
+    repository: REPO,
+    digest,
+    tags: ['v1', TAG],
+    verdict: 'FAIL',
+    summary: 'FAIL: 1 CRITICAL finding (at most 0 allowed)',
+    reasons: ['1 CRITICAL finding (at most 0 allowed)'],
+    counts: { CRITICAL: 1 },
+    blocking: [{ id: 'CVE-2024-3094', severity: 'CRITICAL' }],
+    policyHash: '0123456789abcdef',
+    at: '2026-05-31T12:00:00.000Z',
+    trigger: 'ecr-scan',
+    eventId: 'event-1',
+    actions: [],
+    quarantineTag: TAG,
+    quarantinedAt: '2026-05-24T12:00:00.000Z',
+  });
+
+  /** Every DynamoDB put and ECR delete, in order: `put:<table>:<status or sk>`, `delete:<digests>`. */
+  let journal: string[];
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(NOW);
+    journal = [];
+    const record = quarantinedRecord();
+    ddb.on(QueryCommand, { IndexName: 'byQuarantine' }).resolves({ Items: [record] });
+    ddb.on(GetCommand, { TableName: VERDICT_TABLE }).resolves({ Item: record });
+    ddb.on(PutCommand).callsFake((input) => {
+      journal.push(`put:${input.TableName}:${input.Item?.status ?? input.Item?.sk}`);
+      return {};
+    });
+    // No open breaker, nothing in use.
+    ddb.on(BatchGetCommand).resolves({ Responses: { 'EcrSteward-State': [] } });
+    ecs.on(ListClustersCommand).resolves({ clusterArns: [] });
+    ecs.on(ListTaskDefinitionFamiliesCommand).resolves({ families: [] });
+    lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
+    ecr.on(BatchDeleteImageCommand).callsFake((input) => {
+      const ids = input.imageIds as { imageDigest: string }[];
+      journal.push(`delete:${ids.map((i) => i.imageDigest).join(',')}`);
+      return { imageIds: ids, failures: [] };
+    });
+    registry(REPO, DIGEST, [{ name: 'CVE-2024-3094', severity: 'CRITICAL' }], ['v1', TAG]);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('in enforce mode, removes an image quarantined longer than expireAfterDays that still fails', async () => {
+    // Prepare
+    useConfig(EXPIRING, { mode: 'enforce' });
+
+    // Act
+    const report = await handler(EXPIRY);
+
+    // Assess: the index is read up to the cutoff, one more than the batch (to tell whether more wait).
+    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: VERDICT_TABLE,
+        IndexName: 'byQuarantine',
+        KeyConditionExpression: '#pk = :pk AND #sk <= :cutoff',
+        ExpressionAttributeNames: { '#pk': 'qpk', '#sk': 'quarantinedAt' },
+        ExpressionAttributeValues: { ':pk': 'QUARANTINED', ':cutoff': CUTOFF },
+        Limit: 101,
+        ExclusiveStartKey: undefined,
+      },
+    ]);
+    expect(ecr.commandCalls(BatchDeleteImageCommand).map((c) => c.args[0].input)).toEqual([
+      { repositoryName: REPO, imageIds: [{ imageDigest: DIGEST }] },
+    ]);
+    // Write-ahead audit record, delete, settled audit record, then the verdict (history, LATEST).
+    expect(journal).toEqual([
+      'put:EcrSteward-Audit:PENDING',
+      `delete:${DIGEST}`,
+      'put:EcrSteward-Audit:DELETED',
+      `put:${VERDICT_TABLE}:AT#${NOW.toISOString()}#${(report as { runId: string }).runId}`,
+      `put:${VERDICT_TABLE}:LATEST`,
+    ]);
+    const latest = ddb
+      .commandCalls(PutCommand)
+      .map((c) => c.args[0].input)
+      .find((p) => p.Item?.sk === 'LATEST');
+    expect(latest?.Item).toMatchObject({
+      pk: PK,
+      verdict: 'FAIL',
+      trigger: 'quarantine-expiry',
+      quarantineTag: undefined,
+      quarantinedAt: undefined,
+    });
+    expect(latest?.Item).not.toHaveProperty('qpk');
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject)).toEqual([
+      `ECR Steward: ${REPO} image removed after its quarantine expired`,
+    ]);
+    expect(report).toEqual({
+      runId: expect.stringMatching(/^expiry-20260601T120000-[0-9a-f]{8}$/),
+      mode: 'enforce',
+      due: 1,
+      removed: 1,
+      planned: 0,
+      released: 0,
+      gone: 0,
+      kept: [],
+      failures: [],
+      more: false,
+    });
+  });
+
+  it('in dry-run mode (the default), removes nothing and records the removal as PLANNED', async () => {
+    // Prepare
+    useConfig(EXPIRING);
+
+    // Act
+    const report = await handler(EXPIRY);
+
+    // Assess
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
+    expect(journal).toEqual([
+      'put:EcrSteward-Audit:PLANNED',
+      `put:${VERDICT_TABLE}:AT#${NOW.toISOString()}#${(report as { runId: string }).runId}`,
+      `put:${VERDICT_TABLE}:LATEST`,
+    ]);
+    // Still quarantined, from the same time: the next run judges it again.
+    const latest = ddb
+      .commandCalls(PutCommand)
+      .map((c) => c.args[0].input)
+      .find((p) => p.Item?.sk === 'LATEST');
+    expect(latest?.Item).toMatchObject({ quarantineTag: TAG, quarantinedAt: '2026-05-24T12:00:00.000Z' });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(report).toMatchObject({ mode: 'dry-run', due: 1, removed: 0, planned: 1, kept: [], failures: [] });
+  });
+
+  it('judges at most bounds.maxDeletesPerRun images a run and says when more wait', async () => {
+    // Prepare: two due images, a run may judge one.
+    useConfig(EXPIRING, { mode: 'enforce', bounds: { maxDeletesPerRun: 1 } });
+    ddb
+      .on(QueryCommand, { IndexName: 'byQuarantine' })
+      .resolves({ Items: [quarantinedRecord(), quarantinedRecord(`sha256:${'d'.repeat(64)}`)] });
+
+    // Act
+    const report = await handler(EXPIRY);
+
+    // Assess
+    expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input.Limit).toBe(2);
+    expect(ecr.commandCalls(BatchDeleteImageCommand).map((c) => c.args[0].input.imageIds)).toEqual([
+      [{ imageDigest: DIGEST }],
+    ]);
+    expect(report).toMatchObject({ due: 1, removed: 1, more: true });
+  });
+
+  it('takes an image that is no longer in ECR out of the index, unless a newer verdict was written', async () => {
+    // Prepare
+    useConfig(EXPIRING, { mode: 'enforce' });
+    ecr.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 'image not found'));
+    ddb.on(UpdateCommand).resolves({});
+
+    // Act
+    const report = await handler(EXPIRY);
+
+    // Assess
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: VERDICT_TABLE,
+        Key: { pk: PK, sk: 'LATEST' },
+        UpdateExpression: 'REMOVE #qpk',
+        ConditionExpression: 'attribute_exists(pk) AND #at = :at',
+        ExpressionAttributeNames: { '#qpk': 'qpk', '#at': 'at' },
+        ExpressionAttributeValues: { ':at': '2026-05-31T12:00:00.000Z' },
+      },
+    ]);
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
+    expect(journal).toEqual([]);
+    expect(report).toMatchObject({ due: 1, gone: 1, removed: 0, failures: [] });
+  });
+
+  it('sends no query when the quarantine has no expiry, and reports nothing due', async () => {
+    // Prepare
+    useConfig({ onFail: { quarantine: { enabled: true } } }, { mode: 'enforce' });
+
+    // Act
+    const report = await handler(EXPIRY);
+
+    // Assess
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+    expect(awsCalls()).toBe(0);
+    expect(report).toMatchObject({ mode: 'enforce', due: 0, removed: 0, planned: 0, more: false });
+  });
+
+  it('throws after the run when an image could not be judged, so the run is retried', async () => {
+    // Prepare
+    useConfig(EXPIRING, { mode: 'enforce' });
+    ecr.on(DescribeImageScanFindingsCommand).rejects(awsError('ServerException', 'internal error', 'server'));
+
+    // Act / Assess
+    await expect(handler(EXPIRY)).rejects.toThrow(
+      `quarantine expiry could not judge 1 image(s): ${REPO}@${DIGEST}: internal error`,
+    );
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
+    expect(journal).toEqual([]);
+  });
+
+  it('does not take a message with another property for an expiry: it is a malformed scan event', async () => {
+    // Prepare
+    useConfig(EXPIRING, { mode: 'enforce' });
+
+    // Act / Assess
+    await expect(handler({ kind: 'quarantine-expiry', x: 1 })).rejects.toThrow(/^malformed scan event: /);
+    expect(awsCalls()).toBe(0);
   });
 });

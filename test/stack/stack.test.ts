@@ -86,6 +86,16 @@ describe('EcrStewardStack (names-only config)', () => {
     );
 
     // Assess
+    // The scan gate's quarantine (on in the example config) untags, and its expiry removes, in any scanned
+    // repository: that statement belongs to the gate's role and is asserted below.
+    const gate = deletes.filter(({ statement }) => statement.Sid === 'ScannedImages');
+    expect(gate.map(({ statement }) => list(statement.Resource).map(text))).toEqual([
+      ['arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*'],
+    ]);
+    expect(gate[0]?.roles).toEqual([
+      logicalId(template, 'AWS::IAM::Role', { Description: Match.stringLikeRegexp('scan gate') }),
+    ]);
+    deletes.splice(deletes.indexOf(gate[0]!), 1);
     expect(deletes).toHaveLength(1);
     expect(deletes[0]?.statement.Effect).toBe('Allow');
     expect(deletes[0]?.statement.Condition).toBeUndefined();
@@ -272,10 +282,14 @@ describe('EcrStewardStack (example config)', () => {
     );
   });
 
-  it('grants BatchDeleteImage only on the managed names and on tag-selected repositories, never on "*"', () => {
-    // Act
-    const deletes = statements(template).filter(({ statement }) =>
-      list(statement.Action).some((a: string) => a === 'ecr:BatchDeleteImage' || a === 'ecr:*' || a === '*'),
+  it('grants the cleanup BatchDeleteImage only on the managed names and on tag-selected repositories, never on "*"', () => {
+    // Act (the scan gate's own statement, for its quarantine, is asserted in the names-only tests)
+    const deletes = statements(template).filter(
+      ({ statement }) =>
+        statement.Sid !== 'ScannedImages' &&
+        list(statement.Action).some(
+          (a: string) => a === 'ecr:BatchDeleteImage' || a === 'ecr:*' || a === '*',
+        ),
     );
 
     // Assess
