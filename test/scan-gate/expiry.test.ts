@@ -34,8 +34,7 @@ const at = (days: number, ms = 0) => new Date(NOW.getTime() + days * DAY + ms);
 const failing = () => basicScan([{ name: 'CVE-2024-0001', severity: 'CRITICAL', packageName: 'openssl' }]);
 const passing = () => basicScan([{ name: 'CVE-2024-0009', severity: 'LOW' }]);
 const pending = () => basicScan([], 'IN_PROGRESS');
-const SUMMARY =
-  'FAIL: 1 CRITICAL finding (at most 0 allowed) — worst: CVE-2024-0001 (CRITICAL in openssl)';
+const SUMMARY = 'FAIL: 1 CRITICAL finding (at most 0 allowed) — worst: CVE-2024-0001 (CRITICAL in openssl)';
 
 const EXPIRY = { onFail: { quarantine: { enabled: true, expireAfterDays: 7 } } };
 const QUIET_EXPIRY = { onFail: { notify: false, quarantine: { enabled: true, expireAfterDays: 7 } } };
