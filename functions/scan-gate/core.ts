@@ -40,21 +40,30 @@ export interface GatePorts {
   readonly notify: (subject: string, message: string) => Promise<void>;
   readonly inUse: () => Promise<readonly ImageReference[]>;
   readonly deletes: SafeDeletePorts;
+  /**
+   * When the audit table last recorded this digest DELETED from this repository, if ever. A digest deleted
+   * after its quarantine began and pushed again is a new image: its quarantine starts afresh.
+   */
+  readonly deletedAt: (ref: ScannedImage) => Promise<string | undefined>;
 }
 
 /** The quarantine index of the verdict table, for the quarantine expiry. */
 export interface ExpiryPorts extends GatePorts {
   readonly quarantine: {
-    /** LATEST verdicts of images quarantined at or before `cutoff`, oldest first, at most `limit`. */
-    quarantinedSince(cutoff: string, limit: number): Promise<VerdictRecord[]>;
-    /** Takes a gone image out of the index unless a verdict newer than `at` was written. */
+    /** LATEST verdicts of quarantined images due at or before `cutoff`, longest due first, at most `limit`. */
+    dueForExpiry(cutoff: string, limit: number): Promise<VerdictRecord[]>;
+    /** Takes a gone image out of the quarantine unless a verdict newer than `at` was written. */
     release(ref: VerdictRecord, at: string): Promise<void>;
+    /** Moves a kept image's turn in the index to `until` unless a verdict newer than `at` was written. */
+    defer(ref: VerdictRecord, at: string, until: string): Promise<void>;
   };
 }
 
 export interface JudgeOptions {
   /** `dry-run` removes nothing: a removal is recorded as PLANNED in the audit table and reported. */
   readonly mode: 'dry-run' | 'enforce';
+  /** The run a removal's audit record names (the expiry run); one is made up per removal otherwise. */
+  readonly runId?: string | undefined;
 }
 
 export interface GateOutcome {
@@ -164,12 +173,21 @@ export async function judgeImage(
       }
     }
     const expiresAt = quarantineExpiresAt(gate, quarantinedAt);
-    const expired = expiresAt !== undefined && now.getTime() >= expiresAt.getTime();
+    let expired = expiresAt !== undefined && now.getTime() >= expiresAt.getTime();
+    if (expired && !gate.onFail.remove.enabled) {
+      const deletedAt = await ports.deletedAt(image);
+      if (deletedAt !== undefined && quarantinedAt !== undefined && deletedAt > quarantinedAt) {
+        // The digest was deleted while quarantined and pushed again: not the image the quarantine began on.
+        actions.push(`quarantine restarted: the digest was deleted at ${deletedAt} and pushed again`);
+        quarantinedAt = now.toISOString();
+        expired = false;
+      }
+    }
     if (gate.onFail.remove.enabled || expired) {
       const why = gate.onFail.remove.enabled
         ? `scan gate FAIL: ${verdict.summary}`
         : `quarantined since ${quarantinedAt} and still failing after ${gate.onFail.quarantine.expireAfterDays} days: ${verdict.summary}`;
-      const removal = await remove(gate, subject, why, ports, options.mode);
+      const removal = await remove(gate, subject, why, ports, options);
       actions.push(gate.onFail.remove.enabled || !removal.removed ? removal.action : `removed: ${why}`);
       if (removal.removed) {
         quarantined = undefined;
@@ -252,7 +270,7 @@ async function remove(
   image: ScannedImage,
   why: string,
   ports: GatePorts,
-  mode: JudgeOptions['mode'],
+  { mode, runId = `gate-${image.digest.slice(7, 19)}-${Date.now()}` }: JudgeOptions,
 ): Promise<{ action: string; removed: boolean }> {
   const kept = (action: string) => ({ action, removed: false });
   if (!gate.onFail.remove.allowInUse) {
@@ -273,7 +291,6 @@ async function remove(
       [...(use.tags ?? [])].filter(([t]) => image.tags.includes(t)).flatMap(([, w]) => w);
     if (where.length > 0) return kept(`not removed: in use by ${where.join(', ')}`);
   }
-  const runId = `gate-${image.digest.slice(7, 19)}-${Date.now()}`;
   const signal = (status: DeleteSignal['status'], extra?: Partial<DeleteSignal>): DeleteSignal => ({
     registryId: image.registryId,
     region: image.region,
@@ -345,10 +362,10 @@ export async function expireQuarantined(
     more: false,
   };
   if (!gate.enabled || !gate.onFail.quarantine.enabled || days === undefined || run.limit <= 0) return report;
-  const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
-  const due = await ports.quarantine.quarantinedSince(cutoff, run.limit + 1);
+  const cutoff = now.getTime() - days * DAY_MS;
+  const due = await ports.quarantine.dueForExpiry(new Date(cutoff).toISOString(), run.limit + 1);
   report.more = due.length > run.limit;
-  for (const record of due.slice(0, run.limit)) {
+  for (const [i, record] of due.slice(0, run.limit).entries()) {
     report.due++;
     const image: ScannedImage = {
       registryId: record.registryId,
@@ -359,7 +376,10 @@ export async function expireQuarantined(
       trigger: 'quarantine-expiry',
     };
     try {
-      const outcome = await judgeImage(gate, image, run.runId, now, ports, { mode: run.mode });
+      const outcome = await judgeImage(gate, image, run.runId, now, ports, {
+        mode: run.mode,
+        runId: run.runId,
+      });
       if (outcome.verdict === 'IMAGE_GONE') {
         await ports.quarantine.release(record, record.at);
         report.gone++;
@@ -367,18 +387,23 @@ export async function expireQuarantined(
         report.released++;
       } else if (outcome.actions.some((a) => a.startsWith('removed'))) {
         report.removed++;
-      } else if (outcome.actions.some((a) => a.startsWith('would be removed'))) {
-        report.planned++;
       } else {
-        const reason =
-          outcome.actions.find((a) => a.startsWith('not removed') || a.startsWith('removal failed')) ??
-          `verdict ${outcome.verdict}: ${outcome.summary}`;
-        report.kept.push({
-          repository: image.repository,
-          digest: image.digest,
-          verdict: outcome.verdict,
-          reason,
-        });
+        if (outcome.actions.some((a) => a.startsWith('would be removed'))) report.planned++;
+        else
+          report.kept.push({
+            repository: image.repository,
+            digest: image.digest,
+            verdict: outcome.verdict,
+            reason:
+              outcome.actions.find(
+                (a) =>
+                  a.startsWith('not removed') ||
+                  a.startsWith('removal failed') ||
+                  a.startsWith('quarantine restarted'),
+              ) ?? `verdict ${outcome.verdict}: ${outcome.summary}`,
+          });
+        // Still quarantined: its next turn comes after the images this run did not reach (kept in this order).
+        await ports.quarantine.defer(record, now.toISOString(), new Date(cutoff + i + 1).toISOString());
       }
     } catch (e) {
       report.failures.push({

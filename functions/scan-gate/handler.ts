@@ -70,6 +70,7 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
   const registry = new EcrRegistry(ecr, calls);
   const sources = inUseSourcesFor(config.inUse, { ecs: () => ecs, lambda: () => lambda }, calls);
   const verdicts = new VerdictStore(doc, requireEnv(ENV.verdictTable));
+  const audit = new AuditStore(doc, requireEnv(ENV.auditTable), { ttlDays: config.audit.retentionDays });
   let inUse: Promise<readonly ImageReference[]> | undefined;
   return {
     scans: {
@@ -102,10 +103,10 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
       });
       return inUse;
     },
-    deletes: {
-      registry,
-      audit: new AuditStore(doc, requireEnv(ENV.auditTable), { ttlDays: config.audit.retentionDays }),
-      breaker: new BreakerStore(doc, requireEnv(ENV.stateTable)),
+    deletes: { registry, audit, breaker: new BreakerStore(doc, requireEnv(ENV.stateTable)) },
+    deletedAt: async (ref) => {
+      const record = await audit.get(ref);
+      return record?.status === 'DELETED' ? record.at : undefined;
     },
   };
 }

@@ -37,10 +37,12 @@ export interface VerdictRecord {
 
 /**
  * The sparse index of quarantined images: only LATEST records of quarantined images carry `qpk`, so the
- * quarantine expiry reads the due ones (oldest first) without scanning the table.
+ * quarantine expiry reads the due ones without scanning the table. `qdue` is when the expiry looks at the
+ * image: its `quarantinedAt`, or later once an expiry run has judged it and kept it (in use, breaker open…),
+ * so images kept run after run cannot crowd the others out of a bounded run.
  */
 export const VERDICT_INDEXES = {
-  quarantined: { name: 'byQuarantine', partitionKey: 'qpk', sortKey: 'quarantinedAt' },
+  quarantined: { name: 'byQuarantine', partitionKey: 'qpk', sortKey: 'qdue' },
 } as const;
 const QUARANTINED = 'QUARANTINED';
 
@@ -87,12 +89,13 @@ export class VerdictStore {
   }
 
   /**
-   * LATEST records of images quarantined at or before `cutoff` (ISO time), oldest first, at most `limit`.
-   * Reads the sparse quarantine index, so the cost follows the number of quarantined images only.
+   * LATEST records of quarantined images due at or before `cutoff` (ISO time), the longest due first, at most
+   * `limit`. Reads the sparse quarantine index, so the cost follows the number of quarantined images only.
    */
-  async quarantinedSince(cutoff: string, limit: number): Promise<VerdictRecord[]> {
+  async dueForExpiry(cutoff: string, limit: number): Promise<VerdictRecord[]> {
     const { name, partitionKey, sortKey } = VERDICT_INDEXES.quarantined;
     const out: VerdictRecord[] = [];
+    if (limit <= 0) return out;
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
@@ -113,8 +116,8 @@ export class VerdictStore {
   }
 
   /**
-   * Takes an image out of the quarantine index (the image is gone), unless a newer verdict was written
-   * since `at`: that verdict decides.
+   * Takes an image out of the quarantine (the image is gone), unless a newer verdict was written since `at`:
+   * that verdict decides.
    */
   async release(
     ref: { registryId: string; region: string; repository: string; digest: string },
@@ -125,10 +128,43 @@ export class VerdictStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: verdictPk(ref), sk: 'LATEST' },
-          UpdateExpression: 'REMOVE #qpk',
+          UpdateExpression: 'REMOVE #qpk, #qdue, quarantinedAt',
           ConditionExpression: 'attribute_exists(pk) AND #at = :at',
-          ExpressionAttributeNames: { '#qpk': VERDICT_INDEXES.quarantined.partitionKey, '#at': 'at' },
+          ExpressionAttributeNames: {
+            '#qpk': VERDICT_INDEXES.quarantined.partitionKey,
+            '#qdue': VERDICT_INDEXES.quarantined.sortKey,
+            '#at': 'at',
+          },
           ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (e) {
+      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+    }
+  }
+
+  /**
+   * Moves a quarantined image's place in the index to `until` (an expiry run judged it and kept it), unless a
+   * newer verdict was written since `at`.
+   */
+  async defer(
+    ref: { registryId: string; region: string; repository: string; digest: string },
+    at: string,
+    until: string,
+  ): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: verdictPk(ref), sk: 'LATEST' },
+          UpdateExpression: 'SET #qdue = :until',
+          ConditionExpression: 'attribute_exists(#qpk) AND #at = :at',
+          ExpressionAttributeNames: {
+            '#qpk': VERDICT_INDEXES.quarantined.partitionKey,
+            '#qdue': VERDICT_INDEXES.quarantined.sortKey,
+            '#at': 'at',
+          },
+          ExpressionAttributeValues: { ':at': at, ':until': until },
         }),
       );
     } catch (e) {
@@ -146,7 +182,10 @@ export class VerdictStore {
       }),
     );
     // Only the LATEST record of a quarantined image is in the quarantine index.
-    const indexed = record.quarantinedAt ? { [VERDICT_INDEXES.quarantined.partitionKey]: QUARANTINED } : {};
+    const { partitionKey, sortKey } = VERDICT_INDEXES.quarantined;
+    const indexed = record.quarantinedAt
+      ? { [partitionKey]: QUARANTINED, [sortKey]: record.quarantinedAt }
+      : {};
     try {
       await this.doc.send(
         new PutCommand({

@@ -227,7 +227,7 @@ describe('flows through the synthesized rules and the bundled functions', () => 
     const after = await verdicts.latest(ref);
     expect(after).toMatchObject({ verdict: 'FAIL', trigger: 'quarantine-expiry' });
     expect(after?.quarantinedAt).toBeUndefined();
-    expect(await verdicts.quarantinedSince(new Date().toISOString(), 10)).toEqual([]);
+    expect(await verdicts.dueForExpiry(new Date().toISOString(), 10)).toEqual([]);
     expect(deadLetters(e2e).scanGateDlq).toBe(0);
     figures('quarantine-expiry', {
       due: 1,

@@ -359,7 +359,7 @@ describe('expireQuarantined', () => {
 
     // Assess
     expect(report).toEqual(NOTHING);
-    expect(h.journal).toEqual([`quarantine:since:${at(0, -1).toISOString()}:101`]);
+    expect(h.journal).toEqual([`quarantine:due:${at(0, -1).toISOString()}:101`]);
   });
 
   it('removes a due image that still fails, and reports it', async () => {
@@ -485,6 +485,90 @@ describe('expireQuarantined', () => {
     // Assess
     expect(report).toEqual({ ...NOTHING, due: 1, removed: 1, more: true });
     expect(h.deleteCalls).toEqual([[DIGEST]]);
+  });
+
+  it('gives an image it kept its next turn after the others, so kept images cannot crowd them out', async () => {
+    // Prepare: the oldest quarantine is an image in use (kept run after run); a younger one is due too.
+    const config = gateConfig(QUIET_EXPIRY);
+    const h = gateHarness(failing());
+    await judge(config, h, NOW, 'e1');
+    h.inUseRefs = [
+      {
+        registryId: ACCOUNT,
+        region: REGION,
+        repository: REPO,
+        digest: DIGEST,
+        where: 'ecs:service/prod/orders',
+      },
+    ];
+    const younger = image({ digest: `sha256:${'e'.repeat(64)}` });
+    h.latest.set(verdictPk(younger), {
+      ...h.lastRecord(),
+      digest: younger.digest,
+      quarantinedAt: at(0, 1).toISOString(),
+    });
+
+    // Act
+    const first = await run(config, h, at(8), { limit: 1 });
+    const second = await run(config, h, at(9), { limit: 1 });
+
+    // Assess
+    expect(first.kept.map((k) => k.digest)).toEqual([DIGEST]);
+    expect(h.journal).toContain(`quarantine:defer:${DIGEST}:${at(1, 1).toISOString()}`);
+    expect(second).toMatchObject({ due: 1, removed: 1, kept: [] });
+    expect(h.deleteCalls).toEqual([[younger.digest]]);
+  });
+
+  it('names the expiry run in the audit records of its removals', async () => {
+    // Prepare
+    const config = gateConfig(QUIET_EXPIRY);
+    const h = gateHarness(failing());
+    await judge(config, h, NOW, 'e1');
+
+    // Act
+    await run(config, h, at(7));
+
+    // Assess
+    expect(h.audit.map((a) => [a.status, a.actor?.runId])).toEqual([
+      ['PENDING', 'expiry-1'],
+      ['DELETED', 'expiry-1'],
+    ]);
+  });
+
+  it('restarts the quarantine of a digest deleted while quarantined and pushed again, and removes nothing', async () => {
+    // Prepare: quarantined at NOW, deleted two days later, pushed again since.
+    const config = gateConfig(QUIET_EXPIRY);
+    const h = gateHarness(failing());
+    await judge(config, h, NOW, 'e1');
+    h.deletedAt = at(2).toISOString();
+
+    // Act
+    const report = await run(config, h, at(8));
+
+    // Assess
+    const reason = `quarantine restarted: the digest was deleted at ${at(2).toISOString()} and pushed again`;
+    expect(report).toEqual({
+      ...NOTHING,
+      due: 1,
+      kept: [{ repository: REPO, digest: DIGEST, verdict: 'FAIL', reason }],
+    });
+    expect(h.deleteCalls).toEqual([]);
+    expect(h.lastRecord()).toMatchObject({ actions: [reason], quarantinedAt: at(8).toISOString() });
+  });
+
+  it('removes as usual when the recorded deletion is older than the quarantine', async () => {
+    // Prepare
+    const config = gateConfig(QUIET_EXPIRY);
+    const h = gateHarness(failing());
+    h.deletedAt = at(-30).toISOString();
+    await judge(config, h, NOW, 'e1');
+
+    // Act
+    const report = await run(config, h, at(8));
+
+    // Assess
+    expect(report).toEqual({ ...NOTHING, due: 1, removed: 1 });
+    expect(h.journal).toContain(`deletedAt:${DIGEST}`);
   });
 
   it('reports an image it could not judge and goes on with the others', async () => {

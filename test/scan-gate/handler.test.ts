@@ -405,7 +405,7 @@ describe('scan gate handler: the scheduled quarantine expiry', () => {
         TableName: VERDICT_TABLE,
         IndexName: 'byQuarantine',
         KeyConditionExpression: '#pk = :pk AND #sk <= :cutoff',
-        ExpressionAttributeNames: { '#pk': 'qpk', '#sk': 'quarantinedAt' },
+        ExpressionAttributeNames: { '#pk': 'qpk', '#sk': 'qdue' },
         ExpressionAttributeValues: { ':pk': 'QUARANTINED', ':cutoff': CUTOFF },
         Limit: 101,
         ExclusiveStartKey: undefined,
@@ -507,9 +507,9 @@ describe('scan gate handler: the scheduled quarantine expiry', () => {
       {
         TableName: VERDICT_TABLE,
         Key: { pk: PK, sk: 'LATEST' },
-        UpdateExpression: 'REMOVE #qpk',
+        UpdateExpression: 'REMOVE #qpk, #qdue, quarantinedAt',
         ConditionExpression: 'attribute_exists(pk) AND #at = :at',
-        ExpressionAttributeNames: { '#qpk': 'qpk', '#at': 'at' },
+        ExpressionAttributeNames: { '#qpk': 'qpk', '#qdue': 'qdue', '#at': 'at' },
         ExpressionAttributeValues: { ':at': '2026-05-31T12:00:00.000Z' },
       },
     ]);

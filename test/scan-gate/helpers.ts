@@ -103,8 +103,13 @@ export interface GateHarness {
   inUseError?: Error;
   breaker?: { scope: string; reason?: string };
   onDelete?: (digests: readonly string[]) => DeleteOutcome;
-  /** LATEST keys taken out of the quarantine index by `release` (a later put indexes them again). */
-  readonly released: Set<string>;
+  /**
+   * The quarantine index's sort key (`qdue`) where it is not the record's `quarantinedAt`: set by `defer`,
+   * `null` once `release` took the image out; a later put resets it.
+   */
+  readonly qdue: Map<string, string | null>;
+  /** What the audit table says: when this digest was last DELETED from the repository. */
+  deletedAt?: string;
   readonly ports: ExpiryPorts;
   /** The verdict recorded last (the latest put). */
   lastRecord(): Omit<VerdictRecord, 'pk' | 'sk'>;
@@ -123,7 +128,7 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
     audit: [],
     deleteCalls: [],
     inUseRefs: [],
-    released: new Set(),
+    qdue: new Map(),
     lastRecord() {
       const last = h.history.at(-1);
       if (!last) throw new Error('no verdict was recorded');
@@ -170,32 +175,48 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
           const current = h.latest.get(key);
           if (current && current.at > record.at) return false;
           h.latest.set(key, copy);
-          h.released.delete(key);
+          h.qdue.delete(key);
           return true;
         },
       },
       quarantine: {
-        // The sparse index: LATEST records with `quarantinedAt`, oldest first.
-        async quarantinedSince(cutoff, limit) {
-          journal.push(`quarantine:since:${cutoff}:${limit}`);
+        // The sparse index: LATEST records with `quarantinedAt`, by `qdue`.
+        async dueForExpiry(cutoff, limit) {
+          journal.push(`quarantine:due:${cutoff}:${limit}`);
+          const due = (key: string, r: Omit<VerdictRecord, 'pk' | 'sk'>) =>
+            h.qdue.has(key) ? h.qdue.get(key) : r.quarantinedAt;
           return [...h.latest.entries()]
-            .filter(
-              ([key, r]) =>
-                r.quarantinedAt !== undefined && r.quarantinedAt <= cutoff && !h.released.has(key),
-            )
-            .sort(([, a], [, b]) => (a.quarantinedAt! < b.quarantinedAt! ? -1 : 1))
+            .filter(([key, r]) => {
+              const d = due(key, r);
+              return d !== undefined && d !== null && d <= cutoff;
+            })
+            .sort(([ka, a], [kb, b]) => (due(ka, a)! < due(kb, b)! ? -1 : 1))
             .slice(0, limit)
             .map(([key, r]) => structuredClone({ ...r, pk: key, sk: 'LATEST' }) as VerdictRecord);
         },
         async release(ref, at) {
           journal.push(`quarantine:release:${ref.digest}`);
           const key = verdictPk(ref);
-          if (h.latest.get(key)?.at === at) h.released.add(key);
+          const current = h.latest.get(key);
+          if (current?.at === at) {
+            h.latest.set(key, { ...current, quarantinedAt: undefined });
+            h.qdue.set(key, null);
+          }
+        },
+        async defer(ref, at, until) {
+          journal.push(`quarantine:defer:${ref.digest}:${until}`);
+          const key = verdictPk(ref);
+          if (h.latest.get(key)?.at === at && h.latest.get(key)?.quarantinedAt !== undefined)
+            h.qdue.set(key, until);
         },
       },
       notify: async (subject, message) => {
         journal.push(`notify:${subject}`);
         h.notifications.push({ subject, message });
+      },
+      deletedAt: async (ref) => {
+        journal.push(`deletedAt:${ref.digest}`);
+        return h.deletedAt;
       },
       inUse: async () => {
         journal.push('inUse');

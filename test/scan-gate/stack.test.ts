@@ -187,7 +187,7 @@ describe('ScanGate construct (default config)', () => {
         IndexName: 'byQuarantine',
         KeySchema: [
           { AttributeName: 'qpk', KeyType: 'HASH' },
-          { AttributeName: 'quarantinedAt', KeyType: 'RANGE' },
+          { AttributeName: 'qdue', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
       },

@@ -242,7 +242,13 @@ describe('VerdictStore: the quarantine index', () => {
 
     // Assess
     const latest = await rawItem(store, verdictPk(KEY), 'LATEST');
-    expect(latest).toEqual({ ...failing, pk: verdictPk(KEY), sk: 'LATEST', qpk: 'QUARANTINED' });
+    expect(latest).toEqual({
+      ...failing,
+      pk: verdictPk(KEY),
+      sk: 'LATEST',
+      qpk: 'QUARANTINED',
+      qdue: failing.quarantinedAt,
+    });
     const historyItem = await rawItem(
       store,
       verdictPk(KEY),
@@ -254,13 +260,14 @@ describe('VerdictStore: the quarantine index', () => {
       sk: 'AT#2026-06-01T12:00:00.000Z#event-2026-06-01T12:00:00.000Z',
     });
     expect(historyItem).not.toHaveProperty('qpk');
+    expect(historyItem).not.toHaveProperty('qdue');
     const otherLatest = await rawItem(store, verdictPk(other), 'LATEST');
     expect(otherLatest).toBeDefined();
     expect(otherLatest).not.toHaveProperty('qpk');
     expect(otherLatest).not.toHaveProperty('quarantinedAt');
-    expect(
-      (await store.quarantinedSince('9999-12-31T23:59:59.999Z', 10)).map((r) => [r.digest, r.sk]),
-    ).toEqual([[DIGEST, 'LATEST']]);
+    expect((await store.dueForExpiry('9999-12-31T23:59:59.999Z', 10)).map((r) => [r.digest, r.sk])).toEqual([
+      [DIGEST, 'LATEST'],
+    ]);
   });
 
   it('returns the images quarantined at or before the cutoff (equal included, 1 ms later not), oldest first', async () => {
@@ -277,7 +284,7 @@ describe('VerdictStore: the quarantine index', () => {
     });
 
     // Act
-    const due = await store.quarantinedSince(CUTOFF, 10);
+    const due = await store.dueForExpiry(CUTOFF, 10);
 
     // Assess
     expect(due.map((r) => [r.digest, r.quarantinedAt])).toEqual([
@@ -290,6 +297,7 @@ describe('VerdictStore: the quarantine index', () => {
       pk: verdictPk(keyOf(3)),
       sk: 'LATEST',
       qpk: 'QUARANTINED',
+      qdue: fromCutoff(-3 * DAY),
     });
   });
 
@@ -299,7 +307,7 @@ describe('VerdictStore: the quarantine index', () => {
     await store.put(record('2026-05-01T00:00:00.000Z', { verdict: 'PASS', quarantineTag: undefined }));
 
     // Act / Assess
-    expect(await store.quarantinedSince(CUTOFF, 10)).toEqual([]);
+    expect(await store.dueForExpiry(CUTOFF, 10)).toEqual([]);
   });
 
   it('honours the limit: of 7 due images, limit 5 returns exactly the 5 oldest', async () => {
@@ -308,7 +316,7 @@ describe('VerdictStore: the quarantine index', () => {
     for (let n = 1; n <= 7; n++) await store.put(quarantined(n, fromCutoff(-n * DAY)));
 
     // Act
-    const due = await store.quarantinedSince(CUTOFF, 5);
+    const due = await store.dueForExpiry(CUTOFF, 5);
 
     // Assess
     expect(due.map((r) => r.digest)).toEqual([7, 6, 5, 4, 3].map((n) => keyOf(n).digest));
@@ -321,7 +329,7 @@ describe('VerdictStore: the quarantine index', () => {
     const { store, limits } = pagedStore(base, 2);
 
     // Act
-    const due = await store.quarantinedSince(CUTOFF, 5);
+    const due = await store.dueForExpiry(CUTOFF, 5);
 
     // Assess
     expect(due.map((r) => r.digest)).toEqual([7, 6, 5, 4, 3].map((n) => keyOf(n).digest));
@@ -336,7 +344,7 @@ describe('VerdictStore: the quarantine index', () => {
     const { store, limits } = pagedStore(base, 2);
 
     // Act
-    const due = await store.quarantinedSince(CUTOFF, 100);
+    const due = await store.dueForExpiry(CUTOFF, 100);
 
     // Assess
     expect(due.map((r) => r.digest)).toEqual([7, 6, 5, 4, 3, 2, 1].map((n) => keyOf(n).digest));
@@ -355,7 +363,7 @@ describe('VerdictStore: the quarantine index', () => {
 
     // Assess
     expect(written).toBe(true);
-    expect(await store.quarantinedSince(CUTOFF, 10)).toEqual([]);
+    expect(await store.dueForExpiry(CUTOFF, 10)).toEqual([]);
     const latest = await rawItem(store, verdictPk(KEY), 'LATEST');
     expect(latest).toMatchObject({ verdict: 'PASS', at: '2026-05-21T12:00:00.000Z' });
     expect(latest).not.toHaveProperty('qpk');
@@ -371,7 +379,7 @@ describe('VerdictStore: the quarantine index', () => {
     await store.put(record('2026-05-28T12:00:00.000Z', { quarantinedAt: '2026-05-20T12:00:00.000Z' }));
 
     // Assess
-    expect((await store.quarantinedSince(CUTOFF, 10)).map((r) => [r.at, r.quarantinedAt])).toEqual([
+    expect((await store.dueForExpiry(CUTOFF, 10)).map((r) => [r.at, r.quarantinedAt])).toEqual([
       ['2026-05-28T12:00:00.000Z', '2026-05-20T12:00:00.000Z'],
     ]);
   });
@@ -390,7 +398,7 @@ describe('VerdictStore: the quarantine index', () => {
 
     // Assess
     expect(written).toBe(false);
-    expect(await store.quarantinedSince(CUTOFF, 10)).toEqual([]);
+    expect(await store.dueForExpiry(CUTOFF, 10)).toEqual([]);
   });
 
   it('releases an image from the index when the LATEST verdict is the one it was read with', async () => {
@@ -406,10 +414,11 @@ describe('VerdictStore: the quarantine index', () => {
     // Act
     await store.release({ ...KEY, pk: verdictPk(KEY), sk: 'LATEST' } as VerdictRecord, failing.at);
 
-    // Assess: only that image left the index; its verdict is otherwise kept.
-    expect((await store.quarantinedSince(CUTOFF, 10)).map((r) => r.digest)).toEqual([keyOf(2).digest]);
+    // Assess: only that image left the quarantine; its verdict is otherwise kept.
+    expect((await store.dueForExpiry(CUTOFF, 10)).map((r) => r.digest)).toEqual([keyOf(2).digest]);
+    const { quarantinedAt: _gone, ...kept } = failing;
     expect(await rawItem(store, verdictPk(KEY), 'LATEST')).toEqual({
-      ...failing,
+      ...kept,
       pk: verdictPk(KEY),
       sk: 'LATEST',
     });
@@ -425,7 +434,7 @@ describe('VerdictStore: the quarantine index', () => {
     await expect(store.release(KEY as VerdictRecord, '2026-05-20T12:00:00.000Z')).resolves.toBeUndefined();
 
     // Assess
-    expect((await store.quarantinedSince(CUTOFF, 10)).map((r) => [r.digest, r.at])).toEqual([
+    expect((await store.dueForExpiry(CUTOFF, 10)).map((r) => [r.digest, r.at])).toEqual([
       [DIGEST, '2026-05-20T13:00:00.000Z'],
     ]);
     expect(await rawItem(store, verdictPk(KEY), 'LATEST')).toMatchObject({ qpk: 'QUARANTINED' });
@@ -440,5 +449,61 @@ describe('VerdictStore: the quarantine index', () => {
 
     // Assess
     expect(await db.scan(store.tableName)).toEqual([]);
+  });
+
+  it('defers a kept image: it moves behind the others in the index, its quarantinedAt unchanged', async () => {
+    // Prepare
+    const store = await verdictStore();
+    const first = quarantined(1, fromCutoff(-2 * DAY));
+    await store.put(first);
+    await store.put(quarantined(2, fromCutoff(-DAY)));
+
+    // Act
+    await store.defer(keyOf(1) as VerdictRecord, first.at, fromCutoff(1));
+
+    // Assess
+    expect((await store.dueForExpiry(CUTOFF, 10)).map((r) => r.digest)).toEqual([keyOf(2).digest]);
+    expect((await store.dueForExpiry(fromCutoff(1), 10)).map((r) => r.digest)).toEqual([
+      keyOf(2).digest,
+      keyOf(1).digest,
+    ]);
+    expect(await rawItem(store, verdictPk(keyOf(1)), 'LATEST')).toMatchObject({
+      qdue: fromCutoff(1),
+      quarantinedAt: fromCutoff(-2 * DAY),
+    });
+  });
+
+  it('does not defer when a newer verdict was written since, nor an image out of the quarantine', async () => {
+    // Prepare
+    const store = await verdictStore();
+    const stale = quarantined(1, fromCutoff(-2 * DAY));
+    await store.put(stale);
+    const newer = { ...stale, at: fromCutoff(-DAY / 2), eventId: 'newer' };
+    await store.put(newer);
+    const passed = {
+      ...record(fromCutoff(-DAY), { verdict: 'PASS' as const, quarantineTag: undefined }),
+      ...keyOf(2),
+    };
+    await store.put(passed);
+
+    // Act
+    await store.defer(keyOf(1) as VerdictRecord, stale.at, fromCutoff(1));
+    await store.defer(keyOf(2) as VerdictRecord, passed.at, fromCutoff(1));
+
+    // Assess
+    expect((await store.dueForExpiry(CUTOFF, 10)).map((r) => r.digest)).toEqual([keyOf(1).digest]);
+    expect(await rawItem(store, verdictPk(keyOf(2)), 'LATEST')).not.toHaveProperty('qdue');
+  });
+
+  it('asks DynamoDB nothing for a limit of 0', async () => {
+    // Prepare
+    const { store, limits } = pagedStore(await verdictStore(), 10);
+
+    // Act
+    const due = await store.dueForExpiry(CUTOFF, 0);
+
+    // Assess
+    expect(due).toEqual([]);
+    expect(limits).toEqual([]);
   });
 });
