@@ -199,7 +199,8 @@ describe('flows through the synthesized rules and the bundled functions', () => 
       new UpdateCommand({
         TableName: e2e.tables.verdicts,
         Key: { pk: verdictPk(ref), sk: 'LATEST' },
-        UpdateExpression: 'SET quarantinedAt = :since',
+        // The quarantine's start, and its place in the quarantine index with it.
+        UpdateExpression: 'SET quarantinedAt = :since, qdue = :since',
         ExpressionAttributeValues: { ':since': since },
       }),
     );
