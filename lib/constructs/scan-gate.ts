@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -53,6 +54,8 @@ export class ScanGate extends Construct {
   readonly rules: Record<keyof typeof SCAN_PATTERNS, events.Rule>;
   /** Starts the quarantine expiry; only when the config gives quarantines an expiry. */
   readonly expirySchedule?: scheduler.Schedule;
+  /** The registry's scanning configuration; only when the config sets `gate.registryScanning`. */
+  readonly registryScanning?: ecr.CfnRegistryScanningConfiguration;
 
   constructor(scope: Construct, id: string, props: ScanGateProps) {
     super(scope, id);
@@ -183,6 +186,19 @@ export class ScanGate extends Construct {
         SCAN_PATTERNS.inspectorFinding,
       ),
     };
+
+    const scanning = props.config.gate.registryScanning;
+    if (scanning) {
+      this.registryScanning = new ecr.CfnRegistryScanningConfiguration(this, 'RegistryScanning', {
+        scanType: scanning.scanType,
+        rules: scanning.rules.map((r) => ({
+          scanFrequency: r.scanFrequency,
+          repositoryFilters: r.repositories.map((filter) => ({ filter, filterType: 'WILDCARD' })),
+        })),
+      });
+      // Deleting it would revert the registry to basic scanning with no rules: scans would silently stop.
+      this.registryScanning.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    }
 
     if (expires) {
       const schedulerRole = new iam.Role(this, 'SchedulerRole', {

@@ -118,6 +118,69 @@ describe('parseConfig', () => {
     expect(parseConfig(minimal({ sweep: { schedule } })).sweep.schedule).toBe(schedule);
   });
 
+  it('accepts a registry scanning configuration', () => {
+    // Act
+    const config = parseConfig(
+      minimal({
+        gate: {
+          registryScanning: {
+            scanType: 'ENHANCED',
+            rules: [
+              { scanFrequency: 'CONTINUOUS_SCAN', repositories: ['prod/*'] },
+              { scanFrequency: 'SCAN_ON_PUSH', repositories: ['*'] },
+            ],
+          },
+        },
+      }),
+    );
+
+    // Assess
+    expect(config.gate.registryScanning?.rules.map((r) => r.scanFrequency)).toEqual([
+      'CONTINUOUS_SCAN',
+      'SCAN_ON_PUSH',
+    ]);
+    expect(parseConfig(minimal()).gate.registryScanning).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'continuous scanning with BASIC',
+      { scanType: 'BASIC', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositories: ['*'] }] },
+      'gate.registryScanning.rules: BASIC scanning supports SCAN_ON_PUSH only; CONTINUOUS_SCAN needs "scanType": "ENHANCED"',
+    ],
+    [
+      'two rules of one frequency',
+      {
+        scanType: 'BASIC',
+        rules: [
+          { scanFrequency: 'SCAN_ON_PUSH', repositories: ['a'] },
+          { scanFrequency: 'SCAN_ON_PUSH', repositories: ['b'] },
+        ],
+      },
+      'gate.registryScanning.rules: one rule per scanFrequency: put all the filters of a frequency in one rule',
+    ],
+    [
+      'an upper-case filter',
+      { scanType: 'BASIC', rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositories: ['Prod/*'] }] },
+      'gate.registryScanning.rules[0].repositories[0]: an ECR scanning filter: lower-case letters, digits, . _ - / and * (a wildcard), such as "prod/*" or "*"',
+    ],
+    [
+      'MANUAL, which CloudFormation does not take',
+      { scanType: 'BASIC', rules: [{ scanFrequency: 'MANUAL', repositories: ['*'] }] },
+      'gate.registryScanning.rules[0].scanFrequency: must be one of "SCAN_ON_PUSH", "CONTINUOUS_SCAN"',
+    ],
+  ])('rejects a registry scanning configuration with %s', (_, registryScanning, issue) => {
+    expect(issuesOf(() => parseConfig(minimal({ gate: { registryScanning } })))).toEqual([issue]);
+  });
+
+  it('rejects a quarantine expiry without the quarantine', () => {
+    expect(
+      issuesOf(() => parseConfig(minimal({ gate: { onFail: { quarantine: { expireAfterDays: 30 } } } }))),
+    ).toEqual([
+      'gate.onFail.quarantine.expireAfterDays: expireAfterDays needs the quarantine enabled ("enabled": true)',
+    ]);
+  });
+
   it('rejects a sweep time zone that is not an IANA time zone', () => {
     expect(issuesOf(() => parseConfig(minimal({ sweep: { timezone: 'Mars/Olympus_Mons' } })))).toEqual([
       'sweep.timezone: not an IANA time zone such as "UTC" or "Europe/Berlin"',

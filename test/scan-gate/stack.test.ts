@@ -248,6 +248,49 @@ describe('ScanGate construct (default config)', () => {
   });
 });
 
+describe('ScanGate construct: registry scanning configuration', () => {
+  it('sets none unless the config asks', () => {
+    const { template, stack } = build();
+    expect(stack.gate.registryScanning).toBeUndefined();
+    template.resourceCountIs('AWS::ECR::RegistryScanningConfiguration', 0);
+  });
+
+  it("sets the registry's scan type and rules, and retains them when the stack goes", () => {
+    // Act
+    const { resources, stack, id, ...built } = build({
+      registryScanning: {
+        scanType: 'ENHANCED',
+        rules: [
+          { scanFrequency: 'CONTINUOUS_SCAN', repositories: ['prod/*', 'base-images'] },
+          { scanFrequency: 'SCAN_ON_PUSH', repositories: ['*'] },
+        ],
+      },
+    });
+    const resource = resources[id(stack.gate.registryScanning!)]!;
+
+    // Assess
+    expect(resource).toEqual({
+      Type: 'AWS::ECR::RegistryScanningConfiguration',
+      Properties: {
+        ScanType: 'ENHANCED',
+        Rules: [
+          {
+            ScanFrequency: 'CONTINUOUS_SCAN',
+            RepositoryFilters: [
+              { Filter: 'prod/*', FilterType: 'WILDCARD' },
+              { Filter: 'base-images', FilterType: 'WILDCARD' },
+            ],
+          },
+          { ScanFrequency: 'SCAN_ON_PUSH', RepositoryFilters: [{ Filter: '*', FilterType: 'WILDCARD' }] },
+        ],
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(nagViolations({ resources, stack, id, ...built })).toEqual([]);
+  });
+});
+
 describe('ScanGate construct: quarantine expiry', () => {
   const built = build({ onFail: { quarantine: { enabled: true, expireAfterDays: 14 } } });
   const { stack, id, resources } = built;

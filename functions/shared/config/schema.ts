@@ -124,6 +124,49 @@ const gateSelectionSchema = z
     message: 'a gate selection needs "repositories" or "repositoryTags"',
   });
 
+/** ECR's scanning filter: `^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$`, 1 to 255 characters. */
+const scanFilter = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(
+    /^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$/,
+    'an ECR scanning filter: lower-case letters, digits, . _ - / and * (a wildcard), such as "prod/*" or "*"',
+  );
+
+const registryScanningSchema = z
+  .strictObject({
+    scanType: z
+      .enum(['BASIC', 'ENHANCED'])
+      .describe('BASIC: ECR scans. ENHANCED: Amazon Inspector scans (enable Inspector for ECR first).'),
+    rules: z
+      .array(
+        z.strictObject({
+          scanFrequency: z
+            .enum(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN'])
+            .describe('CONTINUOUS_SCAN needs ENHANCED. Repositories no rule matches are scanned manually only.'),
+          repositories: z
+            .array(scanFilter)
+            .min(1)
+            .max(100)
+            .describe('Repository name filters; * matches any run of characters.'),
+        }),
+      )
+      .max(2)
+      .describe('At most one rule per frequency (ECR allows two rules).'),
+  })
+  .refine((c) => c.scanType === 'ENHANCED' || c.rules.every((r) => r.scanFrequency === 'SCAN_ON_PUSH'), {
+    message: 'BASIC scanning supports SCAN_ON_PUSH only; CONTINUOUS_SCAN needs "scanType": "ENHANCED"',
+    path: ['rules'],
+  })
+  .refine((c) => new Set(c.rules.map((r) => r.scanFrequency)).size === c.rules.length, {
+    message: 'one rule per scanFrequency: put all the filters of a frequency in one rule',
+    path: ['rules'],
+  })
+  .describe(
+    "The registry's scanning configuration, set by the stack. There is one per account and region: the stack then owns it (a change made by hand is overwritten at the next deploy). It is retained when the stack is deleted or this block is removed.",
+  );
+
 export const gateConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
@@ -178,6 +221,7 @@ export const gateConfigSchema = z
         remove: { enabled: false, allowInUse: false },
       }),
     notifyOnRecovery: z.boolean().default(true).describe('Notify when an image that failed passes again.'),
+    registryScanning: registryScanningSchema.optional(),
   })
   .describe('The scan gate: verdicts on scanned images.');
 
