@@ -7,7 +7,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { VERDICT_INDEXES, VerdictStore } from '../functions/scan-gate/verdicts.js';
 import type { AuditRecord } from '../functions/shared/audit/records.js';
 import { AuditStore, documentClient } from '../functions/shared/audit/store.js';
 import type { LocalCloud } from './cloud.js';
@@ -52,6 +54,11 @@ const stepSchema = z.union([
     }),
   }),
   z.strictObject({ sweep: z.strictObject({}) }),
+  z.strictObject({
+    // The local cloud cannot wait days: every quarantine is moved this many days into the past, then the
+    // scheduled quarantine expiry runs.
+    quarantineExpiry: z.strictObject({ daysLater: z.number().int().min(1).max(3650) }),
+  }),
   z.strictObject({ cli: z.array(z.string()).min(1) }),
 ]);
 
@@ -300,6 +307,33 @@ export async function runScenario(
       const result = await cloud.runSchedule('CleanupSweepSchedule');
       await cloud.settle();
       say(`  sweep: ${JSON.stringify(result.result)}`);
+    } else if ('quarantineExpiry' in step) {
+      const { daysLater } = step.quarantineExpiry;
+      const verdicts = new VerdictStore(ddb, env.VERDICT_TABLE_NAME ?? '');
+      const quarantined = await verdicts.dueForExpiry('9999-12-31T23:59:59.999Z', 10_000);
+      const back = (iso: string) => new Date(Date.parse(iso) - daysLater * DAY).toISOString();
+      for (const v of quarantined) {
+        await ddb.send(
+          new UpdateCommand({
+            TableName: verdicts.tableName,
+            Key: { pk: v.pk, sk: 'LATEST' },
+            UpdateExpression: 'SET quarantinedAt = :since, #qdue = :since',
+            ExpressionAttributeNames: { '#qdue': VERDICT_INDEXES.quarantined.sortKey },
+            ExpressionAttributeValues: { ':since': back(v.quarantinedAt ?? v.at) },
+          }),
+        );
+      }
+      say(`  ${quarantined.length} quarantine(s) moved ${daysLater} days into the past (simulated time)`);
+      const result = await cloud.runSchedule('ScanGateQuarantineExpirySchedule');
+      await cloud.settle();
+      const r = result.result as Record<string, unknown> | undefined;
+      for (const key of ['due', 'removed', 'planned', 'released'] as const)
+        report.figures[`quarantineExpiry.${key}`] = Number(r?.[key] ?? 0);
+      say(
+        `  quarantine expiry: due ${r?.due}, removed ${r?.removed}, planned ${r?.planned}, released ${r?.released}, kept ${(r?.kept as unknown[] | undefined)?.length ?? 0}`,
+      );
+      for (const k of (r?.kept as { repository: string; digest: string; reason: string }[] | undefined) ?? [])
+        say(`    kept ${k.repository}@${k.digest.slice(0, 19)}…: ${k.reason}`);
     } else if ('cli' in step) {
       say(`  $ ecr-steward ${step.cli.join(' ')}`);
       for (const l of (await cliRun(opts.root, env, step.cli)).split('\n').filter(Boolean)) say(`    ${l}`);
