@@ -144,7 +144,9 @@ const registryScanningSchema = z
         z.strictObject({
           scanFrequency: z
             .enum(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN'])
-            .describe('CONTINUOUS_SCAN needs ENHANCED. Repositories no rule matches are scanned manually only.'),
+            .describe(
+              'CONTINUOUS_SCAN needs ENHANCED. Repositories no rule matches are scanned manually only.',
+            ),
           repositories: z
             .array(scanFilter)
             .min(1)
