@@ -11,6 +11,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AuditStore, documentClient } from '../shared/audit/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
+import { mapLimit } from '../shared/runtime/concurrency.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
@@ -21,6 +22,8 @@ import { safeParseAuditEvent } from './schema.js';
 import { extractCandidates } from './signals.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-audit' });
+/** Records of one batch processed at once. */
+const RECORD_CONCURRENCY = 8;
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'audit' });
 
 let clients:
@@ -76,7 +79,9 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const config = bundledConfig();
   const ports = auditPorts(config);
   const failures: string[] = [];
-  for (const record of event.Records) {
+  // Records are independent: every audit write is a versioned merge, so signals about one deletion converge
+  // in any order (as they do across concurrent invocations). A throttled record no longer holds up the rest.
+  await mapLimit(event.Records, RECORD_CONCURRENCY, async (record) => {
     try {
       await processRecord(record, config, ports);
     } catch (e) {
@@ -86,7 +91,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       });
       failures.push(record.messageId);
     }
-  }
+  });
   metrics.publishStoredMetrics();
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }

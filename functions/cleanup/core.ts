@@ -12,8 +12,9 @@ import { isIndex } from '../shared/lifecycle/graph.js';
 import { planRepository } from '../shared/lifecycle/plan.js';
 import type { Decision, Image, LifecyclePolicy, Plan, ProtectionCode } from '../shared/lifecycle/types.js';
 import { formatPolicyError, validatePolicyText } from '../shared/lifecycle/validate.js';
+import { mapLimit } from '../shared/runtime/concurrency.js';
 import type { BreakerScope } from '../shared/state/breaker.js';
-import { mapLimit, safeDelete } from './safe-delete.js';
+import { safeDelete } from './safe-delete.js';
 
 export interface RegistryPort {
   describeRepository(name: string): Promise<RepositoryInfo | undefined>;
@@ -360,4 +361,4 @@ export function takeWholeUnits(ordered: readonly Decision[], allowance: number):
   }
   return ordered.filter((d) => chosen.has(d.imageDigest));
 }
-export { mapLimit } from './safe-delete.js';
+export { mapLimit } from '../shared/runtime/concurrency.js';

@@ -5,6 +5,7 @@
  */
 import { chunks, type DeleteOutcome } from '../shared/adapters/ecr.js';
 import type { DeleteSignal } from '../shared/audit/records.js';
+import { mapLimit } from '../shared/runtime/concurrency.js';
 import { type BreakerScope, registryScope, repositoryScope } from '../shared/state/breaker.js';
 
 export interface SafeDeletePorts {
@@ -90,28 +91,4 @@ export async function safeDelete(
     });
   }
   return { deleted: deletedCount, bytesReclaimed, failures, notAttempted: 0 };
-}
-
-/** Runs `fn` over items with at most `limit` in flight; rejects with the first error after all settle. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]!);
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure;
-  return results;
 }

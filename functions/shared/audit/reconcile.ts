@@ -12,6 +12,7 @@ import {
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Image } from '../lifecycle/types.js';
+import { mapLimit } from '../runtime/concurrency.js';
 import type { AuditRecord, DeleteSignal } from './records.js';
 
 /** What a snapshot keeps of an image: enough to write a useful record if it vanishes. */
@@ -125,6 +126,9 @@ export async function reconcileRepository(
  * Snapshots in the state table, split into up to 256 parts by the digest's first two hex characters so a
  * 100,000-image repository fits DynamoDB's item size and a run rewrites only the parts that changed.
  */
+/** One image in a snapshot part: digest, tags, pushedAt, sizeBytes (positional, to keep parts small). */
+type PartEntry = [string, readonly string[], number, number];
+
 export class SnapshotStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -158,7 +162,7 @@ export class SnapshotStore {
   }
 
   async save(ref: RepositoryRef, snapshot: Snapshot): Promise<void> {
-    const byPart = new Map<string, [string, readonly string[], number, number][]>();
+    const byPart = new Map<string, PartEntry[]>();
     for (const e of [...snapshot.entries].sort((a, b) => (a.digest < b.digest ? -1 : 1))) {
       const part = partOf(e.digest);
       byPart.set(part, [...(byPart.get(part) ?? []), [e.digest, e.tags, e.pushedAt, e.sizeBytes]]);
@@ -166,17 +170,22 @@ export class SnapshotStore {
     const previous = (await this.batchGet([{ pk: this.pk(ref), sk: 'META' }]))[0];
     const oldHashes = (previous?.parts ?? {}) as Record<string, string>;
     const hashes: Record<string, string> = {};
+    const changed: [string, typeof byPart extends Map<string, infer V> ? V : never][] = [];
     for (const [part, entries] of byPart) {
       const hash = createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
       hashes[part] = hash;
-      if (oldHashes[part] === hash) continue;
-      await this.doc.send(
+      if (oldHashes[part] !== hash) changed.push([part, entries]);
+    }
+    // Parts are independent items (up to 256 on a first run): written 16 at a time. META, which names them,
+    // is written only once all of them have landed.
+    await mapLimit(changed, 16, ([part, entries]) =>
+      this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: this.pk(ref), sk: `PART#${part}`, entries },
         }),
-      );
-    }
+      ),
+    );
     // Parts that became empty are dropped from META (stale part items are simply never read).
     await this.doc.send(
       new PutCommand({

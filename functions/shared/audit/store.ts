@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { CLIENT_DEFAULTS } from '../runtime/clients.js';
+import { DYNAMODB_CLIENT_DEFAULTS } from '../runtime/clients.js';
 import {
   type AuditRecord,
   becameDeleted,
@@ -12,7 +12,9 @@ import {
 
 export const AUDIT_INDEXES = { byRepository: 'byRepository', byRun: 'byRun', byDay: 'byDay' } as const;
 
-export function documentClient(client = new DynamoDBClient(CLIENT_DEFAULTS)): DynamoDBDocumentClient {
+export function documentClient(
+  client = new DynamoDBClient(DYNAMODB_CLIENT_DEFAULTS),
+): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
