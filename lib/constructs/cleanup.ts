@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -15,6 +15,7 @@ import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
+import { sweepSchedule } from './sweep-schedule.js';
 
 export interface CleanupProps {
   readonly config: StewardConfig;
@@ -154,28 +155,13 @@ export class Cleanup extends Construct {
       }),
     );
 
-    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-      description: 'ECR Steward: lets EventBridge Scheduler start the sweep',
-    });
-    acknowledge(
-      schedulerRole,
-      wildcardResource(`${nagArnRef(this.sweep.function)}:*`),
-      'The scheduler target grants invoke on the sweep function and its versions; nothing else.',
-    );
-    this.schedule = new scheduler.Schedule(this, 'SweepSchedule', {
+    this.schedule = sweepSchedule(this, 'SweepSchedule', {
+      config: props.config,
+      purpose: 'the sweep',
       description: 'ECR Steward: sweep every managed repository',
-      schedule: scheduler.ScheduleExpression.expression(
-        props.config.sweep.schedule,
-        undefinedIfUtc(props.config.sweep.timezone),
-      ),
-      target: new schedulerTargets.LambdaInvoke(this.sweep.function, {
-        role: schedulerRole,
-        input: scheduler.ScheduleTargetInput.fromObject({ kind: 'sweep' }),
-        deadLetterQueue: asyncDlq.queue,
-        retryAttempts: 3,
-        maxEventAge: Duration.hours(1),
-      }),
+      fn: this.sweep.function,
+      input: { kind: 'sweep' },
+      deadLetterQueue: asyncDlq.queue,
     });
 
     this.grantEcr(props.config);
@@ -292,9 +278,4 @@ export class Cleanup extends Construct {
       },
     );
   }
-}
-
-/** Scheduler's time zone: left out for UTC (the default), so the template stays unchanged. */
-export function undefinedIfUtc(tz: string): TimeZone | undefined {
-  return tz === 'UTC' ? undefined : TimeZone.of(tz);
 }

@@ -4,7 +4,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -12,9 +12,9 @@ import { VERDICT_INDEXES } from '../../functions/scan-gate/verdicts.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
-import { undefinedIfUtc } from './cleanup.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
+import { sweepSchedule } from './sweep-schedule.js';
 
 export interface ScanGateProps {
   readonly config: StewardConfig;
@@ -201,29 +201,14 @@ export class ScanGate extends Construct {
     }
 
     if (expires) {
-      const schedulerRole = new iam.Role(this, 'SchedulerRole', {
-        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-        description: 'ECR Steward: lets EventBridge Scheduler start the quarantine expiry',
-      });
-      acknowledge(
-        schedulerRole,
-        wildcardResource(`${nagArnRef(this.function.function)}:*`),
-        'The scheduler target grants invoke on the scan gate function and its versions; nothing else.',
-      );
       // On the sweep's schedule: an expiry counted in days needs no finer clock.
-      this.expirySchedule = new scheduler.Schedule(this, 'QuarantineExpirySchedule', {
+      this.expirySchedule = sweepSchedule(this, 'QuarantineExpirySchedule', {
+        config: props.config,
+        purpose: 'the quarantine expiry',
         description: 'ECR Steward: remove images whose quarantine has expired and that still fail the gate',
-        schedule: scheduler.ScheduleExpression.expression(
-          props.config.sweep.schedule,
-          undefinedIfUtc(props.config.sweep.timezone),
-        ),
-        target: new schedulerTargets.LambdaInvoke(this.function.function, {
-          role: schedulerRole,
-          input: scheduler.ScheduleTargetInput.fromObject({ kind: 'quarantine-expiry' }),
-          deadLetterQueue: dlq.queue,
-          retryAttempts: 3,
-          maxEventAge: Duration.hours(1),
-        }),
+        fn: this.function.function,
+        input: { kind: 'quarantine-expiry' },
+        deadLetterQueue: dlq.queue,
       });
     }
   }
