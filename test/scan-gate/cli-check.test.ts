@@ -3,11 +3,10 @@
  * verdict from a real DynamoDB API (dynalite) through the SDK's standard AWS_ENDPOINT_URL: the exit code a
  * pipeline branches on (0 PASS, 1 FAIL, 3 PENDING), the one-line reason, and the quarantine when there is one.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VERDICT_INDEXES, type VerdictRecord, VerdictStore } from '../../functions/scan-gate/verdicts.js';
+import { type VerdictRecord, VerdictStore } from '../../functions/scan-gate/verdicts.js';
 import { runCli } from '../cli/run-cli.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
+import { createVerdictTable, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
 import { ACCOUNT, DIGEST, REGION, REPO } from './helpers.js';
 
 const TABLE = 'verdicts-cli';
@@ -16,33 +15,7 @@ let store: VerdictStore;
 
 beforeAll(async () => {
   db = await startDynamo();
-  const { name, partitionKey, sortKey } = VERDICT_INDEXES.quarantined;
-  await db.client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: partitionKey, AttributeType: 'S' },
-        { AttributeName: sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: name,
-          KeySchema: [
-            { AttributeName: partitionKey, KeyType: 'HASH' },
-            { AttributeName: sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  await createVerdictTable(db.client, TABLE);
   store = new VerdictStore(db.doc, TABLE);
 }, 30_000);
 

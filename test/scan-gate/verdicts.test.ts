@@ -4,7 +4,6 @@
  * verdict replace a newer LATEST. The sparse quarantine index holds the LATEST verdicts of quarantined images
  * only, and is read oldest quarantine first by the quarantine expiry.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,7 +12,7 @@ import {
   VerdictStore,
   verdictPk,
 } from '../../functions/scan-gate/verdicts.js';
-import { type Dynamo, startDynamo } from '../support/dynamo.js';
+import { createVerdictTable, type Dynamo, startDynamo } from '../support/dynamo.js';
 import { ACCOUNT, DIGEST, REGION, REPO } from './helpers.js';
 
 let db: Dynamo;
@@ -27,39 +26,10 @@ afterAll(async () => {
   await db?.close();
 });
 
-/**
- * A fresh, empty verdict table as lib/constructs/scan-gate.ts defines it: pk/sk and the sparse quarantine index
- * (`byQuarantine`: qpk/quarantinedAt, every attribute projected).
- */
+/** A fresh, empty verdict table as lib/constructs/scan-gate.ts defines it. */
 async function verdictStore(): Promise<VerdictStore> {
   const TableName = `verdicts-${++tables}`;
-  const { name, partitionKey, sortKey } = VERDICT_INDEXES.quarantined;
-  await db.client.send(
-    new CreateTableCommand({
-      TableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: partitionKey, AttributeType: 'S' },
-        { AttributeName: sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: name,
-          KeySchema: [
-            { AttributeName: partitionKey, KeyType: 'HASH' },
-            { AttributeName: sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  await createVerdictTable(db.client, TableName);
   return new VerdictStore(db.doc, TableName);
 }
 

@@ -18,6 +18,7 @@ import {
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { VERDICT_INDEXES } from '../../functions/scan-gate/verdicts.js';
 import { AUDIT_INDEXES, documentClient } from '../../functions/shared/audit/store.js';
 
 // dynalite is CommonJS and ships no types: (options) => http.Server.
@@ -86,6 +87,23 @@ export async function createStewardTables(client: DynamoDBClient, tables: Tables
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: ['pk', 'sk'].map(attribute),
       KeySchema: keySchema('pk', 'sk'),
+    }),
+  );
+}
+
+/**
+ * Creates a verdict table as lib/constructs/scan-gate.ts defines it: pk/sk and the sparse quarantine index
+ * (VERDICT_INDEXES.quarantined, every attribute projected).
+ */
+export async function createVerdictTable(client: DynamoDBClient, TableName: string): Promise<void> {
+  const { name, partitionKey, sortKey } = VERDICT_INDEXES.quarantined;
+  await client.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: ['pk', 'sk', partitionKey, sortKey].map(attribute),
+      KeySchema: keySchema('pk', 'sk'),
+      GlobalSecondaryIndexes: [index(name, partitionKey, sortKey)],
     }),
   );
 }
