@@ -71,6 +71,14 @@ export interface GateOutcome {
   readonly verdict: Verdict['verdict'] | 'IMAGE_GONE';
   readonly summary: string;
   readonly actions: readonly string[];
+  /** Set when the image was to be removed (removal on, or its quarantine expired): what became of it and why. */
+  readonly removal?: Removal | undefined;
+}
+
+export interface Removal {
+  readonly outcome: 'removed' | 'planned' | 'kept';
+  /** The action as recorded (e.g. `not removed: in use by …`). */
+  readonly action: string;
 }
 
 /** The gate policy for a repository: the first matching selection, else the default. */
@@ -143,6 +151,7 @@ export async function judgeImage(
   const wasFailing = previous?.verdict === 'FAIL' || wasQuarantinedAt !== undefined;
   let quarantinedAt: string | undefined = verdict.verdict === 'PASS' ? undefined : wasQuarantinedAt;
   const subject = { ...image, tags: meta.tags };
+  let removal: Removal | undefined;
 
   if (verdict.verdict === 'FAIL') {
     // The record keeps the most severe RECORDED_BLOCKING only: compare within that window, or an image with more
@@ -178,7 +187,11 @@ export async function judgeImage(
       const deletedAt = await ports.deletedAt(image);
       if (deletedAt !== undefined && quarantinedAt !== undefined && deletedAt > quarantinedAt) {
         // The digest was deleted while quarantined and pushed again: not the image the quarantine began on.
-        actions.push(`quarantine restarted: the digest was deleted at ${deletedAt} and pushed again`);
+        removal = {
+          outcome: 'kept',
+          action: `quarantine restarted: the digest was deleted at ${deletedAt} and pushed again`,
+        };
+        actions.push(removal.action);
         quarantinedAt = now.toISOString();
         expired = false;
       }
@@ -187,9 +200,13 @@ export async function judgeImage(
       const why = gate.onFail.remove.enabled
         ? `scan gate FAIL: ${verdict.summary}`
         : `quarantined since ${quarantinedAt} and still failing after ${gate.onFail.quarantine.expireAfterDays} days: ${verdict.summary}`;
-      const removal = await remove(gate, subject, why, ports, options);
-      actions.push(gate.onFail.remove.enabled || !removal.removed ? removal.action : `removed: ${why}`);
-      if (removal.removed) {
+      const result = await remove(gate, subject, why, ports, options);
+      removal =
+        result.outcome === 'removed' && !gate.onFail.remove.enabled
+          ? { outcome: 'removed', action: `removed: ${why}` }
+          : result;
+      actions.push(removal.action);
+      if (removal.outcome === 'removed') {
         quarantined = undefined;
         quarantinedAt = undefined;
         if (!gate.onFail.remove.enabled && gate.onFail.notify) {
@@ -258,7 +275,7 @@ export async function judgeImage(
     quarantineTag: quarantined,
     quarantinedAt,
   });
-  return { image, verdict: verdict.verdict, summary: verdict.summary, actions };
+  return { image, verdict: verdict.verdict, summary: verdict.summary, actions, removal };
 }
 
 /**
@@ -271,8 +288,8 @@ async function remove(
   why: string,
   ports: GatePorts,
   { mode, runId = `gate-${image.digest.slice(7, 19)}-${Date.now()}` }: JudgeOptions,
-): Promise<{ action: string; removed: boolean }> {
-  const kept = (action: string) => ({ action, removed: false });
+): Promise<Removal> {
+  const kept = (action: string): Removal => ({ outcome: 'kept', action });
   if (!gate.onFail.remove.allowInUse) {
     let refs: readonly ImageReference[];
     try {
@@ -305,7 +322,7 @@ async function remove(
   });
   if (mode === 'dry-run') {
     await ports.deletes.audit.record(signal('PLANNED'));
-    return kept('would be removed (dry-run): recorded as PLANNED');
+    return { outcome: 'planned', action: 'would be removed (dry-run): recorded as PLANNED' };
   }
   const result = await safeDelete(
     image.repository,
@@ -315,7 +332,7 @@ async function remove(
   if (result.breaker) return kept(`not removed: breaker open for ${result.breaker.scope}`);
   if (result.failures.length > 0)
     return kept(`removal failed: ${result.failures[0]?.code} ${result.failures[0]?.reason}`);
-  return { action: 'removed', removed: true };
+  return { outcome: 'removed', action: 'removed' };
 }
 
 export interface ExpiryReport {
@@ -385,22 +402,16 @@ export async function expireQuarantined(
         report.gone++;
       } else if (outcome.verdict === 'PASS') {
         report.released++;
-      } else if (outcome.actions.some((a) => a.startsWith('removed'))) {
+      } else if (outcome.removal?.outcome === 'removed') {
         report.removed++;
       } else {
-        if (outcome.actions.some((a) => a.startsWith('would be removed'))) report.planned++;
+        if (outcome.removal?.outcome === 'planned') report.planned++;
         else
           report.kept.push({
             repository: image.repository,
             digest: image.digest,
             verdict: outcome.verdict,
-            reason:
-              outcome.actions.find(
-                (a) =>
-                  a.startsWith('not removed') ||
-                  a.startsWith('removal failed') ||
-                  a.startsWith('quarantine restarted'),
-              ) ?? `verdict ${outcome.verdict}: ${outcome.summary}`,
+            reason: outcome.removal?.action ?? `verdict ${outcome.verdict}: ${outcome.summary}`,
           });
         // Still quarantined: its next turn comes after the images this run did not reach (kept in this order).
         await ports.quarantine.defer(record, now.toISOString(), new Date(cutoff + i + 1).toISOString());
