@@ -9,6 +9,7 @@ import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/
 import type { DeleteSignal } from '../shared/audit/records.js';
 import type { GateConfig } from '../shared/config/schema.js';
 import { globToRegExp } from '../shared/lifecycle/match.js';
+import type { Hold } from '../shared/lifecycle/types.js';
 import {
   type Finding,
   normaliseFindings,
@@ -45,6 +46,11 @@ export interface GatePorts {
    * after its quarantine began and pushed again is a new image: its quarantine starts afresh.
    */
   readonly deletedAt: (ref: ScannedImage) => Promise<string | undefined>;
+  /**
+   * The Steward holds of the cleanup selection that manages the repository (none when none does). A held
+   * image is never removed by the gate either: a hold says "delete nothing of this", whoever asks.
+   */
+  readonly holds: (repository: string, repositoryTags?: Readonly<Record<string, string>>) => readonly Hold[];
 }
 
 /** The quarantine index of the verdict table, for the quarantine expiry. */
@@ -200,7 +206,10 @@ export async function judgeImage(
       const why = gate.onFail.remove.enabled
         ? `scan gate FAIL: ${verdict.summary}`
         : `quarantined since ${quarantinedAt} and still failing after ${gate.onFail.quarantine.expireAfterDays} days: ${verdict.summary}`;
-      const result = await remove(gate, subject, why, ports, options);
+      const result = await remove(gate, subject, why, ports, options, {
+        holds: ports.holds(image.repository, repo?.tags),
+        now,
+      });
       removal =
         result.outcome === 'removed' && !gate.onFail.remove.enabled
           ? { outcome: 'removed', action: `removed: ${why}` }
@@ -278,9 +287,23 @@ export async function judgeImage(
   return { image, verdict: verdict.verdict, summary: verdict.summary, actions, removal };
 }
 
+/** The first hold in force on this image (by digest, or by one of its tags), if any. */
+export function holdOn(
+  holds: readonly Hold[],
+  image: { digest: string; tags: readonly string[] },
+  now: Date,
+): Hold | undefined {
+  return holds.find(
+    (h) =>
+      (h.expiresAt === undefined || Date.parse(h.expiresAt) > now.getTime()) &&
+      (h.digest === image.digest || (h.tag !== undefined && image.tags.includes(h.tag))),
+  );
+}
+
 /**
- * Removal of a failing image: never when it is in use (unless the config says so), always through the safe
- * delete path (breaker, write-ahead audit); in dry-run mode only a PLANNED audit record.
+ * Removal of a failing image: never when it is on hold, nor when it is in use (unless the config says so),
+ * always through the safe delete path (breaker, write-ahead audit); in dry-run mode only a PLANNED audit
+ * record.
  */
 async function remove(
   gate: GateConfig,
@@ -288,8 +311,11 @@ async function remove(
   why: string,
   ports: GatePorts,
   { mode, runId = `gate-${image.digest.slice(7, 19)}-${Date.now()}` }: JudgeOptions,
+  context: { holds: readonly Hold[]; now: Date },
 ): Promise<Removal> {
   const kept = (action: string): Removal => ({ outcome: 'kept', action });
+  const hold = holdOn(context.holds, image, context.now);
+  if (hold) return kept(`not removed: on hold by ${hold.owner}: ${hold.reason}`);
   if (!gate.onFail.remove.allowInUse) {
     let refs: readonly ImageReference[];
     try {

@@ -15,6 +15,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CallCounter, EcrRegistry, EcrScanReader } from '../shared/adapters/ecr.js';
 import { collectInUse, type ImageReference, inUseSourcesFor } from '../shared/adapters/in-use.js';
 import { AuditStore, documentClient } from '../shared/audit/store.js';
+import { selectionFor } from '../shared/config/load.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV, EVENTS } from '../shared/runtime/constants.js';
@@ -82,7 +83,10 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
     repository: async (name) => {
       const info = await registry.describeRepository(name);
       if (!info) return undefined;
-      const needsTags = config.gate.selections.some((s) => s.repositoryTags !== undefined);
+      // Tags choose the gate policy, and the cleanup selection whose holds the gate's removals respect.
+      const needsTags = [...config.gate.selections, ...config.selections].some(
+        (s) => s.repositoryTags !== undefined,
+      );
       return {
         tagMutability: info.tagMutability,
         tags: needsTags ? await registry.repositoryTags(info.arn) : undefined,
@@ -104,6 +108,8 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
       return inUse;
     },
     deletes: { registry, audit, breaker: new BreakerStore(doc, requireEnv(ENV.stateTable)) },
+    holds: (repository, repositoryTags) =>
+      selectionFor(config, repository, repositoryTags)?.steward?.holds ?? [],
     deletedAt: async (ref) => {
       const record = await audit.get(ref);
       return record?.status === 'DELETED' ? record.at : undefined;

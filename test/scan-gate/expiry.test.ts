@@ -242,6 +242,43 @@ describe('judgeImage: an expired quarantine', () => {
     expect(h.lastRecord()).toMatchObject({ quarantineTag: TAG, quarantinedAt: NOW.toISOString() });
   });
 
+  it('keeps an image on hold (by tag or digest) while the hold is in force, then removes it', async () => {
+    // Prepare
+    const config = gateConfig(QUIET_EXPIRY);
+    const h = gateHarness(failing());
+    await judge(config, h, NOW, 'e1');
+    h.holds = [
+      { tag: 'v1', reason: 'legal hold', owner: 'legal', expiresAt: at(9).toISOString() },
+      { digest: `sha256:${'0'.repeat(64)}`, reason: 'another image', owner: 'ops' },
+    ];
+
+    // Act
+    const held = await judge(config, h, at(8), 'e2');
+    const released = await judge(config, h, at(9), 'e3');
+
+    // Assess
+    expect(held.actions).toEqual(['not removed: on hold by legal: legal hold']);
+    expect(held.removal).toEqual({ outcome: 'kept', action: 'not removed: on hold by legal: legal hold' });
+    expect(released.removal?.outcome).toBe('removed');
+    expect(h.deleteCalls).toEqual([[DIGEST]]);
+    expect(h.journal).toContain(`holds:${REPO}`);
+  });
+
+  it('keeps an image held by digest even when removal is on and in-use checks are off', async () => {
+    // Prepare
+    const config = gateConfig({ onFail: { notify: false, remove: { enabled: true, allowInUse: true } } });
+    const h = gateHarness(failing());
+    h.holds = [{ digest: DIGEST, reason: 'evidence', owner: 'security' }];
+
+    // Act
+    const outcome = await judge(config, h, NOW, 'e1');
+
+    // Assess
+    expect(outcome.actions).toEqual(['not removed: on hold by security: evidence']);
+    expect(h.deleteCalls).toEqual([]);
+    expect(h.audit).toEqual([]);
+  });
+
   it('removes nothing while the breaker is open', async () => {
     // Prepare
     const config = gateConfig(QUIET_EXPIRY);

@@ -18,6 +18,7 @@ import type { DeleteOutcome } from '../../functions/shared/adapters/ecr.js';
 import type { ImageReference } from '../../functions/shared/adapters/in-use.js';
 import type { DeleteSignal } from '../../functions/shared/audit/records.js';
 import { type GateConfig, gateConfigSchema } from '../../functions/shared/config/schema.js';
+import type { Hold } from '../../functions/shared/lifecycle/types.js';
 import type { BreakerScope } from '../../functions/shared/state/breaker.js';
 import { digestOf } from '../fixtures/images.js';
 
@@ -110,6 +111,8 @@ export interface GateHarness {
   readonly qdue: Map<string, string | null>;
   /** What the audit table says: when this digest was last DELETED from the repository. */
   deletedAt?: string;
+  /** The holds of the cleanup selection managing the repository. */
+  holds: Hold[];
   readonly ports: ExpiryPorts;
   /** The verdict recorded last (the latest put). */
   lastRecord(): Omit<VerdictRecord, 'pk' | 'sk'>;
@@ -129,6 +132,7 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
     deleteCalls: [],
     inUseRefs: [],
     qdue: new Map(),
+    holds: [],
     lastRecord() {
       const last = h.history.at(-1);
       if (!last) throw new Error('no verdict was recorded');
@@ -213,6 +217,10 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
       notify: async (subject, message) => {
         journal.push(`notify:${subject}`);
         h.notifications.push({ subject, message });
+      },
+      holds: (repository) => {
+        journal.push(`holds:${repository}`);
+        return h.holds;
       },
       deletedAt: async (ref) => {
         journal.push(`deletedAt:${ref.digest}`);
