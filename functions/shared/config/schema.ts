@@ -223,6 +223,12 @@ export const gateConfigSchema = z
         remove: { enabled: false, allowInUse: false },
       }),
     notifyOnRecovery: z.boolean().default(true).describe('Notify when an image that failed passes again.'),
+    cvssSource: z
+      .enum(['scanner', 'nvd', 'max'])
+      .default('scanner')
+      .describe(
+        "Which CVSS score blockCvssAtOrAbove compares: the scanner's own (Amazon Inspector's inspectorScore, or the score of the source ECR reports the severity from), NVD's, or the highest of any source and version. Default scanner.",
+      ),
     registryScanning: registryScanningSchema.optional(),
   })
   .describe('The scan gate: verdicts on scanned images.');
@@ -243,6 +249,15 @@ function isTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+/** Reserved concurrency per function; `false` turns reservation off (accounts with a low concurrency quota). */
+export const DEFAULT_RESERVED_CONCURRENCY = {
+  intake: 5,
+  worker: 5,
+  sweep: 1,
+  audit: 5,
+  scanGate: 5,
+} as const;
 
 export const configSchema = z
   .strictObject({
@@ -296,6 +311,21 @@ export const configSchema = z
       })
       .default({ schedule: 'cron(0 3 * * ? *)', timezone: 'UTC' }),
     gate: gateConfigSchema.default(gateConfigSchema.parse({})),
+    reservedConcurrency: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          intake: z.number().int().min(1).max(1000).default(DEFAULT_RESERVED_CONCURRENCY.intake),
+          worker: z.number().int().min(1).max(1000).default(DEFAULT_RESERVED_CONCURRENCY.worker),
+          sweep: z.number().int().min(1).max(1000).default(DEFAULT_RESERVED_CONCURRENCY.sweep),
+          audit: z.number().int().min(1).max(1000).default(DEFAULT_RESERVED_CONCURRENCY.audit),
+          scanGate: z.number().int().min(1).max(1000).default(DEFAULT_RESERVED_CONCURRENCY.scanGate),
+        }),
+      ])
+      .default({ ...DEFAULT_RESERVED_CONCURRENCY })
+      .describe(
+        "Reserved concurrency of each function, so a flood of events cannot take the account's whole Lambda concurrency (and a runaway cannot multiply itself). false reserves none: use it in accounts whose concurrency quota is too low to reserve any.",
+      ),
     audit: z
       .strictObject({
         retentionDays: z
