@@ -6,7 +6,7 @@
 import type { DeleteOutcome, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
 import type { DeleteSignal } from '../shared/audit/records.js';
-import { selectionFor } from '../shared/config/load.js';
+import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import type { Selection, StewardConfig } from '../shared/config/schema.js';
 import { isIndex } from '../shared/lifecycle/graph.js';
 import { planRepository } from '../shared/lifecycle/plan.js';
@@ -126,7 +126,7 @@ export async function cleanupRepository(
     extra: Partial<CleanupReport> = {},
   ): CleanupReport => ({ ...base, ...extra, outcome, message });
 
-  const needsTags = config.selections.some((s) => s.repositoryTags !== undefined);
+  const needsTags = needsRepositoryTags(config);
   // Decided by name alone when no selection uses tags: the worker's IAM covers only managed repositories, so
   // describing another one (a push let through by a glob the rule cannot narrow) would be denied.
   if (!needsTags && !selectionFor(config, req.repository))

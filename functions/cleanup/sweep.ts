@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chunks, type RepositoryInfo } from '../shared/adapters/ecr.js';
-import { selectionFor } from '../shared/config/load.js';
+import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import type { StewardConfig } from '../shared/config/schema.js';
 
 export interface SweepPorts {
@@ -33,7 +33,7 @@ export async function sweep(
   ports: SweepPorts,
 ): Promise<SweepReport> {
   const repositories = await ports.listRepositories();
-  const needsTags = config.selections.some((s) => s.repositoryTags !== undefined);
+  const needsTags = needsRepositoryTags(config);
   const tags = needsTags ? await ports.repositoryTags() : new Map<string, Record<string, string>>();
   const managed = repositories.filter(
     (r) => selectionFor(config, r.name, tags.get(r.arn) ?? {}) !== undefined,

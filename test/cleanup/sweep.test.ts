@@ -77,7 +77,7 @@ describe('sweep', () => {
     const { p, calls } = ports(repositories);
 
     // Act
-    const report = await sweep(byName(['*/*']), RUN, NOW, p);
+    const report = await sweep(byName(['team-*']), RUN, NOW, p);
 
     // Assess
     expect(report.sendCalls).toBe(1_000);

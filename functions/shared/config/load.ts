@@ -55,14 +55,38 @@ function lineCol(text: string, offset: number): string {
   return `line ${before.length}, column ${(before[before.length - 1]?.length ?? 0) + 1}`;
 }
 
-/** Whether a selection names repositories by tags (so repository tags must be read to decide). */
+/**
+ * The repository tag a name-wide selection needs. A glob with no literal prefix (`*`, `*-prod`) could reach
+ * every repository of the registry, so such a selection manages only the repositories that carry this tag, and
+ * the IAM grant for it is conditioned on the same tag: no selection ever yields an unconditioned delete on
+ * `repository/*`.
+ */
+export const MANAGED_TAG = { key: 'steward', value: 'managed' } as const;
+
+/** Whether a repository-name glob has no literal prefix, so it could match any repository. */
+export function isWideGlob(glob: string): boolean {
+  return glob.startsWith('*');
+}
+
+/**
+ * The repository tags a selection requires: its own `repositoryTags`, plus the managed tag when a glob of it is
+ * wide. Undefined when the selection is decided by name alone.
+ */
+export function requiredTags(selection: Selection): Readonly<Record<string, string>> | undefined {
+  const wide = (selection.repositories ?? []).some(isWideGlob);
+  if (!wide) return selection.repositoryTags;
+  return { ...selection.repositoryTags, [MANAGED_TAG.key]: MANAGED_TAG.value };
+}
+
+/** Whether some selection needs repository tags to decide (so repository tags must be read). */
 export function needsRepositoryTags(config: StewardConfig): boolean {
-  return config.selections.some((s) => s.repositoryTags !== undefined);
+  return config.selections.some((s) => requiredTags(s) !== undefined);
 }
 
 /**
  * The selection that manages a repository, or undefined when it is not managed. The first matching
- * selection wins. `tags` may be omitted when no selection uses tags.
+ * selection wins. `tags` may be omitted when no selection needs tags (see `needsRepositoryTags`); a selection
+ * that needs them never matches without them.
  */
 export function selectionFor(
   config: StewardConfig,
@@ -72,9 +96,10 @@ export function selectionFor(
   return config.selections.find((s) => {
     if (s.repositories && !s.repositories.some((glob) => globToRegExp(glob).test(repositoryName)))
       return false;
-    if (s.repositoryTags) {
+    const required = requiredTags(s);
+    if (required) {
       if (!tags) return false;
-      for (const [k, v] of Object.entries(s.repositoryTags)) if (tags[k] !== v) return false;
+      for (const [k, v] of Object.entries(required)) if (tags[k] !== v) return false;
     }
     return true;
   });
@@ -99,4 +124,26 @@ export function repositoryNameFilters(
     }
   }
   return { exact: [...new Set(exact)].sort(), prefixes: [...new Set(prefixes)].sort() };
+}
+
+/**
+ * Where the config lets ECR Steward write (delete, tag, archive): repository-name globs, and tag sets a
+ * repository must carry. The IAM statements of every function that writes are generated from this, so the
+ * permission and `selectionFor` always agree. A selection with `repositoryTags` or a wide glob is scoped by
+ * tags (`requiredTags`); any other by its names.
+ */
+export function writeScope(config: StewardConfig): {
+  readonly byName: readonly string[];
+  readonly byTags: readonly Readonly<Record<string, string>>[];
+} {
+  const byName = new Set<string>();
+  const byTags = new Map<string, Readonly<Record<string, string>>>();
+  for (const s of config.selections) {
+    const tags = requiredTags(s);
+    if (tags) {
+      const sorted = Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : 1)));
+      byTags.set(JSON.stringify(sorted), sorted);
+    } else for (const glob of s.repositories ?? []) byName.add(glob);
+  }
+  return { byName: [...byName].sort(), byTags: [...byTags.values()] };
 }
