@@ -7,6 +7,10 @@ export const EVENTS = {
   inspectorSource: 'aws.inspector2',
   imageAction: 'ECR Image Action',
   imageScan: 'ECR Image Scan',
+  /** Emitted in the destination registry when an image has been replicated into it. */
+  replicationAction: 'ECR Replication Action',
+  /** Emitted when a pull-through cache rule has synced an upstream image into the registry. */
+  pullThroughCacheAction: 'ECR Pull Through Cache Action',
   inspectorScan: 'Inspector2 Scan',
   inspectorFinding: 'Inspector2 Finding',
   cloudTrailApiCall: 'AWS API Call via CloudTrail',
