@@ -8,13 +8,12 @@ import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/
 import type { DeleteSignal } from '../shared/audit/records.js';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import type { Selection, StewardConfig } from '../shared/config/schema.js';
+import { runDeletion } from '../shared/deletion/run.js';
 import { isIndex } from '../shared/lifecycle/graph.js';
 import { planRepository } from '../shared/lifecycle/plan.js';
 import type { Decision, Image, LifecyclePolicy, Plan, ProtectionCode } from '../shared/lifecycle/types.js';
 import { formatPolicyError, validatePolicyText } from '../shared/lifecycle/validate.js';
-import { mapLimit } from '../shared/runtime/concurrency.js';
 import type { BreakerScope } from '../shared/state/breaker.js';
-import { safeDelete } from './safe-delete.js';
 
 export interface RegistryPort {
   describeRepository(name: string): Promise<RepositoryInfo | undefined>;
@@ -26,6 +25,7 @@ export interface RegistryPort {
   ): Promise<{ children: Map<string, string[]>; unreadable: string[] }>;
   lifecyclePolicyText(repository: string): Promise<string | undefined>;
   deleteImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
+  existingDigests(repository: string, digests: readonly string[]): Promise<ReadonlySet<string>>;
   archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
 }
 
@@ -169,6 +169,7 @@ export async function cleanupRepository(
     throw e;
   }
 
+  const inUse = inUseFor(refs, { registryId: repo.registryId, region: req.region, name: repo.name });
   const plan = planRepository({
     repository: repo.name,
     policy: policy.policy,
@@ -177,7 +178,7 @@ export async function cleanupRepository(
     indexChildren: children,
     // Steward runs always apply the unit and graph-unknown protections, even with no protections configured.
     steward: selection.steward ?? {},
-    inUse: inUseFor(refs, { registryId: repo.registryId, region: req.region, name: repo.name }),
+    inUse,
   });
   base.warnings.push(...plan.warnings);
   const planned = {
@@ -193,7 +194,7 @@ export async function cleanupRepository(
     plan,
   };
 
-  // Bounds: whole units (an index with its children, a subject with its referrers) in deletion order.
+  // Deletion order: whole units (an index with its children, a subject with its referrers), parents first.
   const byDigest = new Map(images.map((i) => [i.digest, i]));
   // With indexAsUnit off the plan ties no child to its index, but ECR refuses to delete a child while an
   // index lists it: an expiring child still follows an expiring index of its repository.
@@ -208,64 +209,60 @@ export async function cleanupRepository(
       d.follows || !indexOfChild.has(d.imageDigest) ? d : { ...d, follows: indexOfChild.get(d.imageDigest) },
     ),
   );
-  const allowance = Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining);
-  const chosen = takeWholeUnits(ordered, allowance);
-  const deferred = ordered.length - chosen.length;
-  if (deferred > 0)
-    base.warnings.push(`${deferred} planned deletions exceed the bounds and wait for the next run`);
   const transitions = plan.decisions.filter((d) => d.action === 'transition');
 
-  const signal = (
-    d: Decision,
-    status: DeleteSignal['status'],
-    evidence: DeleteSignal['evidence'],
-    extra: Partial<DeleteSignal> = {},
-  ): DeleteSignal => {
-    const image = byDigest.get(d.imageDigest);
-    return {
-      registryId: repo.registryId,
-      region: req.region,
-      repository: repo.name,
-      digest: d.imageDigest,
-      evidence,
-      status,
-      at: (extra.at as string | undefined) ?? new Date().toISOString(),
-      tags: d.imageTags,
-      sizeBytes: d.sizeBytes,
-      pushedAt: d.pushedAt,
-      lastPulledAt: image?.lastPulledAt ? new Date(image.lastPulledAt).toISOString() : undefined,
-      actor: { type: 'ecr-steward', runId: req.runId, rulePriority: d.rulePriority, reasons: d.reasons },
-      ...extra,
-    };
-  };
+  const allowance = Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining);
+  const result = await runDeletion(
+    {
+      repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+      caller: 'lifecycle',
+      mode,
+      runId: req.runId,
+      now: req.now,
+      selection,
+      inUse,
+      allowance,
+      candidates: ordered.map((d) => {
+        const image = byDigest.get(d.imageDigest);
+        return {
+          digest: d.imageDigest,
+          tags: d.imageTags,
+          pushedAt: d.pushedAt,
+          follows: d.follows,
+          sizeBytes: d.sizeBytes,
+          lastPulledAt: image?.lastPulledAt ? new Date(image.lastPulledAt).toISOString() : undefined,
+          rulePriority: d.rulePriority,
+          reasons: d.reasons,
+        };
+      }),
+    },
+    ports,
+  );
+  const deferred = (result.kept.bounds ?? 0) + result.notAttempted;
+  if ((result.kept.bounds ?? 0) > 0)
+    base.warnings.push(`${result.kept.bounds} planned deletions exceed the bounds and wait for the next run`);
+  // The plan protects what the guard checks, so the guard keeping more means they disagree: say so.
+  const guardKept = Object.entries(result.kept).filter(
+    ([code]) => code !== 'bounds' && code !== 'breaker-open',
+  );
+  if (guardKept.length > 0)
+    base.warnings.push(
+      `the deletion guard kept images the plan would expire: ${guardKept.map(([c, n]) => `${c} ${n}`).join(', ')}`,
+    );
+  // A dry run spends the run budget as enforce would, so its plan is what enforce would delete.
+  req.budget.remaining -= mode === 'dry-run' ? result.planned : result.deleted;
 
   if (mode === 'dry-run') {
-    // A dry run spends the run budget as enforce would, so its plan is what enforce would delete.
-    req.budget.remaining -= chosen.length;
-    await mapLimit(chosen, 16, (d) =>
-      ports.audit.record(signal(d, 'PLANNED', 'steward-write-ahead', { at: req.now.toISOString() })),
-    );
     return {
       ...base,
       ...common,
       outcome: 'done',
       deferred,
       bytesReclaimed: 0,
-      message: `dry-run: would expire ${chosen.length}, archive ${transitions.length}`,
+      message: `dry-run: would expire ${result.planned}, archive ${transitions.length}`,
     };
   }
 
-  req.budget.remaining -= chosen.length;
-  const result = await safeDelete(
-    repo.name,
-    chosen.map((d) => ({
-      digest: d.imageDigest,
-      sizeBytes: d.sizeBytes,
-      signal: (status, extra) => signal(d, status, extra?.evidence ?? 'steward-write-ahead', extra),
-    })),
-    ports,
-  );
-  req.budget.remaining += result.failures.length + result.notAttempted;
   const failures = [...result.failures];
   const { deleted: expired, bytesReclaimed } = result;
   if (result.breaker) {
@@ -277,7 +274,7 @@ export async function cleanupRepository(
       message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with \`ecr-steward breaker reset --scope ${open.scope}\``,
       expired,
       bytesReclaimed,
-      deferred: deferred + result.notAttempted,
+      deferred: deferred + (result.kept['breaker-open'] ?? 0),
       failures,
     };
   }
@@ -334,31 +331,4 @@ export function deletionOrder(decisions: readonly Decision[]): Decision[] {
   return [...decisions].sort((a, b) => depthOf(a) - depthOf(b) || (a.imageDigest < b.imageDigest ? -1 : 1));
 }
 
-/** Takes decisions in order while whole units fit in the allowance. */
-export function takeWholeUnits(ordered: readonly Decision[], allowance: number): Decision[] {
-  if (ordered.length <= allowance) return [...ordered];
-  const byDigest = new Map(ordered.map((d) => [d.imageDigest, d]));
-  const rootOf = (d: Decision): string => {
-    let current = d;
-    const seen = new Set<string>();
-    while (current.follows && byDigest.has(current.follows) && !seen.has(current.follows)) {
-      seen.add(current.imageDigest);
-      current = byDigest.get(current.follows)!;
-    }
-    return current.imageDigest;
-  };
-  const units = new Map<string, Decision[]>();
-  for (const d of ordered) {
-    const root = rootOf(d);
-    units.set(root, [...(units.get(root) ?? []), d]);
-  }
-  const chosen = new Set<string>();
-  let left = allowance;
-  for (const unit of units.values()) {
-    if (unit.length > left) continue;
-    for (const d of unit) chosen.add(d.imageDigest);
-    left -= unit.length;
-  }
-  return ordered.filter((d) => chosen.has(d.imageDigest));
-}
 export { mapLimit } from '../shared/runtime/concurrency.js';

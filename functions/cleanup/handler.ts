@@ -5,33 +5,20 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   GetResourcesCommand,
   ResourceGroupsTaggingAPIClient,
 } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { CallCounter, EcrRegistry } from '../shared/adapters/ecr.js';
-import {
-  collectInUse,
-  type ImageReference,
-  type InUseSource,
-  inUseSourcesFor,
-  staticReferences,
-} from '../shared/adapters/in-use.js';
-import { reconcileRepository, SnapshotStore } from '../shared/audit/reconcile.js';
-import { AuditStore, documentClient } from '../shared/audit/store.js';
-import type { StewardConfig } from '../shared/config/schema.js';
+import type { CallCounter } from '../shared/adapters/ecr.js';
+import { reconcileRepository } from '../shared/audit/reconcile.js';
 import { imageActionEventSchema } from '../shared/events/envelope.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
-import { BreakerStore } from '../shared/state/breaker.js';
-import { RateCounters } from '../shared/state/counters.js';
+import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
 import { type cleanupMessageSchema, isSweep, repositoryOf, safeParseCleanupMessage } from './schema.js';
 import { dedupId, sweep as runSweep } from './sweep.js';
@@ -39,52 +26,22 @@ import { dedupId, sweep as runSweep } from './sweep.js';
 const logger = new Logger({ serviceName: 'ecr-steward-cleanup' });
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'cleanup' });
 
-// Clients are built once per container; each run counts its own API calls.
-let clients:
-  | {
-      ecr: ECRClient;
-      ecs: ECSClient;
-      lambda: LambdaClient;
-      sqs: SQSClient;
-      tagging: ResourceGroupsTaggingAPIClient;
-      doc: ReturnType<typeof documentClient>;
-    }
-  | undefined;
-function sdk() {
-  clients ??= {
-    ecr: new ECRClient(CLIENT_DEFAULTS),
-    ecs: new ECSClient(CLIENT_DEFAULTS),
-    lambda: new LambdaClient(CLIENT_DEFAULTS),
-    sqs: new SQSClient(CLIENT_DEFAULTS),
-    tagging: new ResourceGroupsTaggingAPIClient(CLIENT_DEFAULTS),
-    doc: documentClient(),
-  };
-  return clients;
-}
+// Clients are built once per container (StewardPorts shares them); each run counts its own API calls.
+let sqsClient: SQSClient | undefined;
+let taggingClient: ResourceGroupsTaggingAPIClient | undefined;
+const sqs = () => (sqsClient ??= new SQSClient(CLIENT_DEFAULTS));
+const tagging = () => (taggingClient ??= new ResourceGroupsTaggingAPIClient(CLIENT_DEFAULTS));
 
 const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 const newRunId = (now: Date) =>
   `run-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
 
-function inUseSources(config: StewardConfig, calls: CallCounter): InUseSource[] {
-  return inUseSourcesFor(config.inUse, { ecs: () => sdk().ecs, lambda: () => sdk().lambda }, calls);
-}
-
 /** Worker: consumes the FIFO queue. One evaluation per repository per batch (a burst of pushes coalesces). */
 export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
   const config = bundledConfig();
   const now = new Date();
-  const calls = new CallCounter();
-  const registry = new EcrRegistry(sdk().ecr, calls);
-  const audit = new AuditStore(sdk().doc, requireEnv(ENV.auditTable), {
-    ttlDays: config.audit.retentionDays,
-    plannedTtlDays: config.audit.plannedRetentionDays,
-  });
-  const breaker = new BreakerStore(sdk().doc, requireEnv(ENV.stateTable));
-  const snapshots = new SnapshotStore(sdk().doc, requireEnv(ENV.stateTable));
-  const counters = new RateCounters(sdk().doc, requireEnv(ENV.stateTable));
-  // In-use references are read once per invocation and shared by its repositories: fresh, never stale.
-  let inUse: Promise<ImageReference[]> | undefined;
+  const ports = new StewardPorts(config, { tables: tablesFromEnv() });
+  const { registry, audit, breaker, snapshots, counters, calls } = ports;
   const accountId = (record: SQSRecord) => record.eventSourceARN.split(':')[4] ?? '';
   const budget = { remaining: config.bounds.maxDeletesPerRun };
   const failures: string[] = [];
@@ -133,14 +90,8 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
               }
               return result;
             },
-            inUse: () => {
-              const acct = accountId(records[0]!);
-              inUse ??= collectInUse(inUseSources(config, calls)).then((refs) => [
-                ...refs,
-                ...staticReferences(config.inUse.static, acct, region()),
-              ]);
-              return inUse;
-            },
+            // Read at most once per invocation and shared by its repositories: fresh, never stale.
+            inUse: () => ports.inUse(accountId(records[0]!), region()),
           },
         );
         logReport(report, calls);
@@ -180,7 +131,7 @@ function parseBody(
 async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
   logger.error('malformed message sent to the dead-letter queue', { messageId: record.messageId, reason });
   metrics.addMetric('MalformedMessages', MetricUnit.Count, 1);
-  await sdk().sqs.send(
+  await sqs().send(
     new SendMessageCommand({
       QueueUrl: requireEnv(ENV.cleanupDlqUrl),
       MessageBody: record.body,
@@ -211,14 +162,14 @@ export async function sweep(): Promise<{ runId: string; managed: number; enqueue
   const now = new Date();
   const runId = `sweep-${newRunId(now).slice(4)}`;
   const queueUrl = requireEnv(ENV.cleanupQueueUrl);
-  const registry = new EcrRegistry(sdk().ecr);
+  const { registry } = new StewardPorts(config, { tables: tablesFromEnv() });
   const report = await runSweep(config, runId, now, {
     listRepositories: () => registry.listRepositories(),
     repositoryTags: async () => {
       const out = new Map<string, Record<string, string>>();
       let token: string | undefined;
       do {
-        const page = await sdk().tagging.send(
+        const page = await tagging().send(
           new GetResourcesCommand({
             ResourceTypeFilters: ['ecr:repository'],
             PaginationToken: token,
@@ -236,7 +187,7 @@ export async function sweep(): Promise<{ runId: string; managed: number; enqueue
       return out;
     },
     sendBatch: async (entries) => {
-      const out = await sdk().sqs.send(
+      const out = await sqs().send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,
           Entries: entries.map((e) => ({
@@ -271,7 +222,7 @@ export async function intake(event: unknown): Promise<{ queued: boolean; reason?
     logger.info('push ignored', { eventId: parsed.data.id, reason: target.ignore });
     return { queued: false, reason: target.ignore };
   }
-  await sdk().sqs.send(
+  await sqs().send(
     new SendMessageCommand({
       QueueUrl: requireEnv(ENV.cleanupQueueUrl),
       MessageBody: JSON.stringify(parsed.data),

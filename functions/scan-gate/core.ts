@@ -4,12 +4,13 @@
  * FAIL the quarantine is lifted and security staff are told.
  */
 
-import { type SafeDeletePorts, safeDelete } from '../cleanup/safe-delete.js';
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
-import type { DeleteSignal } from '../shared/audit/records.js';
-import type { GateConfig } from '../shared/config/schema.js';
+import type { GateConfig, Selection } from '../shared/config/schema.js';
+import type { DeletionCaller } from '../shared/deletion/guard.js';
+import { runDeletion } from '../shared/deletion/run.js';
+import type { SafeDeletePorts } from '../shared/deletion/safe-delete.js';
 import { globToRegExp } from '../shared/lifecycle/match.js';
-import type { Hold } from '../shared/lifecycle/types.js';
+import type { InUse } from '../shared/lifecycle/types.js';
 import {
   type Finding,
   normaliseFindings,
@@ -39,7 +40,8 @@ export interface GatePorts {
     put(record: Omit<VerdictRecord, 'pk' | 'sk'>): Promise<boolean>;
   };
   readonly notify: (subject: string, message: string) => Promise<void>;
-  readonly inUse: () => Promise<readonly ImageReference[]>;
+  /** Image references in use in the image's account and region (InUseUnavailableError when unreadable). */
+  readonly inUse: (image: { registryId: string; region: string }) => Promise<readonly ImageReference[]>;
   readonly deletes: SafeDeletePorts;
   /**
    * When the audit table last recorded this digest DELETED from this repository, if ever. A digest deleted
@@ -47,10 +49,14 @@ export interface GatePorts {
    */
   readonly deletedAt: (ref: ScannedImage) => Promise<string | undefined>;
   /**
-   * The Steward holds of the cleanup selection that manages the repository (none when none does). A held
-   * image is never removed by the gate either: a hold says "delete nothing of this", whoever asks.
+   * The cleanup selection that manages the repository (`selectionFor`), or undefined when none does. The gate
+   * removes and tags only in managed repositories, through the same deletion guard as the cleanup: its holds,
+   * protected tags and minimum age keep an image from the gate too.
    */
-  readonly holds: (repository: string, repositoryTags?: Readonly<Record<string, string>>) => readonly Hold[];
+  readonly selection: (
+    repository: string,
+    repositoryTags?: Readonly<Record<string, string>>,
+  ) => Selection | undefined;
 }
 
 /** The quarantine index of the verdict table, for the quarantine expiry. */
@@ -70,6 +76,8 @@ export interface JudgeOptions {
   readonly mode: 'dry-run' | 'enforce';
   /** The run a removal's audit record names (the expiry run); one is made up per removal otherwise. */
   readonly runId?: string | undefined;
+  /** How many images this judgement may remove (the config's bounds). @default 1 */
+  readonly allowance?: number | undefined;
 }
 
 export interface GateOutcome {
@@ -135,6 +143,7 @@ export async function judgeImage(
   if (!meta) return { image, verdict: 'IMAGE_GONE', summary: 'the image no longer exists', actions: [] };
   const repo = await ports.repository(image.repository);
   const policy = gatePolicyFor(gate, image.repository, repo?.tags);
+  const selection = ports.selection(image.repository, repo?.tags);
   const { status, findings } = normaliseFindings(
     scanFindingsOutputSchema.parse(await ports.scans.scanFindings(image.repository, image.digest)),
   );
@@ -175,7 +184,12 @@ export async function judgeImage(
     }
     if (gate.onFail.quarantine.enabled) {
       quarantinedAt ??= now.toISOString();
-      if (repo?.tagMutability?.startsWith('IMMUTABLE')) {
+      if (!selection) {
+        // ECR Steward writes only to the repositories it manages (its IAM says the same).
+        actions.push(
+          `not tagged: ${image.repository} is not managed by any selection, so the quarantine is kept in the verdict record only`,
+        );
+      } else if (repo?.tagMutability?.startsWith('IMMUTABLE')) {
         actions.push(
           `not tagged: ${image.repository} has immutable tags, so the quarantine is kept in the verdict record only`,
         );
@@ -207,8 +221,10 @@ export async function judgeImage(
         ? `scan gate FAIL: ${verdict.summary}`
         : `quarantined since ${quarantinedAt} and still failing after ${gate.onFail.quarantine.expireAfterDays} days: ${verdict.summary}`;
       const result = await remove(gate, subject, why, ports, options, {
-        holds: ports.holds(image.repository, repo?.tags),
+        selection,
         now,
+        caller: gate.onFail.remove.enabled ? 'gate-removal' : 'quarantine-expiry',
+        pushedAt: meta.pushedAt,
       });
       removal =
         result.outcome === 'removed' && !gate.onFail.remove.enabled
@@ -226,7 +242,7 @@ export async function judgeImage(
     }
   } else if (verdict.verdict === 'PASS' && wasFailing) {
     // Also after FAIL ─► PENDING ─► PASS: the quarantine set at the FAIL is lifted all the same.
-    if (quarantined && meta.tags.includes(quarantined)) {
+    if (quarantined && meta.tags.includes(quarantined) && selection) {
       if (meta.tags.some((t) => t !== quarantined)) {
         await ports.scans.removeTag(image.repository, quarantined);
         actions.push(`quarantine lifted: tag ${quarantined} removed`);
@@ -287,77 +303,71 @@ export async function judgeImage(
   return { image, verdict: verdict.verdict, summary: verdict.summary, actions, removal };
 }
 
-/** The first hold in force on this image (by digest, or by one of its tags), if any. */
-export function holdOn(
-  holds: readonly Hold[],
-  image: { digest: string; tags: readonly string[] },
-  now: Date,
-): Hold | undefined {
-  return holds.find(
-    (h) =>
-      (h.expiresAt === undefined || Date.parse(h.expiresAt) > now.getTime()) &&
-      (h.digest === image.digest || (h.tag !== undefined && image.tags.includes(h.tag))),
-  );
-}
-
 /**
- * Removal of a failing image: never when it is on hold, nor when it is in use (unless the config says so),
- * always through the safe delete path (breaker, write-ahead audit); in dry-run mode only a PLANNED audit
- * record.
+ * Removal of a failing image through the one deletion path: the guard keeps it when no selection manages the
+ * repository, when it is on hold, in use (unless the config allows that), protected by tag or younger than the
+ * minimum age, when the breaker is open or the bounds are spent; dry-run records PLANNED; enforce deletes with
+ * a write-ahead audit record.
  */
 async function remove(
   gate: GateConfig,
   image: ScannedImage,
   why: string,
   ports: GatePorts,
-  { mode, runId = `gate-${image.digest.slice(7, 19)}-${Date.now()}` }: JudgeOptions,
-  context: { holds: readonly Hold[]; now: Date },
+  { mode, runId = `gate-${image.digest.slice(7, 19)}-${Date.now()}`, allowance = 1 }: JudgeOptions,
+  context: {
+    selection: Selection | undefined;
+    now: Date;
+    caller: DeletionCaller;
+    pushedAt?: number | undefined;
+  },
 ): Promise<Removal> {
   const kept = (action: string): Removal => ({ outcome: 'kept', action });
-  const hold = holdOn(context.holds, image, context.now);
-  if (hold) return kept(`not removed: on hold by ${hold.owner}: ${hold.reason}`);
-  if (!gate.onFail.remove.allowInUse) {
-    let refs: readonly ImageReference[];
+  let inUse: InUse | 'unavailable' | undefined;
+  if (!gate.onFail.remove.allowInUse && context.selection) {
     try {
-      refs = await ports.inUse();
+      inUse = inUseFor(await ports.inUse(image), {
+        registryId: image.registryId,
+        region: image.region,
+        name: image.repository,
+      });
     } catch (e) {
-      if (e instanceof InUseUnavailableError) return kept(`not removed: ${e.message} (fail safe)`);
-      throw e;
+      if (!(e instanceof InUseUnavailableError)) throw e;
+      inUse = 'unavailable';
     }
-    const use = inUseFor(refs, {
-      registryId: image.registryId,
-      region: image.region,
-      name: image.repository,
-    });
-    const where =
-      use.digests?.get(image.digest) ??
-      [...(use.tags ?? [])].filter(([t]) => image.tags.includes(t)).flatMap(([, w]) => w);
-    if (where.length > 0) return kept(`not removed: in use by ${where.join(', ')}`);
   }
-  const signal = (status: DeleteSignal['status'], extra?: Partial<DeleteSignal>): DeleteSignal => ({
-    registryId: image.registryId,
-    region: image.region,
-    repository: image.repository,
-    digest: image.digest,
-    status,
-    evidence: extra?.evidence ?? 'steward-write-ahead',
-    at: new Date().toISOString(),
-    tags: image.tags,
-    actor: { type: 'ecr-steward', runId, rulePriority: null, reasons: [why] },
-    ...extra,
-  });
-  if (mode === 'dry-run') {
-    await ports.deletes.audit.record(signal('PLANNED'));
-    return { outcome: 'planned', action: 'would be removed (dry-run): recorded as PLANNED' };
-  }
-  const result = await safeDelete(
-    image.repository,
-    [{ digest: image.digest, sizeBytes: 0, signal }],
+  const result = await runDeletion(
+    {
+      repository: { registryId: image.registryId, region: image.region, name: image.repository },
+      caller: context.caller,
+      mode,
+      runId,
+      now: context.now,
+      selection: context.selection,
+      inUse,
+      allowance,
+      candidates: [
+        {
+          digest: image.digest,
+          tags: image.tags,
+          pushedAt: context.pushedAt === undefined ? undefined : new Date(context.pushedAt).toISOString(),
+          sizeBytes: 0,
+          rulePriority: null,
+          reasons: [why],
+        },
+      ],
+    },
     ports.deletes,
   );
+  const decision = result.decisions[0];
+  if (!decision || decision.action === 'keep')
+    return kept(`not removed: ${decision?.reason ?? 'no decision'}`);
+  if (decision.action === 'plan')
+    return { outcome: 'planned', action: 'would be removed (dry-run): recorded as PLANNED' };
   if (result.breaker) return kept(`not removed: breaker open for ${result.breaker.scope}`);
   if (result.failures.length > 0)
     return kept(`removal failed: ${result.failures[0]?.code} ${result.failures[0]?.reason}`);
+  if (result.alreadyGone > 0) return { outcome: 'removed', action: 'removed (it was already gone)' };
   return { outcome: 'removed', action: 'removed' };
 }
 

@@ -8,19 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { CallCounter, EcrRegistry, EcrScanReader } from '../shared/adapters/ecr.js';
-import { collectInUse, type ImageReference, inUseSourcesFor } from '../shared/adapters/in-use.js';
-import { AuditStore, documentClient } from '../shared/audit/store.js';
-import { selectionFor } from '../shared/config/load.js';
+import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV, EVENTS } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
-import { BreakerStore } from '../shared/state/breaker.js';
+import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import {
   type ExpiryPorts,
   type ExpiryReport,
@@ -29,30 +23,12 @@ import {
   judgeImage,
 } from './core.js';
 import { quarantineExpiryMessageSchema, scanGateEventSchema, scannedImageOf } from './schema.js';
-import { VerdictStore } from './verdicts.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-scan-gate' });
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'scan-gate' });
 
-let clients:
-  | {
-      ecr: ECRClient;
-      ecs: ECSClient;
-      lambda: LambdaClient;
-      sns: SNSClient;
-      doc: ReturnType<typeof documentClient>;
-    }
-  | undefined;
-function sdk() {
-  clients ??= {
-    ecr: new ECRClient(CLIENT_DEFAULTS),
-    ecs: new ECSClient(CLIENT_DEFAULTS),
-    lambda: new LambdaClient(CLIENT_DEFAULTS),
-    sns: new SNSClient(CLIENT_DEFAULTS),
-    doc: documentClient(),
-  };
-  return clients;
-}
+let snsClient: SNSClient | undefined;
+const sns = () => (snsClient ??= new SNSClient(CLIENT_DEFAULTS));
 
 /**
  * How many quarantined images one expiry run judges (each costs a few ECR and DynamoDB calls); more wait for
@@ -65,14 +41,10 @@ export const EXPIRY_BATCH = 100;
  * per invocation); exported for the CLI and the local cloud.
  */
 export function gatePorts(config = bundledConfig()): ExpiryPorts {
-  const { ecr, ecs, lambda, sns, doc } = sdk();
-  const calls = new CallCounter();
-  const scans = new EcrScanReader(ecr, calls);
-  const registry = new EcrRegistry(ecr, calls);
-  const sources = inUseSourcesFor(config.inUse, { ecs: () => ecs, lambda: () => lambda }, calls);
-  const verdicts = new VerdictStore(doc, requireEnv(ENV.verdictTable));
-  const audit = new AuditStore(doc, requireEnv(ENV.auditTable), { ttlDays: config.audit.retentionDays });
-  let inUse: Promise<readonly ImageReference[]> | undefined;
+  const ports = new StewardPorts(config, { tables: tablesFromEnv() });
+  const { scans, registry, verdicts, audit, breaker } = ports;
+  // Tags choose the gate policy, and the cleanup selection that decides whether the gate may write at all.
+  const needsTags = needsRepositoryTags(config) || config.gate.selections.some((s) => s.repositoryTags);
   return {
     scans: {
       scanFindings: (r, d) => scans.scanFindings(r, d) as never,
@@ -83,10 +55,6 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
     repository: async (name) => {
       const info = await registry.describeRepository(name);
       if (!info) return undefined;
-      // Tags choose the gate policy, and the cleanup selection whose holds the gate's removals respect.
-      const needsTags = [...config.gate.selections, ...config.selections].some(
-        (s) => s.repositoryTags !== undefined,
-      );
       return {
         tagMutability: info.tagMutability,
         tags: needsTags ? await registry.repositoryTags(info.arn) : undefined,
@@ -95,21 +63,13 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
     verdicts,
     quarantine: verdicts,
     notify: async (subject, message) => {
-      await sns.send(
+      await sns().send(
         new PublishCommand({ TopicArn: requireEnv(ENV.securityTopic), Subject: subject, Message: message }),
       );
     },
-    inUse: () => {
-      inUse ??= collectInUse(sources);
-      // A failed read is not cached: the next image of an expiry run tries again.
-      inUse.catch(() => {
-        inUse = undefined;
-      });
-      return inUse;
-    },
-    deletes: { registry, audit, breaker: new BreakerStore(doc, requireEnv(ENV.stateTable)) },
-    holds: (repository, repositoryTags) =>
-      selectionFor(config, repository, repositoryTags)?.steward?.holds ?? [],
+    inUse: (ref) => ports.inUse(ref.registryId, ref.region),
+    deletes: { registry, audit, breaker },
+    selection: (repository, repositoryTags) => selectionFor(config, repository, repositoryTags),
     deletedAt: async (ref) => {
       const record = await audit.get(ref);
       return record?.status === 'DELETED' ? record.at : undefined;
@@ -137,6 +97,7 @@ export async function handler(event: unknown): Promise<GateOutcome | ExpiryRepor
   if ('error' in image) throw new Error(image.error);
   const outcome = await judgeImage(config.gate, image, parsed.data.id, new Date(), gatePorts(config), {
     mode: config.mode,
+    allowance: config.bounds.maxDeletesPerRepository,
   });
   logger.info('scan gate verdict', { ...outcome });
   metrics.addMetric(`Verdict${outcome.verdict}`, MetricUnit.Count, 1);

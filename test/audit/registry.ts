@@ -60,6 +60,11 @@ export class MemoryRegistry implements RegistryPort {
     return undefined;
   }
 
+  async existingDigests(repository: string, digests: readonly string[]): Promise<ReadonlySet<string>> {
+    const present = new Set((this.repositories.get(repository) ?? []).map((i) => i.digest));
+    return new Set(digests.filter((d) => present.has(d)));
+  }
+
   async deleteImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome> {
     this.deleteCalls.push([...digests]);
     const gone = new Set(digests);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cleanupRepository, deletionOrder, mapLimit, takeWholeUnits } from '../../functions/cleanup/core.js';
+import { cleanupRepository, deletionOrder, mapLimit } from '../../functions/cleanup/core.js';
 import { InUseUnavailableError } from '../../functions/shared/adapters/in-use.js';
 import type { Decision } from '../../functions/shared/lifecycle/types.js';
 import { digestOf, type ImageSpec, image, keepNewest, NOW, OCI_INDEX } from '../fixtures/images.js';
@@ -199,7 +199,7 @@ describe('cleanupRepository in enforce', () => {
     expect(report.expired).toBe(150);
   });
 
-  it("records FAILED with ECR's failure, or NotReported when ECR reports neither, and gives the budget back", async () => {
+  it('records ImageNotFound as already gone, FAILED NotReported when ECR reports neither and the image stays, and gives the budget back', async () => {
     // Prepare
     const h = harness();
     h.registry.add('team/app', { images: numbered(4) });
@@ -216,25 +216,51 @@ describe('cleanupRepository in enforce', () => {
 
     // Assess
     expect(report.expired).toBe(1);
-    expect(report.failures).toEqual(
-      [
-        { digest: gone, code: 'ImageNotFound', reason: 'Requested image not found' },
-        { digest: silent, code: 'NotReported', reason: 'ECR reported neither a deletion nor a failure' },
-      ].sort((x, y) => (x.digest < y.digest ? -1 : 1)),
-    );
+    const notReported = 'ECR reported neither a deletion nor a failure, and the image still exists';
+    expect(report.failures).toEqual([{ digest: silent, code: 'NotReported', reason: notReported }]);
+    expect(h.registry.existCalls).toEqual([[silent]]);
     const failed = h.audit.signals.filter((s) => s.status === 'FAILED');
-    expect(failed.map((s) => [s.digest, s.evidence, s.failure]).sort()).toEqual(
+    expect(failed.map((s) => [s.digest, s.evidence, s.failure])).toEqual([
+      [silent, 'steward-failure', { code: 'NotReported', reason: notReported }],
+    ]);
+    const settled = h.audit.signals.filter((s) => s.status === 'DELETED');
+    expect(settled.map((s) => [s.digest, s.evidence]).sort()).toEqual(
       [
-        [gone, 'steward-failure', { code: 'ImageNotFound', reason: 'Requested image not found' }],
-        [
-          silent,
-          'steward-failure',
-          { code: 'NotReported', reason: 'ECR reported neither a deletion nor a failure' },
-        ],
+        [digestOf('img-3'), 'steward-delete'],
+        [gone, 'steward-already-gone'],
       ].sort(),
     );
-    expect(h.audit.byStatus('DELETED')).toEqual([digestOf('img-3')]);
     expect(budget.remaining).toBe(9);
+  });
+
+  it('records DELETED with the verification as evidence when ECR reports neither and the image is gone', async () => {
+    // Prepare
+    const h = harness();
+    h.registry.add('team/app', { images: numbered(4) });
+    const expiring = [digestOf('img-1'), digestOf('img-2'), digestOf('img-3')];
+    // A third-party ECR answers an untagged delete with empty imageIds and failures, yet deletes.
+    h.registry.onDelete = (digests) => {
+      const repo = h.registry.repositories.get('team/app')!;
+      h.registry.repositories.set('team/app', {
+        ...repo,
+        images: repo.images.filter((i) => !digests.includes(i.digest)),
+      });
+      return { deleted: [], failures: [] };
+    };
+
+    // Act
+    const report = await cleanupRepository(config(), request(), h.ports());
+
+    // Assess
+    expect(report.failures).toEqual([]);
+    expect(report.expired).toBe(3);
+    expect(h.registry.existCalls.map((c) => [...c].sort())).toEqual([[...expiring].sort()]);
+    expect(
+      h.audit.signals
+        .filter((s) => s.status === 'DELETED')
+        .map((s) => [s.digest, s.evidence])
+        .sort(),
+    ).toEqual(expiring.map((d) => [d, 'steward-verify']).sort());
   });
 
   it('archives the images a transition rule selects', async () => {
@@ -758,83 +784,5 @@ describe('deletionOrder', () => {
         }
       }),
     );
-  });
-});
-
-describe('takeWholeUnits', () => {
-  it('takes everything when it fits', () => {
-    const ordered = [decision('a'), decision('b', 'a')];
-    expect(takeWholeUnits(ordered, 2)).toEqual(ordered);
-  });
-
-  it('skips a unit that does not fit and takes later units that do', () => {
-    // Prepare
-    const ordered = deletionOrder([
-      decision('a'),
-      decision('b'),
-      decision('a1', 'a'),
-      decision('a2', 'a'),
-      decision('c'),
-    ]);
-
-    // Act
-    const chosen = takeWholeUnits(ordered, 2).map((d) => d.imageDigest);
-
-    // Assess
-    expect(chosen).toEqual(['b', 'c']);
-  });
-
-  it('never splits a unit, never exceeds the allowance and keeps the deletion order, for any forest', () => {
-    fc.assert(
-      fc.property(forest, fc.nat({ max: 45 }), (decisions, allowance) => {
-        const ordered = deletionOrder(decisions);
-        const chosen = takeWholeUnits(ordered, allowance);
-        const all = new Map(ordered.map((d) => [d.imageDigest, d]));
-        const chosenIds = new Set(chosen.map((d) => d.imageDigest));
-        expect(chosen.length).toBeLessThanOrEqual(Math.max(allowance, 0));
-        expect(chosen).toEqual(ordered.filter((d) => chosenIds.has(d.imageDigest)));
-        for (const d of ordered) expect(chosenIds.has(d.imageDigest)).toBe(chosenIds.has(rootOf(d, all)));
-      }),
-    );
-  });
-});
-
-describe('mapLimit', () => {
-  it('runs at most `limit` calls at once and returns results in input order', async () => {
-    // Prepare
-    let running = 0;
-    let peak = 0;
-    const items = Array.from({ length: 50 }, (_, i) => i);
-
-    // Act
-    const results = await mapLimit(items, 16, async (i) => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, (i * 7) % 5));
-      running--;
-      return i * 2;
-    });
-
-    // Assess
-    expect(results).toEqual(items.map((i) => i * 2));
-    expect(peak).toBe(16);
-  });
-
-  it('rejects with the first error only after every call has settled', async () => {
-    // Prepare
-    const settled: number[] = [];
-
-    // Act
-    const result = mapLimit([1, 2, 3, 4], 2, async (i) => {
-      await new Promise((r) => setTimeout(r, i));
-      settled.push(i);
-      if (i === 2) throw new Error('write 2 failed');
-      if (i === 3) throw new Error('write 3 failed');
-      return i;
-    });
-
-    // Assess
-    await expect(result).rejects.toThrow('write 2 failed');
-    expect(settled.sort()).toEqual([1, 2, 3, 4]);
   });
 });

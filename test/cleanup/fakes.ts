@@ -82,6 +82,16 @@ export class FakeRegistry implements RegistryPort {
     return this.repo(repository).policyText;
   }
 
+  /** Every existingDigests call's digests, in order. */
+  readonly existCalls: string[][] = [];
+
+  async existingDigests(repository: string, digests: readonly string[]): Promise<ReadonlySet<string>> {
+    this.journal.push(`registry:existingDigests:${digests.length}`);
+    this.existCalls.push([...digests]);
+    const present = new Set(this.repo(repository).images.map((i) => i.digest));
+    return new Set(digests.filter((d) => present.has(d)));
+  }
+
   async deleteImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome> {
     this.journal.push(`registry:deleteImages:${digests.length}`);
     this.deleteCalls.push([...digests]);

@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { describeHold, holdInForce } from '../deletion/holds.js';
 import { buildIndexedGraph, type GraphCandidate, type IndexedGraph, isIndex, subjectOf } from './graph.js';
 import { isoTimestamp } from './iso.js';
 import { compileSelection, compileTagSelectorTest, selectionMatches } from './match.js';
@@ -926,16 +927,13 @@ function hardProtections(
   };
 
   for (const hold of steward?.holds ?? []) {
-    if (hold.expiresAt !== undefined && Date.parse(hold.expiresAt) <= now) continue;
+    if (!holdInForce(hold, now)) continue;
     const target = hold.digest ?? (hold.tag !== undefined ? digestTagged(hold.tag) : undefined);
     if (!target) continue;
     // A hold on a digest the repository does not have protects nothing.
     const id = findDigest(repo.order, target);
     if (id < 0) continue;
-    protect(out, id, [
-      'hold',
-      `on hold by ${hold.owner}: ${hold.reason}${hold.expiresAt ? ` (until ${hold.expiresAt})` : ''}`,
-    ]);
+    protect(out, id, ['hold', describeHold(hold)]);
   }
   for (const [digest, where] of inUse?.digests ?? []) {
     const id = findDigest(repo.order, digest);

@@ -1,0 +1,196 @@
+/**
+ * The deletion guard: the one answer to "may this image be deleted now?". Every destructive caller (the
+ * lifecycle cleanup, the scan gate's removal, the quarantine expiry, and later the due-deletion processor and
+ * manual requests) passes its candidates through `guard` and acts only on what it returns as `delete`; in
+ * dry-run mode the same checks run and `delete` becomes `plan`. Pure: no SDK, no clock, no environment.
+ *
+ * The order of the checks is the order of the reasons a person would want to read first: a repository that
+ * no selection manages is never touched, whatever else is true; a hold outranks everything a policy says.
+ */
+import { compileTagSelectorTest } from '../lifecycle/match.js';
+import type { Hold, InUse } from '../lifecycle/types.js';
+import { describeHold, holdOn } from './holds.js';
+
+/** Who asks for a delete. The audit record and the reports name it. */
+export type DeletionCaller = 'lifecycle' | 'gate-removal' | 'quarantine-expiry' | 'due-deletion' | 'manual';
+
+export const DELETION_CALLERS: readonly DeletionCaller[] = [
+  'lifecycle',
+  'gate-removal',
+  'quarantine-expiry',
+  'due-deletion',
+  'manual',
+];
+
+/** Why the guard kept an image. The same codes appear in reports and logs. */
+export type KeepCode =
+  | 'not-managed'
+  | 'hold'
+  | 'in-use'
+  | 'in-use-unavailable'
+  | 'protected-tag'
+  | 'min-age'
+  | 'breaker-open'
+  | 'bounds'
+  | 'follows-kept';
+
+export interface GuardCandidate {
+  readonly digest: string;
+  readonly tags: readonly string[];
+  /** Push time, ISO-8601 or epoch ms; an image without one is treated as pushed now (never old enough). */
+  readonly pushedAt?: string | number | undefined;
+  /**
+   * The digest this image goes with (an index for its child, a subject for its referrer): when the guard
+   * keeps that one, it keeps this one too, and bounds take the two as one unit.
+   */
+  readonly follows?: string | undefined;
+}
+
+/** The protections of the selection managing the repository that the guard applies to every caller. */
+export interface GuardProtections {
+  readonly holds?: readonly Hold[] | undefined;
+  readonly protectedTags?: readonly string[] | undefined;
+  readonly minAgeDays?: number | undefined;
+}
+
+export interface GuardContext {
+  readonly caller: DeletionCaller;
+  readonly mode: 'dry-run' | 'enforce';
+  /** The managing selection's protections, or undefined when no selection manages the repository. */
+  readonly managed: GuardProtections | undefined;
+  /**
+   * What is in use in this repository; `unavailable` when a source could not be read (then nothing is
+   * deleted: fail safe). Undefined only when the caller is allowed to remove images in use.
+   */
+  readonly inUse: InUse | 'unavailable' | undefined;
+  /** The open breaker covering this repository, if any. */
+  readonly breaker?: { readonly scope: string; readonly reason?: string | undefined } | undefined;
+  /** How many deletes this call may still make (bounds of the run and of the repository). */
+  readonly allowance: number;
+  /** Epoch ms. */
+  readonly now: number;
+}
+
+export type GuardDecision =
+  | { readonly digest: string; readonly action: 'delete' | 'plan'; readonly reason: string }
+  | { readonly digest: string; readonly action: 'keep'; readonly code: KeepCode; readonly reason: string };
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Decides every candidate, in the order given (the caller's deletion order: parents before what follows
+ * them). Bounds take whole units: an image and everything that follows it, or none of them.
+ */
+export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext): GuardDecision[] {
+  const selectors = (ctx.managed?.protectedTags ?? []).map((s) => ({ s, test: compileTagSelectorTest(s) }));
+  const decisions = new Map<string, GuardDecision>();
+  const keep = (digest: string, code: KeepCode, reason: string): GuardDecision => ({
+    digest,
+    action: 'keep',
+    code,
+    reason,
+  });
+
+  for (const c of candidates) decisions.set(c.digest, firstObjection(c) ?? pass(c));
+
+  // What follows a kept image is kept: ECR refuses to delete a child an index still lists, and a signature
+  // whose subject stays must stay with it.
+  const byDigest = new Map(candidates.map((c) => [c.digest, c]));
+  const rootOf = (c: GuardCandidate): GuardCandidate => {
+    let current = c;
+    const seen = new Set<string>([c.digest]);
+    while (current.follows !== undefined) {
+      const parent = byDigest.get(current.follows);
+      if (!parent || seen.has(parent.digest)) break;
+      seen.add(parent.digest);
+      current = parent;
+    }
+    return current;
+  };
+  const keptAncestor = (c: GuardCandidate): string | undefined => {
+    const seen = new Set<string>([c.digest]);
+    for (let p = c.follows; p !== undefined && !seen.has(p); p = byDigest.get(p)?.follows) {
+      seen.add(p);
+      if (decisions.get(p)?.action === 'keep') return p;
+    }
+    return undefined;
+  };
+  for (const c of candidates) {
+    if (decisions.get(c.digest)?.action === 'keep') continue;
+    const kept = keptAncestor(c);
+    if (kept) decisions.set(c.digest, keep(c.digest, 'follows-kept', `goes with ${kept}, which is kept`));
+  }
+
+  // Bounds: whole units in the caller's order while they fit.
+  const units = new Map<string, string[]>();
+  for (const c of candidates) {
+    if (decisions.get(c.digest)?.action === 'keep') continue;
+    const root = rootOf(c).digest;
+    units.set(root, [...(units.get(root) ?? []), c.digest]);
+  }
+  let left = Math.max(0, ctx.allowance);
+  for (const unit of units.values()) {
+    if (unit.length <= left) {
+      left -= unit.length;
+      continue;
+    }
+    for (const digest of unit)
+      decisions.set(
+        digest,
+        keep(digest, 'bounds', `over the bounds of this run (${ctx.allowance}): waits for the next run`),
+      );
+  }
+  return candidates.map((c) => decisions.get(c.digest)!);
+
+  function firstObjection(c: GuardCandidate): GuardDecision | undefined {
+    if (!ctx.managed)
+      return keep(c.digest, 'not-managed', 'not managed: no selection of the config manages it');
+    const hold = holdOn(ctx.managed.holds ?? [], c, ctx.now);
+    if (hold) return keep(c.digest, 'hold', describeHold(hold));
+    if (ctx.inUse === 'unavailable')
+      return keep(c.digest, 'in-use-unavailable', 'in-use sources could not be read (fail safe)');
+    const where = ctx.inUse ? inUseWhere(ctx.inUse, c) : [];
+    if (where.length > 0) return keep(c.digest, 'in-use', `in use by ${where.join(', ')}`);
+    for (const { s, test } of selectors) {
+      const tag = c.tags.find(test);
+      if (tag !== undefined) return keep(c.digest, 'protected-tag', `tag ${tag} is protected (${s})`);
+    }
+    if (ctx.managed.minAgeDays !== undefined) {
+      const pushed = pushedAtMs(c.pushedAt, ctx.now);
+      const age = ctx.now - pushed;
+      if (age < ctx.managed.minAgeDays * DAY_MS)
+        return keep(
+          c.digest,
+          'min-age',
+          `younger than the minimum age of ${ctx.managed.minAgeDays} days (${(age / DAY_MS).toFixed(1)} days)`,
+        );
+    }
+    if (ctx.breaker)
+      return keep(
+        c.digest,
+        'breaker-open',
+        `breaker open for ${ctx.breaker.scope}${ctx.breaker.reason ? ` (${ctx.breaker.reason})` : ''}`,
+      );
+    return undefined;
+  }
+
+  function pass(c: GuardCandidate): GuardDecision {
+    return ctx.mode === 'dry-run'
+      ? { digest: c.digest, action: 'plan', reason: `dry-run: ${ctx.caller} would delete it` }
+      : { digest: c.digest, action: 'delete', reason: `${ctx.caller}: may be deleted` };
+  }
+}
+
+/** Where an image is in use: by its digest, or by one of its tags. */
+export function inUseWhere(inUse: InUse, image: { digest: string; tags: readonly string[] }): string[] {
+  const byDigest = inUse.digests?.get(image.digest) ?? [];
+  const byTag = image.tags.flatMap((t) => (inUse.tags?.get(t) ?? []).map((w) => `${w} (as tag ${t})`));
+  return [...byDigest, ...byTag];
+}
+
+function pushedAtMs(pushedAt: string | number | undefined, now: number): number {
+  if (typeof pushedAt === 'number') return pushedAt;
+  const parsed = pushedAt === undefined ? Number.NaN : Date.parse(pushedAt);
+  // No (readable) push time: the image counts as pushed now, so a minimum age always keeps it.
+  return Number.isFinite(parsed) ? parsed : now;
+}

@@ -1,0 +1,150 @@
+/**
+ * The one destructive call path of ECR Steward: for each batch of at most 100 images, read the breaker, write
+ * the PENDING audit records, call BatchDeleteImage, then settle each record. A crash at any point leaves
+ * records that reconciliation settles. Only `runDeletion` (./run.ts) calls it, after the guard.
+ */
+import { chunks, type DeleteOutcome } from '../adapters/ecr.js';
+import type { DeleteSignal, Evidence } from '../audit/records.js';
+import { mapLimit } from '../runtime/concurrency.js';
+import { type BreakerScope, registryScope, repositoryScope } from '../state/breaker.js';
+
+export interface SafeDeletePorts {
+  readonly registry: {
+    deleteImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
+    /** Which of these digests still exist (DescribeImages by digest). */
+    existingDigests(repository: string, digests: readonly string[]): Promise<ReadonlySet<string>>;
+  };
+  readonly audit: { record(signal: DeleteSignal): Promise<unknown> };
+  readonly breaker: {
+    firstOpen(
+      scopes: readonly BreakerScope[],
+      now: Date,
+    ): Promise<{ scope: string; reason?: string | undefined } | undefined>;
+  };
+  readonly checkpoint?:
+    | ((step: 'after-write-ahead' | 'after-delete', repository: string) => void | Promise<void>)
+    | undefined;
+}
+
+/** One image to delete, with what its audit record must say. */
+export interface DeleteItem {
+  readonly digest: string;
+  readonly sizeBytes: number;
+  /** Builds the audit signal for a status; the caller knows the actor, rule and reasons. */
+  readonly signal: (status: 'PENDING' | 'DELETED' | 'FAILED', extra?: Partial<DeleteSignal>) => DeleteSignal;
+}
+
+export interface SafeDeleteResult {
+  readonly deleted: number;
+  readonly bytesReclaimed: number;
+  /** Images ECR answered `ImageNotFound` for: gone already (the goal is reached), not deleted by us. */
+  readonly alreadyGone: number;
+  readonly failures: readonly { digest: string; code: string; reason: string }[];
+  /** Set when the breaker stopped the deletes; `notAttempted` images were left alone. */
+  readonly breaker?: { readonly scope: string; readonly reason?: string | undefined } | undefined;
+  readonly notAttempted: number;
+}
+
+/** The breakers that cover a repository: the whole registry's and the repository's own. */
+export const breakerScopesFor = (repository: string): BreakerScope[] => [
+  registryScope,
+  repositoryScope(repository),
+];
+
+export async function safeDelete(
+  repository: string,
+  items: readonly DeleteItem[],
+  ports: SafeDeletePorts,
+  options: { readonly breakerCheckedAt?: Date | undefined } = {},
+): Promise<SafeDeleteResult> {
+  const scopes = breakerScopesFor(repository);
+  const failures: { digest: string; code: string; reason: string }[] = [];
+  let deletedCount = 0;
+  let alreadyGone = 0;
+  let bytesReclaimed = 0;
+  let attempted = 0;
+  for (const [i, batch] of chunks(items, 100).entries()) {
+    // The breaker is read before every batch (the first one's read may have been made by the caller just
+    // before): an alert raised mid-run stops the rest of it.
+    const open =
+      i === 0 && options.breakerCheckedAt ? undefined : await ports.breaker.firstOpen(scopes, new Date());
+    if (open) {
+      return {
+        deleted: deletedCount,
+        bytesReclaimed,
+        alreadyGone,
+        failures,
+        breaker: open,
+        notAttempted: items.length - attempted,
+      };
+    }
+    // Write-ahead: every record is durable before the delete call is made.
+    await mapLimit(batch, 16, (item) =>
+      ports.audit.record(item.signal('PENDING', { evidence: 'steward-write-ahead' })),
+    );
+    attempted += batch.length;
+    await ports.checkpoint?.('after-write-ahead', repository);
+    const outcome = await ports.registry.deleteImages(
+      repository,
+      batch.map((i) => i.digest),
+    );
+    await ports.checkpoint?.('after-delete', repository);
+    const deleted = new Set(outcome.deleted);
+    // ImageNotFound is the goal reached by someone else, whichever way the adapter reports it.
+    const gone = new Set([
+      ...(outcome.alreadyGone ?? []),
+      ...outcome.failures.filter((f) => f.code === 'ImageNotFound').map((f) => f.digest),
+    ]);
+    const failed = new Map(outcome.failures.filter((f) => !gone.has(f.digest)).map((f) => [f.digest, f]));
+    // ECR answered neither way for these: look at once instead of leaving them FAILED until a later run.
+    const unreported = batch.filter(
+      (i) => !deleted.has(i.digest) && !gone.has(i.digest) && !failed.has(i.digest),
+    );
+    const stillThere =
+      unreported.length > 0
+        ? await ports.registry.existingDigests(
+            repository,
+            unreported.map((i) => i.digest),
+          )
+        : new Set<string>();
+    const unattributed = (outcome.unattributed ?? [])
+      .map((f) => `${f.tag ? `tag ${f.tag}: ` : ''}${f.code} ${f.reason}`.trim())
+      .join('; ');
+    await mapLimit(batch, 16, async (item) => {
+      const settle = (status: 'DELETED' | 'FAILED', evidence: Evidence, extra: Partial<DeleteSignal> = {}) =>
+        ports.audit.record(item.signal(status, { evidence, ...extra }));
+      if (deleted.has(item.digest)) {
+        deletedCount++;
+        bytesReclaimed += item.sizeBytes;
+        return settle('DELETED', 'steward-delete');
+      }
+      if (gone.has(item.digest)) {
+        alreadyGone++;
+        return settle('DELETED', 'steward-already-gone');
+      }
+      const f = failed.get(item.digest);
+      if (f) {
+        failures.push(f);
+        return settle('FAILED', 'steward-failure', { failure: { code: f.code, reason: f.reason } });
+      }
+      if (!stillThere.has(item.digest)) {
+        // Our write-ahead, our call, and the image is gone: our delete (ECR's reply just did not say so).
+        deletedCount++;
+        bytesReclaimed += item.sizeBytes;
+        return settle('DELETED', 'steward-verify');
+      }
+      const reported = {
+        digest: item.digest,
+        code: 'NotReported',
+        reason: unattributed
+          ? `ECR reported no result for this digest and it still exists; failures without a digest: ${unattributed}`
+          : 'ECR reported neither a deletion nor a failure, and the image still exists',
+      };
+      failures.push(reported);
+      return settle('FAILED', 'steward-failure', {
+        failure: { code: reported.code, reason: reported.reason },
+      });
+    });
+  }
+  return { deleted: deletedCount, bytesReclaimed, alreadyGone, failures, notAttempted: 0 };
+}

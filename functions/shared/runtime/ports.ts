@@ -1,0 +1,151 @@
+/**
+ * The one factory of the ports a function needs: SDK clients (built once per container), the stores over
+ * the audit, state and verdict tables (with the config's retention, the same everywhere), the ECR adapters and
+ * the in-use reader. Every handler, the CLI's live mode and the local scenario build their ports here, so no
+ * two of them can wire a store differently.
+ */
+
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { VerdictStore } from '../../scan-gate/verdicts.js';
+import { CallCounter, EcrRegistry, EcrScanReader } from '../adapters/ecr.js';
+import { collectInUse, type ImageReference, inUseSourcesFor, staticReferences } from '../adapters/in-use.js';
+import { SnapshotStore } from '../audit/reconcile.js';
+import { AuditStore, documentClient } from '../audit/store.js';
+import type { StewardConfig } from '../config/schema.js';
+import { BreakerStore } from '../state/breaker.js';
+import { RateCounters } from '../state/counters.js';
+import { CLIENT_DEFAULTS } from './clients.js';
+import { ENV } from './constants.js';
+
+export interface StewardClients {
+  readonly ecr: ECRClient;
+  readonly ecs: ECSClient;
+  readonly lambda: LambdaClient;
+  readonly doc: DynamoDBDocumentClient;
+}
+
+let shared: StewardClients | undefined;
+
+/** The container's SDK clients, built on first use. Endpoints follow AWS_ENDPOINT_URL(_<SERVICE>). */
+export function sharedClients(): StewardClients {
+  shared ??= {
+    ecr: new ECRClient(CLIENT_DEFAULTS),
+    ecs: new ECSClient(CLIENT_DEFAULTS),
+    lambda: new LambdaClient(CLIENT_DEFAULTS),
+    doc: documentClient(),
+  };
+  return shared;
+}
+
+export interface TableNames {
+  readonly audit?: string | undefined;
+  readonly state?: string | undefined;
+  readonly verdict?: string | undefined;
+}
+
+/** The table names a deployed function finds in its environment. */
+export function tablesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
+  return { audit: env[ENV.auditTable], state: env[ENV.stateTable], verdict: env[ENV.verdictTable] };
+}
+
+const TABLE_VARIABLE = { audit: ENV.auditTable, state: ENV.stateTable, verdict: ENV.verdictTable } as const;
+
+/**
+ * Ports for one invocation (or one CLI command): stores and adapters are built on first use and then reused;
+ * in-use references are read at most once (a failed read is not kept, so the next caller tries again).
+ */
+export class StewardPorts {
+  readonly calls: CallCounter;
+  private readonly clients: StewardClients;
+  private readonly memo = new Map<string, unknown>();
+
+  constructor(
+    readonly config: StewardConfig,
+    private readonly options: {
+      readonly tables: TableNames;
+      readonly clients?: Partial<StewardClients> | undefined;
+      readonly calls?: CallCounter | undefined;
+    },
+  ) {
+    this.calls = options.calls ?? new CallCounter();
+    this.clients = { ...sharedClientsLazy(options.clients), ...options.clients } as StewardClients;
+  }
+
+  private once<T>(key: string, build: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, build());
+    return this.memo.get(key) as T;
+  }
+
+  /** A table's name; throws naming the variable (or option) when it is not set. */
+  table(which: keyof TableNames): string {
+    const name = this.options.tables[which];
+    if (!name) throw new Error(`missing environment variable ${TABLE_VARIABLE[which]} (the ${which} table)`);
+    return name;
+  }
+
+  get registry(): EcrRegistry {
+    return this.once('registry', () => new EcrRegistry(this.clients.ecr, this.calls));
+  }
+
+  get scans(): EcrScanReader {
+    return this.once('scans', () => new EcrScanReader(this.clients.ecr, this.calls));
+  }
+
+  get audit(): AuditStore {
+    return this.once(
+      'audit',
+      () =>
+        new AuditStore(this.clients.doc, this.table('audit'), {
+          ttlDays: this.config.audit.retentionDays,
+          plannedTtlDays: this.config.audit.plannedRetentionDays,
+        }),
+    );
+  }
+
+  get breaker(): BreakerStore {
+    return this.once('breaker', () => new BreakerStore(this.clients.doc, this.table('state')));
+  }
+
+  get snapshots(): SnapshotStore {
+    return this.once('snapshots', () => new SnapshotStore(this.clients.doc, this.table('state')));
+  }
+
+  get counters(): RateCounters {
+    return this.once('counters', () => new RateCounters(this.clients.doc, this.table('state')));
+  }
+
+  get verdicts(): VerdictStore {
+    return this.once('verdicts', () => new VerdictStore(this.clients.doc, this.table('verdict')));
+  }
+
+  /**
+   * Image references in use in the account (the config's ECS and Lambda sources plus its static references);
+   * throws InUseUnavailableError when a source cannot be read.
+   */
+  inUse(registryId: string, region: string): Promise<readonly ImageReference[]> {
+    const key = `inUse#${registryId}#${region}`;
+    const known = this.memo.get(key) as Promise<readonly ImageReference[]> | undefined;
+    if (known) return known;
+    const sources = inUseSourcesFor(
+      this.config.inUse,
+      { ecs: () => this.clients.ecs, lambda: () => this.clients.lambda },
+      this.calls,
+    );
+    const read = collectInUse(sources).then((refs) => [
+      ...refs,
+      ...staticReferences(this.config.inUse.static, registryId, region),
+    ]);
+    this.memo.set(key, read);
+    read.catch(() => this.memo.delete(key));
+    return read;
+  }
+}
+
+/** Clients not supplied by the caller come from the container's shared set, built only if needed. */
+function sharedClientsLazy(given: Partial<StewardClients> | undefined): Partial<StewardClients> {
+  if (given?.ecr && given.ecs && given.lambda && given.doc) return {};
+  return sharedClients();
+}
