@@ -1,6 +1,7 @@
 import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
 import type { z } from 'zod';
 import { globToRegExp } from '../lifecycle/match.js';
+import { formatPath, keyProblems, prototypeProblems } from './keys.js';
 import { configSchema, type Selection, type StewardConfig } from './schema.js';
 
 /** A configuration that failed validation; `issues` name each field and what to do. */
@@ -14,7 +15,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses and validates config text (JSON with comments allowed). */
+/**
+ * Parses and validates config text (JSON with comments allowed). Refuses, with their paths and lines,
+ * duplicate keys (a parser would silently keep the last) and `__proto__`/`constructor`/`prototype` keys (a
+ * `"__proto__"` key would otherwise become the prototype of its object and supply fields it does not have).
+ */
 export function parseConfig(text: string, source = 'config'): StewardConfig {
   const errors: ParseError[] = [];
   const doc: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
@@ -24,30 +29,91 @@ export function parseConfig(text: string, source = 'config'): StewardConfig {
       errors.map((e) => `${lineCol(text, e.offset)}: ${printParseErrorCode(e.error)}`),
     );
   }
+  const keys = keyProblems(text);
+  if (keys.length > 0) throw new ConfigError(source, keys);
   return validateConfig(doc, source);
 }
 
-/** Validates an already-parsed config document. */
+/**
+ * Validates an already-parsed config document. A document with a forbidden key (or an object whose
+ * prototype was replaced) is refused before the schema reads it, so no field can come from a prototype.
+ */
 export function validateConfig(doc: unknown, source = 'config'): StewardConfig {
-  const result = configSchema.safeParse(doc);
-  if (!result.success) throw new ConfigError(source, result.error.issues.map(describeIssue));
+  const prototypes = prototypeProblems(doc);
+  if (prototypes.length > 0) throw new ConfigError(source, prototypes);
+  // reportInput: a wrong type is told apart from a missing field by the input it got.
+  const result = configSchema.safeParse(doc, { reportInput: true });
+  if (!result.success)
+    throw new ConfigError(
+      source,
+      result.error.issues.flatMap((i) => describeIssue(i)),
+    );
   return result.data;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-    .join('')
-    .replace(/^\./, '');
-  const where = path || '(root)';
+const ARTICLE: Record<string, string> = {
+  int: 'an integer',
+  array: 'an array',
+  object: 'an object',
+  record: 'an object',
+  undefined: 'nothing',
+};
+
+/** "a number", "an object", … for a zod type name. */
+function expectedName(expected: string): string {
+  return ARTICLE[expected] ?? `a ${expected}`;
+}
+
+/** What the config gave, in the words of `expectedName`. */
+function gotName(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'an array';
+  if (typeof input === 'number') return `the number ${input}`;
+  if (typeof input === 'object') return 'an object';
+  return expectedName(typeof input);
+}
+
+/** A union branch's issues, when it got past the top-level type check (it is the branch that was meant). */
+function deepBranch(
+  branches: readonly (readonly z.core.$ZodIssue[])[],
+): readonly z.core.$ZodIssue[] | undefined {
+  return branches.find((b) => b.some((i) => i.path.length > 0 || i.code === 'custom'));
+}
+
+function describeIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): string[] {
+  const where = formatPath([...prefix, ...issue.path]);
+  // Missing fields come with an undefined input; JSON has no undefined value, so that is unambiguous.
+  const got = issue.input !== undefined;
   if (issue.code === 'unrecognized_keys') {
-    return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} — check the spelling against schema/steward.config.schema.json`;
+    return [
+      `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} — check the spelling against schema/steward.config.schema.json`,
+    ];
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${where}: required — add it`;
+  if (issue.code === 'invalid_type' && !got) return [`${where}: required — add it`];
+  if (issue.code === 'invalid_type') {
+    return [`${where}: expected ${expectedName(issue.expected)}, got ${gotName(issue.input)}`];
+  }
   if (issue.code === 'invalid_value') {
-    return `${where}: must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    const one = issue.values.length === 1;
+    const values = issue.values.map((v) => JSON.stringify(v)).join(', ');
+    return [`${where}: must be ${one ? values : `one of ${values}`}`];
   }
-  return `${where}: ${issue.message}`;
+  if (issue.code === 'invalid_union') {
+    const branch = deepBranch(issue.errors);
+    if (branch) return branch.flatMap((i) => describeIssue(i, [...prefix, ...issue.path]));
+    if (!got) return [`${where}: required — add it`];
+    const expected = issue.errors.flatMap((b) =>
+      b.map((i) =>
+        i.code === 'invalid_value'
+          ? i.values.map((v) => JSON.stringify(v)).join(' or ')
+          : i.code === 'invalid_type'
+            ? expectedName(i.expected)
+            : i.message,
+      ),
+    );
+    return [`${where}: expected ${[...new Set(expected)].join(' or ')}, got ${gotName(issue.input)}`];
+  }
+  return [`${where}: ${issue.message}`];
 }
 
 function lineCol(text: string, offset: number): string {

@@ -2,15 +2,48 @@ import { z } from 'zod';
 
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 
+/**
+ * An image tag as the OCI distribution spec defines it, which ECR enforces: a letter, digit or `_`, then up to
+ * 127 letters, digits, `_`, `.` or `-`.
+ */
+export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** An image manifest digest as ECR writes it: `sha256:` and 64 lower-case hex digits. */
+export const IMAGE_DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+const TAG_RULE = 'image tags are letters, digits, _ . - (not first: . -), at most 128 characters';
+
+/**
+ * Why a whole-tag glob (`*` any run, everything else literal, as `globToRegExp` reads it) can match no image
+ * tag, or undefined when some tag matches it. A protection that matches nothing protects nothing, silently.
+ */
+export function globTagProblem(glob: string): string | undefined {
+  const literal = glob.replaceAll('*', '');
+  const bad = [...new Set(literal.replace(/[A-Za-z0-9_.-]/g, ''))];
+  if (bad.length > 0) {
+    return `"${glob}" can match no image tag: ${bad.map((c) => JSON.stringify(c)).join(', ')} cannot occur in a tag (${TAG_RULE}; in a glob only * is special) — start it with ^ for a regular expression`;
+  }
+  if (/^[.-]/.test(glob)) return `"${glob}" can match no image tag: ${TAG_RULE} — drop the leading character`;
+  if (literal.length > 128) return `"${glob}" can match no image tag: ${TAG_RULE} — shorten it`;
+  return undefined;
+}
+
 const tagSelector = z
   .string()
   .min(1)
   .superRefine((s, ctx) => {
-    if (!s.startsWith('^')) return;
+    if (!s.startsWith('^')) {
+      const problem = globTagProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      return;
+    }
     try {
       new RegExp(s);
     } catch (e) {
-      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(e as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `not a valid regular expression: ${(e as Error).message} — fix it, or drop the leading ^ for a glob`,
+      });
     }
   });
 
@@ -45,8 +78,14 @@ export const stewardPolicySchema = z
       .array(
         z
           .strictObject({
-            digest: z.string().min(1).optional(),
-            tag: z.string().min(1).optional(),
+            digest: z
+              .string()
+              .regex(IMAGE_DIGEST, 'not an image digest — write "sha256:" and the 64 lower-case hex digits')
+              .optional(),
+            tag: z
+              .string()
+              .regex(IMAGE_TAG, `not an image tag (${TAG_RULE}) — name the exact tag the hold keeps`)
+              .optional(),
             reason: z.string().min(1),
             owner: z.string().min(1),
             expiresAt: isoDate.optional(),

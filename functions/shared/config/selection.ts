@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { stewardPolicySchema } from '../lifecycle/steward-schema.js';
+import { formatPolicyError, validatePolicyDocument } from '../lifecycle/validate.js';
+
+/** An inline ECR lifecycle policy, validated with ECR's own rules. */
+const lifecyclePolicySchema = z.unknown().superRefine((doc, ctx) => {
+  const result = validatePolicyDocument(doc);
+  if (!result.valid) {
+    for (const error of result.errors) ctx.addIssue({ code: 'custom', message: formatPolicyError(error) });
+  }
+});
+
+/** A repository-name glob: the characters of ECR repository names, and `*`. */
+export const repositoryGlob = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[a-z0-9*][a-z0-9._\-/*]*$/, 'a repository name glob: lower-case letters, digits, . _ - / and *');
+
+/** The rule priorities of an inline policy, or undefined when they cannot be known (`fromRepository`). */
+function rulePriorities(policy: unknown): Set<number> | undefined {
+  if (typeof policy !== 'object' || policy === null) return undefined;
+  const rules = (policy as { rules?: unknown }).rules;
+  if (!Array.isArray(rules)) return undefined;
+  return new Set(
+    rules.map((r) => (r as { rulePriority?: unknown })?.rulePriority).filter((p) => typeof p === 'number'),
+  );
+}
+
+/** One selection: which repositories, the ECR lifecycle policy that applies to them, and Steward's protections. */
+export const selectionSchema = z
+  .strictObject({
+    name: z.string().min(1).optional().describe('A label for logs and reports.'),
+    repositories: z
+      .array(repositoryGlob)
+      .min(1)
+      .optional()
+      .describe('Repository name globs (`*` matches any run of characters, `/` included).'),
+    repositoryTags: z
+      .record(z.string().min(1), z.string())
+      .optional()
+      .describe('Repository resource tags that must all be present with these values.'),
+    lifecyclePolicy: z
+      .union([z.literal('fromRepository'), lifecyclePolicySchema])
+      .describe(
+        'The ECR lifecycle policy JSON to enforce, or "fromRepository" to read the policy attached to the repository (ECR will then also act on it itself).',
+      ),
+    steward: stewardPolicySchema.optional(),
+  })
+  .refine((s) => s.repositories !== undefined || s.repositoryTags !== undefined, {
+    message: 'a selection needs "repositories" (name globs) or "repositoryTags" (or both)',
+  })
+  .superRefine((s, ctx) => {
+    // With "fromRepository" the priorities are only known at run time: nothing to check here.
+    const priorities = rulePriorities(s.lifecyclePolicy);
+    if (!priorities) return;
+    const known = [...priorities].sort((a, b) => a - b).join(', ');
+    (s.steward?.keepAtLeast ?? []).forEach((entry, i) => {
+      if (entry.rulePriority === undefined || priorities.has(entry.rulePriority)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steward', 'keepAtLeast', i, 'rulePriority'],
+        message: `no rule of this selection's lifecyclePolicy has rulePriority ${entry.rulePriority} — use one of ${known || '(none: the policy has no rules)'}, or omit rulePriority for every rule`,
+      });
+    });
+  });
+
+export type Selection = z.output<typeof selectionSchema>;
