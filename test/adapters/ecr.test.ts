@@ -122,6 +122,127 @@ describe('EcrRegistry.listImages', () => {
   });
 });
 
+describe('EcrRegistry.listImages with a digest listed twice', () => {
+  it('merges two entries of one digest across pages into one image with both tags and warns', async () => {
+    // Prepare
+    ecr
+      .on(DescribeImagesCommand, { nextToken: undefined })
+      .resolves({ imageDetails: [detail('a'), detail('b')], nextToken: 'page-2' })
+      .on(DescribeImagesCommand, { nextToken: 'page-2' })
+      .resolves({
+        imageDetails: [
+          detail('a', {
+            imageTags: ['stable'],
+            lastRecordedPullTime: new Date('2026-05-03T00:00:00Z'),
+          }),
+        ],
+      });
+    const registry = new EcrRegistry(client());
+    const warnings: string[] = [];
+    registry.onWarning = (m) => warnings.push(m);
+
+    // Act
+    const images = await registry.listImages(REPO);
+
+    // Assess
+    expect(images.map((i) => [i.digest, i.tags, i.lastPulledAt])).toEqual([
+      [digestOf('a'), ['a', 'stable'], Date.parse('2026-05-03T00:00:00Z')],
+      [digestOf('b'), ['b'], undefined],
+    ]);
+    expect(warnings).toEqual([
+      `DescribeImages listed 1 digest(s) of ${REPO} more than once; merged: ${digestOf('a')}`,
+    ]);
+  });
+
+  it('refuses a listing whose two entries of one digest disagree on its push time', async () => {
+    // Prepare
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [detail('a'), detail('a', { imagePushedAt: new Date('2026-05-02T00:00:00Z') })],
+    });
+
+    // Act
+    const result = new EcrRegistry(client()).listImages(REPO);
+
+    // Assess
+    await expect(result).rejects.toThrow(
+      `image ${digestOf('a')} is listed twice with different pushedAt; list the repository again (it changed while it was read)`,
+    );
+  });
+});
+
+describe('EcrRegistry.existingDigests', () => {
+  it('asks DescribeImages by digest, 100 ids a call, in any storage class, and returns those it lists', async () => {
+    // Prepare
+    const all = digests(150);
+    const present = new Set(all.filter((_, i) => i % 2 === 0));
+    ecr.on(DescribeImagesCommand).callsFake((input: { imageIds: { imageDigest: string }[] }) => ({
+      imageDetails: input.imageIds
+        .filter((id) => present.has(id.imageDigest))
+        .map((id) => ({ imageDigest: id.imageDigest, imageTags: [] })),
+    }));
+    const calls = new CallCounter();
+
+    // Act
+    const found = await new EcrRegistry(client(), calls).existingDigests(REPO, all);
+
+    // Assess
+    const sent = ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input);
+    expect(sent.map((i) => i.imageIds?.length)).toEqual([100, 50]);
+    expect(sent.every((i) => i.filter?.imageStatus === 'ANY' && i.maxResults === undefined)).toBe(true);
+    expect(found).toEqual(present);
+    expect(calls.toJSON()).toEqual({ DescribeImages: 2 });
+  });
+
+  it('asks one digest at a time when ImageNotFoundException fails the batch, and counts the missing ones gone', async () => {
+    // Prepare: DescribeImages with imageIds fails the whole call when one id does not exist.
+    const [kept, gone, alsoGone] = digests(3);
+    ecr.on(DescribeImagesCommand).callsFake((input: { imageIds: { imageDigest: string }[] }) => {
+      const missing = input.imageIds.find((id) => id.imageDigest !== kept);
+      if (missing)
+        throw awsError(
+          'ImageNotFoundException',
+          `The image with imageId {imageDigest:'${missing.imageDigest}', imageTag:'null'} does not exist within the repository with name '${REPO}' in the registry with id '123456789012'`,
+        );
+      return { imageDetails: [{ imageDigest: kept, imageTags: ['v1'] }] };
+    });
+    const calls = new CallCounter();
+
+    // Act
+    const found = await new EcrRegistry(client(), calls).existingDigests(REPO, [kept!, gone!, alsoGone!]);
+
+    // Assess
+    const sent = ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input.imageIds);
+    expect(sent).toEqual([
+      [{ imageDigest: kept }, { imageDigest: gone }, { imageDigest: alsoGone }],
+      [{ imageDigest: kept }],
+      [{ imageDigest: gone }],
+      [{ imageDigest: alsoGone }],
+    ]);
+    expect(found).toEqual(new Set([kept]));
+    expect(calls.toJSON()).toEqual({ DescribeImages: 4 });
+  });
+
+  it('rethrows any other error rather than guess which images exist', async () => {
+    // Prepare
+    ecr.on(DescribeImagesCommand).rejects(awsError('RepositoryNotFoundException', 'no repository'));
+
+    // Act
+    const result = new EcrRegistry(client()).existingDigests(REPO, digests(2));
+
+    // Assess
+    await expect(result).rejects.toThrow('no repository');
+  });
+
+  it('makes no call for an empty list of digests', async () => {
+    // Act
+    const found = await new EcrRegistry(client()).existingDigests(REPO, []);
+
+    // Assess
+    expect(found).toEqual(new Set());
+    expect(ecr.commandCalls(DescribeImagesCommand)).toHaveLength(0);
+  });
+});
+
 describe('EcrRegistry.indexChildren', () => {
   const manifest = (children: readonly string[]) =>
     JSON.stringify({
@@ -220,7 +341,7 @@ describe('EcrRegistry.deleteImages', () => {
       all.map((imageDigest) => ({ imageDigest })),
     );
     expect(sent.every((input) => input.repositoryName === REPO)).toBe(true);
-    expect(outcome).toEqual({ deleted: all, failures: [] });
+    expect(outcome).toEqual({ deleted: all, failures: [], alreadyGone: [], unattributed: [] });
     expect(calls.toJSON()).toEqual({ BatchDeleteImage: 3 });
   });
 
@@ -239,12 +360,12 @@ describe('EcrRegistry.deleteImages', () => {
     const outcome = await new EcrRegistry(client()).deleteImages(REPO, [a!]);
 
     // Assess
-    expect(outcome).toEqual({ deleted: [a], failures: [] });
+    expect(outcome).toEqual({ deleted: [a], failures: [], alreadyGone: [], unattributed: [] });
   });
 
-  it('reads failures[] of an HTTP 200 answer and reports ImageNotFound without retrying it', async () => {
+  it('reports ImageNotFound in failures[] of an HTTP 200 answer as already gone, not as a failure, without retrying it', async () => {
     // Prepare
-    const [gone, ok] = digests(2);
+    const [gone, ok, tagged] = digests(3);
     ecr.on(BatchDeleteImageCommand).resolves({
       imageIds: [{ imageDigest: ok }],
       failures: [
@@ -253,18 +374,95 @@ describe('EcrRegistry.deleteImages', () => {
           failureCode: 'ImageNotFound',
           failureReason: 'Requested image not found',
         },
+        {
+          imageId: { imageDigest: tagged },
+          failureCode: 'ImageTagDoesNotMatchDigest',
+          failureReason: 'Invalid request parameters: tag does not match digest',
+        },
       ],
     });
 
     // Act
-    const outcome = await new EcrRegistry(client()).deleteImages(REPO, [gone!, ok!]);
+    const outcome = await new EcrRegistry(client()).deleteImages(REPO, [gone!, ok!, tagged!]);
 
     // Assess
     expect(outcome).toEqual({
       deleted: [ok],
-      failures: [{ digest: gone, code: 'ImageNotFound', reason: 'Requested image not found' }],
+      failures: [
+        {
+          digest: tagged,
+          code: 'ImageTagDoesNotMatchDigest',
+          reason: 'Invalid request parameters: tag does not match digest',
+        },
+      ],
+      alreadyGone: [gone],
+      unattributed: [],
     });
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(1);
+  });
+
+  it('keeps the code and reason of failures that name only a tag, or no image at all', async () => {
+    // Prepare: the body AWS CLI issue 6424 recorded, and a failure a third-party registry sent without imageId.
+    const [a] = digests(1);
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        {
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+          imageId: { imageTag: 'latest' },
+        },
+        { failureCode: 'KmsError', failureReason: 'The KMS key is disabled' },
+      ],
+    });
+
+    // Act
+    const outcome = await new EcrRegistry(client()).deleteImages(REPO, [a!]);
+
+    // Assess
+    expect(outcome).toEqual({
+      deleted: [],
+      failures: [],
+      alreadyGone: [],
+      unattributed: [
+        { tag: 'latest', code: 'ImageNotFound', reason: 'Requested image not found' },
+        { code: 'KmsError', reason: 'The KMS key is disabled' },
+      ],
+    });
+  });
+
+  it('reports an image already gone when the retry of ImageReferencedByManifestList finds it deleted meanwhile', async () => {
+    // Prepare
+    const [child] = digests(1);
+    ecr
+      .on(BatchDeleteImageCommand)
+      .resolvesOnce({
+        imageIds: [],
+        failures: [
+          {
+            imageId: { imageDigest: child },
+            failureCode: 'ImageReferencedByManifestList',
+            failureReason: 'Requested image is referenced by an image index',
+          },
+        ],
+      })
+      .resolves({
+        imageIds: [],
+        failures: [
+          {
+            imageId: { imageDigest: child },
+            failureCode: 'ImageNotFound',
+            failureReason: 'Requested image not found',
+          },
+        ],
+      });
+
+    // Act
+    const outcome = await new EcrRegistry(client()).deleteImages(REPO, [child!]);
+
+    // Assess
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(2);
+    expect(outcome).toEqual({ deleted: [], failures: [], alreadyGone: [child], unattributed: [] });
   });
 
   it('retries ImageReferencedByManifestList once, after every batch, and reports the digest deleted when the retry succeeds', async () => {
@@ -325,6 +523,8 @@ describe('EcrRegistry.deleteImages', () => {
           reason: 'Requested image is referenced by an image index',
         },
       ],
+      alreadyGone: [],
+      unattributed: [],
     });
   });
 
@@ -333,7 +533,7 @@ describe('EcrRegistry.deleteImages', () => {
     const outcome = await new EcrRegistry(client()).deleteImages(REPO, []);
 
     // Assess
-    expect(outcome).toEqual({ deleted: [], failures: [] });
+    expect(outcome).toEqual({ deleted: [], failures: [], alreadyGone: [], unattributed: [] });
     expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
   });
 });

@@ -12,7 +12,7 @@ import {
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { INDEX_MEDIA_TYPES } from '../lifecycle/graph.js';
-import { indexChildrenOf } from '../lifecycle/images.js';
+import { indexChildrenOf, mergeListedImages } from '../lifecycle/images.js';
 import type { Image } from '../lifecycle/types.js';
 import { CLIENT_DEFAULTS } from '../runtime/clients.js';
 
@@ -48,9 +48,26 @@ export interface ImageFailure {
   readonly reason: string;
 }
 
+/**
+ * A BatchDeleteImage failure that names no digest (ECR echoes the `imageId` it was given; a third-party
+ * registry may echo a tag alone, or nothing): its code and reason are kept, though no image can be blamed.
+ */
+export interface UnattributedFailure {
+  readonly tag?: string | undefined;
+  readonly code: string;
+  readonly reason: string;
+}
+
 export interface DeleteOutcome {
   readonly deleted: readonly string[];
   readonly failures: readonly ImageFailure[];
+  /**
+   * Digests ECR answered `ImageNotFound` for: gone before our call reached them (the goal is reached, but not
+   * by this delete). Never also in `deleted` or `failures`.
+   */
+  readonly alreadyGone?: readonly string[] | undefined;
+  /** Failures without a digest, with their code and reason. */
+  readonly unattributed?: readonly UnattributedFailure[] | undefined;
 }
 
 /** Failure codes worth another attempt in the same run (the index holding the child may be gone by then). */
@@ -58,6 +75,9 @@ const RETRYABLE_FAILURES = new Set(['ImageReferencedByManifestList', 'KmsError',
 
 /** The only code that talks to ECR. Paginates to the last page, batches to the API maxima, reads partial failures. */
 export class EcrRegistry {
+  /** Where listing anomalies that were resolved (a digest listed twice and merged) are reported. */
+  onWarning: (message: string) => void = (message) => console.warn(message);
+
   constructor(
     private readonly client: ECRClient = new ECRClient(CLIENT_DEFAULTS),
     readonly calls: CallCounter = new CallCounter(),
@@ -127,7 +147,45 @@ export class EcrRegistry {
       for (const detail of page.imageDetails ?? []) out.push(fromDetail(detail));
       nextToken = page.nextToken;
     } while (nextToken);
-    return out;
+    const listed = mergeListedImages(out);
+    if (listed.merged.length > 0)
+      this.onWarning(
+        `DescribeImages listed ${listed.merged.length} digest(s) of ${repositoryName} more than once; merged: ${listed.merged.slice(0, 5).join(', ')}`,
+      );
+    return listed.images;
+  }
+
+  /**
+   * Which of `digests` still exist in the repository, in any storage class (DescribeImages by digest, 100 ids
+   * a call). DescribeImages with `imageIds` fails the whole call with ImageNotFoundException when one id is
+   * missing, so a batch that fails is asked again one digest at a time.
+   */
+  async existingDigests(repositoryName: string, digests: readonly string[]): Promise<Set<string>> {
+    const wanted = new Set(digests);
+    const found = new Set<string>();
+    const describe = async (batch: readonly string[]): Promise<boolean> => {
+      this.calls.add('DescribeImages');
+      try {
+        const out = await this.client.send(
+          new DescribeImagesCommand({
+            repositoryName,
+            imageIds: batch.map((imageDigest) => ({ imageDigest })),
+            filter: { imageStatus: 'ANY' },
+          }),
+        );
+        for (const detail of out.imageDetails ?? [])
+          if (detail.imageDigest && wanted.has(detail.imageDigest)) found.add(detail.imageDigest);
+        return true;
+      } catch (e) {
+        if ((e as Error).name === 'ImageNotFoundException') return false;
+        throw e;
+      }
+    };
+    for (const batch of chunks([...wanted], ECR_LIMITS.batchIds)) {
+      if ((await describe(batch)) || batch.length === 1) continue;
+      for (const digest of batch) await describe([digest]);
+    }
+    return found;
   }
 
   /**
@@ -186,6 +244,8 @@ export class EcrRegistry {
    */
   async deleteImages(repositoryName: string, digests: readonly string[]): Promise<DeleteOutcome> {
     const deleted = new Set<string>();
+    const gone = new Set<string>();
+    const unattributed: UnattributedFailure[] = [];
     let failures: ImageFailure[] = [];
     const send = async (batch: readonly string[]) => {
       this.calls.add('BatchDeleteImage');
@@ -199,9 +259,16 @@ export class EcrRegistry {
       const found: ImageFailure[] = [];
       for (const f of out.failures ?? []) {
         const digest = f.imageId?.imageDigest;
-        if (!digest) continue;
-        // Deleted meanwhile by someone else: the goal is reached, but it is not our delete.
-        found.push({ digest, code: f.failureCode ?? 'Unknown', reason: f.failureReason ?? '' });
+        const code = f.failureCode ?? 'Unknown';
+        const reason = f.failureReason ?? '';
+        if (!digest) {
+          unattributed.push({ ...(f.imageId?.imageTag ? { tag: f.imageId.imageTag } : {}), code, reason });
+          continue;
+        }
+        // Deleted meanwhile by someone else (or by our own call whose reply was lost and retried): the goal
+        // is reached, but this call did not delete it.
+        if (code === 'ImageNotFound') gone.add(digest);
+        else found.push({ digest, code, reason });
       }
       return found;
     };
@@ -211,7 +278,12 @@ export class EcrRegistry {
       failures = failures.filter((f) => !RETRYABLE_FAILURES.has(f.code));
       for (const batch of chunks(retry, ECR_LIMITS.batchIds)) failures.push(...(await send(batch)));
     }
-    return { deleted: [...deleted], failures: failures.filter((f) => !deleted.has(f.digest)) };
+    return {
+      deleted: [...deleted],
+      failures: failures.filter((f) => !deleted.has(f.digest) && !gone.has(f.digest)),
+      alreadyGone: [...gone].filter((d) => !deleted.has(d)),
+      unattributed,
+    };
   }
 
   /** Moves images to the archive storage class (UpdateImageStorageClass is one image a call). */

@@ -86,3 +86,65 @@ export function indexChildrenFromBatchGet(
   }
   return out;
 }
+
+/** A listing names one digest twice with different facts about it: planning on it would be a guess. */
+export class DuplicateImageError extends Error {
+  constructor(
+    readonly digest: string,
+    readonly field: string,
+  ) {
+    super(
+      `image ${digest} is listed twice with different ${field}; list the repository again (it changed while it was read)`,
+    );
+    this.name = 'DuplicateImageError';
+  }
+}
+
+/** Facts that never change for a digest while it stays in the same storage class. */
+const FIXED_FIELDS = [
+  'pushedAt',
+  'sizeBytes',
+  'status',
+  'manifestMediaType',
+  'artifactMediaType',
+  'subjectDigest',
+] as const satisfies readonly (keyof Image)[];
+
+/** Times that only move forward: a second sighting may be newer. */
+const LATEST_FIELDS = [
+  'lastPulledAt',
+  'lastArchivedAt',
+  'lastActivatedAt',
+] as const satisfies readonly (keyof Image)[];
+
+/**
+ * The one rule for a `DescribeImages` listing (a page, or all pages of a repository) that names a digest more
+ * than once. ECR documents one `ImageDetail` per digest, so a repeat is an emulator's quirk or a listing read
+ * while the repository changed. Entries that agree on the image's fixed facts (push time, size, status, media
+ * types, subject) are one image: merged, with every tag either entry lists and the latest pull / archive /
+ * restore time, because counting it twice would shift `imageCountMoreThan` ranks and its tags matter to tag
+ * rules and protections. Entries that disagree throw {@link DuplicateImageError}: no plan is made from a
+ * listing that contradicts itself. Returns the images in first-seen order and the digests that were merged,
+ * for a warning. Used by `EcrRegistry.listImages` and the CLI's `--images` loader.
+ */
+export function mergeListedImages(images: readonly Image[]): { images: Image[]; merged: string[] } {
+  const byDigest = new Map<string, Image>();
+  const merged = new Set<string>();
+  for (const image of images) {
+    const seen = byDigest.get(image.digest);
+    if (!seen) {
+      byDigest.set(image.digest, image);
+      continue;
+    }
+    for (const field of FIXED_FIELDS)
+      if (seen[field] !== image[field]) throw new DuplicateImageError(image.digest, field);
+    const latest: Partial<Record<(typeof LATEST_FIELDS)[number], number>> = {};
+    for (const field of LATEST_FIELDS) {
+      const times = [seen[field], image[field]].filter((t): t is number => t !== undefined);
+      if (times.length > 0) latest[field] = Math.max(...times);
+    }
+    byDigest.set(image.digest, { ...seen, ...latest, tags: [...new Set([...seen.tags, ...image.tags])] });
+    merged.add(image.digest);
+  }
+  return { images: [...byDigest.values()], merged: [...merged] };
+}

@@ -1,10 +1,12 @@
 export { buildGraph, INDEX_MEDIA_TYPES, isIndex, subjectOf } from './graph.js';
 export {
   batchGetImageOutputSchema,
+  DuplicateImageError,
   describeImagesOutputSchema,
   imageDetailSchema,
   indexChildrenFromBatchGet,
   indexChildrenOf,
+  mergeListedImages,
   toImage,
 } from './images.js';
 export { compileTagSelector, globToRegExp, matchesSelection } from './match.js';
