@@ -3,7 +3,13 @@
  */
 import { createHash } from 'node:crypto';
 import { globToRegExp } from '../shared/lifecycle/match.js';
-import type { Finding, ScanStatus } from './findings.js';
+import {
+  type Completeness,
+  type CvssSource,
+  type Finding,
+  SCAN_STATUSES,
+  type ScanStatus,
+} from './findings.js';
 import { type AllowlistEntry, type GatePolicy, SEVERITIES, type Severity } from './policy.js';
 
 export type VerdictValue = 'PASS' | 'FAIL' | 'PENDING';
@@ -16,6 +22,13 @@ export interface GateInput {
   readonly pushedAt?: number | undefined;
   readonly scanStatus: ScanStatus;
   readonly findings: readonly Finding[];
+  /**
+   * Whether the findings are the scan's whole answer (`normaliseFindings` / `readScanFindings` give it).
+   * Required: incomplete data is PENDING, then FAIL after the grace window, never PASS.
+   */
+  readonly completeness: Completeness;
+  /** Which CVSS score `blockCvssAtOrAbove` compares: the config's `gate.cvssSource` (default `scanner`). */
+  readonly cvssSource?: CvssSource | undefined;
   readonly now: Date;
 }
 
@@ -81,7 +94,8 @@ export function evaluateGate(input: GateInput): Verdict {
     };
   }
 
-  if (input.scanStatus !== 'COMPLETE' && input.scanStatus !== 'ACTIVE') {
+  const documented = (SCAN_STATUSES as readonly string[]).includes(input.scanStatus);
+  if (documented && input.scanStatus !== 'COMPLETE' && input.scanStatus !== 'ACTIVE') {
     const young =
       input.pushedAt !== undefined && now.getTime() - input.pushedAt < policy.graceMinutes * 60_000;
     const waiting = ['IN_PROGRESS', 'PENDING', 'MISSING'].includes(input.scanStatus);
@@ -109,6 +123,71 @@ export function evaluateGate(input: GateInput): Verdict {
     };
   }
 
+  const judged = judgeFindings(input, hash);
+  if (input.completeness.complete) return judged;
+  // Incomplete data can only make a verdict stricter: findings that already fail fail now; the rest waits.
+  const incomplete = `scan data incomplete: ${input.completeness.problems.join('; ')}`;
+  if (judged.verdict === 'FAIL') return { ...judged, reasons: [...judged.reasons, incomplete] };
+  return { ...judged, ...incompleteVerdict(input, incomplete) };
+}
+
+/**
+ * PENDING within the grace window, FAIL after it. The window runs from the later of the image's push and the
+ * scan's completion: a new image gets `graceMinutes` from its push, as for a scan not finished yet, and an
+ * image re-scanned later (continuous scanning) gets them from that scan rather than failing at once on its
+ * first incomplete answer. A completion time in the future is not believed (the window would never end).
+ * With neither time (an offline file) there is no window to end: PENDING.
+ */
+function incompleteVerdict(
+  input: GateInput,
+  incomplete: string,
+): Pick<Verdict, 'verdict' | 'summary' | 'reasons'> {
+  const { policy, now, completeness } = input;
+  const completedAt =
+    completeness.completedAt !== undefined && completeness.completedAt <= now.getTime()
+      ? completeness.completedAt
+      : undefined;
+  const from =
+    input.pushedAt !== undefined && (completedAt === undefined || input.pushedAt >= completedAt)
+      ? { at: input.pushedAt, what: "the image's push" }
+      : completedAt !== undefined
+        ? { at: completedAt, what: "the scan's completion" }
+        : undefined;
+  if (from === undefined)
+    return {
+      verdict: 'PENDING',
+      summary: `PENDING: ${incomplete}`,
+      reasons: [incomplete, 'no push or completion time to start the grace window from'],
+    };
+  const waited = now.getTime() - from.at;
+  const window = `the ${policy.graceMinutes}-minute grace window from ${from.what} at ${new Date(from.at).toISOString()}`;
+  if (waited < policy.graceMinutes * 60_000)
+    return {
+      verdict: 'PENDING',
+      summary: `PENDING: ${incomplete}`,
+      reasons: [incomplete, `within ${window}`],
+    };
+  const still = `scan data still incomplete after ${Math.floor(waited / 60_000)} minutes: ${completeness.problems.join('; ')}`;
+  return { verdict: 'FAIL', summary: `FAIL: ${still}`, reasons: [still, `${window} has passed`] };
+}
+
+/** The score `blockCvssAtOrAbove` compares, from the source the config names. */
+function cvssOf(f: Finding, source: CvssSource): number | undefined {
+  if (source === 'nvd') return f.cvssNvd ?? f.cvss;
+  if (source === 'max') return f.cvssMax ?? f.cvss;
+  return f.cvss;
+}
+
+const CVSS_SOURCE_NOTE: Record<CvssSource, string> = {
+  scanner: '',
+  nvd: " (NVD's score)",
+  max: ' (the highest score of any source)',
+};
+
+/** The verdict on the findings as listed, whether or not they are all of them. */
+function judgeFindings(input: GateInput, hash: string): Verdict {
+  const { policy, now } = input;
+  const source = input.cvssSource ?? 'scanner';
   const counted: Finding[] = [];
   const allowlisted: { finding: Finding; entry: AllowlistEntry }[] = [];
   const expired = new Map<string, AllowlistEntry>();
@@ -146,8 +225,11 @@ export function evaluateGate(input: GateInput): Verdict {
     }
   }
   if (policy.blockCvssAtOrAbove !== undefined) {
-    const hits = counted.filter((f) => f.cvss !== undefined && f.cvss >= policy.blockCvssAtOrAbove!);
-    if (hits.length > 0) reasons.push(`${hits.length} finding(s) with CVSS ≥ ${policy.blockCvssAtOrAbove}`);
+    const hits = counted.filter((f) => (cvssOf(f, source) ?? -1) >= policy.blockCvssAtOrAbove!);
+    if (hits.length > 0)
+      reasons.push(
+        `${hits.length} finding(s) with CVSS ≥ ${policy.blockCvssAtOrAbove}${CVSS_SOURCE_NOTE[source]}`,
+      );
     for (const f of hits) blockingSet.add(f);
   }
   if (policy.blockEpssAtOrAbove !== undefined) {
@@ -157,7 +239,9 @@ export function evaluateGate(input: GateInput): Verdict {
   }
   const blocking = [...blockingSet].sort(
     (a, b) =>
-      RANK[a.severity] - RANK[b.severity] || (b.cvss ?? 0) - (a.cvss ?? 0) || a.id.localeCompare(b.id),
+      RANK[a.severity] - RANK[b.severity] ||
+      (cvssOf(b, source) ?? 0) - (cvssOf(a, source) ?? 0) ||
+      a.id.localeCompare(b.id),
   );
   const notes = [
     ...(allowlisted.length > 0 ? [`${allowlisted.length} finding(s) allowlisted`] : []),

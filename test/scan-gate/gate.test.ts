@@ -13,7 +13,7 @@ import {
   SEVERITIES,
   type Severity,
 } from '../../functions/scan-gate/policy.js';
-import { finding, findings, NOW, policy, REPO } from './helpers.js';
+import { COMPLETE, finding, findings, NOW, policy, REPO } from './helpers.js';
 
 const MINUTE = 60_000;
 
@@ -28,6 +28,7 @@ function evaluate(
     imageTags: ['v1'],
     scanStatus: 'COMPLETE',
     findings: found,
+    completeness: COMPLETE,
     now: NOW,
     ...extra,
   });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ExpiryPorts } from '../../functions/scan-gate/core.js';
-import type { Finding, ScanFindingsOutput } from '../../functions/scan-gate/findings.js';
+import type { Completeness, Finding, ScanFindingsOutput } from '../../functions/scan-gate/findings.js';
 import {
   type GatePolicy,
   type GatePolicyInput,
@@ -41,14 +41,36 @@ export function finding(id: string, severity: Severity, extra: Partial<Finding> 
 export const findings = (n: number, severity: Severity, prefix = `CVE-2026-${severity}`): Finding[] =>
   Array.from({ length: n }, (_, i) => finding(`${prefix}-${i}`, severity));
 
-/** A committed `describe-image-scan-findings` sample (test/fixtures/findings), as parsed JSON. */
-export function loadFindings(file: 'basic' | 'enhanced'): ScanFindingsOutput {
+/** The committed `describe-image-scan-findings` outputs (test/fixtures/findings, see its README). */
+export type FindingsFixture =
+  | 'basic'
+  | 'enhanced'
+  | 'enhanced-complete-empty-aws-sdk-289'
+  | 'enhanced-active-old-client-aws-cli-6759'
+  | 'enhanced-complete-counts-without-findings'
+  | 'basic-counts-without-findings'
+  | 'basic-missing-completion-time'
+  | 'basic-unknown-status'
+  | 'enhanced-inspector-vs-nvd';
+
+/** A committed `describe-image-scan-findings` output, as parsed JSON (a fresh copy every call). */
+export function loadFindings(file: FindingsFixture): ScanFindingsOutput {
   return JSON.parse(
     readFileSync(
       new URL(`../fixtures/findings/describe-image-scan-findings-${file}.json`, import.meta.url),
       'utf8',
     ),
   ) as ScanFindingsOutput;
+}
+
+/** The committed pages of one paged answer (`basic-pages-short`): DescribeImageScanFindings responses. */
+export function loadFindingsPages(file: 'basic-pages-short'): Record<string, unknown>[] {
+  return JSON.parse(
+    readFileSync(
+      new URL(`../fixtures/findings/describe-image-scan-findings-${file}.json`, import.meta.url),
+      'utf8',
+    ),
+  ) as Record<string, unknown>[];
 }
 
 export const FINDINGS_FILE = {
@@ -63,11 +85,20 @@ export interface BasicFindingSpec {
   readonly packageName?: string;
 }
 
-/** A basic-scan DescribeImageScanFindings output with these findings. */
+/** When the scans the harness returns completed: an hour before NOW, epoch seconds as on the wire. */
+export const SCAN_COMPLETED_AT = (NOW.getTime() - 3_600_000) / 1000;
+
+/**
+ * A basic-scan DescribeImageScanFindings output with these findings, as ECR answers: a COMPLETE scan carries
+ * its completion time and its severity counts (zero severities left out), a scan not finished carries neither.
+ */
 export function basicScan(specs: readonly BasicFindingSpec[], status = 'COMPLETE'): ScanFindingsOutput {
+  const findingSeverityCounts: Record<string, number> = {};
+  for (const s of specs) findingSeverityCounts[s.severity] = (findingSeverityCounts[s.severity] ?? 0) + 1;
   return {
     imageScanStatus: { status },
     imageScanFindings: {
+      ...(status === 'COMPLETE' ? { imageScanCompletedAt: SCAN_COMPLETED_AT, findingSeverityCounts } : {}),
       findings: specs.map((s) => ({
         name: s.name,
         severity: s.severity,
@@ -76,6 +107,9 @@ export function basicScan(specs: readonly BasicFindingSpec[], status = 'COMPLETE
     },
   };
 }
+
+/** What `completeness` says of a scan whose data is all there. */
+export const COMPLETE: Completeness = { complete: true, problems: [] };
 
 export const image = (extra: Partial<ScannedImage> = {}): ScannedImage => ({
   registryId: ACCOUNT,
@@ -113,6 +147,10 @@ export interface GateHarness {
   deletedAt?: string;
   /** The holds of the cleanup selection managing the repository. */
   holds: Hold[];
+  /** The other protections of that selection (protected tags, minimum age). */
+  steward: { protectedTags?: string[]; minAgeDays?: number };
+  /** Whether a cleanup selection manages the repository at all. @default true */
+  managed: boolean;
   readonly ports: ExpiryPorts;
   /** The verdict recorded last (the latest put). */
   lastRecord(): Omit<VerdictRecord, 'pk' | 'sk'>;
@@ -133,6 +171,8 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
     inUseRefs: [],
     qdue: new Map(),
     holds: [],
+    steward: {},
+    managed: true,
     lastRecord() {
       const last = h.history.at(-1);
       if (!last) throw new Error('no verdict was recorded');
@@ -218,9 +258,15 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
         journal.push(`notify:${subject}`);
         h.notifications.push({ subject, message });
       },
-      holds: (repository) => {
-        journal.push(`holds:${repository}`);
-        return h.holds;
+      selection: (repository) => {
+        journal.push(`selection:${repository}`);
+        return h.managed
+          ? {
+              repositories: [repository],
+              lifecyclePolicy: 'fromRepository',
+              steward: { holds: h.holds, ...h.steward },
+            }
+          : undefined;
       },
       deletedAt: async (ref) => {
         journal.push(`deletedAt:${ref.digest}`);
@@ -239,6 +285,10 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
             const outcome = h.onDelete?.(digests) ?? { deleted: [...digests], failures: [] };
             if (outcome.deleted.includes(DIGEST)) h.image = undefined;
             return outcome;
+          },
+          async existingDigests(_repository: string, digests: readonly string[]) {
+            journal.push(`registry:existingDigests:${digests.join(',')}`);
+            return new Set(digests.filter((d) => d === DIGEST && h.image !== undefined));
           },
         },
         audit: {
