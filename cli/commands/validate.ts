@@ -1,36 +1,77 @@
 import { type Command, Option } from 'commander';
+import { ConfigError, parseConfig } from '../../functions/shared/config/load.js';
+import { configWarnings } from '../../functions/shared/config/warnings.js';
 import { formatPolicyError, validatePolicyText } from '../../functions/shared/lifecycle/index.js';
-import { EXIT, ExitWith, oneLine, readTextFile } from '../util.js';
+import { CliError, EXIT, ExitWith, oneLine, readTextFile } from '../util.js';
 
 interface ValidateOptions {
-  readonly policy: string;
+  readonly policy?: string;
+  readonly config?: string;
   readonly format: 'text' | 'json';
 }
 
 /**
- * `ecr-steward validate --policy FILE [--format text|json]`: checks an ECR lifecycle policy as
- * `PutLifecyclePolicy` would, listing every error. Exit 0 valid, 1 invalid, 2 unreadable file.
+ * `ecr-steward validate --policy FILE | --config FILE [--format text|json]`: checks an ECR lifecycle policy
+ * as `PutLifecyclePolicy` would, or a whole ECR Steward config as `cdk synth` would, listing every error
+ * (and, for a config, every warning). Exit 0 valid (warnings or not), 1 invalid, 2 unreadable file or usage.
  */
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check an ECR lifecycle policy the way ECR does, listing every error')
-    .requiredOption('--policy <file>', 'lifecycle policy JSON, as given to put-lifecycle-policy')
+    .description(
+      'check an ECR lifecycle policy the way ECR does, or a whole ECR Steward config, listing every error',
+    )
+    .addOption(
+      new Option('--policy <file>', 'lifecycle policy JSON, as given to put-lifecycle-policy').conflicts(
+        'config',
+      ),
+    )
+    .option('--config <file>', 'ECR Steward config (steward.config.json, comments allowed)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: ValidateOptions) => {
-      // The raw text, not re-serialised JSON: ECR's length limits apply to exactly what is submitted.
-      const result = validatePolicyText(await readTextFile(opts.policy, '--policy'));
-      if (opts.format === 'json') {
-        const errors = result.errors.map((e) => ({ path: e.path, rule: e.rule ?? null, message: e.message }));
-        process.stdout.write(`${JSON.stringify({ valid: result.valid, errors }, null, 2)}\n`);
-      } else if (result.valid) {
-        const n = result.policy.rules.length;
-        process.stdout.write(`${opts.policy}: valid ECR lifecycle policy (${n} rule${n === 1 ? '' : 's'})\n`);
-      } else {
-        // Errors go to stderr, one per line prefixed with the file, like a compiler's, so editors can jump to them.
-        for (const error of result.errors)
-          process.stderr.write(`${opts.policy}: ${oneLine(formatPolicyError(error))}\n`);
-      }
-      if (!result.valid) throw new ExitWith(EXIT.findings);
+      if (opts.config !== undefined) return validateConfigFile(opts.config, opts.format);
+      if (opts.policy !== undefined) return validatePolicyFile(opts.policy, opts.format);
+      throw new CliError('validate needs --policy FILE or --config FILE');
     });
+}
+
+async function validatePolicyFile(file: string, format: ValidateOptions['format']): Promise<void> {
+  // The raw text, not re-serialised JSON: ECR's length limits apply to exactly what is submitted.
+  const result = validatePolicyText(await readTextFile(file, '--policy'));
+  if (format === 'json') {
+    const errors = result.errors.map((e) => ({ path: e.path, rule: e.rule ?? null, message: e.message }));
+    process.stdout.write(`${JSON.stringify({ valid: result.valid, errors }, null, 2)}\n`);
+  } else if (result.valid) {
+    const n = result.policy.rules.length;
+    process.stdout.write(`${file}: valid ECR lifecycle policy (${n} rule${n === 1 ? '' : 's'})\n`);
+  } else {
+    // Errors go to stderr, one per line prefixed with the file, like a compiler's, so editors can jump to them.
+    for (const error of result.errors)
+      process.stderr.write(`${file}: ${oneLine(formatPolicyError(error))}\n`);
+  }
+  if (!result.valid) throw new ExitWith(EXIT.findings);
+}
+
+async function validateConfigFile(file: string, format: ValidateOptions['format']): Promise<void> {
+  const text = await readTextFile(file, '--config');
+  let errors: readonly string[] = [];
+  let warnings: readonly string[] = [];
+  let summary = '';
+  try {
+    const config = parseConfig(text, file);
+    warnings = configWarnings(config).map(oneLine);
+    const n = config.selections.length;
+    summary = `${file}: valid ECR Steward config (${n} selection${n === 1 ? '' : 's'}, mode ${config.mode})`;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    errors = e.issues.map(oneLine);
+  }
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify({ valid: errors.length === 0, errors, warnings }, null, 2)}\n`);
+  } else {
+    for (const error of errors) process.stderr.write(`${file}: ${error}\n`);
+    for (const warning of warnings) process.stderr.write(`warning: ${file}: ${warning}\n`);
+    if (errors.length === 0) process.stdout.write(`${summary}\n`);
+  }
+  if (errors.length > 0) throw new ExitWith(EXIT.findings);
 }

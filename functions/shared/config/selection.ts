@@ -3,12 +3,19 @@ import { stewardPolicySchema } from '../lifecycle/steward-schema.js';
 import { formatPolicyError, validatePolicyDocument } from '../lifecycle/validate.js';
 
 /** An inline ECR lifecycle policy, validated with ECR's own rules. */
-const lifecyclePolicySchema = z.unknown().superRefine((doc, ctx) => {
-  const result = validatePolicyDocument(doc);
-  if (!result.valid) {
-    for (const error of result.errors) ctx.addIssue({ code: 'custom', message: formatPolicyError(error) });
-  }
-});
+const lifecyclePolicySchema = z
+  .unknown()
+  // z.unknown() takes a missing key; say it is missing rather than quoting the policy validator.
+  .refine((doc) => doc !== undefined, {
+    message: 'required — add it (an ECR lifecycle policy, or "fromRepository")',
+    abort: true,
+  })
+  .superRefine((doc, ctx) => {
+    const result = validatePolicyDocument(doc);
+    if (!result.valid) {
+      for (const error of result.errors) ctx.addIssue({ code: 'custom', message: formatPolicyError(error) });
+    }
+  });
 
 /** A repository-name glob: the characters of ECR repository names, and `*`. */
 export const repositoryGlob = z
@@ -38,6 +45,10 @@ export const selectionSchema = z
       .describe('Repository name globs (`*` matches any run of characters, `/` included).'),
     repositoryTags: z
       .record(z.string().min(1), z.string())
+      // {} would require no tag, so it would match every repository of the registry.
+      .refine((tags) => Object.keys(tags).length > 0, {
+        message: 'an empty repositoryTags matches every repository — name at least one tag, or remove it',
+      })
       .optional()
       .describe('Repository resource tags that must all be present with these values.'),
     lifecyclePolicy: z
