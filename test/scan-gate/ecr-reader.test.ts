@@ -1,6 +1,8 @@
 /**
  * EcrScanReader, the scan gate's ECR adapter, against a mocked ECR client (aws-sdk-client-mock): every page of
- * DescribeImageScanFindings merged, no scan as MISSING, image metadata, and tagging by re-putting the manifest.
+ * DescribeImageScanFindings merged with the scan's own counts and completion time, a repeated nextToken as an
+ * error, a scan that changed between pages, no scan as MISSING, image metadata, and tagging by re-putting the
+ * manifest.
  */
 import {
   BatchDeleteImageCommand,
@@ -16,11 +18,15 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { normaliseFindings, scanFindingsOutputSchema } from '../../functions/scan-gate/findings.js';
+import {
+  completeness,
+  normaliseFindings,
+  scanFindingsOutputSchema,
+} from '../../functions/scan-gate/findings.js';
 import { CallCounter, EcrScanReader } from '../../functions/shared/adapters/ecr.js';
 import { awsError } from '../fixtures/events.js';
 import { OCI_MANIFEST } from '../fixtures/images.js';
-import { DIGEST, REPO } from './helpers.js';
+import { DIGEST, loadFindingsPages, REPO } from './helpers.js';
 
 const ecr = mockClient(ECRClient);
 const reader = (calls = new CallCounter()) =>
@@ -80,6 +86,7 @@ describe('EcrScanReader.scanFindings', () => {
       all.map((f) => f.name),
     );
     expect(out.imageScanFindings.enhancedFindings).toEqual([]);
+    expect(out.read).toEqual({ pages: 3, changedDuringRead: false });
     expect(calls.toJSON()).toEqual({ DescribeImageScanFindings: 3 });
     expect(normaliseFindings(scanFindingsOutputSchema.parse(out)).findings).toHaveLength(2500);
   });
@@ -112,6 +119,96 @@ describe('EcrScanReader.scanFindings', () => {
     ]);
   });
 
+  /** A recorded page as the SDK hands it over: timestamps deserialised to Dates. */
+  const sdkPage = (page: Record<string, unknown>) => {
+    const found = page.imageScanFindings as Record<string, unknown>;
+    const at = (v: unknown) => (typeof v === 'number' ? new Date(v * 1000) : v);
+    return {
+      ...page,
+      imageScanFindings: {
+        ...found,
+        imageScanCompletedAt: at(found.imageScanCompletedAt),
+        vulnerabilitySourceUpdatedAt: at(found.vulnerabilitySourceUpdatedAt),
+      },
+    } as never;
+  };
+
+  it("keeps the scan's counts, completion and source times, so fewer findings than counted show", async () => {
+    // Prepare: two recorded pages whose counts say 2 MEDIUM and 1 HIGH; they list one MEDIUM each.
+    const [first, second] = loadFindingsPages('basic-pages-short').map(sdkPage);
+    ecr
+      .on(DescribeImageScanFindingsCommand, { nextToken: undefined })
+      .resolves(first)
+      .on(DescribeImageScanFindingsCommand, { nextToken: 'page-2' })
+      .resolves(second);
+
+    // Act
+    const out = await reader().scanFindings(REPO, DIGEST);
+
+    // Assess
+    expect(out.imageScanFindings).toMatchObject({
+      imageScanCompletedAt: new Date(1579839105000),
+      vulnerabilitySourceUpdatedAt: new Date(1579811117000),
+      findingSeverityCounts: { MEDIUM: 2, HIGH: 1 },
+    });
+    expect(out.imageScanFindings.findings).toHaveLength(2);
+    expect(out.read).toEqual({ pages: 2, changedDuringRead: false });
+    expect(completeness(scanFindingsOutputSchema.parse(out))).toEqual({
+      complete: false,
+      problems: ['findingSeverityCounts says 1 HIGH, 0 listed'],
+      completedAt: 1579839105000,
+    });
+  });
+
+  it('says the scan changed when a later page gives another completion time or other counts', async () => {
+    // Prepare: a continuous scan finished between the two pages.
+    const [first, second] = loadFindingsPages('basic-pages-short');
+    const later = {
+      ...second,
+      imageScanFindings: {
+        ...(second!.imageScanFindings as object),
+        imageScanCompletedAt: 1579839999.0,
+        findingSeverityCounts: { MEDIUM: 2 },
+      },
+    };
+    ecr
+      .on(DescribeImageScanFindingsCommand, { nextToken: undefined })
+      .resolves(sdkPage(first!))
+      .on(DescribeImageScanFindingsCommand, { nextToken: 'page-2' })
+      .resolves(sdkPage(later));
+
+    // Act
+    const out = await reader().scanFindings(REPO, DIGEST);
+
+    // Assess: the first page's values are kept, and the read is marked.
+    expect(out.imageScanFindings.imageScanCompletedAt).toEqual(new Date(1579839105000));
+    expect(out.read).toEqual({ pages: 2, changedDuringRead: true });
+    expect(completeness(scanFindingsOutputSchema.parse(out)).problems).toContain(
+      'the scan changed while its 2 pages were read',
+    );
+  });
+
+  it('stops with an error when a nextToken comes back a second time, instead of paging forever', async () => {
+    // Prepare: page 2 points back at itself.
+    const page = (nextToken: string) => ({
+      imageScanStatus: { status: 'COMPLETE' as const },
+      imageScanFindings: { findings: [basic(1)] },
+      nextToken,
+    });
+    ecr
+      .on(DescribeImageScanFindingsCommand, { nextToken: undefined })
+      .resolves(page('p2'))
+      .on(DescribeImageScanFindingsCommand, { nextToken: 'p2' })
+      .resolves(page('p2'));
+    const calls = new CallCounter();
+
+    // Act / Assess
+    await expect(reader(calls).scanFindings(REPO, DIGEST)).rejects.toThrow(
+      `DescribeImageScanFindings of ${REPO}@${DIGEST} returned the nextToken of page 2 before: stopped rather than page forever`,
+    );
+    expect(calls.toJSON()).toEqual({ DescribeImageScanFindings: 2 });
+  });
+
   it('reports no scan (ScanNotFoundException) as MISSING, a normal state', async () => {
     // Prepare
     ecr
@@ -129,6 +226,7 @@ describe('EcrScanReader.scanFindings', () => {
     expect(normaliseFindings(scanFindingsOutputSchema.parse(out))).toEqual({
       status: 'MISSING',
       findings: [],
+      completeness: { complete: true, problems: [] },
     });
   });
 

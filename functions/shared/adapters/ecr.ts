@@ -342,14 +342,24 @@ export class EcrScanReader {
   ) {}
 
   /**
-   * Every page of DescribeImageScanFindings (1,000 a page), merged. No scan yet is a normal state:
-   * `imageScanStatus.status` is then `MISSING`.
+   * Every page of DescribeImageScanFindings (1,000 a page), merged, with the scan's own completion time, source
+   * date and severity counts (from its first page) for the gate to check the findings against. No scan yet is a
+   * normal state: `imageScanStatus.status` is then `MISSING`. A nextToken that comes back a second time would
+   * page forever: it is an error. `read` says how many pages were read and whether the scan changed between
+   * them (a continuous scan finishing mid-read): the merged findings then belong to two scans.
    */
   async scanFindings(repositoryName: string, imageDigest: string): Promise<ScanFindingsPage> {
     const merged: ScanFindingsPage = {
       imageScanStatus: undefined,
       imageScanFindings: { findings: [], enhancedFindings: [] },
+      read: { pages: 0, changedDuringRead: false },
     };
+    const scan = merged.imageScanFindings;
+    const read = merged.read!;
+    const tokens = new Set<string>();
+    // A field a later page repeats must repeat the first page's value; a page may leave it out.
+    const same = (first: unknown, later: unknown) =>
+      later === undefined || first === undefined || JSON.stringify(first) === JSON.stringify(later);
     let nextToken: string | undefined;
     try {
       do {
@@ -362,14 +372,39 @@ export class EcrScanReader {
             nextToken,
           }),
         );
-        merged.imageScanStatus = page.imageScanStatus
+        read.pages++;
+        const status = page.imageScanStatus
           ? { status: page.imageScanStatus.status, description: page.imageScanStatus.description }
-          : merged.imageScanStatus;
-        merged.imageScanFindings.findings.push(...((page.imageScanFindings?.findings ?? []) as never[]));
-        merged.imageScanFindings.enhancedFindings.push(
-          ...((page.imageScanFindings?.enhancedFindings ?? []) as never[]),
-        );
+          : undefined;
+        const found = page.imageScanFindings;
+        const counts = found?.findingSeverityCounts
+          ? Object.fromEntries(
+              Object.entries(found.findingSeverityCounts).filter(
+                (e): e is [string, number] => typeof e[1] === 'number',
+              ),
+            )
+          : undefined;
+        if (
+          read.pages > 1 &&
+          !(
+            same(merged.imageScanStatus?.status, status?.status) &&
+            same(scan.imageScanCompletedAt, found?.imageScanCompletedAt) &&
+            same(scan.findingSeverityCounts, counts)
+          )
+        )
+          read.changedDuringRead = true;
+        merged.imageScanStatus = status ?? merged.imageScanStatus;
+        scan.imageScanCompletedAt ??= found?.imageScanCompletedAt;
+        scan.vulnerabilitySourceUpdatedAt ??= found?.vulnerabilitySourceUpdatedAt;
+        scan.findingSeverityCounts ??= counts;
+        scan.findings.push(...((found?.findings ?? []) as never[]));
+        scan.enhancedFindings.push(...((found?.enhancedFindings ?? []) as never[]));
         nextToken = page.nextToken;
+        if (nextToken !== undefined && tokens.has(nextToken))
+          throw new Error(
+            `DescribeImageScanFindings of ${repositoryName}@${imageDigest} returned the nextToken of page ${read.pages} before: stopped rather than page forever`,
+          );
+        if (nextToken !== undefined) tokens.add(nextToken);
       } while (nextToken);
     } catch (e) {
       if ((e as Error).name === 'ScanNotFoundException')
@@ -451,7 +486,17 @@ export class EcrScanReader {
   }
 }
 
+/** DescribeImageScanFindings, every page merged (see `EcrScanReader.scanFindings`). */
 export interface ScanFindingsPage {
   imageScanStatus: { status?: string | undefined; description?: string | undefined } | undefined;
-  imageScanFindings: { findings: unknown[]; enhancedFindings: unknown[] };
+  imageScanFindings: {
+    findings: unknown[];
+    enhancedFindings: unknown[];
+    imageScanCompletedAt?: Date | undefined;
+    vulnerabilitySourceUpdatedAt?: Date | undefined;
+    /** Per severity (zero severities omitted), as the scan itself counts its findings. */
+    findingSeverityCounts?: Record<string, number> | undefined;
+  };
+  /** Pages read, and whether the scan's status, completion time or counts differed between them. */
+  read?: { pages: number; changedDuringRead: boolean } | undefined;
 }
