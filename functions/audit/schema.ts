@@ -1,11 +1,15 @@
 import { z } from 'zod';
-import { envelopeSchema, imageActionDetailSchema } from '../shared/events/envelope.js';
+import { digestSchema, envelopeSchema, strictImageActionDetailSchema } from '../shared/events/envelope.js';
 import { EVENTS } from '../shared/runtime/constants.js';
 
+/**
+ * `ECR Image Action` with its digest checked: a delete naming a digest ECR cannot emit (`sha256:abc`) is
+ * malformed and dead-lettered with the field at fault, never recorded as a deletion.
+ */
 export const imageActionEnvelope = envelopeSchema.extend({
   source: z.literal(EVENTS.ecrSource),
   'detail-type': z.literal(EVENTS.imageAction),
-  detail: imageActionDetailSchema,
+  detail: strictImageActionDetailSchema,
 });
 
 /** A CloudTrail record as EventBridge carries it in `detail` (only the fields we read are checked). */
@@ -58,7 +62,7 @@ export const lifecycleServiceDetails = z.looseObject({
     .array(
       z.looseObject({
         lifecycleEventImage: z.looseObject({
-          digest: z.string().min(1),
+          digest: digestSchema,
           tagStatus: z.string().optional(),
           tagList: z.array(z.string()).optional(),
           /** epoch milliseconds (unlike the ECR API's epoch seconds) */
@@ -75,14 +79,21 @@ export const lifecycleServiceDetails = z.looseObject({
 
 const imageId = z.looseObject({ imageDigest: z.string().optional(), imageTag: z.string().optional() });
 
+/**
+ * The request as the caller sent it: its ids are not checked, because ECR accepts a malformed digest in the
+ * request and answers it with an `InvalidImageDigest` failure (nothing deleted).
+ */
 export const batchDeleteRequest = z.looseObject({
   repositoryName: z.string().min(1),
   registryId: z.string().optional(),
   imageIds: z.array(imageId).optional(),
 });
 
+/** ECR's answer: what it reports deleted must name real digests, since each becomes a deletion record. */
 export const batchDeleteResponse = z.looseObject({
-  imageIds: z.array(imageId).optional(),
+  imageIds: z
+    .array(z.looseObject({ imageDigest: digestSchema.optional(), imageTag: z.string().optional() }))
+    .optional(),
   failures: z
     .array(z.looseObject({ imageId: imageId.optional(), failureCode: z.string().optional() }))
     .optional(),

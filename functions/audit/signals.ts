@@ -88,11 +88,13 @@ function fromImageAction(event: Extract<AuditEvent, { 'detail-type': 'ECR Image 
 
 function fromLifecycle(event: Exclude<AuditEvent, { 'detail-type': 'ECR Image Action' }>): Extraction {
   const parsed = lifecycleServiceDetails.safeParse(event.detail.serviceEventDetails);
-  if (!parsed.success)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
     return {
       kind: 'malformed',
-      reason: `PolicyExecutionEvent without usable serviceEventDetails: ${parsed.error.issues[0]?.message ?? ''}`,
+      reason: `PolicyExecutionEvent without usable serviceEventDetails: ${issue ? `${issue.path.join('.')}: ${issue.message}` : ''}`,
     };
+  }
   const details = parsed.data;
   const actions = new Map(
     (details.lifecycleEventPolicy?.lifecycleEventRules ?? []).map((r) => [
@@ -142,7 +144,15 @@ function fromBatchDelete(event: Exclude<AuditEvent, { 'detail-type': 'ECR Image 
   if (!request.success)
     return { kind: 'malformed', reason: 'BatchDeleteImage without requestParameters.repositoryName' };
   const response = batchDeleteResponse.safeParse(event.detail.responseElements ?? {});
-  const deleted = response.success ? (response.data.imageIds ?? []) : [];
+  if (!response.success)
+    return {
+      kind: 'malformed',
+      reason: `BatchDeleteImage responseElements: ${response.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ')}`,
+    };
+  const deleted = response.data.imageIds ?? [];
   const byDigest = new Map<string, string[]>();
   for (const id of deleted) {
     if (!id.imageDigest) continue;

@@ -178,6 +178,11 @@ describe('audit handler', () => {
       })(),
       /^ECR Image Action DELETE without image-digest$/,
     ],
+    [
+      'a DELETE whose digest is malformed (sha256:abc)',
+      imageActionEvent({ id: 'ev-x', digest: 'sha256:abc', tag: 'v1' }),
+      /^not a delete signal ECR Steward knows: detail\.image-digest: not an image digest: expected "sha256:" and 64 lower-case hex digits$/,
+    ],
   ])('dead-letters %s with its reason and reports no batch item failure', async (_name, body, reason) => {
     // Prepare
     const event = batch(record('m-bad', body));

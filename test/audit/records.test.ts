@@ -2,6 +2,7 @@
  * mergeSignal (functions/shared/audit/records.ts): how signals about one deletion merge into its one record.
  * Pure: the store only reads, merges and writes conditionally.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AuditRecord,
@@ -206,6 +207,145 @@ describe('mergeSignal', () => {
     expect(plan.ttl).toBe(epoch + 14 * 86_400);
     expect(kept.ttl).toBeUndefined();
     expect(expiring.ttl).toBe(epoch + 400 * 86_400);
+  });
+});
+
+describe('mergeSignal (our delete, verified or found gone)', () => {
+  const ours = (evidence: DeleteSignal['evidence'], at = '2026-06-01T12:00:01.000Z'): DeleteSignal => ({
+    ...pending,
+    status: 'DELETED',
+    evidence,
+    at,
+  });
+  const batch: DeleteSignal = {
+    ...imageAction('ct-batch#x'),
+    evidence: 'cloudtrail-batch-delete',
+    actor: { type: 'principal', principal: CI_ROLE },
+  };
+  const lifecycle: DeleteSignal = {
+    ...imageAction('ct-lifecycle#x'),
+    evidence: 'cloudtrail-lifecycle',
+    actor: { type: 'ecr-lifecycle', rulePriority: 3 },
+  };
+
+  it('names ecr-steward when our delete went unreported and DescribeImages no longer finds the image, whoever CloudTrail names', () => {
+    // Act
+    const verified = fold([pending, ours('steward-verify'), batch, imageAction('ev-1', 'v1')]).record!;
+
+    // Assess
+    expect(verified.status).toBe('DELETED');
+    expect(verified.actor.type).toBe('ecr-steward');
+    expect(verified.actor.runId).toBe('run-1');
+    expect(verified.evidence).toEqual([
+      'cloudtrail-batch-delete',
+      'image-action-event',
+      'steward-verify',
+      'steward-write-ahead',
+    ]);
+  });
+
+  it('records DELETED with steward-already-gone and keeps our actor only while no other source names one', () => {
+    // Act
+    const alone = fold([pending, ours('steward-already-gone')]).record!;
+    const byPrincipal = fold([pending, ours('steward-already-gone'), batch]).record!;
+    const byLifecycle = fold([lifecycle, pending, ours('steward-already-gone')]).record!;
+
+    // Assess
+    expect([alone.status, alone.actor.type, alone.evidence]).toEqual([
+      'DELETED',
+      'ecr-steward',
+      ['steward-already-gone', 'steward-write-ahead'],
+    ]);
+    expect(alone.failure).toBeUndefined();
+    expect(byPrincipal.actor.type).toBe('principal');
+    expect(byPrincipal.actor.principal).toBe(CI_ROLE);
+    expect(byLifecycle.actor.type).toBe('ecr-lifecycle');
+    expect(byLifecycle.at).toBe('2026-06-01T12:00:01.000Z');
+  });
+
+  it('keeps the run, rule and reasons of a DELETED record when a later write-ahead of another run arrives', () => {
+    // Prepare
+    const settled = fold([pending, ours('steward-delete')]).record!;
+    const otherRun: DeleteSignal = {
+      ...pending,
+      at: '2026-06-02T00:00:00.000Z',
+      actor: { type: 'ecr-steward', runId: 'run-2', rulePriority: 7, reasons: ['rule 7: other'] },
+    };
+
+    // Act
+    const next = mergeSignal(settled, otherRun, NOW);
+
+    // Assess
+    expect(next).toBeUndefined();
+    expect(settled.actor).toMatchObject({
+      runId: 'run-1',
+      rulePriority: 1,
+      reasons: ['rule 1: more than 2 images'],
+    });
+    expect(settled.gsi2pk).toBe('RUN#run-1');
+  });
+
+  it("fills in our run id when ECR's event settled the record before our write-ahead arrived", () => {
+    // Act
+    const record = fold([imageAction('ev-1'), pending]).record!;
+
+    // Assess
+    expect(record.status).toBe('DELETED');
+    expect(record.actor).toMatchObject({ type: 'ecr-steward', runId: 'run-1', rulePriority: 1 });
+    expect(record.gsi2pk).toBe('RUN#run-1');
+  });
+
+  it('never takes a DELETED record out of DELETED, nor moves its time later or changes its run, whatever signals follow', () => {
+    const statuses = ['PENDING', 'FAILED', 'DELETED', 'PLANNED'] as const;
+    const evidences = [
+      'steward-write-ahead',
+      'steward-delete',
+      'steward-verify',
+      'steward-already-gone',
+      'steward-failure',
+      'image-action-event',
+      'cloudtrail-batch-delete',
+      'cloudtrail-lifecycle',
+      'reconciliation',
+    ] as const;
+    const signal = fc.record({
+      status: fc.constantFrom(...statuses.filter((s) => s !== 'PLANNED')),
+      evidence: fc.constantFrom(...evidences),
+      minute: fc.integer({ min: 0, max: 59 }),
+      runId: fc.option(fc.constantFrom('run-1', 'run-2', 'run-3'), { nil: undefined }),
+      eventId: fc.option(fc.constantFrom('e1', 'e2', 'e3', 'e4'), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(signal, { minLength: 1, maxLength: 12 }), (list) => {
+        let record: AuditRecord | undefined;
+        let settled: AuditRecord | undefined;
+        for (const s of list) {
+          const next = mergeSignal(
+            record,
+            {
+              ...base,
+              status: s.status,
+              evidence: s.evidence,
+              at: `2026-06-01T12:${String(s.minute).padStart(2, '0')}:00.000Z`,
+              actor: s.runId ? { type: 'ecr-steward', runId: s.runId } : undefined,
+              eventId: s.eventId,
+              failure: s.status === 'FAILED' ? { code: 'X', reason: 'y' } : undefined,
+            },
+            NOW,
+          );
+          record = next ?? record;
+          if (settled) {
+            expect(record!.status).toBe('DELETED');
+            expect(record!.at <= settled.at).toBe(true);
+            expect(record!.failure).toBeUndefined();
+            if (settled.actor.runId) expect(record!.actor.runId).toBe(settled.actor.runId);
+            expect(record!.evidence).toEqual(expect.arrayContaining([...settled.evidence]));
+          }
+          if (record?.status === 'DELETED') settled = record;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -75,11 +75,12 @@ export class MemoryRegistry implements RegistryPort {
     );
     const deleted = before.filter((i) => gone.has(i.digest)).map((i) => i.digest);
     this.afterDelete?.(repository, deleted);
+    // As EcrRegistry reports it: ImageNotFound means already gone, not a failure.
     return {
       deleted,
-      failures: digests
-        .filter((d) => !deleted.includes(d))
-        .map((digest) => ({ digest, code: 'ImageNotFound', reason: 'Requested image not found' })),
+      failures: [],
+      alreadyGone: digests.filter((d) => !deleted.includes(d)),
+      unattributed: [],
     };
   }
 

@@ -4,7 +4,7 @@
  * Semantics: shared/reference/ecr-events.md §3.1 and §6.
  */
 import { describe, expect, it } from 'vitest';
-import { auditEventSchema } from '../../functions/audit/schema.js';
+import { auditEventSchema, safeParseAuditEvent } from '../../functions/audit/schema.js';
 import { extractCandidates, principalOf } from '../../functions/audit/signals.js';
 import {
   ACCOUNT,
@@ -28,9 +28,10 @@ const B = digestOf('b');
 const C = digestOf('c');
 
 describe('extractCandidates (ECR Image Action)', () => {
-  it('returns one candidate to verify when a DELETE names a tag (AWS sample, invalid digest accepted)', () => {
+  it('returns one candidate to verify when a DELETE names a tag (AWS sample with a valid digest)', () => {
     // Prepare
     const event = copy(AWS_IMAGE_ACTION_DELETE_SAMPLE);
+    event.detail['image-digest'] = A;
 
     // Act
     const extraction = extractCandidates(parseEvent(event));
@@ -46,7 +47,7 @@ describe('extractCandidates (ECR Image Action)', () => {
             registryId: '123456789012',
             region: 'us-west-2',
             repository: 'my-repository-name',
-            digest: 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234',
+            digest: A,
             status: 'DELETED',
             evidence: 'image-action-event',
             at: '2019-11-16T02:01:05.000Z',
@@ -138,6 +139,102 @@ describe('extractCandidates (ECR Image Action)', () => {
 
     // Assess
     expect(candidates.map((c) => c.signal.eventId)).toEqual(['ev-replayed']);
+  });
+});
+
+describe('safeParseAuditEvent (digests)', () => {
+  const DIGEST_MESSAGE = 'not an image digest: expected "sha256:" and 64 lower-case hex digits';
+
+  it("rejects AWS's DELETE sample verbatim, whose digest has 60 hex digits, naming the field", () => {
+    // Act
+    const parsed = safeParseAuditEvent(copy(AWS_IMAGE_ACTION_DELETE_SAMPLE));
+
+    // Assess
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['detail.image-digest', DIGEST_MESSAGE],
+    ]);
+  });
+
+  it.each([
+    ['sha256:abc'],
+    [`sha256:${'A'.repeat(64)}`],
+    [`sha512:${'a'.repeat(128)}`],
+    ['a'.repeat(64)],
+    [`sha256:${'a'.repeat(64)} `],
+  ])('rejects a DELETE whose digest is %s', (digest) => {
+    // Prepare
+    const event = imageActionEvent({ id: 'ev-bad', digest });
+
+    // Act
+    const parsed = safeParseAuditEvent(event);
+
+    // Assess
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['detail.image-digest', DIGEST_MESSAGE],
+    ]);
+  });
+
+  it('rejects a PolicyExecutionEvent that names a malformed digest', () => {
+    // Prepare
+    const event = awsLifecycleEvent();
+    const details = (
+      event.detail as {
+        serviceEventDetails: {
+          lifecycleEventImageActions: { lifecycleEventImage: Record<string, unknown> }[];
+        };
+      }
+    ).serviceEventDetails;
+    details.lifecycleEventImageActions[1]!.lifecycleEventImage.digest = 'sha256:abc';
+
+    // Act
+    const extraction = extractCandidates(parseEvent(event));
+
+    // Assess
+    expect(extraction).toEqual({
+      kind: 'malformed',
+      reason: `PolicyExecutionEvent without usable serviceEventDetails: lifecycleEventImageActions.1.lifecycleEventImage.digest: ${DIGEST_MESSAGE}`,
+    });
+  });
+
+  it('rejects a BatchDeleteImage record whose response reports a malformed digest deleted', () => {
+    // Prepare
+    const event = batchDeleteEvent({
+      eventID: 'ct-bad',
+      requested: [{ imageDigest: A }],
+      deleted: [{ imageDigest: 'sha256:abc', imageTag: 'v1' }],
+    });
+
+    // Act
+    const extraction = extractCandidates(parseEvent(event));
+
+    // Assess
+    expect(extraction).toEqual({
+      kind: 'malformed',
+      reason: `BatchDeleteImage responseElements: imageIds.0.imageDigest: ${DIGEST_MESSAGE}`,
+    });
+  });
+
+  it('accepts a malformed digest in the request and its InvalidImageDigest failure, and records nothing for it', () => {
+    // Prepare: ECR answers a malformed requested digest with a failure in an HTTP 200 response.
+    const event = batchDeleteEvent({
+      eventID: 'ct-invalid-request',
+      requested: [{ imageDigest: 'sha256:abc' }, { imageDigest: A }],
+      deleted: [{ imageDigest: A }],
+      failures: [
+        {
+          imageId: { imageDigest: 'sha256:abc' },
+          failureCode: 'InvalidImageDigest',
+          failureReason:
+            "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'",
+        },
+      ],
+    });
+
+    // Act
+    const candidates = candidatesOf(event);
+
+    // Assess
+    expect(candidates.map((c) => c.signal.digest)).toEqual([A]);
   });
 });
 

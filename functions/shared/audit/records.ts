@@ -18,6 +18,13 @@ export type AuditStatus = 'PLANNED' | 'PENDING' | 'DELETED' | 'FAILED';
 export type Evidence =
   | 'steward-write-ahead'
   | 'steward-delete'
+  /**
+   * Our BatchDeleteImage reported the image neither deleted nor failed, and DescribeImages by digest right
+   * after no longer finds it: our call deleted it (ECR's reply, or an emulator's, just did not say so).
+   */
+  | 'steward-verify'
+  /** Our BatchDeleteImage answered `ImageNotFound`: the image was gone before our call reached it. */
+  | 'steward-already-gone'
   | 'steward-failure'
   | 'image-action-event'
   | 'cloudtrail-batch-delete'
@@ -102,8 +109,14 @@ export function keysOf(
 
 /**
  * Who deleted the image, from the evidence: our write-ahead alone only says we meant to; the deletion is
- * ours when our own delete call reported it, ECR's lifecycle when CloudTrail's PolicyExecutionEvent names it,
- * else the principal CloudTrail names, else unknown.
+ * ours when our own delete call reported it (or left it unreported and the image was gone at once), ECR's
+ * lifecycle when CloudTrail's PolicyExecutionEvent names it, else the principal CloudTrail names, else ours
+ * when we had a write-ahead for it, else unknown.
+ *
+ * `steward-already-gone` (ImageNotFound on our delete) deliberately claims nothing: the image may have gone
+ * to another principal, to ECR's lifecycle, or to our own earlier attempt whose reply was lost (the SDK
+ * retries a timed-out call, and the retry finds nothing). So the record keeps our actor only while no other
+ * source names one, through the write-ahead rule below, and its evidence says the delete found it gone.
  */
 function actorType(
   status: AuditStatus,
@@ -112,7 +125,7 @@ function actorType(
 ): ActorType {
   if (status !== 'DELETED')
     return evidence.includes('steward-write-ahead') || status === 'PLANNED' ? 'ecr-steward' : 'unknown';
-  if (evidence.includes('steward-delete')) return 'ecr-steward';
+  if (evidence.includes('steward-delete') || evidence.includes('steward-verify')) return 'ecr-steward';
   if (evidence.includes('cloudtrail-lifecycle')) return 'ecr-lifecycle';
   if (principal) return 'principal';
   // Our write-ahead and no other actor named: we were about to delete it and it went (a crash lost our reply).
@@ -121,7 +134,7 @@ function actorType(
 }
 
 /** Status order: a deletion seen by anyone is final; a failure only replaces a pending write-ahead. */
-function nextStatus(current: AuditStatus, signal: DeleteSignal): AuditStatus {
+export function nextStatus(current: AuditStatus, signal: Pick<DeleteSignal, 'status'>): AuditStatus {
   if (current === 'DELETED' || signal.status === 'DELETED') return 'DELETED';
   if (signal.status === 'FAILED') return current === 'PENDING' || current === 'FAILED' ? 'FAILED' : current;
   if (signal.status === 'PENDING') return current === 'FAILED' ? 'PENDING' : current;
@@ -145,7 +158,12 @@ export function mergeSignal(
 
   const status = existing ? nextStatus(existing.status, signal) : signal.status;
   const evidence = [...new Set([...(existing?.evidence ?? []), signal.evidence])].sort() as Evidence[];
-  const merged = { ...existing?.actor, ...stripUndefined({ ...signal.actor }) };
+  // A settled deletion keeps who, which run and why: a later signal (a redelivered write-ahead, a late event)
+  // may fill a gap in the actor (our run id when ECR's event won the race) but never overwrite it.
+  const settled = existing?.status === 'DELETED';
+  const merged = settled
+    ? { ...stripUndefined({ ...signal.actor }), ...stripUndefined({ ...existing.actor }) }
+    : { ...existing?.actor, ...stripUndefined({ ...signal.actor }) };
   const actor: Actor = {
     ...merged,
     principal: existing?.actor.principal ?? signal.actor?.principal,
@@ -174,7 +192,7 @@ export function mergeSignal(
     digest: signal.digest,
     gsi1pk: repoKey(signal),
     gsi1sk: `${at}#${signal.digest}`,
-    ...(runId ? { gsi2pk: `RUN#${runId}`, gsi2sk: signal.digest } : {}),
+    ...(actor.runId ? { gsi2pk: `RUN#${actor.runId}`, gsi2sk: signal.digest } : {}),
     gsi3pk: `DAY#${at.slice(0, 10)}`,
     gsi3sk: `${at}#${signal.repository}#${signal.digest}`,
     status,

@@ -25,6 +25,34 @@ export interface RecordResult {
 }
 
 /**
+ * The condition of a record's put, built from the next status. A new record must not exist yet; a change must
+ * find the version it merged; and a write whose next status is not DELETED must find a record that is not
+ * DELETED, so that no write of ours (whatever a merge bug or a stale read would make of it) can turn a settled
+ * deletion back into PENDING, FAILED or PLANNED. A DELETED record still gains evidence and event ids.
+ */
+export function putCondition(
+  existing: Pick<AuditRecord, 'version'> | undefined,
+  next: Pick<AuditRecord, 'status'>,
+): {
+  ConditionExpression: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+} {
+  if (!existing) return { ConditionExpression: 'attribute_not_exists(pk)' };
+  if (next.status === 'DELETED')
+    return {
+      ConditionExpression: '#v = :v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':v': existing.version },
+    };
+  return {
+    ConditionExpression: '#v = :v AND #s <> :deleted',
+    ExpressionAttributeNames: { '#v': 'version', '#s': 'status' },
+    ExpressionAttributeValues: { ':v': existing.version, ':deleted': 'DELETED' },
+  };
+}
+
+/**
  * The audit table. Every write is a read-merge-conditional-put on the record's version, so concurrent and
  * repeated signals about one deletion converge on one record without losing any of them.
  */
@@ -77,13 +105,7 @@ export class AuditStore {
           new PutCommand({
             TableName: this.tableName,
             Item: next,
-            ConditionExpression: existing ? '#v = :v' : 'attribute_not_exists(pk)',
-            ...(existing
-              ? {
-                  ExpressionAttributeNames: { '#v': 'version' },
-                  ExpressionAttributeValues: { ':v': existing.version },
-                }
-              : {}),
+            ...putCondition(existing, next),
           }),
         );
         return { record: next, newlyDeleted: becameDeleted(existing, next) };
