@@ -5,6 +5,7 @@ import { ConfigError, parseConfig } from '../functions/shared/config/load.js';
 import type { StewardConfig } from '../functions/shared/config/schema.js';
 import { CLIENT_DEFAULTS } from '../functions/shared/runtime/clients.js';
 import { ENV } from '../functions/shared/runtime/constants.js';
+import { NO_REGION } from './aws-errors.js';
 import { CliError } from './util.js';
 
 /**
@@ -36,8 +37,31 @@ export const stateTableName = (o: LiveOptions) => tableName(o.stateTable, ENV.st
 export const verdictTableName = (o: LiveOptions) =>
   tableName(o.verdictTable, ENV.verdictTable, '--verdict-table');
 
+let profileRegion: string | undefined;
+
+/**
+ * The region the SDK clients use, for keys and ARNs: `AWS_REGION` (which `--region` and `AWS_DEFAULT_REGION`
+ * set, see main.ts), else the profile's, once `resolveRegion` has read it. Never a default: records keyed
+ * with a guessed region would be invisible to the deployment that wrote them.
+ */
 export function region(): string {
-  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const known = process.env.AWS_REGION || profileRegion;
+  if (!known) throw new CliError(NO_REGION);
+  return known;
+}
+
+/**
+ * Resolves the region as the SDK does (environment, then the shared config file's profile) so that
+ * `region()` agrees with the clients; a missing region is the one-line `NO_REGION` (exit 2).
+ */
+export async function resolveRegion(): Promise<string> {
+  if (process.env.AWS_REGION) return process.env.AWS_REGION;
+  try {
+    profileRegion ??= await new STSClient({}).config.region();
+  } catch {
+    throw new CliError(NO_REGION);
+  }
+  return region();
 }
 
 let doc: ReturnType<typeof documentClient> | undefined;
@@ -48,6 +72,8 @@ export function dynamo(): ReturnType<typeof documentClient> {
 
 /** The registry (account) id: `--registry-id`, ECR_STEWARD_REGISTRY_ID, or the caller's account from STS. */
 export async function registryId(o: LiveOptions): Promise<string> {
+  // Every live path asks for the registry first: the region is settled here, before anything is keyed with it.
+  await resolveRegion();
   const known = o.registryId ?? process.env.ECR_STEWARD_REGISTRY_ID;
   if (known) return known;
   const out = await new STSClient(CLIENT_DEFAULTS).send(new GetCallerIdentityCommand({}));

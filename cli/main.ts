@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { describeAwsSetupError } from './aws-errors.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerGate } from './commands/gate.js';
@@ -47,8 +48,11 @@ export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
     .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 success, 1 findings (e.g. an invalid policy), 2 bad usage or input, 70 a bug.',
+      '\nExit codes: 0 success, 1 findings (e.g. an invalid policy), 2 bad usage, input or AWS setup (region, credentials), 3 gate PENDING, 70 a bug.',
     )
+    // A program option is recognised before and after the subcommand: `ecr-steward audit --region eu-west-1`.
+    .option('--region <region>', 'AWS region for the live commands (default: $AWS_REGION or your profile)')
+    .hook('preAction', (command) => useRegion(command.opts<{ region?: string }>().region))
     // Subcommands made with program.command() inherit these two, so every command exits through run().
     .exitOverride()
     .configureOutput({
@@ -59,10 +63,28 @@ export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
   return program;
 }
 
+/** An AWS region name's shape (`eu-west-1`, `us-gov-west-1`, `eusc-de-east-1`): loose, so new partitions pass. */
+const REGION_NAME = /^[a-z]{2,}(?:-[a-z0-9]+)+$/;
+
+/**
+ * Makes `--region` (or, failing that, the AWS CLI's `AWS_DEFAULT_REGION`) the SDK's region: every client
+ * reads `AWS_REGION` when it first needs a region, so the commands need not pass it around.
+ */
+function useRegion(option: string | undefined): void {
+  if (option !== undefined) {
+    if (!REGION_NAME.test(option))
+      throw new CliError(`--region ${JSON.stringify(option)}: not an AWS region name (e.g. eu-west-1)`);
+    process.env.AWS_REGION = option;
+  } else if (!process.env.AWS_REGION && process.env.AWS_DEFAULT_REGION) {
+    // The AWS CLI reads AWS_DEFAULT_REGION and the JavaScript SDK does not; people set it for the former.
+    process.env.AWS_REGION = process.env.AWS_DEFAULT_REGION;
+  }
+}
+
 /**
  * Runs the CLI on `argv` (as `process.argv`: node, script, args…) and returns the exit code:
- * 0 success, 1 findings (e.g. an invalid policy), 2 bad usage or bad input, 70 a bug. Never prints a
- * stack trace unless `ECR_STEWARD_DEBUG` is set.
+ * 0 success, 1 findings (e.g. an invalid policy), 2 bad usage, bad input or a missing/wrong AWS setup
+ * (region, credentials, access, endpoint), 70 a bug. Never prints a stack trace unless `ECR_STEWARD_DEBUG` is set.
  */
 export async function run(argv: readonly string[], extra: readonly RegisterCommand[] = []): Promise<number> {
   ignoreClosedStdout();
@@ -81,6 +103,13 @@ export async function run(argv: readonly string[], extra: readonly RegisterComma
       return e.exitCode;
     }
     const err = e instanceof Error ? e : new Error(String(e));
+    // No region or no credentials is the user's setup, not a bug: say what to set, exit as for bad input.
+    const setup = describeAwsSetupError(err);
+    if (setup) {
+      process.stderr.write(`error: ${setup}\n`);
+      if (process.env.ECR_STEWARD_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+      return EXIT.badInput;
+    }
     process.stderr.write(
       `error: unexpected failure (a bug in ecr-steward; set ECR_STEWARD_DEBUG=1 for details): ${err.message}\n`,
     );

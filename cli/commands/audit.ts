@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import type { AuditRecord } from '../../functions/shared/audit/records.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
 import { auditTableName, dynamo, type LiveOptions, region, registryId, sinceToIso } from '../aws.js';
+import { parseDigest, parseRepositoryName } from '../refs.js';
 
 interface AuditOptions extends LiveOptions {
   readonly repository?: string;
@@ -56,6 +57,9 @@ export function registerAudit(program: Command): void {
       new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
     )
     .action(async (opts: AuditOptions) => {
+      // Checked before any AWS call: a mistyped digest would otherwise read as "no deletions recorded".
+      if (opts.digest !== undefined) parseDigest(opts.digest, '--digest');
+      if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
       const store = new AuditStore(dynamo(), auditTableName(opts));
       const since = sinceToIso(opts.since);
       const limit = Number(opts.limit) || 1000;

@@ -7,17 +7,11 @@ import {
   isOpen,
 } from '../../functions/shared/state/breaker.js';
 import { auditTableName, dynamo, type LiveOptions, stateTableName } from '../aws.js';
-import { CliError } from '../util.js';
+import { parseBreakerScope } from '../refs.js';
 
 interface BreakerOptions extends LiveOptions {
   readonly scope?: string;
   readonly by?: string;
-}
-
-function parseScope(value: string | undefined): BreakerScope {
-  if (value === 'registry') return 'registry';
-  if (value?.startsWith('repository:') && value.length > 'repository:'.length) return value as BreakerScope;
-  throw new CliError(`--scope ${value ?? ''}: use "registry" or "repository:<name>"`);
 }
 
 /** `ecr-steward breaker status|reset`: the circuit breaker that stops ECR Steward's own deletes. */
@@ -31,6 +25,7 @@ export function registerBreaker(program: Command): void {
     .option('--scope <scope>', 'registry or repository:<name>')
     .option('--state-table <name>', 'state table name (default: $STATE_TABLE_NAME)')
     .action(async (opts: BreakerOptions) => {
+      const scope = opts.scope === undefined ? undefined : parseBreakerScope(opts.scope);
       const now = new Date();
       const items: BreakerState[] = [];
       let ExclusiveStartKey: Record<string, unknown> | undefined;
@@ -47,7 +42,7 @@ export function registerBreaker(program: Command): void {
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       const shown = items
-        .filter((b) => !opts.scope || b.scope === opts.scope)
+        .filter((b) => !scope || b.scope === scope)
         .sort((a, b) => a.scope.localeCompare(b.scope));
       if (shown.length === 0) {
         process.stdout.write('no breaker has ever opened: ECR Steward deletes as configured\n');
@@ -68,7 +63,7 @@ export function registerBreaker(program: Command): void {
     .option('--state-table <name>', 'state table name (default: $STATE_TABLE_NAME)')
     .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
     .action(async (opts: BreakerOptions) => {
-      const scope = parseScope(opts.scope);
+      const scope: BreakerScope = parseBreakerScope(opts.scope);
       const by = opts.by ?? process.env.USER ?? 'unknown';
       const now = new Date();
       const store = new BreakerStore(dynamo(), stateTableName(opts));

@@ -1,13 +1,20 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { type Command, Option } from 'commander';
 import { gatePolicyFor } from '../../functions/scan-gate/core.js';
-import { normaliseFindings, scanFindingsOutputSchema } from '../../functions/scan-gate/findings.js';
+import {
+  type CvssSource,
+  normaliseFindings,
+  readScanFindings,
+  type ScanFindingsOutput,
+  scanFindingsOutputSchema,
+} from '../../functions/scan-gate/findings.js';
 import { evaluateGate, type Verdict } from '../../functions/scan-gate/gate.js';
 import { gatePolicySchema } from '../../functions/scan-gate/policy.js';
 import { VerdictStore } from '../../functions/scan-gate/verdicts.js';
 import { EcrScanReader } from '../../functions/shared/adapters/ecr.js';
 import { CLIENT_DEFAULTS } from '../../functions/shared/runtime/clients.js';
 import { dynamo, type LiveOptions, loadConfig, region, registryId, verdictTableName } from '../aws.js';
+import { parseImageRef } from '../refs.js';
 import { CliError, EXIT, ExitWith, parseIsoTime, parseWithSchema, readJsonFile } from '../util.js';
 
 /** Exit codes of the gate: what a pipeline branches on. */
@@ -24,15 +31,8 @@ interface EvaluateOptions {
   readonly repository: string;
   readonly tags?: string;
   readonly now?: string;
+  readonly cvssSource: CvssSource;
   readonly format: 'text' | 'json';
-}
-
-function parseImageRef(ref: string): { repository: string; digest?: string; tag?: string } {
-  const at = ref.indexOf('@');
-  if (at > 0) return { repository: ref.slice(0, at), digest: ref.slice(at + 1) };
-  const colon = ref.lastIndexOf(':');
-  if (colon > 0) return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  throw new CliError(`${ref}: give REPOSITORY@DIGEST or REPOSITORY:TAG`);
 }
 
 function print(
@@ -61,7 +61,7 @@ export function registerGate(program: Command): void {
     .action(async (image: string, opts: CheckOptions) => {
       const ref = parseImageRef(image);
       const scans = new EcrScanReader(new ECRClient(CLIENT_DEFAULTS));
-      const digest = ref.digest ?? (await scans.digestOfTag(ref.repository, ref.tag!));
+      const digest = ref.digest ?? (await scans.digestOfTag(ref.repository, ref.tag));
       if (!digest) throw new CliError(`${image}: no such image`, EXIT.findings);
       const key = {
         registryId: await registryId(opts),
@@ -92,16 +92,20 @@ export function registerGate(program: Command): void {
       const config = loadConfig(opts.config);
       const meta = await scans.image(ref.repository, digest);
       if (!meta) throw new CliError(`${image}: no such image`, EXIT.findings);
-      const { status, findings } = normaliseFindings(
-        scanFindingsOutputSchema.parse(await scans.scanFindings(ref.repository, digest)),
+      // Read as the function reads: every page, again while incomplete, so the verdict is the one it would record.
+      const scan = await readScanFindings(
+        // The adapter's page is the API's shape; readScanFindings parses it with the schema.
+        async () => (await scans.scanFindings(ref.repository, digest)) as ScanFindingsOutput,
       );
       const verdict = evaluateGate({
         policy: gatePolicyFor(config.gate, ref.repository),
         repository: ref.repository,
         imageTags: meta.tags,
         pushedAt: meta.pushedAt,
-        scanStatus: status,
-        findings,
+        scanStatus: scan.status,
+        findings: scan.findings,
+        completeness: scan.completeness,
+        cvssSource: config.gate.cvssSource,
         now: new Date(),
       });
       print(opts.format, { image: `${ref.repository}@${digest}`, ...verdictJson(verdict), source: 'live' });
@@ -118,6 +122,14 @@ export function registerGate(program: Command): void {
     )
     .option('--tags <tags>', 'comma-separated image tags (for exempt tags)')
     .option('--now <iso-time>', 'evaluate as of this time (allowlist expiry), default now')
+    .addOption(
+      new Option(
+        '--cvss-source <source>',
+        'which CVSS score blockCvssAtOrAbove compares (config gate.cvssSource)',
+      )
+        .choices(['scanner', 'nvd', 'max'])
+        .default('scanner'),
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: EvaluateOptions) => {
       const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
@@ -135,14 +147,16 @@ export function registerGate(program: Command): void {
         '--findings',
         'describe-image-scan-findings output',
       );
-      const { status, findings } = normaliseFindings(output);
+      const scan = normaliseFindings(output);
       // An offline file has no push time: a scan that is not complete is judged without the grace window.
       const verdict = evaluateGate({
         policy,
         repository: opts.repository,
         imageTags: opts.tags ? opts.tags.split(',') : [],
-        scanStatus: status,
-        findings,
+        scanStatus: scan.status,
+        findings: scan.findings,
+        completeness: scan.completeness,
+        cvssSource: opts.cvssSource,
         now,
       });
       print(opts.format, verdictJson(verdict));

@@ -17,15 +17,19 @@ export interface CliResult {
 /**
  * Runs the real command (`node bin/ecr-steward.js …`) in a child process, so the tests cover the shim,
  * argument parsing, exit codes and what reaches stdout and stderr, exactly as a user sees them.
+ * `env` is laid over this process's environment; a variable given as `undefined` is removed (the SDK
+ * reads an empty AWS_REGION as a region named "", not as no region).
  */
 export function runCli(
   args: readonly string[],
-  opts: { cwd?: string; env?: Record<string, string> } = {},
+  opts: { cwd?: string; env?: Record<string, string | undefined> } = {},
 ): Promise<CliResult> {
+  const env: Record<string, string | undefined> = { ...process.env, ECR_STEWARD_DEBUG: '', ...opts.env };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, ECR_STEWARD_DEBUG: '', ...opts.env },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -67,3 +71,37 @@ export const SAMPLE = {
   inUse: join(SAMPLE_DIR, SAMPLE_FILES.inUse),
   now: SAMPLE_NOW,
 } as const;
+
+/**
+ * The environment of a machine with no AWS setup, for running the live commands offline: every source of
+ * the SDK's credential chain and region removed, the shared config and credentials files empty temporary
+ * files (`config` fills the former), instance metadata disabled so nothing waits on 169.254.169.254.
+ * `env` is laid over it.
+ */
+export async function noAwsSetup(
+  env: Record<string, string | undefined> = {},
+  config = '',
+): Promise<Record<string, string | undefined>> {
+  const dir = await tempFiles({ config, credentials: '' });
+  return {
+    HOME: dir,
+    AWS_CONFIG_FILE: join(dir, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+    AWS_PROFILE: undefined,
+    AWS_ACCESS_KEY_ID: undefined,
+    AWS_SECRET_ACCESS_KEY: undefined,
+    AWS_SESSION_TOKEN: undefined,
+    AWS_REGION: undefined,
+    AWS_DEFAULT_REGION: undefined,
+    AWS_ENDPOINT_URL: undefined,
+    AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+    AWS_ROLE_ARN: undefined,
+    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: undefined,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ECR_STEWARD_REGISTRY_ID: undefined,
+    ...env,
+  };
+}

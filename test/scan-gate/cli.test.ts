@@ -62,6 +62,8 @@ describe('ecr-steward gate evaluate: verdicts', () => {
           packageName: 'e2fsprogs',
           packageVersion: '1.44.1-1ubuntu1.1',
           cvss: 4.6,
+          cvssNvd: 4.6,
+          cvssMax: 4.6,
         },
       ],
       allowlisted: [],
@@ -88,6 +90,8 @@ describe('ecr-steward gate evaluate: verdicts', () => {
         packageVersion: '2.9.14+dfsg',
         fixAvailable: false,
         cvss: 8.1,
+        cvssNvd: 8.1,
+        cvssMax: 8.1,
         status: 'ACTIVE',
       },
     ]);
@@ -185,6 +189,72 @@ describe('ecr-steward gate evaluate: verdicts', () => {
     expect(none.code).toBe(3);
     expect(none.stdout).toBe('PENDING: scan status MISSING (policy says PENDING)\n');
     expect(failed.code).toBe(1);
+  });
+  it("exits 3 (PENDING) when the listed findings fall short of the scan's own counts, within the grace window", async () => {
+    // Prepare: the scan counts two HIGH findings and lists one, a policy that allows five.
+    const dir = await tempFiles({
+      'short.json': {
+        imageScanStatus: { status: 'COMPLETE' },
+        imageScanFindings: {
+          imageScanCompletedAt: '2026-06-01T10:00:00Z',
+          findingSeverityCounts: { HIGH: 2 },
+          findings: [{ name: 'CVE-2026-0001', severity: 'HIGH' }],
+        },
+      },
+    });
+
+    // Act
+    const result = await evaluate(
+      { maxFindings: { HIGH: 5 } },
+      join(dir, 'short.json'),
+      '--now',
+      '2026-06-01T10:30:00Z',
+    );
+
+    // Assess
+    expect(result).toEqual({
+      code: 3,
+      stdout: 'PENDING: scan data incomplete: findingSeverityCounts says 2 HIGH, 1 listed\n',
+      stderr: '',
+    });
+  });
+
+  it("compares NVD's score with blockCvssAtOrAbove when --cvss-source nvd, the scanner's otherwise", async () => {
+    // Prepare: Inspector scores the finding 6.5 from the distribution's advisory; NVD's older vector says 8.1.
+    const dir = await tempFiles({
+      'enhanced.json': {
+        imageScanStatus: { status: 'COMPLETE' },
+        imageScanFindings: {
+          imageScanCompletedAt: '2026-06-01T10:00:00Z',
+          findingSeverityCounts: { HIGH: 1 },
+          enhancedFindings: [
+            {
+              severity: 'HIGH',
+              status: 'ACTIVE',
+              score: 6.5,
+              packageVulnerabilityDetails: {
+                vulnerabilityId: 'CVE-2026-0002',
+                source: 'DEBIAN_CVE',
+                cvss: [{ baseScore: 8.1, source: 'NVD', version: '3.1' }],
+              },
+            },
+          ],
+        },
+      },
+    });
+    const input = { maxFindings: { HIGH: 5 }, blockCvssAtOrAbove: 7 };
+
+    // Act
+    const scanner = await evaluate(input, join(dir, 'enhanced.json'));
+    const nvd = await evaluate(input, join(dir, 'enhanced.json'), '--cvss-source', 'nvd');
+
+    // Assess
+    expect(scanner).toEqual({ code: 0, stdout: 'PASS: 1 finding(s) within the policy\n', stderr: '' });
+    expect(nvd).toEqual({
+      code: 1,
+      stdout: "FAIL: 1 finding(s) with CVSS ≥ 7 (NVD's score) — worst: CVE-2026-0002 (HIGH)\n",
+      stderr: '',
+    });
   });
 });
 
