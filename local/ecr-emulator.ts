@@ -25,7 +25,11 @@ export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION'
 export interface EcrEvent {
   readonly version: '0';
   readonly id: string;
-  readonly 'detail-type': 'ECR Image Action' | 'ECR Image Scan';
+  readonly 'detail-type':
+    | 'ECR Image Action'
+    | 'ECR Image Scan'
+    | 'ECR Replication Action'
+    | 'ECR Pull Through Cache Action';
   readonly source: 'aws.ecr';
   readonly account: string;
   /** ISO-8601 with second precision, as EventBridge stamps it. */
@@ -82,6 +86,22 @@ export interface PutImageOptions {
   readonly artifactMediaType?: string;
   /** Default: layers + config sizes of the manifest; for an index, the largest child (as ECR reports it). */
   readonly sizeBytes?: number;
+}
+
+/** Options of {@link EcrEmulator.replicateImage}: the image, and the registry it was replicated from. */
+export interface ReplicateImageOptions extends PutImageOptions {
+  /** Default: this registry's account (a cross-region replication). */
+  readonly sourceAccount?: string;
+  /** Default: us-west-2, or us-east-1 when this registry is in us-west-2. */
+  readonly sourceRegion?: string;
+}
+
+/** Options of {@link EcrEmulator.pullThroughCache}: the image, and the pull-through cache rule that synced it. */
+export interface PullThroughCacheOptions extends PutImageOptions {
+  /** The upstream registry of the rule. Default public.ecr.aws. */
+  readonly upstreamRegistryUrl?: string;
+  /** The rule's repository prefix. Default: the repository name's first path segment. */
+  readonly ecrRepositoryPrefix?: string;
 }
 
 /** Scan state set with {@link EcrEmulator.setScanFindings}. */
@@ -402,6 +422,60 @@ export class EcrEmulator {
   putImage(repositoryName: string, opts: PutImageOptions): string {
     const repo = this.repository(repositoryName);
     return this.store(repo, opts, opts.tags ?? [], false);
+  }
+
+  /**
+   * An image arriving by replication from another registry. ECR sends `ECR Replication Action` (action-type
+   * REPLICATE, result SUCCESS) in the destination, with the origin in `source-account`/`source-region` and the
+   * repository ARN in `resources`. Whether it also sends a PUSH there is not documented, so none is sent: a
+   * steward that waits for pushes never sees a replicated image. One event per new tag (one untagged event for
+   * a new untagged image), as for pushes. ECR creates a missing destination repository with the source's name.
+   * Returns the digest.
+   */
+  replicateImage(repositoryName: string, opts: ReplicateImageOptions): string {
+    if (!this.repositories.has(repositoryName)) this.createRepository(repositoryName);
+    const repo = this.repository(repositoryName);
+    const sourceRegion = opts.sourceRegion ?? (this.region === 'us-west-2' ? 'us-east-1' : 'us-west-2');
+    return this.store(repo, opts, opts.tags ?? [], false, (image, tag) =>
+      this.emit(
+        'ECR Replication Action',
+        {
+          result: 'SUCCESS',
+          'repository-name': repo.name,
+          'image-digest': image.digest,
+          'source-account': opts.sourceAccount ?? this.accountId,
+          'action-type': 'REPLICATE',
+          'source-region': sourceRegion,
+          ...(tag !== undefined ? { 'image-tag': tag } : {}),
+        },
+        [repo.arn],
+      ),
+    );
+  }
+
+  /**
+   * An image synced from an upstream registry by a pull-through cache rule. ECR sends `ECR Pull Through Cache
+   * Action` with `sync-status` SUCCESS (not `result`), the rule's prefix and upstream URL, and the repository ARN
+   * in `resources`. The cache creates the repository on the first pull. Returns the digest.
+   */
+  pullThroughCache(repositoryName: string, opts: PullThroughCacheOptions): string {
+    if (!this.repositories.has(repositoryName)) this.createRepository(repositoryName);
+    const repo = this.repository(repositoryName);
+    return this.store(repo, opts, opts.tags ?? [], false, (image, tag) =>
+      this.emit(
+        'ECR Pull Through Cache Action',
+        {
+          'rule-version': '1',
+          'sync-status': 'SUCCESS',
+          'ecr-repository-prefix': opts.ecrRepositoryPrefix ?? repo.name.split('/')[0],
+          'repository-name': repo.name,
+          'upstream-registry-url': opts.upstreamRegistryUrl ?? 'public.ecr.aws',
+          ...(tag !== undefined ? { 'image-tag': tag } : {}),
+          'image-digest': image.digest,
+        },
+        [repo.arn],
+      ),
+    );
   }
 
   /** Records a pull of an image (by tag or digest) at `at` (default now): `lastRecordedPullTime`. */
@@ -913,6 +987,8 @@ export class EcrEmulator {
     opts: Omit<PutImageOptions, 'tags'>,
     tags: readonly string[],
     strict: boolean,
+    arrived: (image: ImageRecord, tag?: string) => void = (image, tag) =>
+      this.emit('ECR Image Action', this.actionDetail(repo, image, 'PUSH', tag)),
   ): string {
     const digest = manifestDigest(opts.manifest);
     let doc: Record<string, unknown>;
@@ -976,9 +1052,8 @@ export class EcrEmulator {
       }
       pushed.push(tag);
     }
-    for (const tag of pushed) this.emit('ECR Image Action', this.actionDetail(repo, image, 'PUSH', tag));
-    if (pushed.length === 0 && (created || restored))
-      this.emit('ECR Image Action', this.actionDetail(repo, image, 'PUSH'));
+    for (const tag of pushed) arrived(image, tag);
+    if (pushed.length === 0 && (created || restored)) arrived(image);
     return digest;
   }
 

@@ -23,6 +23,7 @@ import { GetFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cleanupTriggerEventSchema, repositoryOf } from '../../functions/cleanup/schema.js';
 import { imageScanEvent } from '../../functions/scan-gate/schema.js';
 import { CallCounter, EcrRegistry, EcrScanReader } from '../../functions/shared/adapters/ecr.js';
 import { imageActionEventSchema } from '../../functions/shared/events/envelope.js';
@@ -482,6 +483,49 @@ describe('BatchDeleteImage', () => {
     ]);
   });
 
+  it('answers a missing tag on the wire exactly as ECR did in the body recorded by aws-cli issue 6424', async () => {
+    // Prepare
+    const expected = {
+      failures: [
+        {
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found',
+          imageId: { imageTag: 'latest' },
+        },
+      ],
+      imageIds: [],
+    };
+
+    // Act
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.BatchDeleteImage',
+      },
+      body: JSON.stringify({ repositoryName: REPO, imageIds: [{ imageTag: 'latest' }] }),
+    });
+
+    // Assert
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(expected);
+    expect(events).toEqual([]);
+  });
+
+  it('reports a digest deleted by an earlier call as ImageNotFound, which EcrRegistry reports already gone', async () => {
+    // Prepare
+    const [gone, kept] = pushMany(2);
+    const registry = new EcrRegistry(ecr());
+    await registry.deleteImages(REPO, [gone!]);
+
+    // Act
+    const outcome = await registry.deleteImages(REPO, [gone!, kept!]);
+
+    // Assert
+    expect(outcome).toEqual({ deleted: [kept], failures: [], alreadyGone: [gone], unattributed: [] });
+    expect(await registry.existingDigests(REPO, [gone!, kept!])).toEqual(new Set());
+  });
+
   it('deletes by tag: removes the tag, and the image with its last tag', async () => {
     // Prepare
     const digest = emulator.putImage(REPO, { manifest: ociImageManifest('y'), tags: ['a', 'b'] });
@@ -719,6 +763,91 @@ describe('events', () => {
       'image-tag': '1.0',
     });
     expect(events[2]?.detail['image-tag']).toBeUndefined();
+  });
+});
+
+describe('arrivals by replication and pull-through cache', () => {
+  it('replicates an image into a new repository with one ECR Replication Action per tag and no push', () => {
+    // Act
+    const digest = emulator.replicateImage('docker-hub/alpine', {
+      manifest: ociImageManifest('alpine'),
+      tags: ['3.17.2', 'latest'],
+      sourceAccount: '210987654321',
+      sourceRegion: 'eu-west-1',
+    });
+
+    // Assert
+    expect(emulator.image('docker-hub/alpine', digest)?.tags).toEqual(['3.17.2', 'latest']);
+    expect(events.map((e) => e['detail-type'])).toEqual(['ECR Replication Action', 'ECR Replication Action']);
+    expect(events[0]).toMatchObject({
+      source: 'aws.ecr',
+      account: '123456789012',
+      region: 'us-east-1',
+      time: '2026-06-01T12:00:00Z',
+      resources: ['arn:aws:ecr:us-east-1:123456789012:repository/docker-hub/alpine'],
+    });
+    expect(events[0]?.detail).toEqual({
+      result: 'SUCCESS',
+      'repository-name': 'docker-hub/alpine',
+      'image-digest': digest,
+      'source-account': '210987654321',
+      'action-type': 'REPLICATE',
+      'source-region': 'eu-west-1',
+      'image-tag': '3.17.2',
+    });
+    for (const event of events)
+      expect(repositoryOf(cleanupTriggerEventSchema.parse(event))).toEqual({
+        repository: 'docker-hub/alpine',
+      });
+  });
+
+  it('sends one untagged ECR Replication Action for an untagged image into an existing repository', () => {
+    // Prepare
+    emulator.createRepository(REPO);
+
+    // Act
+    const digest = emulator.replicateImage(REPO, { manifest: ociImageManifest('untagged') });
+
+    // Assert
+    expect(events.map((e) => e.detail)).toEqual([
+      {
+        result: 'SUCCESS',
+        'repository-name': REPO,
+        'image-digest': digest,
+        'source-account': '123456789012',
+        'action-type': 'REPLICATE',
+        'source-region': 'us-west-2',
+      },
+    ]);
+    expect(emulator.imageCount(REPO)).toBe(1);
+  });
+
+  it('syncs an image through a pull-through cache with ECR Pull Through Cache Action (sync-status, no result)', () => {
+    // Act
+    const digest = emulator.pullThroughCache('docker-hub/alpine', {
+      manifest: ociImageManifest('alpine-ptc'),
+      tags: ['3.17.2'],
+    });
+
+    // Assert
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      'detail-type': 'ECR Pull Through Cache Action',
+      resources: ['arn:aws:ecr:us-east-1:123456789012:repository/docker-hub/alpine'],
+      detail: {
+        'rule-version': '1',
+        'sync-status': 'SUCCESS',
+        'ecr-repository-prefix': 'docker-hub',
+        'repository-name': 'docker-hub/alpine',
+        'upstream-registry-url': 'public.ecr.aws',
+        'image-tag': '3.17.2',
+        'image-digest': digest,
+      },
+    });
+    expect(events[0]?.detail.result).toBeUndefined();
+    expect(repositoryOf(cleanupTriggerEventSchema.parse(events[0]))).toEqual({
+      repository: 'docker-hub/alpine',
+    });
   });
 });
 
