@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -14,9 +14,29 @@ export interface AlertTopicsProps {
 }
 
 /**
+ * The conditions under which CloudWatch may act for an alarm: the alarm is of this stack's account and region
+ * (`aws:SourceAccount`, and `aws:SourceArn` like `arn:…:cloudwatch:<region>:<account>:alarm:*`).
+ */
+function alarmSourceConditions(scope: Construct): Record<string, Record<string, string>> {
+  const stack = Stack.of(scope);
+  return {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: {
+      'aws:SourceArn': stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: '*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    },
+  };
+}
+
+/**
  * The SNS topics people hear from: operational alerts (delete rates, breaker, DLQs) and security findings
- * (scan gate). Both KMS-encrypted with a rotating customer key (CloudWatch alarms and EventBridge can
- * publish to it) and TLS-only.
+ * (scan gate). Both KMS-encrypted with a rotating customer key and TLS-only. CloudWatch alarms of this account
+ * may publish to the alerts topic and use the key for it; no EventBridge rule targets a topic, so EventBridge
+ * is granted nothing.
  */
 export class AlertTopics extends Construct {
   readonly key: kms.Key;
@@ -30,12 +50,15 @@ export class AlertTopics extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.keyRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // CloudWatch alarms publish to encrypted topics only if the key lets them use it.
+    // CloudWatch alarms publish to an encrypted topic only if the key lets them use it; the source conditions
+    // keep alarms of other accounts (the confused deputy) from using it through CloudWatch.
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: alarmSourceConditions(this),
       }),
     );
     this.alerts = new sns.Topic(this, 'Alerts', {
@@ -48,6 +71,17 @@ export class AlertTopics extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    // Alarms (dead-letter depth, the delete backstop) notify the alerts topic; the security topic hears only
+    // the scan gate's function, whose role grants it.
+    this.alerts.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alerts.topicArn],
+        conditions: alarmSourceConditions(this),
+      }),
+    );
   }
 
   /** Subscribes the config's endpoints (e-mail, HTTPS, SQS, Lambda) to the topics they name. */

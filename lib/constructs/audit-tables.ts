@@ -1,7 +1,26 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AUDIT_INDEXES } from '../../functions/shared/audit/store.js';
+
+/**
+ * The audit-table actions of the functions, exactly those the audit store (`functions/shared/audit/store.ts`) and
+ * the reconciliation (`reconcile.ts`) call: reads, queries of its indexes, and conditional puts. No DeleteItem,
+ * UpdateItem or BatchWriteItem: a function cannot remove a record, and a settled one is protected by the puts'
+ * condition expressions.
+ */
+export const AUDIT_RECORD_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+] as const;
+
+/** Grants `grantee` the audit-table actions (`AUDIT_RECORD_ACTIONS`) on the table and its indexes, nothing more. */
+export function grantAuditRecords(table: dynamodb.ITableV2, grantee: iam.IGrantable): iam.Grant {
+  return table.grant(grantee, ...AUDIT_RECORD_ACTIONS);
+}
 
 /**
  * The audit table (one record per deleted image; see functions/shared/audit/records.ts for the key design)

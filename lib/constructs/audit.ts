@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { grantAuditRecords } from './audit-tables.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
 
@@ -74,6 +75,7 @@ export class Audit extends Construct {
       config: props.config,
       timeout: Duration.minutes(1),
       memorySize: 512,
+      reservedConcurrency: StewardFunction.reservedConcurrency(props.config, 'audit'),
       environment: {
         [ENV.auditTable]: props.auditTable.tableName,
         [ENV.stateTable]: props.stateTable.tableName,
@@ -82,9 +84,15 @@ export class Audit extends Construct {
       },
     });
     this.function.function.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
+      new SqsEventSource(this.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: StewardFunction.sqsMaxConcurrency(
+          StewardFunction.reservedConcurrency(props.config, 'audit'),
+        ),
+      }),
     );
-    props.auditTable.grantReadWriteData(this.function.function);
+    grantAuditRecords(props.auditTable, this.function.function);
     props.stateTable.grantReadWriteData(this.function.function);
     props.alertsTopic.grantPublish(this.function.function);
     dlq.queue.grantSendMessages(this.function.function);

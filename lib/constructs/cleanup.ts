@@ -1,18 +1,19 @@
-import { Duration, TimeZone } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { repositoryNameFilters } from '../../functions/shared/config/load.js';
+import { needsRepositoryTags, repositoryNameFilters } from '../../functions/shared/config/load.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { grantAuditRecords } from './audit-tables.js';
+import { actionNames, ECR_WRITE_ACTIONS, managedScope } from './managed-scope.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
 import { sweepSchedule } from './sweep-schedule.js';
@@ -26,28 +27,52 @@ export interface CleanupProps {
   readonly workerTimeout?: Duration;
 }
 
+/** The `repository-name` filter of the arrival rules, or undefined when selections cannot be told apart by name. */
+function repositoryNameFilter(config: StewardConfig): events.EventPattern['detail'] {
+  const names = repositoryNameFilters(config);
+  return names
+    ? { 'repository-name': [...names.exact, ...names.prefixes.map((prefix) => ({ prefix }))] }
+    : {};
+}
+
 /** The EventBridge pattern for successful pushes, narrowed to managed repositories where names allow it. */
 export function pushEventPattern(config: StewardConfig): events.EventPattern {
-  const names = repositoryNameFilters(config);
-  const repositoryName = names
-    ? [...names.exact, ...names.prefixes.map((prefix) => ({ prefix }))]
-    : undefined;
   return {
     source: [EVENTS.ecrSource],
     detailType: [EVENTS.imageAction],
-    detail: {
-      'action-type': ['PUSH'],
-      result: ['SUCCESS'],
-      ...(repositoryName ? { 'repository-name': repositoryName } : {}),
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], ...repositoryNameFilter(config) },
+  };
+}
+
+/**
+ * The patterns of every way an image arrives in the registry, each narrowed like pushes: a push; a completed
+ * replication (`ECR Replication Action` is emitted in the destination registry, which is the one this stack
+ * watches); a pull-through cache sync (whose outcome is `sync-status`, not `result`).
+ */
+export function arrivalEventPatterns(
+  config: StewardConfig,
+): Record<'push' | 'replication' | 'pullThroughCache', events.EventPattern> {
+  return {
+    push: pushEventPattern(config),
+    replication: {
+      source: [EVENTS.ecrSource],
+      detailType: [EVENTS.replicationAction],
+      detail: { 'action-type': ['REPLICATE'], result: ['SUCCESS'], ...repositoryNameFilter(config) },
+    },
+    pullThroughCache: {
+      source: [EVENTS.ecrSource],
+      detailType: [EVENTS.pullThroughCacheAction],
+      detail: { 'sync-status': ['SUCCESS'], ...repositoryNameFilter(config) },
     },
   };
 }
 
 /**
- * Cleanup: push events and a scheduled sweep feed one FIFO queue (message group = repository), and a worker
- * applies each repository's lifecycle rules with the Steward protections.
+ * Cleanup: arrivals (pushes, replications, pull-through cache syncs) and a scheduled sweep feed one FIFO queue
+ * (message group = repository), and a worker applies each repository's lifecycle rules with the Steward
+ * protections.
  *
- * EventBridge rules cannot set a per-event FIFO message group, so pushes go through `intake` (the same
+ * EventBridge rules cannot set a per-event FIFO message group, so arrivals go through `intake` (the same
  * bundle), which enqueues with group = repository and deduplication id = event id.
  */
 export class Cleanup extends Construct {
@@ -57,6 +82,9 @@ export class Cleanup extends Construct {
   readonly intake: StewardFunction;
   readonly sweep: StewardFunction;
   readonly pushRule: events.Rule;
+  /** Replicated and pull-through-cached images reach the intake like pushes. */
+  readonly replicationRule: events.Rule;
+  readonly pullThroughCacheRule: events.Rule;
   readonly schedule: scheduler.Schedule;
 
   constructor(scope: Construct, id: string, props: CleanupProps) {
@@ -89,7 +117,7 @@ export class Cleanup extends Construct {
     };
     const fn = (
       id: string,
-      handler: string,
+      handler: 'worker' | 'intake' | 'sweep',
       description: string,
       timeout: Duration,
       memorySize: number,
@@ -103,6 +131,7 @@ export class Cleanup extends Construct {
         timeout,
         memorySize,
         environment,
+        reservedConcurrency: StewardFunction.reservedConcurrency(props.config, handler),
         ...(onFailure ? { onFailureQueue: onFailure } : {}),
       });
     this.worker = fn(
@@ -130,12 +159,18 @@ export class Cleanup extends Construct {
     );
 
     this.worker.function.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
+      new SqsEventSource(this.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: StewardFunction.sqsMaxConcurrency(
+          StewardFunction.reservedConcurrency(props.config, 'worker'),
+        ),
+      }),
     );
     this.queue.grantSendMessages(this.intake.function);
     this.queue.grantSendMessages(this.sweep.function);
     dlq.queue.grantSendMessages(this.worker.function);
-    props.auditTable.grantReadWriteData(this.worker.function);
+    grantAuditRecords(props.auditTable, this.worker.function);
     acknowledge(
       this.worker.role,
       wildcardResource(`${nagArnRef(props.auditTable)}/index/*`),
@@ -143,16 +178,31 @@ export class Cleanup extends Construct {
     );
     props.stateTable.grantReadWriteData(this.worker.function);
 
-    this.pushRule = new events.Rule(this, 'PushRule', {
-      description: 'ECR Steward: successful pushes to managed repositories',
-      eventPattern: pushEventPattern(props.config),
+    const patterns = arrivalEventPatterns(props.config);
+    const intakeTarget = new targets.LambdaFunction(this.intake.function, {
+      deadLetterQueue: asyncDlq.queue,
+      retryAttempts: 185,
+      maxEventAge: Duration.hours(24),
     });
-    this.pushRule.addTarget(
-      new targets.LambdaFunction(this.intake.function, {
-        deadLetterQueue: asyncDlq.queue,
-        retryAttempts: 185,
-        maxEventAge: Duration.hours(24),
-      }),
+    const arrivalRule = (id: string, description: string, pattern: events.EventPattern) => {
+      const rule = new events.Rule(this, id, { description, eventPattern: pattern });
+      rule.addTarget(intakeTarget);
+      return rule;
+    };
+    this.pushRule = arrivalRule(
+      'PushRule',
+      'ECR Steward: successful pushes to managed repositories',
+      patterns.push,
+    );
+    this.replicationRule = arrivalRule(
+      'ReplicationRule',
+      'ECR Steward: images replicated into managed repositories',
+      patterns.replication,
+    );
+    this.pullThroughCacheRule = arrivalRule(
+      'PullThroughCacheRule',
+      'ECR Steward: images synced into managed repositories by a pull-through cache',
+      patterns.pullThroughCache,
     );
 
     this.schedule = sweepSchedule(this, 'SweepSchedule', {
@@ -169,14 +219,11 @@ export class Cleanup extends Construct {
   }
 
   /**
-   * ECR permissions. Image reads and writes are scoped to the managed repositories: their name globs, or
-   * (for tag-selected repositories) any repository while it carries the selection's tags.
+   * ECR permissions. Image reads and writes are scoped to the managed repositories (`managedScope`): their name
+   * globs, or any repository while it carries the tags a selection requires.
    */
   private grantEcr(config: StewardConfig): void {
-    const byName = config.selections.flatMap((s) =>
-      s.repositories && !s.repositoryTags ? s.repositories : [],
-    );
-    const byTag = config.selections.filter((s) => s.repositoryTags !== undefined);
+    const scope = managedScope(this, config);
     const repoActions = [
       'ecr:DescribeImages',
       'ecr:BatchGetImage',
@@ -186,31 +233,8 @@ export class Cleanup extends Construct {
       'ecr:ListTagsForResource',
       'ecr:DescribeRepositories',
     ];
-    const statements: iam.PolicyStatement[] = [];
-    if (byName.length > 0) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'ManagedRepositoriesByName',
-          actions: repoActions,
-          resources: [...new Set(byName)].sort().map((glob) => StewardFunction.repositoryArn(this, glob)),
-        }),
-      );
-    }
-    for (const [i, selection] of byTag.entries()) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: `ManagedRepositoriesByTag${i}`,
-          actions: repoActions,
-          resources: [StewardFunction.repositoryArn(this, '*')],
-          conditions: {
-            StringEquals: Object.fromEntries(
-              Object.entries(selection.repositoryTags ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]),
-            ),
-          },
-        }),
-      );
-    }
-    if (byTag.length > 0) {
+    const statements = scope.statements('ManagedRepositories', repoActions);
+    if (scope.byTags) {
       // A repository's tags are how the worker learns that it is managed, so they are readable on every repository.
       statements.push(
         new iam.PolicyStatement({
@@ -220,12 +244,10 @@ export class Cleanup extends Construct {
         }),
       );
     }
+    const writes = repoActions.filter((a) => (ECR_WRITE_ACTIONS as readonly string[]).includes(a));
     this.worker.addPolicy('RepositoryPolicy', statements, {
-      resources: [
-        ...new Set([...byName.filter((g) => g.includes('*')), ...(byTag.length > 0 ? ['*'] : [])]),
-      ].map((g) => nagRepositoryArn(this, g)),
-      reason:
-        'Repository ARNs carry the name globs of the managed repositories from the config (e.g. repository/services/*); tag-selected repositories are limited by an aws:ResourceTag condition, and only tag reads are unconditional.',
+      resources: scope.nagWildcards,
+      reason: `${actionNames(writes)} and image reads only on ${scope.description} (generated from the config's selections; tag sets are aws:ResourceTag conditions on repository/*)${scope.byTags ? '; only DescribeRepositories and ListTagsForResource, which tell whether a repository is managed, are on every repository' : ''}.`,
     });
     const listing = [
       new iam.PolicyStatement({
@@ -234,7 +256,7 @@ export class Cleanup extends Construct {
         resources: [StewardFunction.repositoryArn(this, '*')],
       }),
     ];
-    if (byTag.length > 0) {
+    if (needsRepositoryTags(config)) {
       listing.push(
         new iam.PolicyStatement({
           sid: 'FindTaggedRepositories',
@@ -244,7 +266,7 @@ export class Cleanup extends Construct {
       );
     }
     this.sweep.addPolicy('ListPolicy', listing, {
-      resources: [nagRepositoryArn(this, '*'), ...(byTag.length > 0 ? ['*'] : [])],
+      resources: [nagRepositoryArn(this, '*'), ...(needsRepositoryTags(config) ? ['*'] : [])],
       reason:
         'The sweep lists every repository of the registry (metadata only: no image data, no writes) to find the managed ones; tag:GetResources has no resource-level permissions.',
     });

@@ -5,13 +5,14 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { VERDICT_INDEXES } from '../../functions/scan-gate/verdicts.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { grantAuditRecords } from './audit-tables.js';
+import { actionNames, managedScope } from './managed-scope.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
 import { sweepSchedule } from './sweep-schedule.js';
@@ -91,6 +92,7 @@ export class ScanGate extends Construct {
       // An expiry run judges up to 100 images; an event judges one.
       timeout: Duration.minutes(5),
       memorySize: 1024,
+      reservedConcurrency: StewardFunction.reservedConcurrency(props.config, 'scanGate'),
       onFailureQueue: dlq.queue,
       environment: {
         [ENV.verdictTable]: this.verdictTable.tableName,
@@ -100,7 +102,7 @@ export class ScanGate extends Construct {
       },
     });
     this.verdictTable.grantReadWriteData(this.function.function);
-    props.auditTable.grantReadWriteData(this.function.function);
+    grantAuditRecords(props.auditTable, this.function.function);
     props.stateTable.grantReadData(this.function.function);
     props.securityTopic.grantPublish(this.function.function);
     acknowledge(
@@ -113,24 +115,31 @@ export class ScanGate extends Construct {
       "Audit queries use the audit table's own indexes and the quarantine expiry the verdict table's quarantine index; publishing to the encrypted security topic needs GenerateDataKey* on its key only.",
     );
 
-    const ecrActions = [
+    const onFail = props.config.gate.onFail;
+    const expires = onFail.quarantine.enabled && onFail.quarantine.expireAfterDays !== undefined;
+    const removes = onFail.remove.enabled || expires;
+    // Reads on every scanned repository: a verdict is given wherever ECR or Inspector scans.
+    const reads = [
       'ecr:DescribeImageScanFindings',
       'ecr:DescribeImages',
       'ecr:DescribeRepositories',
       'ecr:ListTagsForResource',
+      ...(onFail.quarantine.enabled ? ['ecr:BatchGetImage'] : []),
     ];
-    const onFail = props.config.gate.onFail;
-    const expires = onFail.quarantine.enabled && onFail.quarantine.expireAfterDays !== undefined;
-    const removes = onFail.remove.enabled || expires;
-    if (onFail.quarantine.enabled)
-      ecrActions.push('ecr:BatchGetImage', 'ecr:PutImage', 'ecr:BatchDeleteImage');
-    if (removes) ecrActions.push('ecr:BatchDeleteImage');
+    // Writes (the quarantine tag, its removal, removals) only where a selection manages the repository, as the
+    // deletion guard decides: the same scope as the cleanup's.
+    const writes = [
+      ...(onFail.quarantine.enabled ? ['ecr:PutImage', 'ecr:BatchDeleteImage'] : []),
+      ...(removes ? ['ecr:BatchDeleteImage'] : []),
+    ];
+    const managed = managedScope(this, props.config);
     const statements = [
       new iam.PolicyStatement({
         sid: 'ScannedImages',
-        actions: [...new Set(ecrActions)].sort(),
+        actions: [...reads].sort(),
         resources: [StewardFunction.repositoryArn(this, '*')],
       }),
+      ...(writes.length > 0 ? managed.statements('GateWrites', writes) : []),
     ];
     if (removes && !onFail.remove.allowInUse) {
       statements.push(
@@ -153,10 +162,19 @@ export class ScanGate extends Construct {
         }),
       );
     }
+    const inUse = statements.some((s) => s.sid === 'InUseSources');
+    const writeWildcards = writes.length > 0 ? managed.nagWildcards : [];
     this.function.addPolicy('GatePolicy', statements, {
-      resources: [nagRepositoryArn(this, '*'), ...(statements.length > 1 ? ['*'] : [])],
-      reason:
-        'The gate judges images of every repository (scan findings and image metadata; tag and delete only when quarantine, its expiry or removal is enabled in the config); in-use reads of ECS and Lambda have no resource-level permissions.',
+      resources: [...new Set([nagRepositoryArn(this, '*'), ...writeWildcards, ...(inUse ? ['*'] : [])])],
+      reason: [
+        `The gate reads scan findings and image metadata (${actionNames(reads)}) of every repository it may be asked to judge.`,
+        writes.length > 0
+          ? `${actionNames(writes)} only on ${managed.description} (generated from the config's selections; tag sets are aws:ResourceTag conditions on repository/*).`
+          : 'It has no ECR write permission (quarantine and removal are off).',
+        ...(inUse
+          ? ['In-use reads of ECS and Lambda, before a removal, have no resource-level permissions.']
+          : []),
+      ].join(' '),
     });
 
     const target = new targets.LambdaFunction(this.function.function, {

@@ -10,6 +10,9 @@ import { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { acknowledge, nagArnRef, wildcardResource } from '../nag.js';
 
+/** The functions `reservedConcurrency` names. */
+export type ReservedConcurrencyName = keyof Exclude<StewardConfig['reservedConcurrency'], false>;
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface StewardFunctionProps {
@@ -30,12 +33,15 @@ export interface StewardFunctionProps {
   readonly onFailureQueue?: sqs.IQueue;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Concurrent executions reserved for (and the most allowed to) this function. @default none */
+  readonly reservedConcurrency?: number;
 }
 
 /**
  * A Lambda function with ECR Steward's deliberate defaults: the newest Node.js runtime, ARM64, bundled and
  * minified locally with esbuild (no Docker) with source maps, the AWS SDK bundled in (pinned versions, not
- * whatever the runtime ships), its own log group with retention, and a role that can write only its own logs.
+ * whatever the runtime ships), its own log group with retention (kept when the stack is deleted), optional
+ * reserved concurrency, and a role that can write only its own logs.
  */
 export class StewardFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
@@ -46,7 +52,8 @@ export class StewardFunction extends Construct {
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      // The logs say what a function deleted and why: they outlive the stack (retention still expires them).
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     // An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this function's group only.
     this.role = new iam.Role(this, 'Role', {
@@ -62,6 +69,9 @@ export class StewardFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.minutes(1),
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -115,6 +125,23 @@ export class StewardFunction extends Construct {
     policy.attachToRole(this.role);
     if (wildcards) acknowledge(policy, wildcards.resources.map(wildcardResource), wildcards.reason);
     return policy;
+  }
+
+  /**
+   * The reserved concurrency the config gives the function named `name` (`reservedConcurrency`), or undefined
+   * when the config reserves none.
+   */
+  static reservedConcurrency(config: StewardConfig, name: ReservedConcurrencyName): number | undefined {
+    return config.reservedConcurrency === false ? undefined : config.reservedConcurrency[name];
+  }
+
+  /**
+   * The SQS event source's maximum concurrency for a function with `reserved` concurrency: equal to it, so the
+   * pollers never take more messages than the function may run (throttled receives would count towards the
+   * dead-letter redrive). Undefined below 2, the least SQS accepts.
+   */
+  static sqsMaxConcurrency(reserved: number | undefined): number | undefined {
+    return reserved !== undefined && reserved >= 2 ? reserved : undefined;
   }
 
   /** The stack-relative ARN of a repository path glob, for least-privilege ECR statements. */

@@ -153,8 +153,10 @@ describe('Audit construct (rules)', () => {
         EventSourceArn: arnOf(stack.audit.queue),
         FunctionName: ref(stack.audit.function.function),
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 5 },
       },
     ]);
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(5);
     expect(fn.Properties.Environment.Variables).toMatchObject({
       AUDIT_TABLE_NAME: ref(stack.tables.audit),
       STATE_TABLE_NAME: ref(stack.tables.state),
@@ -259,9 +261,39 @@ describe('AuditTables construct', () => {
 });
 
 describe('AlertTopics construct', () => {
-  it.each(['alerts', 'security'] as const)(
-    'encrypts the %s topic with the rotating key and denies publishing without TLS',
-    (name) => {
+  const alarmsOfThisAccount = (topic: IConstruct) => ({
+    Action: 'sns:Publish',
+    Condition: {
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: {
+        'aws:SourceArn': {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':cloudwatch:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':alarm:*',
+            ],
+          ],
+        },
+      },
+    },
+    Effect: 'Allow',
+    Principal: { Service: 'cloudwatch.amazonaws.com' },
+    Resource: ref(topic),
+    Sid: 'CloudWatchAlarmsOfThisAccount',
+  });
+
+  it.each([
+    ['alerts', true],
+    ['security', false],
+  ] as const)(
+    'encrypts the %s topic with the rotating key, denies publishing without TLS, and lets alarms of this account publish: %s',
+    (name, alarms) => {
       // Prepare
       const topic = stack.topics[name];
       const policy = Object.values(resources).find(
@@ -285,6 +317,7 @@ describe('AlertTopics construct', () => {
           Resource: ref(topic),
           Sid: 'AllowPublishThroughSSLOnly',
         },
+        ...(alarms ? [alarmsOfThisAccount(topic)] : []),
       ]);
     },
   );

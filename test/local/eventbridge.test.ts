@@ -937,6 +937,55 @@ function withDetail(file: string, change: (detail: Record<string, unknown>) => v
   return event;
 }
 
+/**
+ * The AWS sample of a completed replication, as it arrives in the destination registry (top-level region and
+ * account are the destination's; ECR user guide, "Amazon ECR events and EventBridge"), with a valid digest.
+ */
+function replicationEvent(repository: string) {
+  return {
+    version: '0',
+    id: 'c8b133b1-6029-ee73-e2a1-4f466b8ba999',
+    'detail-type': 'ECR Replication Action',
+    source: 'aws.ecr',
+    account: '123456789012',
+    time: '2024-05-08T20:44:54Z',
+    region: 'us-east-1',
+    resources: [`arn:aws:ecr:us-east-1:123456789012:repository/${repository}`],
+    detail: {
+      result: 'SUCCESS',
+      'repository-name': repository,
+      'image-digest': `sha256:${'7f5b2640'.repeat(8)}`,
+      'source-account': '123456789012',
+      'action-type': 'REPLICATE',
+      'source-region': 'us-west-2',
+      'image-tag': '3.17.2',
+    } as Record<string, unknown>,
+  };
+}
+
+/** The AWS sample of a pull-through cache sync (same page), retargeted to a repository, with a valid digest. */
+function pullThroughCacheEvent(repository: string) {
+  return {
+    version: '0',
+    id: '85fc3613-e913-7fc4-a80c-a3753e4aa9ae',
+    'detail-type': 'ECR Pull Through Cache Action',
+    source: 'aws.ecr',
+    account: '123456789012',
+    time: '2023-02-28T02:36:48Z',
+    region: 'us-west-2',
+    resources: [`arn:aws:ecr:us-west-2:123456789012:repository/${repository}`],
+    detail: {
+      'rule-version': '1',
+      'sync-status': 'SUCCESS',
+      'ecr-repository-prefix': repository.split('/')[0],
+      'repository-name': repository,
+      'upstream-registry-url': 'public.ecr.aws',
+      'image-tag': '3.17.2',
+      'image-digest': `sha256:${'4aa08ef4'.repeat(8)}`,
+    } as Record<string, unknown>,
+  };
+}
+
 describe('the synthesized stack on the local bus', () => {
   const config = parseConfig(readFileSync('examples/steward.config.jsonc', 'utf8'));
   let example: Synthesized;
@@ -948,8 +997,8 @@ describe('the synthesized stack on the local bus', () => {
     namesOnly = synthesize({ ...config, selections: config.selections.filter((s) => !s.repositoryTags) });
   });
 
-  it('reads seven enabled rules with resolved targets and retry settings', () => {
-    expect(example.rules).toHaveLength(7);
+  it('reads nine enabled rules with resolved targets and retry settings', () => {
+    expect(example.rules).toHaveLength(9);
     for (const r of example.rules) {
       expect(r.targets).toHaveLength(1);
       expect(r.targets[0]?.kind).not.toBe('other');
@@ -1028,6 +1077,62 @@ describe('the synthesized stack on the local bus', () => {
       expect(routed).not.toContain(`lambda:${example.ids.intake}`);
       expect(routed).not.toContain(`sqs:${example.ids.auditQueue}`);
       expect(routed).toEqual([]);
+    });
+  });
+
+  describe('ECR Replication Action and ECR Pull Through Cache Action', () => {
+    it.each(['services/api', 'web'])(
+      'routes a successful replication into %s only to the cleanup intake',
+      (repository) => {
+        expect(deliveries(example.router.route(replicationEvent(repository)))).toEqual([
+          `lambda:${example.ids.intake}`,
+        ]);
+        expect(deliveries(namesOnly.router.route(replicationEvent(repository)))).toEqual([
+          `lambda:${namesOnly.ids.intake}`,
+        ]);
+      },
+    );
+
+    it.each(['services/alpine', 'web'])(
+      'routes a successful pull-through cache sync into %s only to the cleanup intake',
+      (repository) => {
+        expect(deliveries(example.router.route(pullThroughCacheEvent(repository)))).toEqual([
+          `lambda:${example.ids.intake}`,
+        ]);
+        expect(deliveries(namesOnly.router.route(pullThroughCacheEvent(repository)))).toEqual([
+          `lambda:${namesOnly.ids.intake}`,
+        ]);
+      },
+    );
+
+    it('routes a failed replication and a failed pull-through cache sync nowhere', () => {
+      const replication = replicationEvent('services/api');
+      replication.detail.result = 'FAILED';
+      const sync = pullThroughCacheEvent('services/alpine');
+      sync.detail['sync-status'] = 'FAILED';
+      expect(example.router.route(replication)).toEqual([]);
+      expect(example.router.route(sync)).toEqual([]);
+    });
+
+    it('routes arrivals in unmanaged repositories nowhere when the config selects repositories by name only', () => {
+      for (const repository of ['docker-hub/alpine', 'services', 'web2']) {
+        expect(namesOnly.router.route(replicationEvent(repository))).toEqual([]);
+        expect(namesOnly.router.route(pullThroughCacheEvent(repository))).toEqual([]);
+      }
+      expect(deliveries(example.router.route(replicationEvent('docker-hub/alpine')))).toEqual([
+        `lambda:${example.ids.intake}`,
+      ]);
+    });
+
+    it('matches the replication and pull-through cache rules only, one each', () => {
+      const router = new EventRouter(example.rules);
+      router.route(replicationEvent('web'));
+      router.route(pullThroughCacheEvent('web'));
+      const byRule = Object.entries(router.stats().matches).filter(([, n]) => n > 0);
+      expect(byRule).toEqual([
+        [expect.stringMatching(/^CleanupReplicationRule/), 1],
+        [expect.stringMatching(/^CleanupPullThroughCacheRule/), 1],
+      ]);
     });
   });
 

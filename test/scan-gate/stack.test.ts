@@ -49,6 +49,22 @@ function gateStatements({ resources, stack, id }: Built): Record<string, Json> {
   return Object.fromEntries(policy?.Properties.PolicyDocument.Statement.map((s: Json) => [s.Sid, s]) ?? []);
 }
 
+/** The CloudFormation ARN of a repository glob of the test stack. */
+const repositoryArn = (glob: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':ecr:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:repository/${glob}`,
+    ],
+  ],
+});
+
 function nagViolations({ app, stack }: Built): string[] {
   const report = new AwsSolutionsChecks(app).validateScope(stack);
   return report.violations.map(
@@ -227,6 +243,7 @@ describe('ScanGate construct (default config)', () => {
       ],
     });
     expect(statements.InUseSources).toBeUndefined();
+    expect(Object.keys(statements)).toEqual(['ScannedImages']);
     for (const action of ['ecr:PutImage', 'ecr:BatchDeleteImage', 'ecr:BatchGetImage', 'ecs:ListTasks'])
       expect(actions).not.toContain(action);
     expect(actions).toContain('sns:Publish');
@@ -322,7 +339,7 @@ describe('ScanGate construct: quarantine expiry', () => {
     const statements = gateStatements(built);
 
     // Assess
-    expect(statements.ScannedImages?.Action).toContain('ecr:BatchDeleteImage');
+    expect(statements.GateWritesByName?.Action).toEqual(['ecr:BatchDeleteImage', 'ecr:PutImage']);
     expect(statements.InUseSources?.Action).toEqual(
       expect.arrayContaining(['ecs:ListTasks', 'ecs:DescribeServices', 'lambda:ListFunctions']),
     );
@@ -355,21 +372,26 @@ describe('ScanGate construct: quarantine expiry', () => {
 });
 
 describe('ScanGate construct: permissions follow the config', () => {
-  it('grants BatchGetImage, PutImage and BatchDeleteImage (to lift a tag) when quarantine is enabled', () => {
+  it('grants BatchGetImage everywhere, and PutImage and BatchDeleteImage (to lift a tag) on the managed repositories only, when quarantine is enabled', () => {
     // Act
     const built = build({ onFail: { quarantine: { enabled: true } } });
+    const statements = gateStatements(built);
 
     // Assess
-    expect(gateStatements(built).ScannedImages?.Action).toEqual([
-      'ecr:BatchDeleteImage',
+    expect(statements.ScannedImages?.Action).toEqual([
       'ecr:BatchGetImage',
       'ecr:DescribeImageScanFindings',
       'ecr:DescribeImages',
       'ecr:DescribeRepositories',
       'ecr:ListTagsForResource',
-      'ecr:PutImage',
     ]);
-    expect(gateStatements(built).InUseSources).toBeUndefined();
+    expect(statements.GateWritesByName).toEqual({
+      Sid: 'GateWritesByName',
+      Effect: 'Allow',
+      Action: ['ecr:BatchDeleteImage', 'ecr:PutImage'],
+      Resource: repositoryArn('services/*'),
+    });
+    expect(Object.keys(statements).sort()).toEqual(['GateWritesByName', 'ScannedImages']);
   });
 
   it('grants BatchDeleteImage but not PutImage, and the in-use reads, when removal is enabled', () => {
@@ -379,12 +401,17 @@ describe('ScanGate construct: permissions follow the config', () => {
 
     // Assess
     expect(statements.ScannedImages?.Action).toEqual([
-      'ecr:BatchDeleteImage',
       'ecr:DescribeImageScanFindings',
       'ecr:DescribeImages',
       'ecr:DescribeRepositories',
       'ecr:ListTagsForResource',
     ]);
+    expect(statements.GateWritesByName).toEqual({
+      Sid: 'GateWritesByName',
+      Effect: 'Allow',
+      Action: 'ecr:BatchDeleteImage',
+      Resource: repositoryArn('services/*'),
+    });
     expect(gateActions(built)).not.toContain('ecr:PutImage');
     expect(statements.InUseSources).toMatchObject({
       Effect: 'Allow',
@@ -398,7 +425,7 @@ describe('ScanGate construct: permissions follow the config', () => {
     const built = build({ onFail: { remove: { enabled: true, allowInUse: true } } });
 
     // Assess
-    expect(gateStatements(built).ScannedImages?.Action).toContain('ecr:BatchDeleteImage');
+    expect(gateStatements(built).GateWritesByName?.Action).toBe('ecr:BatchDeleteImage');
     expect(gateStatements(built).InUseSources).toBeUndefined();
   });
 
