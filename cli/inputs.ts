@@ -2,6 +2,7 @@ import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import {
   batchGetImageOutputSchema,
+  DuplicateImageError,
   describeImagesOutputSchema,
   formatPolicyError,
   type Image,
@@ -9,6 +10,7 @@ import {
   type InUse,
   indexChildrenFromBatchGet,
   type LifecyclePolicy,
+  mergeListedImages,
   type StewardPolicy,
   stewardPolicySchema,
   toImage,
@@ -40,11 +42,15 @@ export interface LoadedImages {
   readonly images: Image[];
   /** The repository named by the images' `repositoryName`, else the file's base name. */
   readonly repository: string;
+  /** Digests the file lists more than once with the same facts, merged into one image each (for a warning). */
+  readonly merged: readonly string[];
 }
 
 /**
  * Reads `aws ecr describe-images` output (`{"imageDetails": [...]}`; timestamps as epoch seconds or ISO
  * strings). Refuses a file that mixes repositories: a plan is per repository, and rules rank per repository.
+ * A digest listed twice follows `mergeListedImages`, as in the functions: merged if both entries agree on the
+ * image's facts, refused (exit 2) if they contradict each other.
  */
 export async function loadImagesFile(path: string, label = '--images'): Promise<LoadedImages> {
   const raw = await readJsonFile(path, label);
@@ -67,16 +73,18 @@ export async function loadImagesFile(path: string, label = '--images'): Promise<
       `${label} ${path}: holds images of ${names.size} repositories (${list}); describe one repository per file`,
     );
   }
-  const seen = new Set<string>();
-  for (const detail of parsed.imageDetails) {
-    if (seen.has(detail.imageDigest)) {
-      throw new CliError(`${label} ${path}: image ${detail.imageDigest} is listed twice`);
-    }
-    seen.add(detail.imageDigest);
+  // The functions' rule for a digest listed twice: the same image merges, contradicting entries are refused.
+  let listed: { images: Image[]; merged: string[] };
+  try {
+    listed = mergeListedImages(parsed.imageDetails.map(toImage));
+  } catch (e) {
+    if (e instanceof DuplicateImageError) throw new CliError(`${label} ${path}: ${e.message}`);
+    throw e;
   }
   return {
-    images: parsed.imageDetails.map(toImage),
+    images: listed.images,
     repository: [...names][0] ?? basename(path, extname(path)),
+    merged: listed.merged,
   };
 }
 

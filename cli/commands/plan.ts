@@ -79,8 +79,9 @@ export function registerPlan(program: Command): void {
         opts.manifests === undefined ? undefined : await loadManifestsFile(opts.manifests);
       const steward = opts.steward === undefined ? undefined : await loadStewardFile(opts.steward);
       const inUse = opts.inUse === undefined ? undefined : await loadInUseFile(opts.inUse);
+      const repository = opts.repository ?? loaded.repository;
       const plan = planRepository({
-        repository: opts.repository ?? loaded.repository,
+        repository,
         policy,
         images: loaded.images,
         now,
@@ -88,7 +89,13 @@ export function registerPlan(program: Command): void {
         steward,
         inUse,
       });
-      print(plan, opts.format);
+      // Worded as the worker's warning for the same listing, so a file and a live read say the same thing.
+      const merged = loaded.merged.length
+        ? [
+            `DescribeImages listed ${loaded.merged.length} digest(s) of ${repository} more than once; merged: ${loaded.merged.slice(0, 5).join(', ')}`,
+          ]
+        : [];
+      print({ ...plan, warnings: [...plan.warnings, ...merged] }, opts.format);
     });
 }
 

@@ -186,6 +186,31 @@ describe('ecr-steward plan', () => {
     expect(plan.summary).toMatchObject({ expire: 1, keep: 1 });
   });
 
+  it('merges an image listed twice with the same facts into one, with both tags, and warns', async () => {
+    // Prepare: the second entry repeats image A with another tag, as a listing read during a re-tag can.
+    const listing = twoImages() as { imageDetails: Record<string, unknown>[] };
+    const again = { ...listing.imageDetails[0], imageTags: ['latest'] };
+    const dir = await tempFiles({
+      'policy.json': VALID_POLICY,
+      'images.json': { imageDetails: [...listing.imageDetails, again] },
+    });
+
+    // Act
+    const plan = await planJson([
+      ...['--policy', join(dir, 'policy.json'), '--images', join(dir, 'images.json')],
+      ...['--now', '2026-01-01T00:00:00Z'],
+    ]);
+
+    // Assess
+    expect(plan.decisions.map((d) => [d.imageDigest, d.imageTags, d.action])).toEqual([
+      [`sha256:${'a'.repeat(64)}`, ['v1', 'latest'], 'keep'],
+      [`sha256:${'b'.repeat(64)}`, [], 'expire'],
+    ]);
+    expect(plan.warnings).toEqual([
+      `DescribeImages listed 1 digest(s) of web more than once; merged: sha256:${'a'.repeat(64)}`,
+    ]);
+  });
+
   it('plans as of the current time when --now is not given', async () => {
     const dir = await tempFiles({ 'policy.json': VALID_POLICY, 'images.json': twoImages() });
     const before = Date.now();
@@ -256,6 +281,20 @@ const BAD_INPUT: readonly {
     args: ['--policy', '$dir/policy.json', '--images', '$dir/images.json'],
     stderr:
       'error: --images $dir/images.json: holds images of 2 repositories (a, b); describe one repository per file\n',
+  },
+  {
+    name: 'an image is listed twice with different push times',
+    files: {
+      'policy.json': VALID_POLICY,
+      'images.json': {
+        imageDetails: [
+          { repositoryName: 'web', imageDigest: `sha256:${'a'.repeat(64)}`, imagePushedAt: 1 },
+          { repositoryName: 'web', imageDigest: `sha256:${'a'.repeat(64)}`, imagePushedAt: 2 },
+        ],
+      },
+    },
+    args: ['--policy', '$dir/policy.json', '--images', '$dir/images.json'],
+    stderr: `error: --images $dir/images.json: image sha256:${'a'.repeat(64)} is listed twice with different pushedAt; list the repository again (it changed while it was read)\n`,
   },
   {
     name: 'the policy is invalid',
