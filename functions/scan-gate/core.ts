@@ -11,12 +11,7 @@ import { runDeletion } from '../shared/deletion/run.js';
 import type { SafeDeletePorts } from '../shared/deletion/safe-delete.js';
 import { globToRegExp } from '../shared/lifecycle/match.js';
 import type { InUse } from '../shared/lifecycle/types.js';
-import {
-  type Finding,
-  normaliseFindings,
-  type ScanFindingsOutput,
-  scanFindingsOutputSchema,
-} from './findings.js';
+import { type Finding, readScanFindings, SCAN_REREAD, type ScanFindingsOutput } from './findings.js';
 import { evaluateGate, type Verdict } from './gate.js';
 import type { GatePolicy } from './policy.js';
 import type { ScannedImage } from './schema.js';
@@ -144,8 +139,9 @@ export async function judgeImage(
   const repo = await ports.repository(image.repository);
   const policy = gatePolicyFor(gate, image.repository, repo?.tags);
   const selection = ports.selection(image.repository, repo?.tags);
-  const { status, findings } = normaliseFindings(
-    scanFindingsOutputSchema.parse(await ports.scans.scanFindings(image.repository, image.digest)),
+  const { status, findings, completeness } = await readScanFindings(
+    () => ports.scans.scanFindings(image.repository, image.digest),
+    SCAN_REREAD,
   );
   const verdict = evaluateGate({
     policy,
@@ -154,6 +150,8 @@ export async function judgeImage(
     pushedAt: meta.pushedAt,
     scanStatus: status,
     findings,
+    completeness,
+    cvssSource: gate.cvssSource,
     now,
   });
   const previous = await ports.verdicts.latest(image);

@@ -135,12 +135,12 @@ describe('EcrScanReader.scanFindings', () => {
 
   it("keeps the scan's counts, completion and source times, so fewer findings than counted show", async () => {
     // Prepare: two recorded pages whose counts say 2 MEDIUM and 1 HIGH; they list one MEDIUM each.
-    const [first, second] = loadFindingsPages('basic-pages-short').map(sdkPage);
+    const [first, second] = loadFindingsPages('basic-pages-short');
     ecr
       .on(DescribeImageScanFindingsCommand, { nextToken: undefined })
-      .resolves(first)
+      .resolves(sdkPage(first!))
       .on(DescribeImageScanFindingsCommand, { nextToken: 'page-2' })
-      .resolves(second);
+      .resolves(sdkPage(second!));
 
     // Act
     const out = await reader().scanFindings(REPO, DIGEST);

@@ -63,13 +63,15 @@ function useConfig(
   resetConfigCache();
 }
 
-/** ECR as it answers for one image with these scan findings. */
+/** ECR as it answers for one image with these scan findings (a finished basic scan, with its own counts). */
 function registry(
   repository: string,
   digest: string,
   findings: { name: string; severity: string }[],
   tags: string[] = ['v1'],
 ): void {
+  const findingSeverityCounts: Record<string, number> = {};
+  for (const f of findings) findingSeverityCounts[f.severity] = (findingSeverityCounts[f.severity] ?? 0) + 1;
   ecr.on(DescribeImagesCommand, { repositoryName: repository }).resolves({
     imageDetails: [{ imageDigest: digest, imageTags: tags, imagePushedAt: new Date('2026-01-01T00:00:00Z') }],
   });
@@ -85,7 +87,11 @@ function registry(
   });
   ecr.on(DescribeImageScanFindingsCommand, { repositoryName: repository }).resolves({
     imageScanStatus: { status: 'COMPLETE' },
-    imageScanFindings: { findings: findings as never },
+    imageScanFindings: {
+      imageScanCompletedAt: new Date('2026-01-01T00:05:00Z'),
+      findingSeverityCounts,
+      findings: findings as never,
+    },
   });
 }
 
