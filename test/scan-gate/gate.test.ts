@@ -1,11 +1,20 @@
 /**
  * evaluateGate: (gate policy, findings, now) → verdict. Every policy feature at its exact boundary, the scan
- * statuses with the grace window, the order of the blocking findings, the policy hash, and properties that must
- * hold for any policy and any findings (fast-check).
+ * statuses with the grace window, incomplete scan data (PENDING, then FAIL after the grace window, never PASS),
+ * the CVSS source, the order of the blocking findings, the policy hash, and properties that must hold for any
+ * policy and any findings (fast-check).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Finding, ScanStatus } from '../../functions/scan-gate/findings.js';
+import {
+  type Completeness,
+  type CvssSource,
+  type Finding,
+  normaliseFindings,
+  type ScanFindingsOutput,
+  type ScanStatus,
+  scanFindingsOutputSchema,
+} from '../../functions/scan-gate/findings.js';
 import { evaluateGate, type GateInput, policyHash } from '../../functions/scan-gate/gate.js';
 import {
   type AllowlistEntry,
@@ -13,7 +22,16 @@ import {
   SEVERITIES,
   type Severity,
 } from '../../functions/scan-gate/policy.js';
-import { COMPLETE, finding, findings, NOW, policy, REPO } from './helpers.js';
+import {
+  COMPLETE,
+  type FindingsFixture,
+  finding,
+  findings,
+  loadFindings,
+  NOW,
+  policy,
+  REPO,
+} from './helpers.js';
 
 const MINUTE = 60_000;
 
@@ -438,6 +456,236 @@ describe('scan status', () => {
   });
 });
 
+describe('incomplete scan data', () => {
+  const HIGH_MISSING = 'findingSeverityCounts says 1 HIGH, 0 listed';
+  const incomplete = (problem = HIGH_MISSING, completedAt?: number): Completeness => ({
+    complete: false,
+    problems: [problem],
+    completedAt,
+  });
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it('is PENDING within the grace window from the push, with a reason starting "scan data incomplete: "', () => {
+    // Prepare
+    const pushedAt = NOW.getTime() - 60 * MINUTE + 1;
+
+    // Act
+    const verdict = evaluate({}, [], { completeness: incomplete(), pushedAt });
+
+    // Assess
+    expect(verdict.verdict).toBe('PENDING');
+    expect(verdict.summary).toBe(`PENDING: scan data incomplete: ${HIGH_MISSING}`);
+    expect(verdict.reasons).toEqual([
+      `scan data incomplete: ${HIGH_MISSING}`,
+      `within the 60-minute grace window from the image's push at ${iso(pushedAt)}`,
+    ]);
+    expect(verdict.blocking).toEqual([]);
+  });
+
+  it('is FAIL from the exact end of the grace window, saying how long the data has been incomplete', () => {
+    // Prepare
+    const pushedAt = NOW.getTime() - 61 * MINUTE;
+    const problem = 'status COMPLETE without imageScanCompletedAt';
+
+    // Act
+    const atEnd = evaluate({}, [], {
+      completeness: incomplete(problem),
+      pushedAt: NOW.getTime() - 60 * MINUTE,
+    });
+    const after = evaluate({}, [], { completeness: incomplete(problem), pushedAt });
+
+    // Assess
+    expect(atEnd.verdict).toBe('FAIL');
+    expect(after.verdict).toBe('FAIL');
+    expect(after.summary).toBe(`FAIL: scan data still incomplete after 61 minutes: ${problem}`);
+    expect(after.reasons).toEqual([
+      `scan data still incomplete after 61 minutes: ${problem}`,
+      `the 60-minute grace window from the image's push at ${iso(pushedAt)} has passed`,
+    ]);
+  });
+
+  it("runs the window from the scan's completion when it is later than the push (a re-scan of an old image)", () => {
+    // Prepare
+    const pushedAt = NOW.getTime() - 365 * 24 * 60 * MINUTE;
+    const recent = NOW.getTime() - 10 * MINUTE;
+    const earlier = NOW.getTime() - 120 * MINUTE;
+
+    // Act
+    const rescanned = evaluate({}, [], { completeness: incomplete(HIGH_MISSING, recent), pushedAt });
+    const longAgo = evaluate({}, [], { completeness: incomplete(HIGH_MISSING, earlier), pushedAt });
+
+    // Assess
+    expect(rescanned.verdict).toBe('PENDING');
+    expect(rescanned.reasons[1]).toBe(
+      `within the 60-minute grace window from the scan's completion at ${iso(recent)}`,
+    );
+    expect(longAgo.verdict).toBe('FAIL');
+    expect(longAgo.summary).toBe(`FAIL: scan data still incomplete after 120 minutes: ${HIGH_MISSING}`);
+  });
+
+  it('does not believe a completion time in the future: the window runs from the push', () => {
+    // Prepare
+    const pushedAt = NOW.getTime() - 120 * MINUTE;
+
+    // Act
+    const verdict = evaluate({}, [], {
+      completeness: incomplete(HIGH_MISSING, NOW.getTime() + 60 * MINUTE),
+      pushedAt,
+    });
+
+    // Assess
+    expect(verdict.verdict).toBe('FAIL');
+    expect(verdict.reasons[1]).toBe(
+      `the 60-minute grace window from the image's push at ${iso(pushedAt)} has passed`,
+    );
+  });
+
+  it('stays PENDING with neither a push nor a completion time (an offline file): no window to end', () => {
+    // Act
+    const verdict = evaluate({}, [], { completeness: incomplete() });
+
+    // Assess
+    expect(verdict.verdict).toBe('PENDING');
+    expect(verdict.reasons).toEqual([
+      `scan data incomplete: ${HIGH_MISSING}`,
+      'no push or completion time to start the grace window from',
+    ]);
+  });
+
+  it('fails at once when the findings listed already fail, and says the data is incomplete', () => {
+    // Act
+    const verdict = evaluate({}, findings(1, 'CRITICAL'), {
+      completeness: incomplete(),
+      pushedAt: NOW.getTime(),
+    });
+
+    // Assess
+    expect(verdict.verdict).toBe('FAIL');
+    expect(verdict.reasons).toEqual([
+      '1 CRITICAL finding (at most 0 allowed)',
+      `scan data incomplete: ${HIGH_MISSING}`,
+    ]);
+    expect(verdict.blocking.map((f) => f.id)).toEqual(['CVE-2026-CRITICAL-0']);
+  });
+
+  it('judges a status the API does not document as incomplete data, not as a scan status', () => {
+    // Prepare
+    const output = scanFindingsOutputSchema.parse(loadFindings('basic-unknown-status'));
+    const { status, findings: found, completeness } = normaliseFindings(output);
+
+    // Act
+    const young = evaluate({}, found, { scanStatus: status, completeness, pushedAt: NOW.getTime() - MINUTE });
+    const old = evaluate({}, found, {
+      scanStatus: status,
+      completeness,
+      pushedAt: NOW.getTime() - 90 * MINUTE,
+    });
+
+    // Assess
+    expect(young.summary).toBe('PENDING: scan data incomplete: unknown scan status "SCAN_DEFERRED"');
+    expect(old.summary).toBe(
+      'FAIL: scan data still incomplete after 90 minutes: unknown scan status "SCAN_DEFERRED"',
+    );
+  });
+
+  it.each<FindingsFixture>([
+    'enhanced-complete-empty-aws-sdk-289',
+    'enhanced-active-old-client-aws-cli-6759',
+    'enhanced-complete-counts-without-findings',
+    'basic-counts-without-findings',
+    'basic-missing-completion-time',
+    'basic-unknown-status',
+  ])('never passes the recorded shape %s: PENDING after the push, FAIL two days later', (file) => {
+    // Prepare
+    const {
+      status,
+      findings: found,
+      completeness,
+    } = normaliseFindings(scanFindingsOutputSchema.parse(loadFindings(file)));
+    const judge = (pushedAt: number) =>
+      evaluate({}, found, { scanStatus: status, completeness, pushedAt, now: NOW });
+
+    // Act
+    const fresh = judge(NOW.getTime() - 5 * MINUTE);
+    const stale = judge(NOW.getTime() - 2 * 24 * 60 * MINUTE);
+
+    // Assess
+    expect(fresh.verdict).toBe('PENDING');
+    expect(fresh.summary).toMatch(/^PENDING: scan data incomplete: /);
+    expect(stale.verdict).toBe('FAIL');
+    expect(stale.summary).toMatch(/^FAIL: scan data still incomplete after 2880 minutes: /);
+  });
+});
+
+describe('cvssSource', () => {
+  const judge = (cvssSource: CvssSource | undefined) => {
+    const {
+      status,
+      findings: found,
+      completeness,
+    } = normaliseFindings(scanFindingsOutputSchema.parse(loadFindings('enhanced-inspector-vs-nvd')));
+    return evaluate({ maxFindings: {}, blockCvssAtOrAbove: 7 }, found, {
+      scanStatus: status,
+      completeness,
+      cvssSource,
+    });
+  };
+
+  it("passes a finding Amazon Inspector scores 6.5 under blockCvssAtOrAbove 7 though NVD's vector says 8.1", () => {
+    // Act
+    const byDefault = judge(undefined);
+    const scanner = judge('scanner');
+
+    // Assess
+    expect(byDefault.verdict).toBe('PASS');
+    expect(byDefault.summary).toBe('PASS: 1 finding(s) within the policy');
+    expect(scanner).toEqual(byDefault);
+  });
+
+  it.each<[CvssSource, string]>([
+    ['nvd', "1 finding(s) with CVSS ≥ 7 (NVD's score)"],
+    ['max', '1 finding(s) with CVSS ≥ 7 (the highest score of any source)'],
+  ])('fails the same finding with cvssSource %s', (source, reason) => {
+    // Act
+    const verdict = judge(source);
+
+    // Assess
+    expect(verdict.verdict).toBe('FAIL');
+    expect(verdict.reasons).toEqual([reason]);
+    expect(verdict.blocking.map((f) => f.id)).toEqual(['CVE-2019-17498']);
+  });
+
+  it('orders blocking findings of one severity by the score of the chosen source', () => {
+    // Prepare
+    const found = [
+      finding('CVE-A', 'HIGH', { cvss: 8, cvssNvd: 6, cvssMax: 8 }),
+      finding('CVE-B', 'HIGH', { cvss: 5, cvssNvd: 9, cvssMax: 9 }),
+    ];
+
+    // Act
+    const scanner = evaluate({}, found, { cvssSource: 'scanner' });
+    const nvd = evaluate({}, found, { cvssSource: 'nvd' });
+
+    // Assess
+    expect(scanner.blocking.map((f) => f.id)).toEqual(['CVE-A', 'CVE-B']);
+    expect(nvd.blocking.map((f) => f.id)).toEqual(['CVE-B', 'CVE-A']);
+  });
+
+  it('falls back to the scanner score when the finding has none from the chosen source', () => {
+    // Act
+    const verdict = evaluate(
+      { maxFindings: {}, blockCvssAtOrAbove: 7 },
+      [finding('CVE-C', 'LOW', { cvss: 7.2 })],
+      {
+        cvssSource: 'nvd',
+      },
+    );
+
+    // Assess
+    expect(verdict.verdict).toBe('FAIL');
+  });
+});
+
 describe('blocking', () => {
   it('orders the blocking findings most severe first, then by CVSS, then by id', () => {
     // Prepare
@@ -641,6 +889,115 @@ describe('properties', () => {
           evaluate(p, structuredClone(found), { scanStatus }),
         );
       }),
+    );
+  });
+});
+
+describe('property: incomplete data never passes', () => {
+  const SEVERITY_NAMES = [
+    'CRITICAL',
+    'HIGH',
+    'MEDIUM',
+    'LOW',
+    'INFORMATIONAL',
+    'UNDEFINED',
+    'UNTRIAGED',
+    'SEVERE',
+  ];
+  const COUNTED = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL'];
+  const arbBasic = fc.record({
+    name: fc.constantFrom('CVE-2024-0001', 'CVE-2024-0002', 'CVE-2024-0003'),
+    severity: fc.constantFrom(...SEVERITY_NAMES),
+    attributes: fc.constantFrom(
+      [],
+      [{ key: 'CVSS3_SCORE', value: '9.8' }],
+      [{ key: 'CVSS2_SCORE', value: '4.3' }],
+    ),
+  });
+  const arbEnhanced = fc.record({
+    severity: fc.constantFrom(...SEVERITY_NAMES),
+    status: fc.constantFrom('ACTIVE', 'SUPPRESSED', 'CLOSED'),
+    score: fc.integer({ min: 0, max: 100 }).map((n) => n / 10),
+    fixAvailable: fc.constantFrom('YES', 'NO', 'PARTIAL'),
+    packageVulnerabilityDetails: fc.record({
+      vulnerabilityId: fc.constantFrom('CVE-2024-0001', 'CVE-2024-0002'),
+      vulnerablePackages: fc.array(fc.record({ name: fc.constantFrom('openssl', 'zlib') }), { maxLength: 2 }),
+    }),
+  });
+  /** A finished scan's whole finding list of one kind, and a strict subset of it: at least one left out. */
+  const arbScan = fc
+    .tuple(
+      fc.oneof(
+        fc
+          .array(arbBasic, { minLength: 1, maxLength: 12 })
+          .map((all) => ({ kind: 'findings' as const, all })),
+        fc
+          .array(arbEnhanced, { minLength: 1, maxLength: 12 })
+          .map((all) => ({ kind: 'enhancedFindings' as const, all })),
+      ),
+      fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+      fc.nat(),
+      fc.constantFrom('COMPLETE', 'ACTIVE'),
+      fc.option(fc.integer({ min: -3 * 24 * 60, max: 10 }), { nil: undefined }),
+      fc.boolean(),
+    )
+    .map(([{ kind, all }, keep, dropped, status, completedMinutesAgo, withTotal]): ScanFindingsOutput => {
+      const counts: Record<string, number> = {};
+      for (const f of all) {
+        const s = COUNTED.includes(f.severity) ? f.severity : 'UNDEFINED';
+        counts[s] = (counts[s] ?? 0) + 1;
+      }
+      if (withTotal) counts.TOTAL = all.length;
+      const listed = all.filter((_, i) => i !== dropped % all.length && keep[i]);
+      return {
+        imageScanStatus: { status },
+        imageScanFindings: {
+          ...(completedMinutesAgo === undefined
+            ? {}
+            : { imageScanCompletedAt: (NOW.getTime() + completedMinutesAgo * MINUTE) / 1000 }),
+          findingSeverityCounts: counts,
+          [kind]: listed,
+        },
+      };
+    });
+  const arbPolicy: fc.Arbitrary<GatePolicyInput> = fc.record(
+    {
+      maxFindings: fc.dictionary(fc.constantFrom<Severity>(...SEVERITIES), fc.integer({ min: 0, max: 20 })),
+      blockCvssAtOrAbove: fc.integer({ min: 0, max: 100 }).map((n) => n / 10),
+      ignoreUnfixed: fc.boolean(),
+      allowlist: fc.constantFrom(
+        [],
+        [{ cve: 'CVE-2024-0001', reason: 'accepted', owner: 'a@example.com', expiresAt: '2027-01-01' }],
+      ),
+      graceMinutes: fc.integer({ min: 0, max: 24 * 60 }),
+    },
+    { requiredKeys: [] },
+  );
+
+  it('for any finished scan listing a strict subset of what its counts say, the verdict is never PASS', () => {
+    fc.assert(
+      fc.property(
+        arbScan,
+        arbPolicy,
+        fc.option(fc.integer({ min: 0, max: 4 * 24 * 60 }), { nil: undefined }),
+        fc.constantFrom<CvssSource>('scanner', 'nvd', 'max'),
+        (output, p, pushedMinutesAgo, cvssSource) => {
+          const {
+            status,
+            findings: found,
+            completeness,
+          } = normaliseFindings(scanFindingsOutputSchema.parse(output));
+          const verdict = evaluate(p, found, {
+            scanStatus: status,
+            completeness,
+            cvssSource,
+            pushedAt: pushedMinutesAgo === undefined ? undefined : NOW.getTime() - pushedMinutesAgo * MINUTE,
+          });
+          expect(completeness.complete).toBe(false);
+          expect(verdict.verdict).not.toBe('PASS');
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
