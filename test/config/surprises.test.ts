@@ -391,6 +391,14 @@ describe('validateConfig', () => {
     ]);
   });
 
+  it('refuses an empty repositoryTags in a gate selection too', () => {
+    expect(
+      issuesOf(() => validateConfig(config({ gate: { selections: [{ repositoryTags: {}, policy: {} }] } }))),
+    ).toEqual([
+      'gate.selections[0].repositoryTags: an empty repositoryTags matches every repository — name at least one tag, or remove it',
+    ]);
+  });
+
   it.each([
     ['email', 'not-an-email', 'an e-mail address such as "ops@example.com"'],
     ['https', 'http://hooks.example.com/x', 'an HTTPS URL such as "https://hooks.example.com/ecr-steward"'],

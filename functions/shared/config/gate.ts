@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { gatePolicySchema } from '../../scan-gate/policy.js';
-import { repositoryGlob } from './selection.js';
+import { repositoryGlob, repositoryTagsSchema } from './selection.js';
 
 const gateSelectionSchema = z
   .strictObject({
     repositories: z.array(repositoryGlob).min(1).optional(),
-    repositoryTags: z.record(z.string().min(1), z.string()).optional(),
+    repositoryTags: repositoryTagsSchema.optional(),
     policy: gatePolicySchema,
   })
   .refine((s) => s.repositories !== undefined || s.repositoryTags !== undefined, {

@@ -24,6 +24,13 @@ export const repositoryGlob = z
   .max(256)
   .regex(/^[a-z0-9*][a-z0-9._\-/*]*$/, 'a repository name glob: lower-case letters, digits, . _ - / and *');
 
+/** Repository resource tags a selection requires. `{}` would require none, so it would match every repository. */
+export const repositoryTagsSchema = z
+  .record(z.string().min(1), z.string())
+  .refine((tags) => Object.keys(tags).length > 0, {
+    message: 'an empty repositoryTags matches every repository — name at least one tag, or remove it',
+  });
+
 /** The rule priorities of an inline policy, or undefined when they cannot be known (`fromRepository`). */
 function rulePriorities(policy: unknown): Set<number> | undefined {
   if (typeof policy !== 'object' || policy === null) return undefined;
@@ -43,12 +50,7 @@ export const selectionSchema = z
       .min(1)
       .optional()
       .describe('Repository name globs (`*` matches any run of characters, `/` included).'),
-    repositoryTags: z
-      .record(z.string().min(1), z.string())
-      // {} would require no tag, so it would match every repository of the registry.
-      .refine((tags) => Object.keys(tags).length > 0, {
-        message: 'an empty repositoryTags matches every repository — name at least one tag, or remove it',
-      })
+    repositoryTags: repositoryTagsSchema
       .optional()
       .describe('Repository resource tags that must all be present with these values.'),
     lifecyclePolicy: z
