@@ -10,14 +10,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-function runApp(context: Record<string, unknown>, outdir?: string) {
+function runApp(context: Record<string, unknown>, outdir?: string, preload?: string) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }),
   };
   if (outdir) env.CDK_OUTDIR = outdir;
   else delete env.CDK_OUTDIR;
-  const out = spawnSync('npx', ['tsx', 'bin/app.ts'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  const args = ['tsx', ...(preload ? ['--import', preload] : []), 'bin/app.ts'];
+  const out = spawnSync('npx', args, { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
@@ -60,6 +61,27 @@ describe('bin/app.ts', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`ECR Steward: cannot read the config ${join(dir, 'missing.json')}`);
     expect(result.stderr).toContain('Pass -c config=PATH.');
+  });
+
+  it('fails the synthesis and names the rules when a construct breaks AwsSolutions rules (cdk-nag is registered)', () => {
+    // Prepare: nag-canary.ts adds a queue without a dead-letter queue and without a TLS-only policy
+    const canary = './test/stack/nag-canary.ts';
+
+    // Act
+    const result = runApp({}, dir, canary);
+
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('EcrSteward/NagCanary/Resource');
+    expect(result.stderr).toContain("Acknowledge with 'AwsSolutions::AwsSolutions-SQS3'");
+    expect(result.stderr).toContain("Acknowledge with 'AwsSolutions::AwsSolutions-SQS4'");
+    const reports: { pluginName: string; violations: { ruleName: string }[] }[] = JSON.parse(
+      readFileSync(join(dir, 'validation-report.json'), 'utf8'),
+    ).pluginReports;
+    expect(reports.flatMap((r) => r.violations.map((v) => v.ruleName)).sort()).toEqual([
+      'AwsSolutions-SQS3',
+      'AwsSolutions-SQS4',
+    ]);
   });
 
   it('synthesizes the example config with a clean AwsSolutions report', () => {
