@@ -1,87 +1,54 @@
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import {
-  type CleanupPorts,
-  type CleanupReport,
-  cleanupRepository,
-  type RegistryPort,
-} from '../functions/cleanup/core.js';
-import { CallCounter, EcrRegistry } from '../functions/shared/adapters/ecr.js';
-import { collectInUse, inUseSourcesFor, staticReferences } from '../functions/shared/adapters/in-use.js';
-import type { DeleteSignal } from '../functions/shared/audit/records.js';
-import { AuditStore } from '../functions/shared/audit/store.js';
+import { type CleanupReport, cleanupRepository } from '../functions/cleanup/core.js';
+import { cleanupPorts } from '../functions/cleanup/run.js';
+import type { CallCounter } from '../functions/shared/adapters/ecr.js';
 import type { StewardConfig } from '../functions/shared/config/schema.js';
-import { CLIENT_DEFAULTS } from '../functions/shared/runtime/clients.js';
-import { BreakerStore } from '../functions/shared/state/breaker.js';
+import { StewardPorts } from '../functions/shared/runtime/ports.js';
 import { auditTableName, dynamo, type LiveOptions, region, registryId, stateTableName } from './aws.js';
 
 /**
- * The cleanup run from the CLI: the same core, adapters and engine as the function. A read-only run (plan)
- * records nothing; an enforcing run writes the same audit records and respects the same breaker.
+ * The cleanup run from the CLI: the same core, adapters, engine and wiring as the worker (cleanupPorts). A
+ * read-only run (the preview) records nothing; an enforcing run writes the same audit records, reconciles the
+ * repository as the worker does (settling PENDING records a crash left, recording digests that vanished) and
+ * respects the same breaker.
  */
 export async function liveCleanup(
   config: StewardConfig,
   repository: string,
   opts: LiveOptions & { mode: 'dry-run' | 'enforce'; readOnly: boolean; onDeleteBatch?: (n: number) => void },
 ): Promise<{ report: CleanupReport; calls: CallCounter }> {
-  const calls = new CallCounter();
-  const ecr = new EcrRegistry(new ECRClient(CLIENT_DEFAULTS), calls);
-  const account = await registryId(opts);
-  const sources = inUseSourcesFor(
-    config.inUse,
-    { ecs: () => new ECSClient(CLIENT_DEFAULTS), lambda: () => new LambdaClient(CLIENT_DEFAULTS) },
-    calls,
-  );
-  const registry: RegistryPort = {
-    describeRepository: (n) => ecr.describeRepository(n),
-    repositoryTags: (a) => ecr.repositoryTags(a),
-    listImages: (r) => ecr.listImages(r),
-    indexChildren: (r, d) => ecr.indexChildren(r, d),
-    lifecyclePolicyText: (r) => ecr.lifecyclePolicyText(r),
-    deleteImages: async (r, d) => {
-      const out = await ecr.deleteImages(r, d);
-      opts.onDeleteBatch?.(d.length);
-      return out;
+  const ports = new StewardPorts(config, {
+    // Table names are asked for only when a store is used: a read-only preview needs none.
+    tables: {
+      get audit() {
+        return auditTableName(opts);
+      },
+      get state() {
+        return stateTableName(opts);
+      },
     },
-    archiveImages: (r, d) => ecr.archiveImages(r, d),
-  };
-  const ports: CleanupPorts = opts.readOnly
-    ? {
-        registry,
-        // A read-only plan writes nothing: PLANNED records are the function's, not a person's preview.
-        audit: { record: async (_s: DeleteSignal) => undefined },
-        breaker: { firstOpen: async () => undefined },
-        inUse: async () => [
-          ...(await collectInUse(sources)),
-          ...staticReferences(config.inUse.static, account, region()),
-        ],
-      }
-    : {
-        registry,
-        audit: new AuditStore(dynamo(), auditTableName(opts), {
-          ttlDays: config.audit.retentionDays,
-          plannedTtlDays: config.audit.plannedRetentionDays,
-        }),
-        breaker: new BreakerStore(dynamo(), stateTableName(opts)),
-        inUse: async () => [
-          ...(await collectInUse(sources)),
-          ...staticReferences(config.inUse.static, account, region()),
-        ],
-      };
+    clients: { doc: dynamo() },
+  });
   const now = new Date();
+  const runId = `cli-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
   const report = await cleanupRepository(
     config,
     {
       repository,
       region: region(),
-      runId: `cli-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`,
+      runId,
       now,
       trigger: 'cli',
       budget: { remaining: config.bounds.maxDeletesPerRun },
       mode: opts.mode,
     },
-    ports,
+    cleanupPorts(ports, {
+      accountId: await registryId(opts),
+      region: region(),
+      runId,
+      now,
+      readOnly: opts.readOnly,
+      onDeleteBatch: opts.onDeleteBatch,
+    }),
   );
-  return { report, calls };
+  return { report, calls: ports.calls };
 }

@@ -44,15 +44,19 @@ export function registerRun(program: Command): void {
         );
       }
       const planned = preview.report.plan.summary.expire - preview.report.deferred;
+      const archiving = preview.report.plan.summary.transition;
       process.stdout.write(
         renderPlanTable(preview.report.plan, { width: process.stdout.isTTY ? process.stdout.columns : 160 }),
       );
       if (mode === 'dry-run') {
-        process.stdout.write(`dry-run: nothing deleted. Add --enforce to delete ${planned} image(s).\n`);
+        process.stdout.write(
+          `dry-run: nothing deleted. Add --enforce to delete ${planned} image(s)${archiving > 0 ? ` and archive ${archiving}` : ''}.\n`,
+        );
         return;
       }
-      if (planned === 0) {
-        process.stdout.write('nothing to delete\n');
+      // A plan that only archives still runs: transition rules act through the same run as expirations.
+      if (planned === 0 && archiving === 0) {
+        process.stdout.write('nothing to delete or archive\n');
         return;
       }
       if (!opts.yes) {
@@ -60,7 +64,7 @@ export function registerRun(program: Command): void {
           throw new CliError('refusing to delete without confirmation: run in a terminal or pass --yes');
         const rl = createInterface({ input: process.stdin, output: process.stdout });
         const answer = await rl.question(
-          `Delete ${planned} image(s) from ${opts.repository}? Type the repository name to confirm: `,
+          `${planned > 0 ? `Delete ${planned} image(s)` : ''}${planned > 0 && archiving > 0 ? ' and a' : archiving > 0 ? 'A' : ''}${archiving > 0 ? `rchive ${archiving} image(s)` : ''} in ${opts.repository}? Type the repository name to confirm: `,
         );
         rl.close();
         if (answer.trim() !== opts.repository) {

@@ -5,18 +5,15 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { AuditStore, documentClient } from '../shared/audit/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { mapLimit } from '../shared/runtime/concurrency.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
-import { BreakerStore } from '../shared/state/breaker.js';
-import { RateCounters } from '../shared/state/counters.js';
+import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type AuditPorts, processCandidates } from './core.js';
 import { safeParseAuditEvent } from './schema.js';
 import { extractCandidates } from './signals.js';
@@ -26,49 +23,28 @@ const logger = new Logger({ serviceName: 'ecr-steward-audit' });
 const RECORD_CONCURRENCY = 8;
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'audit' });
 
-let clients:
-  | { ecr: ECRClient; sns: SNSClient; sqs: SQSClient; doc: ReturnType<typeof documentClient> }
-  | undefined;
-function sdk() {
-  clients ??= {
-    ecr: new ECRClient(CLIENT_DEFAULTS),
-    sns: new SNSClient(CLIENT_DEFAULTS),
-    sqs: new SQSClient(CLIENT_DEFAULTS),
-    doc: documentClient(),
-  };
-  return clients;
-}
+let snsClient: SNSClient | undefined;
+let sqsClient: SQSClient | undefined;
+const sns = () => (snsClient ??= new SNSClient(CLIENT_DEFAULTS));
+const sqs = () => (sqsClient ??= new SQSClient(CLIENT_DEFAULTS));
 
 /** Builds the ports from the environment; exported for the CLI and the local cloud. */
 export function auditPorts(config = bundledConfig()): AuditPorts {
-  const { doc, ecr, sns } = sdk();
-  const audit = new AuditStore(doc, requireEnv(ENV.auditTable), {
-    ttlDays: config.audit.retentionDays,
-    plannedTtlDays: config.audit.plannedRetentionDays,
-  });
-  const state = requireEnv(ENV.stateTable);
+  const ports = new StewardPorts(config, { tables: tablesFromEnv() });
   return {
-    audit,
-    counters: new RateCounters(doc, state),
-    breaker: new BreakerStore(doc, state),
+    audit: ports.audit,
+    counters: ports.counters,
+    breaker: ports.breaker,
     imageExists: async (repositoryName, imageDigest) => {
       try {
-        const out = await ecr.send(
-          new DescribeImagesCommand({
-            repositoryName,
-            imageIds: [{ imageDigest }],
-            filter: { imageStatus: 'ANY' },
-          }),
-        );
-        return (out.imageDetails ?? []).length > 0;
+        return (await ports.registry.existingDigests(repositoryName, [imageDigest])).has(imageDigest);
       } catch (e) {
-        const name = (e as Error).name;
-        if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') return false;
+        if ((e as Error).name === 'RepositoryNotFoundException') return false;
         throw e;
       }
     },
     notify: async (subject, message) => {
-      await sns.send(
+      await sns().send(
         new PublishCommand({ TopicArn: requireEnv(ENV.alertsTopic), Subject: subject, Message: message }),
       );
     },
@@ -138,7 +114,7 @@ async function processRecord(
 async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
   logger.error('malformed event sent to the dead-letter queue', { messageId: record.messageId, reason });
   metrics.addMetric('MalformedEvents', MetricUnit.Count, 1);
-  await sdk().sqs.send(
+  await sqs().send(
     new SendMessageCommand({
       QueueUrl: requireEnv(ENV.auditDlqUrl),
       MessageBody: record.body,

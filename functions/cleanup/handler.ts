@@ -12,16 +12,21 @@ import {
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CallCounter } from '../shared/adapters/ecr.js';
-import { reconcileRepository } from '../shared/audit/reconcile.js';
-import { imageActionEventSchema } from '../shared/events/envelope.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
-import { type cleanupMessageSchema, isSweep, repositoryOf, safeParseCleanupMessage } from './schema.js';
-import { dedupId, sweep as runSweep } from './sweep.js';
+import { cleanupPorts } from './run.js';
+import {
+  type cleanupMessageSchema,
+  cleanupTriggerEventSchema,
+  isSweep,
+  repositoryOf,
+  safeParseCleanupMessage,
+} from './schema.js';
+import { dedupId, messageGroupId, sweep as runSweep } from './sweep.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-cleanup' });
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'cleanup' });
@@ -41,7 +46,7 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
   const config = bundledConfig();
   const now = new Date();
   const ports = new StewardPorts(config, { tables: tablesFromEnv() });
-  const { registry, audit, breaker, snapshots, counters, calls } = ports;
+  const { calls } = ports;
   const accountId = (record: SQSRecord) => record.eventSourceARN.split(':')[4] ?? '';
   const budget = { remaining: config.bounds.maxDeletesPerRun };
   const failures: string[] = [];
@@ -77,22 +82,15 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
         const report = await cleanupRepository(
           config,
           { repository, region: region(), runId, now, trigger: info.trigger, budget },
-          {
-            registry,
-            audit,
-            breaker,
-            reconcile: async (repo, images) => {
-              const ref = { registryId: repo.registryId, region: region(), repository: repo.name };
-              const result = await reconcileRepository(ref, images, now, runId, { snapshots, audit });
-              await counters.setRepositoryImageCount(repo.name, images.length, now);
-              if (result.recordedUnknown + result.settledDeleted + result.settledFailed > 0) {
-                logger.warn('reconciliation recorded deletions', { repository: repo.name, ...result });
-              }
-              return result;
-            },
-            // Read at most once per invocation and shared by its repositories: fresh, never stale.
-            inUse: () => ports.inUse(accountId(records[0]!), region()),
-          },
+          // In-use references are read at most once per invocation (the factory keeps them): fresh, never stale.
+          cleanupPorts(ports, {
+            accountId: accountId(records[0]!),
+            region: region(),
+            runId,
+            now,
+            onReconciled: (repo, result) =>
+              logger.warn('reconciliation recorded deletions', { repository: repo, ...result }),
+          }),
         );
         logReport(report, calls);
       }
@@ -206,27 +204,28 @@ export async function sweep(): Promise<{ runId: string; managed: number; enqueue
 }
 
 /**
- * Intake: EventBridge invokes it with an `ECR Image Action` push. It queues the push with message group =
+ * Intake: EventBridge invokes it with an arrival: an `ECR Image Action` push, an `ECR Replication Action` in the
+ * destination registry, or an `ECR Pull Through Cache Action` sync. It queues it with message group =
  * repository (which a rule target cannot do) and deduplication id = event id, so redeliveries collapse.
  */
 export async function intake(event: unknown): Promise<{ queued: boolean; reason?: string }> {
-  const parsed = imageActionEventSchema.safeParse(event);
+  const parsed = cleanupTriggerEventSchema.safeParse(event);
   if (!parsed.success) {
     // Thrown, not swallowed: after Lambda's retries the event lands in the dead-letter queue with this reason.
     throw new Error(
-      `malformed ECR Image Action event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      `malformed ECR arrival event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
     );
   }
   const target = repositoryOf(parsed.data);
   if ('ignore' in target) {
-    logger.info('push ignored', { eventId: parsed.data.id, reason: target.ignore });
+    logger.info('arrival ignored', { eventId: parsed.data.id, reason: target.ignore });
     return { queued: false, reason: target.ignore };
   }
   await sqs().send(
     new SendMessageCommand({
       QueueUrl: requireEnv(ENV.cleanupQueueUrl),
       MessageBody: JSON.stringify(parsed.data),
-      MessageGroupId: target.repository,
+      MessageGroupId: messageGroupId(target.repository),
       MessageDeduplicationId: dedupId(parsed.data.id),
     }),
   );

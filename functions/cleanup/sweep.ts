@@ -47,7 +47,7 @@ export async function sweep(
       let entries = batch.map((r, i) => ({
         id: String(i),
         body: JSON.stringify({ kind: 'sweep', repository: r.name, runId, at: now.toISOString() }),
-        groupId: r.name,
+        groupId: messageGroupId(r.name),
         deduplicationId: dedupId(`sweep#${runId}#${r.name}`),
       }));
       for (let attempt = 0; entries.length > 0; attempt++) {
@@ -71,10 +71,17 @@ export async function sweep(
   };
 }
 
-/** SQS deduplication ids are at most 128 characters of a restricted alphabet. */
+/**
+ * SQS FIFO message group and deduplication ids are at most 128 characters of a restricted alphabet; ECR
+ * repository names reach 256. A longer id keeps its first 63 characters and gets a hash of the whole, so two
+ * long names that share a prefix still get two groups, and one name always the same group.
+ */
 export function dedupId(raw: string): string {
   const clean = raw.replace(/[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '_');
   return clean.length <= 128
     ? clean
     : `${clean.slice(0, 63)}#${createHash('sha256').update(raw).digest('hex')}`;
 }
+
+/** The FIFO message group of a repository: one group per repository, within SQS's 128-character limit. */
+export const messageGroupId = (repository: string): string => dedupId(repository);

@@ -241,6 +241,7 @@ describe('worker', () => {
     const failed = pushEvent('my-repository-name', 'event-failed');
     failed.detail.result = 'FAILED';
     const deleted = loadEvent('ecr-image-action-delete.json');
+    deleted.detail['image-digest'] = digestOf('deleted');
     const event = sqsEvent(
       sqsRecord(failed, { messageId: 'msg-1', groupId: 'my-repository-name' }),
       sqsRecord(deleted, { messageId: 'msg-2', groupId: 'my-repository-name' }),
@@ -363,7 +364,7 @@ describe('worker', () => {
 describe('intake', () => {
   it('queues a push with message group = repository-name and deduplication id = event id', async () => {
     // Prepare
-    const event = loadEvent('ecr-image-action-push.json');
+    const event = pushEvent('my-repository-name');
 
     // Act
     const result = await intake(event);
@@ -384,20 +385,72 @@ describe('intake', () => {
 
   it('throws a message naming the field when the event is malformed', async () => {
     // Prepare
-    const event = loadEvent('ecr-image-action-push.json');
+    const event = pushEvent('my-repository-name');
     delete event.detail['repository-name'];
 
     // Act
     const result = intake(event);
 
     // Assess
-    await expect(result).rejects.toThrow(/^malformed ECR Image Action event: detail\.repository-name: /);
+    await expect(result).rejects.toThrow(/^malformed ECR arrival event: detail\.repository-name: /);
     expect(sqs.calls()).toHaveLength(0);
   });
 
-  it('does not queue a DELETE action', async () => {
+  it("throws, for the dead-letter queue, when the digest is not a sha256 digest (as in AWS's own sample)", async () => {
     // Act
-    const result = await intake(loadEvent('ecr-image-action-delete.json'));
+    const result = intake(loadEvent('ecr-image-action-push.json'));
+
+    // Assess
+    await expect(result).rejects.toThrow(
+      'malformed ECR arrival event: detail.image-digest: not an image digest: expected "sha256:" and 64 lower-case hex digits',
+    );
+    expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['a replication into this registry', 'eventbridge/ecr-replication-action.json'],
+    ['a pull-through cache sync', 'eventbridge/ecr-pull-through-cache-action.json'],
+  ])('queues %s like a push, grouped by repository', async (_what, file) => {
+    // Prepare
+    const event = loadEvent(file);
+
+    // Act
+    const result = await intake(event);
+
+    // Assess
+    expect(result).toEqual({ queued: true });
+    const sent = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(sent.map((m) => [m.MessageGroupId, m.MessageDeduplicationId])).toEqual([
+      [event.detail['repository-name'], event.id],
+    ]);
+  });
+
+  it('gives a repository name longer than 128 characters a group id that fits SQS, stable and distinct', async () => {
+    // Prepare
+    const prefix = `services/${'a'.repeat(150)}`;
+    const one = pushEvent(`${prefix}/one`, 'event-one');
+    const two = pushEvent(`${prefix}/two`, 'event-two');
+
+    // Act
+    await intake(one);
+    await intake(two);
+    await intake(one);
+
+    // Assess
+    const groups = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageGroupId!);
+    expect(groups.map((g) => g.length)).toEqual([128, 128, 128]);
+    expect(groups[0]).toBe(groups[2]);
+    expect(groups[0]).not.toBe(groups[1]);
+    expect(groups[0]!.startsWith(prefix.slice(0, 63))).toBe(true);
+  });
+
+  it('does not queue a DELETE action', async () => {
+    // Prepare
+    const deleted = loadEvent('ecr-image-action-delete.json');
+    deleted.detail['image-digest'] = digestOf('deleted');
+
+    // Act
+    const result = await intake(deleted);
 
     // Assess
     expect(result).toEqual({ queued: false, reason: 'action-type DELETE is not a push' });

@@ -261,7 +261,7 @@ describe('judgeImage: an expired quarantine', () => {
     expect(held.removal).toEqual({ outcome: 'kept', action: 'not removed: on hold by legal: legal hold' });
     expect(released.removal?.outcome).toBe('removed');
     expect(h.deleteCalls).toEqual([[DIGEST]]);
-    expect(h.journal).toContain(`holds:${REPO}`);
+    expect(h.journal).toContain(`selection:${REPO}`);
   });
 
   it('keeps an image held by digest even when removal is on and in-use checks are off', async () => {

@@ -1,0 +1,72 @@
+/**
+ * The one wiring of a repository's cleanup over real adapters, shared by the worker and the CLI's `run`: the
+ * same registry, audit store, breaker, in-use reader and reconciliation, so a run from a laptop settles the
+ * same PENDING records and records the same vanished digests as the function would.
+ */
+import type { ReconcileReport } from '../shared/audit/reconcile.js';
+import { reconcileRepository } from '../shared/audit/reconcile.js';
+import type { DeleteSignal } from '../shared/audit/records.js';
+import type { StewardPorts } from '../shared/runtime/ports.js';
+import type { CleanupPorts, RegistryPort } from './core.js';
+
+export interface CleanupWiring {
+  /** The account whose in-use references count (the registry's). */
+  readonly accountId: string;
+  readonly region: string;
+  readonly runId: string;
+  readonly now: Date;
+  /**
+   * A preview: plan only. Nothing is written (no PLANNED records, no reconciliation, no snapshot), nothing
+   * deleted; the breaker is not read.
+   */
+  readonly readOnly?: boolean | undefined;
+  /** Told after each reconciliation that found something (the worker logs it). */
+  readonly onReconciled?: ((repository: string, result: ReconcileReport) => void) | undefined;
+  /** Told after each delete call, with the number of digests it carried (the CLI's progress bar). */
+  readonly onDeleteBatch?: ((count: number) => void) | undefined;
+}
+
+/** The cleanup core's ports over the factory's adapters and stores. */
+export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): CleanupPorts {
+  const registry: RegistryPort = wiring.onDeleteBatch
+    ? {
+        describeRepository: (n) => ports.registry.describeRepository(n),
+        repositoryTags: (a) => ports.registry.repositoryTags(a),
+        listImages: (r) => ports.registry.listImages(r),
+        indexChildren: (r, d) => ports.registry.indexChildren(r, d),
+        lifecyclePolicyText: (r) => ports.registry.lifecyclePolicyText(r),
+        existingDigests: (r, d) => ports.registry.existingDigests(r, d),
+        archiveImages: (r, d) => ports.registry.archiveImages(r, d),
+        deleteImages: async (r, d) => {
+          const out = await ports.registry.deleteImages(r, d);
+          wiring.onDeleteBatch?.(d.length);
+          return out;
+        },
+      }
+    : ports.registry;
+  const inUse = () => ports.inUse(wiring.accountId, wiring.region);
+  if (wiring.readOnly) {
+    return {
+      registry,
+      // A preview writes nothing: PLANNED records are the function's, not a person's preview.
+      audit: { record: async (_s: DeleteSignal) => undefined },
+      breaker: { firstOpen: async () => undefined },
+      inUse,
+    };
+  }
+  const { audit, snapshots, counters } = ports;
+  return {
+    registry,
+    audit,
+    breaker: ports.breaker,
+    inUse,
+    reconcile: async (repo, images) => {
+      const ref = { registryId: repo.registryId, region: wiring.region, repository: repo.name };
+      const result = await reconcileRepository(ref, images, wiring.now, wiring.runId, { snapshots, audit });
+      await counters.setRepositoryImageCount(repo.name, images.length, wiring.now);
+      if (result.recordedUnknown + result.settledDeleted + result.settledFailed > 0)
+        wiring.onReconciled?.(repo.name, result);
+      return result;
+    },
+  };
+}
