@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * Composition root: load and validate the config named by `-c config=PATH` (the example config when
- * omitted), build the stack, and check it with cdk-nag's AwsSolutions rules. No resources are defined here.
+ * omitted), print its warnings, build the stack, and check it with cdk-nag's AwsSolutions rules. No resources
+ * are defined here.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, parseConfig } from '../functions/shared/config/load.js';
+import { configWarnings } from '../functions/shared/config/warnings.js';
 import { EcrStewardStack } from '../lib/stacks/ecr-steward-stack.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,11 +29,16 @@ try {
 }
 try {
   const config = parseConfig(text, path.relative(ROOT, configPath));
-  new EcrStewardStack(app, String(app.node.tryGetContext('stackName') ?? 'EcrSteward'), {
+  const stack = new EcrStewardStack(app, String(app.node.tryGetContext('stackName') ?? 'EcrSteward'), {
     config,
     description: 'ECR Steward: ECR lifecycle enforcement with protections, delete audit and scan gate',
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
+  // A config that may surprise its author still deploys, but never silently.
+  for (const [index, warning] of configWarnings(config).entries()) {
+    console.error(`warning: ${warning}`);
+    Annotations.of(stack).addWarningV2(`ecr-steward:config-warning-${index}`, warning);
+  }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 } catch (e) {
   if (e instanceof ConfigError) {

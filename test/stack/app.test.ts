@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../functions/shared/config/load.js';
+import { configWarnings } from '../../functions/shared/config/warnings.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -61,6 +63,36 @@ describe('bin/app.ts', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`ECR Steward: cannot read the config ${join(dir, 'missing.json')}`);
     expect(result.stderr).toContain('Pass -c config=PATH.');
+  });
+
+  it('prints each config warning as "warning: …" and records it on the stack, and still synthesizes', () => {
+    // Prepare: a wide glob manages every repository tagged steward=managed, which configWarnings says
+    const config = join(dir, 'steward.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        mode: 'dry-run',
+        selections: [{ name: 'everything', repositories: ['*'], lifecyclePolicy: 'fromRepository' }],
+      }),
+    );
+    const expected = configWarnings(validateConfig(JSON.parse(readFileSync(config, 'utf8'))));
+
+    // Act
+    const result = runApp({ config }, dir);
+
+    // Assess
+    expect(result.status).toBe(0);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected[0]).toContain('selections[0].repositories[0]: "*" has no literal prefix');
+    const printed = result.stderr.split('\n').filter((line) => line.startsWith('warning: '));
+    expect(printed).toEqual(expected.map((w) => `warning: ${w}`));
+    const metadata: Record<string, { type: string; data: string }[]> = JSON.parse(
+      readFileSync(join(dir, 'EcrSteward.metadata.json'), 'utf8'),
+    );
+    const recorded = (metadata['/EcrSteward'] ?? []).filter((e) => e.type === 'aws:cdk:warning');
+    expect(recorded.map((e) => e.data)).toEqual(
+      expected.map((w, i) => `${w} [ack: ecr-steward:config-warning-${i}]`),
+    );
   });
 
   it('fails the synthesis and names the rules when a construct breaks AwsSolutions rules (cdk-nag is registered)', () => {
