@@ -55,13 +55,21 @@ export function region(): string {
  * `region()` agrees with the clients; a missing region is the one-line `NO_REGION` (exit 2).
  */
 export async function resolveRegion(): Promise<string> {
-  if (process.env.AWS_REGION) return process.env.AWS_REGION;
-  try {
-    profileRegion ??= await new STSClient({}).config.region();
-  } catch {
-    throw new CliError(NO_REGION);
-  }
+  await primeRegion();
   return region();
+}
+
+/**
+ * Reads the profile's region, if any, so that `region()` can answer synchronously afterwards; a missing
+ * region is not an error here (offline commands need none). main.ts calls it before every command.
+ */
+export async function primeRegion(): Promise<void> {
+  if (process.env.AWS_REGION || profileRegion) return;
+  try {
+    profileRegion = await new STSClient({}).config.region();
+  } catch {
+    // No region anywhere: region() says what to set when a command needs one.
+  }
 }
 
 let doc: ReturnType<typeof documentClient> | undefined;

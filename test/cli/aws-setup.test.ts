@@ -5,7 +5,7 @@
  * files are empty temporary files, instance metadata is disabled, and every credential variable is removed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { noAwsSetup as bareMachine, removeTempFiles, runCli } from './run-cli.js';
+import { noAwsSetup as bareMachine, removeTempFiles, runCli, SAMPLE } from './run-cli.js';
 
 afterAll(removeTempFiles);
 
@@ -127,5 +127,50 @@ describe('ecr-steward live commands without an AWS setup', () => {
     // Assess
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('error: --region "eu west 1": not an AWS region name (e.g. eu-west-1)\n');
+  });
+  it("takes the profile's region for the live plan, whose run asks for the region before the account", async () => {
+    // Prepare
+    const env = await bareMachine({}, '[default]\nregion = eu-central-1\n');
+
+    // Act
+    const result = await timed(
+      ['plan', '--repository', 'team/api', '--config', 'examples/steward.config.jsonc'],
+      env,
+    );
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(NO_CREDENTIALS);
+  });
+
+  it('exits 2 with the region message for the live plan when there is no region anywhere', async () => {
+    // Prepare
+    const env = await bareMachine();
+
+    // Act
+    const result = await timed(
+      ['plan', '--repository', 'team/api', '--config', 'examples/steward.config.jsonc'],
+      env,
+    );
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(NO_REGION);
+  });
+
+  it('plans offline with no region and no credentials at all', async () => {
+    // Prepare
+    const env = await bareMachine();
+
+    // Act
+    const result = await timed(
+      ['plan', '--policy', SAMPLE.policy, '--images', SAMPLE.images, '--now', SAMPLE.now, '--format', 'json'],
+      env,
+    );
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout).repository).toBe('checkout-api');
   });
 });
