@@ -214,7 +214,16 @@ export async function judgeImage(
         expired = false;
       }
     }
-    if (gate.onFail.remove.enabled || expired) {
+    // A FAIL that rests on missing scan data alone blocks and quarantines, but never deletes: the scanner's
+    // silence is no evidence against the image.
+    const onIncompleteDataOnly = !completeness.complete && verdict.blocking.length === 0;
+    if ((gate.onFail.remove.enabled || expired) && onIncompleteDataOnly) {
+      removal = {
+        outcome: 'kept',
+        action: 'not removed: the FAIL rests on incomplete scan data alone, which never removes an image',
+      };
+      actions.push(removal.action);
+    } else if (gate.onFail.remove.enabled || expired) {
       const why = gate.onFail.remove.enabled
         ? `scan gate FAIL: ${verdict.summary}`
         : `quarantined since ${quarantinedAt} and still failing after ${gate.onFail.quarantine.expireAfterDays} days: ${verdict.summary}`;

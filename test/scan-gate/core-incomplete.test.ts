@@ -98,6 +98,26 @@ describe('judgeImage: incomplete scan data', () => {
     expect(h.notifications[0]?.message).toContain('scan data still incomplete after 1440 minutes');
   });
 
+  it('quarantines but never removes an image whose FAIL rests on incomplete data alone', async () => {
+    // Prepare
+    const h = gateHarness(loadFindings('basic-missing-completion-time'));
+    const config = gateConfig({
+      onFail: { notify: false, quarantine: { enabled: true }, remove: { enabled: true } },
+    });
+
+    // Act
+    const outcome = await judge(config, h);
+
+    // Assess
+    expect(outcome.verdict).toBe('FAIL');
+    expect(outcome.actions).toEqual([
+      `quarantined with tag quarantined-${DIGEST.slice(7, 19)}`,
+      'not removed: the FAIL rests on incomplete scan data alone, which never removes an image',
+    ]);
+    expect(h.deleteCalls).toEqual([]);
+    expect(h.audit).toEqual([]);
+  });
+
   it('reads once when the data is complete', async () => {
     // Prepare
     const h = gateHarness(loadFindings('basic'));

@@ -246,8 +246,10 @@ describe('judgeImage: removal through the safe delete path', () => {
     // Assess
     expect(h.deleteCalls).toEqual([]);
     expect(h.audit).toEqual([]);
-    expect(outcome.actions).toContain('not removed: breaker open for registry');
-    expect(h.lastRecord().actions).toContain('not removed: breaker open for registry');
+    expect(outcome.actions).toContain('not removed: breaker open for registry (250 deletes in 10 minutes)');
+    expect(h.lastRecord().actions).toContain(
+      'not removed: breaker open for registry (250 deletes in 10 minutes)',
+    );
   });
 
   it('does not remove an image in use by digest, and names where it is used', async () => {
@@ -306,7 +308,7 @@ describe('judgeImage: removal through the safe delete path', () => {
 
     // Assess
     expect(h.deleteCalls).toEqual([]);
-    expect(outcome.actions).toContain('not removed: in use by ecs:task-definition/orders:7');
+    expect(outcome.actions).toContain('not removed: in use by ecs:task-definition/orders:7 (as tag v1)');
   });
 
   it('ignores references to the same repository name in another region or registry', async () => {
@@ -366,6 +368,29 @@ describe('judgeImage: removal through the safe delete path', () => {
       deleted: [],
       failures: digests.map((digest) => ({
         digest,
+        code: 'ImageTagDoesNotMatchDigest',
+        reason: 'Invalid parameter',
+      })),
+    });
+
+    // Act
+    const outcome = await judge(gateConfig(REMOVE), h);
+
+    // Assess
+    expect(h.audit.map((s) => [s.status, s.evidence])).toEqual([
+      ['PENDING', 'steward-write-ahead'],
+      ['FAILED', 'steward-failure'],
+    ]);
+    expect(outcome.actions).toContain('removal failed: ImageTagDoesNotMatchDigest Invalid parameter');
+  });
+
+  it('records an image ECR says is not found as already gone, not as a failure', async () => {
+    // Prepare
+    const h = gateHarness(failing());
+    h.onDelete = (digests) => ({
+      deleted: [],
+      failures: digests.map((digest) => ({
+        digest,
         code: 'ImageNotFound',
         reason: 'Requested image not found',
       })),
@@ -375,8 +400,11 @@ describe('judgeImage: removal through the safe delete path', () => {
     const outcome = await judge(gateConfig(REMOVE), h);
 
     // Assess
-    expect(h.audit.map((s) => s.status)).toEqual(['PENDING', 'FAILED']);
-    expect(outcome.actions).toContain('removal failed: ImageNotFound Requested image not found');
+    expect(h.audit.map((s) => [s.status, s.evidence])).toEqual([
+      ['PENDING', 'steward-write-ahead'],
+      ['DELETED', 'steward-already-gone'],
+    ]);
+    expect(outcome.removal).toEqual({ outcome: 'removed', action: 'removed (it was already gone)' });
   });
 
   it('does not remove a passing image', async () => {

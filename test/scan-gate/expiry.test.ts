@@ -257,8 +257,9 @@ describe('judgeImage: an expired quarantine', () => {
     const released = await judge(config, h, at(9), 'e3');
 
     // Assess
-    expect(held.actions).toEqual(['not removed: on hold by legal: legal hold']);
-    expect(held.removal).toEqual({ outcome: 'kept', action: 'not removed: on hold by legal: legal hold' });
+    const why = 'not removed: on hold by legal: legal hold (until 2026-06-10T12:00:00.000Z)';
+    expect(held.actions).toEqual([why]);
+    expect(held.removal).toEqual({ outcome: 'kept', action: why });
     expect(released.removal?.outcome).toBe('removed');
     expect(h.deleteCalls).toEqual([[DIGEST]]);
     expect(h.journal).toContain(`selection:${REPO}`);
@@ -454,7 +455,7 @@ describe('expireQuarantined', () => {
           repository: REPO,
           digest: DIGEST,
           verdict: 'FAIL',
-          reason: 'not removed: in use by lambda:orders-fn:$LATEST',
+          reason: 'not removed: in use by lambda:orders-fn:$LATEST (as tag v1)',
         },
       ],
     });

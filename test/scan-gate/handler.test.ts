@@ -52,11 +52,11 @@ const lambda = mockClient(LambdaClient);
 
 function useConfig(
   gate: StewardConfigInput['gate'] = {},
-  extra: Pick<StewardConfigInput, 'mode' | 'bounds'> = {},
+  extra: Partial<Pick<StewardConfigInput, 'mode' | 'bounds' | 'selections'>> = {},
 ): void {
   const config: StewardConfigInput = {
-    ...extra,
     selections: [{ repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
+    ...extra,
     gate,
   };
   vi.stubEnv('STEWARD_CONFIG_JSON', JSON.stringify(config));
@@ -224,9 +224,31 @@ describe('scan gate handler: judging', () => {
     });
   });
 
-  it('quarantines a failing image when the config says so', async () => {
+  it('keeps the quarantine in the verdict record only, with no ECR write, in a repository no selection manages', async () => {
     // Prepare
     useConfig({ onFail: { notify: false, quarantine: { enabled: true } } });
+    registry(SCAN_REPO, SCAN_DIGEST, [{ name: 'CVE-2024-3094', severity: 'CRITICAL' }]);
+
+    // Act
+    const outcome = await handler(loadEvent(SCAN));
+
+    // Assess
+    expect(outcome).toMatchObject({
+      verdict: 'FAIL',
+      actions: [
+        `not tagged: ${SCAN_REPO} is not managed by any selection, so the quarantine is kept in the verdict record only`,
+      ],
+    });
+    expect(ecr.commandCalls(PutImageCommand)).toEqual([]);
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toEqual([]);
+  });
+
+  it('quarantines a failing image when the config says so', async () => {
+    // Prepare
+    useConfig(
+      { onFail: { notify: false, quarantine: { enabled: true } } },
+      { selections: [{ repositories: [SCAN_REPO], lifecyclePolicy: 'fromRepository' }] },
+    );
     registry(SCAN_REPO, SCAN_DIGEST, [{ name: 'CVE-2024-3094', severity: 'CRITICAL' }]);
     ecr.on(BatchGetImageCommand).resolves({
       images: [{ imageId: { imageDigest: SCAN_DIGEST }, imageManifest: '{"schemaVersion":2}' }],

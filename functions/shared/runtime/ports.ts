@@ -82,7 +82,8 @@ export class StewardPorts {
   /** A table's name; throws naming the variable (or option) when it is not set. */
   table(which: keyof TableNames): string {
     const name = this.options.tables[which];
-    if (!name) throw new Error(`missing environment variable ${TABLE_VARIABLE[which]} (the ${which} table)`);
+    if (!name)
+      throw new Error(`environment variable ${TABLE_VARIABLE[which]} is not set (the ${which} table)`);
     return name;
   }
 
