@@ -363,4 +363,40 @@ describe('EcrScanReader.addTag and removeTag', () => {
       { repositoryName: REPO, imageIds: [{ imageTag: 'quarantined-0123456789ab' }] },
     ]);
   });
+
+  it('throws with the code and reason when ECR answers the tag removal with a failure', async () => {
+    // Prepare
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        {
+          imageId: { imageTag: 'quarantined-0123456789ab' },
+          failureCode: 'KmsError',
+          failureReason: 'The KMS key is disabled',
+        },
+      ],
+    });
+
+    // Act / Assess
+    await expect(reader().removeTag(REPO, 'quarantined-0123456789ab')).rejects.toThrow(
+      `removing tag quarantined-0123456789ab from ${REPO} failed: KmsError The KMS key is disabled`,
+    );
+  });
+
+  it('treats ImageNotFound as the tag already removed', async () => {
+    // Prepare
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        {
+          imageId: { imageTag: 'quarantined-0123456789ab' },
+          failureCode: 'ImageNotFound',
+          failureReason: 'gone',
+        },
+      ],
+    });
+
+    // Act / Assess
+    await expect(reader().removeTag(REPO, 'quarantined-0123456789ab')).resolves.toBeUndefined();
+  });
 });

@@ -480,9 +480,21 @@ export class EcrScanReader {
   }
 
   /** Removes one tag (BatchDeleteImage by tag): only called when the image keeps another tag. */
+  /**
+   * Removes one tag (BatchDeleteImage by tag alone: naming the digest too would delete the image). ECR answers
+   * a refusal with HTTP 200 and a `failures` entry, which is thrown; `ImageNotFound` means the tag is gone
+   * already, which is what was asked.
+   */
   async removeTag(repositoryName: string, tag: string): Promise<void> {
     this.calls.add('BatchDeleteImage');
-    await this.client.send(new BatchDeleteImageCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
+    const out = await this.client.send(
+      new BatchDeleteImageCommand({ repositoryName, imageIds: [{ imageTag: tag }] }),
+    );
+    const failure = (out.failures ?? []).find((f) => f.failureCode !== 'ImageNotFound');
+    if (failure)
+      throw new Error(
+        `removing tag ${tag} from ${repositoryName} failed: ${failure.failureCode ?? 'Unknown'} ${failure.failureReason ?? ''}`.trim(),
+      );
   }
 }
 
