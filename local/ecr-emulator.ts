@@ -140,7 +140,8 @@ interface ImageRecord {
   readonly artifactMediaType?: string | undefined;
   readonly subjectDigest?: string | undefined;
   readonly sizeBytes: number;
-  readonly pushedAt: Date;
+  /** Mutable only for simulated time (agePushTime). */
+  pushedAt: Date;
   lastPulledAt?: Date | undefined;
   /** In push order. ECR does not document the order of `imageTags`. */
   tags: string[];
@@ -552,6 +553,16 @@ export class EcrEmulator {
     const repo = this.repositories.get(repositoryName);
     const image = repo && this.resolve(repo, ref.includes(':') ? { imageDigest: ref } : { imageTag: ref });
     return image && view(image);
+  }
+
+  /**
+   * Moves an image's push time `ms` into the past (simulated time, for scenarios that skip days): ages are what
+   * a minimum-age protection reads, so a scenario that moves a quarantine back must move the image too.
+   */
+  agePushTime(repositoryName: string, digest: string, ms: number): void {
+    const image = this.repository(repositoryName).images.get(digest);
+    if (!image) throw new Error(`no image ${repositoryName}@${digest}`);
+    image.pushedAt = new Date(image.pushedAt.getTime() - ms);
   }
 
   /** Every image of a repository, in digest order. */

@@ -9,9 +9,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { VERDICT_INDEXES, VerdictStore } from '../functions/scan-gate/verdicts.js';
+import { VERDICT_INDEXES } from '../functions/scan-gate/verdicts.js';
 import type { AuditRecord } from '../functions/shared/audit/records.js';
-import { AuditStore, documentClient } from '../functions/shared/audit/store.js';
+import { documentClient } from '../functions/shared/audit/store.js';
+import { parseConfig } from '../functions/shared/config/load.js';
+import { StewardPorts } from '../functions/shared/runtime/ports.js';
 import type { LocalCloud } from './cloud.js';
 import { ociImageIndex, ociImageManifest } from './ecr-emulator.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
@@ -31,6 +33,13 @@ const stepSchema = z.union([
     runService: z.strictObject({ cluster: z.string(), service: z.string(), image: z.string() }),
   }),
   z.strictObject({ push: z.strictObject({ repository: z.string(), tags: z.array(z.string()).default([]) }) }),
+  z.strictObject({
+    replicate: z.strictObject({
+      repository: z.string(),
+      tags: z.array(z.string()).default([]),
+      sourceRegion: z.string().optional(),
+    }),
+  }),
   z.strictObject({ showPlan: z.strictObject({ repository: z.string() }) }),
   z.strictObject({
     scan: z.strictObject({
@@ -182,7 +191,13 @@ export async function runScenario(
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),
   );
-  const audit = new AuditStore(ddb, env.AUDIT_TABLE_NAME ?? '');
+  // The same factory as the functions and the CLI: the stores are wired once, the same way everywhere.
+  const config = parseConfig(readFileSync(path.resolve(opts.root, scenario.config), 'utf8'), scenario.config);
+  const ports = new StewardPorts(config, {
+    tables: { audit: env.AUDIT_TABLE_NAME, verdict: env.VERDICT_TABLE_NAME, state: env.STATE_TABLE_NAME },
+    clients: { ecr, doc: ddb },
+  });
+  const { audit } = ports;
   const uri = (repo: string, ref: string) =>
     `${LOCAL_ACCOUNT}.dkr.ecr.${LOCAL_REGION}.amazonaws.com/${repo}${ref.startsWith('sha256:') ? `@${ref}` : `:${ref}`}`;
   const alertsSeen = cloud.sns.messages.length;
@@ -204,13 +219,16 @@ export async function runScenario(
       if (!view) throw new Error(`runService: no image ${image}`);
       cloud.ecs.runService(cluster, service, uri(repo, tag), view.digest);
       say(`  ECS ${cluster}/${service} runs ${image} (${view.digest.slice(0, 19)}…)`);
-    } else if ('push' in step) {
-      const { repository, tags } = step.push;
+    } else if ('push' in step || 'replicate' in step) {
+      // A replication into this registry is an arrival like a push: ECR emits `ECR Replication Action`.
+      const { repository, tags } = 'push' in step ? step.push : step.replicate;
       const t0 = Date.now();
-      cloud.ecr.putImage(repository, {
+      const image = {
         manifest: ociImageManifest(`${repository}/pushed/${tags.join(',')}/${t0}`, { sizeBytes: 52_000_000 }),
         tags,
-      });
+      };
+      if ('push' in step) cloud.ecr.putImage(repository, image);
+      else cloud.ecr.replicateImage(repository, { ...image, sourceRegion: step.replicate.sourceRegion });
       await cloud.settle();
       const enforcedMs = Date.now() - t0;
       const records = (
@@ -224,7 +242,7 @@ export async function runScenario(
       report.figures.pushToEnforcedMs = enforcedMs;
       report.figures.deleted = deleted.length;
       say(
-        `  pushed ${repository}:${tags.join(',')} → settled in ${enforcedMs} ms; ECR Steward deleted ${deleted.length} image(s)`,
+        `  ${'push' in step ? 'pushed' : `replicated (from ${step.replicate.sourceRegion ?? 'another region'})`} ${repository}:${tags.join(',')} → settled in ${enforcedMs} ms; ECR Steward deleted ${deleted.length} image(s)`,
       );
       for (const [reason, n] of topReasons(deleted)) say(`    ${String(n).padStart(3)} × ${reason}`);
       const runs = cloud.functions.logRecords.filter(
@@ -309,7 +327,7 @@ export async function runScenario(
       say(`  sweep: ${JSON.stringify(result.result)}`);
     } else if ('quarantineExpiry' in step) {
       const { daysLater } = step.quarantineExpiry;
-      const verdicts = new VerdictStore(ddb, env.VERDICT_TABLE_NAME ?? '');
+      const { verdicts } = ports;
       const quarantined = await verdicts.dueForExpiry('9999-12-31T23:59:59.999Z', 10_000);
       const back = (iso: string) => new Date(Date.parse(iso) - daysLater * DAY).toISOString();
       for (const v of quarantined) {
@@ -323,7 +341,11 @@ export async function runScenario(
           }),
         );
       }
-      say(`  ${quarantined.length} quarantine(s) moved ${daysLater} days into the past (simulated time)`);
+      // The image ages with its quarantine, or a minimum age would still see it as just pushed.
+      for (const v of quarantined) cloud.ecr.agePushTime(v.repository, v.digest, daysLater * DAY);
+      say(
+        `  ${quarantined.length} quarantine(s) and their images moved ${daysLater} days into the past (simulated time)`,
+      );
       const result = await cloud.runSchedule('ScanGateQuarantineExpirySchedule');
       await cloud.settle();
       const r = result.result as Record<string, unknown> | undefined;
