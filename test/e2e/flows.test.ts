@@ -3,6 +3,7 @@
  * - a push to a managed repository → the cleanup deletes exactly what the lifecycle engine plans for those
  *   images, each deletion with exactly one audit record (DELETED, actor ecr-steward, the rule's priority),
  *   while an image an ECS service runs, a held image and a protected tag survive;
+ * - an image replicated into a managed repository (`ECR Replication Action`, no PUSH) → cleaned up like a push;
  * - a basic scan with a CRITICAL finding → FAIL verdict, one security message, the quarantine tag;
  * - that quarantine expired → the scheduled expiry judges the image again and removes it (write-ahead audit,
  *   one DELETED record with the reason, one security message);
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quarantineTag } from '../../functions/scan-gate/core.js';
 import { VerdictStore, verdictPk } from '../../functions/scan-gate/verdicts.js';
 import { BreakerStore, repositoryScope } from '../../functions/shared/state/breaker.js';
+import { ociImageManifest } from '../../local/ecr-emulator.js';
 import { cloudTrailBatchDelete } from '../../local/scenario.js';
 import {
   auditByDigest,
@@ -40,6 +42,7 @@ import {
 
 const API = 'services/api';
 const PAYMENTS = 'services/payments';
+const REPLICA = 'services/replica';
 const ALICE = `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice`;
 
 let e2e: E2E;
@@ -130,6 +133,50 @@ describe('flows through the synthesized rules and the bundled functions', () => 
     });
   }, 60_000);
 
+  it('a replicated image is cleaned up within seconds, like a push, though ECR emits no PUSH for it', async () => {
+    const started = Date.now();
+    // Four dev builds ten days old; rule 2 keeps the two newest dev-* images.
+    const digests = seed(
+      e2e,
+      REPLICA,
+      [1, 2, 3, 4].map((i) => ({ tags: [`dev-${i}`] })),
+    );
+    const replicated = e2e.cloud.ecr.replicateImage(REPLICA, {
+      manifest: ociImageManifest(`${REPLICA}/replicated/${Date.now()}`, { sizeBytes: 20_000 }),
+      tags: ['dev-9'],
+      sourceRegion: 'us-east-1',
+    });
+    await e2e.cloud.settle(60_000);
+    const settledMs = Date.now() - started;
+
+    // dev-9 and dev-4 stay; dev-1, dev-2 and dev-3 go, each with one DELETED record of ours.
+    const after = present(e2e, REPLICA);
+    expect([...after].sort()).toEqual([replicated, digests[3]!].sort());
+    const records = await auditByDigest(e2e);
+    for (const digest of digests.slice(0, 3)) {
+      expect(records.get(digest), digest).toHaveLength(1);
+      expect(records.get(digest)?.[0]).toMatchObject({
+        status: 'DELETED',
+        repository: REPLICA,
+        actor: { type: 'ecr-steward', rulePriority: 2 },
+      });
+    }
+    // The arrival reached the intake as a replication: ECR emitted no PUSH for it.
+    const arrivals = e2e.busEvents.filter(
+      (e) => e.detail['repository-name'] === REPLICA && e.detail['image-digest'] === replicated,
+    );
+    expect(arrivals.map((e) => [e['detail-type'], e.detail['action-type'], e.detail.result])).toEqual([
+      ['ECR Replication Action', 'REPLICATE', 'SUCCESS'],
+    ]);
+    expect(workerReports(e2e, REPLICA).at(-1)).toMatchObject({
+      outcome: 'done',
+      expired: 3,
+      trigger: 'push',
+    });
+    expect(deadLetters(e2e)).toEqual({ cleanupDlq: 0, cleanupAsyncDlq: 0, auditDlq: 0, scanGateDlq: 0 });
+    figures('replication-cleanup', { expired: 3, settledMs });
+  });
+
   it('a scan with a CRITICAL finding: FAIL verdict, one security message, quarantine tag', async () => {
     const started = Date.now();
     const image = e2e.cloud.ecr.image(API, 'v2.0.0')!;
@@ -193,8 +240,9 @@ describe('flows through the synthesized rules and the bundled functions', () => 
     await e2e.cloud.settle(60_000);
     expect(early.ok).toBe(true);
     expect(present(e2e, API).has(image.digest)).toBe(true);
-    // Two days pass (for the record): the quarantine began before the one-day expiry.
+    // Two days pass (for the record, and for the image: the minimum age protects the gate's removals too).
     const since = new Date(Date.now() - 2 * DAY).toISOString();
+    e2e.cloud.ecr.agePushTime(API, image.digest, 2 * DAY);
     await e2e.doc.send(
       new UpdateCommand({
         TableName: e2e.tables.verdicts,
