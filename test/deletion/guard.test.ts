@@ -241,7 +241,7 @@ describe('guard', () => {
           expect(holdOn(holds, { digest: d.digest, tags: img.tags }, NOW)).toBeUndefined();
           expect(s.inUseDigests).not.toContain(img.n);
           expect(img.tags.filter((t) => s.inUseTags.includes(t))).toEqual([]);
-          expect(img.tags.filter((t) => s.protectedTags.includes(t))).toEqual([]);
+          expect(img.tags.filter((t) => (s.protectedTags as readonly string[]).includes(t))).toEqual([]);
           if (s.protectedTags.includes('prod-*'))
             expect(img.tags.some((t) => t.startsWith('prod-'))).toBe(false);
           if (s.protectedTags.includes('^v\\d$')) expect(img.tags.some((t) => /^v\d$/.test(t))).toBe(false);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cleanupRepository } from '../../functions/cleanup/core.js';
 import type { DeleteOutcome } from '../../functions/shared/adapters/ecr.js';
+import type { ImageReference } from '../../functions/shared/adapters/in-use.js';
 import type { DeleteSignal } from '../../functions/shared/audit/records.js';
 import { selectionFor, validateConfig } from '../../functions/shared/config/load.js';
 import { DELETION_CALLERS } from '../../functions/shared/deletion/guard.js';
@@ -204,7 +205,7 @@ describe('every destructive caller', () => {
           ],
         });
         const images = s.images.map((i) => image(`i${i.n}`, { age: i.age, tags: i.tags }));
-        const inUseRefs = [
+        const inUseRefs: ImageReference[] = [
           ...s.inUseDigests.map((n) => ({
             registryId: ACCOUNT,
             region: REGION,
