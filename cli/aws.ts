@@ -61,7 +61,7 @@ export async function resolveRegion(): Promise<string> {
 
 /**
  * Reads the profile's region, if any, so that `region()` can answer synchronously afterwards; a missing
- * region is not an error here (offline commands need none). main.ts calls it before every command.
+ * region is not an error here. Only live paths call it (through resolveRegion): offline commands need none.
  */
 export async function primeRegion(): Promise<void> {
   if (process.env.AWS_REGION || profileRegion) return;

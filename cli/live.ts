@@ -28,6 +28,8 @@ export async function liveCleanup(
     },
     clients: { doc: dynamo() },
   });
+  // The account first: it settles the region (the profile's, when AWS_REGION is not set) that keys use.
+  const accountId = await registryId(opts);
   const now = new Date();
   const runId = `cli-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
   const report = await cleanupRepository(
@@ -42,7 +44,7 @@ export async function liveCleanup(
       mode: opts.mode,
     },
     cleanupPorts(ports, {
-      accountId: await registryId(opts),
+      accountId,
       region: region(),
       runId,
       now,

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { primeRegion } from './aws.js';
 import { describeAwsSetupError } from './aws-errors.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBreaker } from './commands/breaker.js';
@@ -53,9 +52,10 @@ export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
     )
     // A program option is recognised before and after the subcommand: `ecr-steward audit --region eu-west-1`.
     .option('--region <region>', 'AWS region for the live commands (default: $AWS_REGION or your profile)')
-    .hook('preAction', async (command) => {
+    // The profile's region is read by the live paths themselves (registryId settles it first): an offline
+    // command builds no SDK client, so it neither waits for a profile nor prints the SDK's warnings.
+    .hook('preAction', (command) => {
       useRegion(command.opts<{ region?: string }>().region);
-      await primeRegion();
     })
     // Subcommands made with program.command() inherit these two, so every command exits through run().
     .exitOverride()
