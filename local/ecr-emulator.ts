@@ -3,7 +3,7 @@
  * (through local/server.ts) with ECR's documented behaviour and limits, and emits the EventBridge events ECR
  * would send, so the real Lambda handlers can run end to end without an AWS account.
  *
- * Sources for the behaviour: ../shared/reference/ecr-events.md §3–§5 and ecr-lifecycle.md §2.5, §5.
+ * Sources for the behaviour: docs/events.md §3–§5 and docs/ecr-lifecycle.md §2.5, §5.
  * Where ECR's behaviour is not documented, the choice made here is noted at the code that makes it.
  *
  * Scale: images live in a Map by digest per repository, with a tag → digest index and a lazily re-sorted

@@ -1,7 +1,7 @@
 /**
  * The delete signals (functions/audit/signals.ts): ECR Image Action DELETE, CloudTrail PolicyExecutionEvent and
  * BatchDeleteImage, each turned into candidate deletions. Pure: no AWS, exact candidates.
- * Semantics: shared/reference/ecr-events.md §3.1 and §6.
+ * Semantics: docs/events.md §3.1, §3.6 and §6.
  */
 import { describe, expect, it } from 'vitest';
 import { auditEventSchema, safeParseAuditEvent } from '../../functions/audit/schema.js';

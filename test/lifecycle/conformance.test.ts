@@ -1,5 +1,5 @@
 /**
- * ECR's own worked examples (reference §2.2, §2.3), run through the engine without a Steward policy:
+ * ECR's own worked examples (docs/ecr-lifecycle.md §2.2, §2.3), run through the engine without a Steward policy:
  * the plan must be exactly the result AWS documents, with the rule that acted.
  */
 import { describe, expect, it } from 'vitest';
@@ -256,7 +256,7 @@ describe('planRepository (combining archive and expire rules)', () => {
   });
 
   it('archives by push age and expires archived images when rule 1 is sinceImagePushed', () => {
-    // Prepare: whether sinceImagePushed counts from a restore is not documented (§7.3), so no restored image
+    // Prepare: whether sinceImagePushed counts from a restore is not documented (docs/ecr-lifecycle.md §7.3), so no restored image
     const { restored: _undocumented, ...pushedRepo } = repo;
     const input = images(pushedRepo);
 

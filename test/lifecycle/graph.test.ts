@@ -351,7 +351,7 @@ describe('planRepository (index children, ECR mode)', () => {
       shared: 'keep:-',
       new: 'keep:-',
     });
-    // Whether ECR removes oldAmd64 in the same run as its index is not documented (§7.6): not asserted.
+    // Whether ECR removes oldAmd64 in the same run as its index is not documented (docs/ecr-lifecycle.md §7.6): not asserted.
     expect(outcomes(withUntagged, ['old', 'shared', 'new'])).toEqual({
       old: 'expire:1',
       shared: 'keep:2',

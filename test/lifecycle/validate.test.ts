@@ -1,5 +1,5 @@
 /**
- * ECR's validation rules (reference §3, rows 1–18, plus unknown properties and nulls): every invalid policy
+ * ECR's validation rules (docs/ecr-lifecycle.md §3, rows 1–18, plus unknown properties and nulls): every invalid policy
  * gives exactly the errors listed, at the listed path, rule index and rulePriority, in words that name the field.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * The three scan events the gate consumes, parsed from AWS's published samples (test/fixtures/events/eventbridge),
- * with the pitfalls of shared/reference/ecr-events.md §3.2–§3.3: `finding-severity-counts` omitting zeros or
+ * with the pitfalls of docs/events.md §3.2–§3.3: `finding-severity-counts` omitting zeros or
  * absent, `image-tags` an array, Inspector's `repository-name` holding the repository ARN, the image of a finding
  * under `resources[].details.awsEcrContainerImage` (or `details.image`), non-ISO dates and odd top-level keys.
  */
