@@ -207,6 +207,9 @@ export function writeScope(config: StewardConfig): {
   for (const s of config.selections) {
     const tags = requiredTags(s);
     if (tags) {
+      // An empty tag set would become an unconditioned grant on repository/*: never, whatever the schema let by.
+      if (Object.keys(tags).length === 0)
+        throw new Error(`selection ${s.name ?? s.repositories?.join(',') ?? ''}: repositoryTags is empty`);
       const sorted = Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : 1)));
       byTags.set(JSON.stringify(sorted), sorted);
     } else for (const glob of s.repositories ?? []) byName.add(glob);
