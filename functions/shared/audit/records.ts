@@ -12,7 +12,28 @@
  * Dry-run plans use `sk = PLAN#<runId>#<registryId>#<region>#<repository>` so they never collide with a deletion.
  */
 
-export type AuditStatus = 'PLANNED' | 'PENDING' | 'DELETED' | 'FAILED';
+/**
+ * The states of a deletion, the same names from the core through the audit table to the CLI:
+ * - `PLANNED`: a dry run would delete it (its own item, `sk = PLAN#…`, expires).
+ * - `SCHEDULED`: a notice was sent; it may be deleted (or archived) at `dueAt`, not before.
+ * - `CANCELLED`: a notice ended without a deletion (held, no longer planned, in use): `note` says why.
+ * - `PENDING`: the write-ahead record, durable before the destructive call (`intent` says which).
+ * - `ARCHIVED`: moved to ECR's archive storage class (soft delete); purged at `purgeAt`.
+ * - `RESTORED`: brought back from the archive by a person (`ecr-steward restore`).
+ * - `DELETED`: gone, final. `FAILED`: the call failed; the next run decides again.
+ */
+export type AuditStatus =
+  | 'PLANNED'
+  | 'SCHEDULED'
+  | 'CANCELLED'
+  | 'PENDING'
+  | 'ARCHIVED'
+  | 'RESTORED'
+  | 'DELETED'
+  | 'FAILED';
+
+/** What a write-ahead (`PENDING`) record announces: a delete, or a move to the archive class. */
+export type DeletionIntent = 'delete' | 'archive';
 
 /** Where a piece of evidence came from. */
 export type Evidence =
@@ -26,6 +47,14 @@ export type Evidence =
   /** Our BatchDeleteImage answered `ImageNotFound`: the image was gone before our call reached it. */
   | 'steward-already-gone'
   | 'steward-failure'
+  /** A notice of a scheduled deletion was recorded (and sent). */
+  | 'steward-notice'
+  /** A notice ended without a deletion. */
+  | 'steward-cancel'
+  /** Our UpdateImageStorageClass to ARCHIVE succeeded. */
+  | 'steward-archive'
+  /** A restore from the archive (UpdateImageStorageClass to STANDARD) by a person. */
+  | 'steward-restore'
   | 'image-action-event'
   | 'cloudtrail-batch-delete'
   | 'cloudtrail-lifecycle'
@@ -73,6 +102,20 @@ export interface AuditRecord extends ImageRef {
   readonly evidence: readonly Evidence[];
   readonly eventIds: readonly string[];
   readonly failure?: { readonly code: string; readonly reason: string } | undefined;
+  /** SCHEDULED: the earliest time the image may be deleted or archived (a later notice never moves it later). */
+  readonly dueAt?: string | undefined;
+  /** PENDING: what the destructive call was (a crash leaves reconciliation to settle it by what it finds). */
+  readonly intent?: DeletionIntent | undefined;
+  /** ARCHIVED: when it was archived, and when the purge may delete it. */
+  readonly archivedAt?: string | undefined;
+  readonly purgeAt?: string | undefined;
+  /** RESTORED: when, and the tags that could not be given back (taken by another image meanwhile). */
+  readonly restoredAt?: string | undefined;
+  /** CANCELLED (and others): a human-readable note on the last transition. */
+  readonly note?: string | undefined;
+  /** Sparse index `byDue`: present while SCHEDULED (at dueAt) or ARCHIVED (at purgeAt). */
+  readonly gsi4pk?: string | undefined;
+  readonly gsi4sk?: string | undefined;
   /** Optimistic-concurrency version: every write is conditional on the version it read. */
   readonly version: number;
   readonly ttl?: number | undefined;
@@ -90,6 +133,12 @@ export interface DeleteSignal extends ImageRef {
   readonly actor?: Partial<Actor> | undefined;
   readonly eventId?: string | undefined;
   readonly failure?: { readonly code: string; readonly reason: string } | undefined;
+  readonly dueAt?: string | undefined;
+  readonly intent?: DeletionIntent | undefined;
+  readonly archivedAt?: string | undefined;
+  readonly purgeAt?: string | undefined;
+  readonly restoredAt?: string | undefined;
+  readonly note?: string | undefined;
 }
 
 export const repoKey = (r: Omit<ImageRef, 'digest'>): string =>
@@ -133,12 +182,34 @@ function actorType(
   return 'unknown';
 }
 
-/** Status order: a deletion seen by anyone is final; a failure only replaces a pending write-ahead. */
+/** The partition of the sparse `byDue` index. */
+export const DUE_PARTITION = 'DUE';
+
+/**
+ * Status order: a deletion seen by anyone is final; a failure only replaces a pending write-ahead; a notice
+ * starts from any state but a deletion in progress or done (and a second notice changes nothing); a notice
+ * ends only as a notice; an archive settles a write-ahead or a notice; a restore undoes only an archive.
+ */
 export function nextStatus(current: AuditStatus, signal: Pick<DeleteSignal, 'status'>): AuditStatus {
   if (current === 'DELETED' || signal.status === 'DELETED') return 'DELETED';
-  if (signal.status === 'FAILED') return current === 'PENDING' || current === 'FAILED' ? 'FAILED' : current;
-  if (signal.status === 'PENDING') return current === 'FAILED' ? 'PENDING' : current;
-  return current;
+  switch (signal.status) {
+    case 'FAILED':
+      return current === 'PENDING' || current === 'FAILED' ? 'FAILED' : current;
+    case 'PENDING':
+      return ['FAILED', 'SCHEDULED', 'CANCELLED', 'ARCHIVED', 'RESTORED'].includes(current)
+        ? 'PENDING'
+        : current;
+    case 'SCHEDULED':
+      return ['CANCELLED', 'RESTORED', 'FAILED'].includes(current) ? 'SCHEDULED' : current;
+    case 'CANCELLED':
+      return current === 'SCHEDULED' ? 'CANCELLED' : current;
+    case 'ARCHIVED':
+      return current === 'PENDING' || current === 'SCHEDULED' || current === 'FAILED' ? 'ARCHIVED' : current;
+    case 'RESTORED':
+      return current === 'ARCHIVED' || current === 'PENDING' ? 'RESTORED' : current;
+    default:
+      return current;
+  }
 }
 
 /**
@@ -183,6 +254,27 @@ export function mergeSignal(
   // Every tag any source saw on the image (per-tag DELETE events each name one), sorted so order never matters.
   const tags = [...new Set([...(existing?.tags ?? []), ...(signal.tags ?? [])])].sort();
 
+  // The notice's due time: the first notice's, never a later one; a new notice after a cancellation or a
+  // restore starts afresh.
+  const dueAt =
+    status !== 'SCHEDULED'
+      ? undefined
+      : existing?.status === 'SCHEDULED' && existing.dueAt !== undefined
+        ? signal.dueAt !== undefined && signal.dueAt < existing.dueAt
+          ? signal.dueAt
+          : existing.dueAt
+        : signal.dueAt;
+  const archivedAt =
+    status === 'ARCHIVED'
+      ? existing?.status === 'ARCHIVED'
+        ? existing.archivedAt
+        : (signal.archivedAt ?? signal.at)
+      : status === 'RESTORED'
+        ? existing?.archivedAt
+        : undefined;
+  const purgeAt =
+    status === 'ARCHIVED' ? (existing?.status === 'ARCHIVED' ? existing.purgeAt : signal.purgeAt) : undefined;
+  const due = status === 'SCHEDULED' ? dueAt : status === 'ARCHIVED' ? purgeAt : undefined;
   const next: AuditRecord = {
     pk,
     sk,
@@ -208,6 +300,18 @@ export function mergeSignal(
     evidence,
     eventIds,
     failure: status === 'FAILED' ? (signal.failure ?? existing?.failure) : undefined,
+    dueAt,
+    intent: status === 'PENDING' ? (signal.intent ?? existing?.intent) : undefined,
+    archivedAt,
+    purgeAt,
+    restoredAt: status === 'RESTORED' ? (signal.restoredAt ?? existing?.restoredAt ?? signal.at) : undefined,
+    note: signal.note ?? (status === existing?.status ? existing?.note : undefined),
+    ...(due !== undefined && !dryRun
+      ? {
+          gsi4pk: DUE_PARTITION,
+          gsi4sk: `${due}#${signal.registryId}#${signal.region}#${signal.repository}#${signal.digest}`,
+        }
+      : {}),
     version: (existing?.version ?? 0) + 1,
     // Dry-run plans expire after plannedTtlDays; deletions only when ttlDays (audit.retentionDays) is set.
     ttl: existing?.ttl ?? ttlFor(dryRun ? (opts.plannedTtlDays ?? opts.ttlDays) : opts.ttlDays, now),

@@ -5,12 +5,19 @@ import {
   type AuditRecord,
   becameDeleted,
   type DeleteSignal,
+  DUE_PARTITION,
   keysOf,
   mergeSignal,
   repoKey,
 } from './records.js';
 
-export const AUDIT_INDEXES = { byRepository: 'byRepository', byRun: 'byRun', byDay: 'byDay' } as const;
+export const AUDIT_INDEXES = {
+  byRepository: 'byRepository',
+  byRun: 'byRun',
+  byDay: 'byDay',
+  /** Sparse: SCHEDULED records by dueAt, ARCHIVED records by purgeAt (gsi4pk = DUE, gsi4sk = <time>#…). */
+  byDue: 'byDue',
+} as const;
 
 export function documentClient(
   client = new DynamoDBClient(DYNAMODB_CLIENT_DEFAULTS),
@@ -152,6 +159,40 @@ export class AuditStore {
         ExpressionAttributeValues: { ':pk': repoKey(ref), ':since': since, ':pending': 'PENDING' },
       },
       10_000,
+    );
+  }
+
+  /**
+   * Records whose time has come, oldest first: SCHEDULED notices due at or before `until`, and ARCHIVED images
+   * whose purge is due. The due-deletion processor reads it to know which repositories to run.
+   */
+  async due(until: string, limit = 10_000): Promise<AuditRecord[]> {
+    return this.query(
+      {
+        IndexName: AUDIT_INDEXES.byDue,
+        KeyConditionExpression: 'gsi4pk = :pk AND gsi4sk <= :until',
+        ExpressionAttributeValues: { ':pk': DUE_PARTITION, ':until': `${until}#\uffff` },
+      },
+      limit,
+    );
+  }
+
+  /** The records of one repository in these states (notices, archive), newest first. */
+  async inStates(
+    ref: { registryId: string; region: string; repository: string },
+    states: readonly AuditRecord['status'][],
+  ): Promise<AuditRecord[]> {
+    const values = Object.fromEntries(states.map((st, i) => [`:s${i}`, st]));
+    return this.query(
+      {
+        IndexName: AUDIT_INDEXES.byRepository,
+        KeyConditionExpression: 'gsi1pk = :pk',
+        FilterExpression: `#s IN (${Object.keys(values).join(', ')})`,
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':pk': repoKey(ref), ...values },
+        ScanIndexForward: false,
+      },
+      100_000,
     );
   }
 

@@ -53,7 +53,7 @@ export const DEFAULT_THRESHOLDS = [
  * the ARN of an SQS queue or of a Lambda function. A wrong one would fail the deploy, or worse, subscribe
  * nobody, so alarms reach no one.
  */
-const ENDPOINTS = {
+export const ENDPOINTS = {
   email: {
     test: (e: string) => /^[^\s@]+@[^\s@]+\.[^\s@.]+$/.test(e),
     expected: 'an e-mail address such as "ops@example.com"',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { alertsSchema } from './alerts.js';
 import { auditSchema } from './audit.js';
 import { gateConfigSchema } from './gate.js';
+import { governanceSchema } from './governance.js';
 import { inUseSchema } from './in-use.js';
 import { boundsSchema, reservedConcurrencySchema } from './limits.js';
 import { selectionSchema } from './selection.js';
@@ -16,6 +17,11 @@ export {
   WINDOW_MINUTES,
 } from './alerts.js';
 export { type GateConfig, gateConfigSchema } from './gate.js';
+export {
+  type EffectiveGovernance,
+  effectiveGovernance,
+  type GovernanceConfig,
+} from './governance.js';
 export { DEFAULT_RESERVED_CONCURRENCY } from './limits.js';
 export { type Selection, selectionSchema } from './selection.js';
 
@@ -39,6 +45,7 @@ export const configSchema = z
     gate: gateConfigSchema.default(gateConfigSchema.parse({})),
     reservedConcurrency: reservedConcurrencySchema,
     audit: auditSchema,
+    governance: governanceSchema,
     alerts: alertsSchema,
   })
   .describe('ECR Steward configuration (steward.config.json).');

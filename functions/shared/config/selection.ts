@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { stewardPolicySchema } from '../lifecycle/steward-schema.js';
 import { formatPolicyError, validatePolicyDocument } from '../lifecycle/validate.js';
+import { selectionGovernanceSchema } from './governance.js';
 
 /** An inline ECR lifecycle policy, validated with ECR's own rules. */
 const lifecyclePolicySchema = z
@@ -59,6 +60,7 @@ export const selectionSchema = z
         'The ECR lifecycle policy JSON to enforce, or "fromRepository" to read the policy attached to the repository (ECR will then also act on it itself).',
       ),
     steward: stewardPolicySchema.optional(),
+    governance: selectionGovernanceSchema.optional(),
   })
   .refine((s) => s.repositories !== undefined || s.repositoryTags !== undefined, {
     message: 'a selection needs "repositories" (name globs) or "repositoryTags" (or both)',
