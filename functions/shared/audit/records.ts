@@ -116,6 +116,9 @@ export interface AuditRecord extends ImageRef {
   /** Sparse index `byDue`: present while SCHEDULED (at dueAt) or ARCHIVED (at purgeAt). */
   readonly gsi4pk?: string | undefined;
   readonly gsi4sk?: string | undefined;
+  /** Sparse index `openByRepository`: the same records, by repository (`OPEN#REPO#…`), for one run's reads. */
+  readonly gsi5pk?: string | undefined;
+  readonly gsi5sk?: string | undefined;
   /** Optimistic-concurrency version: every write is conditional on the version it read. */
   readonly version: number;
   readonly ttl?: number | undefined;
@@ -310,6 +313,8 @@ export function mergeSignal(
       ? {
           gsi4pk: DUE_PARTITION,
           gsi4sk: `${due}#${signal.registryId}#${signal.region}#${signal.repository}#${signal.digest}`,
+          gsi5pk: `OPEN#${repoKey(signal)}`,
+          gsi5sk: `${due}#${signal.digest}`,
         }
       : {}),
     version: (existing?.version ?? 0) + 1,

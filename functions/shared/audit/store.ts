@@ -17,6 +17,8 @@ export const AUDIT_INDEXES = {
   byDay: 'byDay',
   /** Sparse: SCHEDULED records by dueAt, ARCHIVED records by purgeAt (gsi4pk = DUE, gsi4sk = <time>#…). */
   byDue: 'byDue',
+  /** Sparse: the same open records (SCHEDULED, ARCHIVED) by repository (gsi5pk = OPEN#REPO#…, gsi5sk = <time>#<digest>). */
+  openByRepository: 'openByRepository',
 } as const;
 
 export function documentClient(
@@ -177,20 +179,13 @@ export class AuditStore {
     );
   }
 
-  /** The records of one repository in these states (notices, archive), newest first. */
-  async inStates(
-    ref: { registryId: string; region: string; repository: string },
-    states: readonly AuditRecord['status'][],
-  ): Promise<AuditRecord[]> {
-    const values = Object.fromEntries(states.map((st, i) => [`:s${i}`, st]));
+  /** The open records (SCHEDULED notices, ARCHIVED images) of one repository, soonest due first. */
+  async open(ref: { registryId: string; region: string; repository: string }): Promise<AuditRecord[]> {
     return this.query(
       {
-        IndexName: AUDIT_INDEXES.byRepository,
-        KeyConditionExpression: 'gsi1pk = :pk',
-        FilterExpression: `#s IN (${Object.keys(values).join(', ')})`,
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':pk': repoKey(ref), ...values },
-        ScanIndexForward: false,
+        IndexName: AUDIT_INDEXES.openByRepository,
+        KeyConditionExpression: 'gsi5pk = :pk',
+        ExpressionAttributeValues: { ':pk': `OPEN#${repoKey(ref)}` },
       },
       100_000,
     );
