@@ -1,7 +1,8 @@
 /**
  * A real DynamoDB for tests: dynalite (an in-memory implementation of the DynamoDB API) started in-process on
- * a random 127.0.0.1 port, with ECR Steward's audit table (pk/sk and the byRepository, byRun and byDay
- * indexes of functions/shared/audit/store.ts) and state table (pk/sk).
+ * a random 127.0.0.1 port, with ECR Steward's audit table (pk/sk and the byRepository, byRun, byDay, byDue and
+ * openByRepository indexes of functions/shared/audit/store.ts, as lib/constructs/audit-tables.ts defines them)
+ * and state table (pk/sk).
  *
  *   const db = await startDynamo();          // beforeAll
  *   const tables = await db.createTables();  // fresh, empty tables for one test (optional)
@@ -64,20 +65,33 @@ const index = (IndexName: string, hash: string, range: string): GlobalSecondaryI
   Projection: { ProjectionType: 'ALL' },
 });
 
-/** Creates the audit table (pk/sk + 3 GSIs) and the state table (pk/sk) under the given names. */
+/** Creates the audit table (pk/sk + 5 GSIs, two of them sparse) and the state table (pk/sk) under the given names. */
 export async function createStewardTables(client: DynamoDBClient, tables: Tables): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: tables.audit,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'].map(
-        attribute,
-      ),
+      AttributeDefinitions: [
+        'pk',
+        'sk',
+        'gsi1pk',
+        'gsi1sk',
+        'gsi2pk',
+        'gsi2sk',
+        'gsi3pk',
+        'gsi3sk',
+        'gsi4pk',
+        'gsi4sk',
+        'gsi5pk',
+        'gsi5sk',
+      ].map(attribute),
       KeySchema: keySchema('pk', 'sk'),
       GlobalSecondaryIndexes: [
         index(AUDIT_INDEXES.byRepository, 'gsi1pk', 'gsi1sk'),
         index(AUDIT_INDEXES.byRun, 'gsi2pk', 'gsi2sk'),
         index(AUDIT_INDEXES.byDay, 'gsi3pk', 'gsi3sk'),
+        index(AUDIT_INDEXES.byDue, 'gsi4pk', 'gsi4sk'),
+        index(AUDIT_INDEXES.openByRepository, 'gsi5pk', 'gsi5sk'),
       ],
     }),
   );
