@@ -29,6 +29,10 @@ export const ENV = {
   alertsTopic: 'ALERTS_TOPIC_ARN',
   securityTopic: 'SECURITY_TOPIC_ARN',
   verdictTable: 'VERDICT_TABLE_NAME',
+  /** Deletion notices (one per repository per run); the cleanup worker publishes, teams subscribe. */
+  noticesTopic: 'NOTICES_TOPIC_ARN',
+  /** Holds placed from the CLI; functions only read it. */
+  holdsTable: 'HOLDS_TABLE_NAME',
   /** Only for tests and local runs: the config as JSON when it is not bundled in. */
   configJson: 'STEWARD_CONFIG_JSON',
 } as const;
