@@ -134,7 +134,7 @@ describe('ecr-steward plan', () => {
     expect(out).toMatch(
       /│ main-1001 +│ 2026-04-20 \(194d\) │ +150 MiB │ +4 │ rule 4 \(tags prefixed \["main-"\]\)/,
     );
-    expect(out).toContain('on hold by security@example.com: SEC-1187');
+    expect(out).toContain('held: SEC-1187: build shipped');
     expect(out.trimEnd().split('\n').at(-1)).toBe(
       'Summary: 442 images; expire 275 (40.2 GiB), transition 6 (1.18 GiB), keep 161; protections: ' +
         'hold 1, in-use 3, index-child 34, min-age 5, pulled-recently 7, referrer 28, semver 1',

@@ -46,7 +46,7 @@ describe('guard', () => {
     [
       'hold',
       context({ managed: { holds: [{ tag: 't1', owner: 'sre', reason: 'incident 42' }] } }),
-      'on hold by sre: incident 42',
+      'held: incident 42 (by sre)',
     ],
     [
       'hold',
@@ -55,7 +55,7 @@ describe('guard', () => {
           holds: [{ digest: digest(1), owner: 'audit', reason: 'escrow', expiresAt: '2027-01-01' }],
         },
       }),
-      'on hold by audit: escrow (until 2027-01-01)',
+      'held: escrow (by audit, until 2027-01-01)',
     ],
     [
       'in-use',

@@ -373,9 +373,9 @@ describe('planRepository (holds)', () => {
     });
     expect(summaryOf(result, 'heldByDigest').protectedBy).toEqual(['hold']);
     expect(decisionOf(result, 'heldByDigest').reasons.at(-1)).toBe(
-      'on hold by alice: incident INC-42 (until 2026-07-01T00:00:00Z)',
+      'held: incident INC-42 (by alice, until 2026-07-01T00:00:00Z)',
     );
-    expect(decisionOf(result, 'heldByTag').reasons.at(-1)).toBe('on hold by bob: audit');
+    expect(decisionOf(result, 'heldByTag').reasons.at(-1)).toBe('held: audit (by bob)');
     expect(decisionOf(result, 'expiredHold').protectedBy).toEqual([]);
     expect(result.summary).toMatchObject({ expire: 3, keep: 3, protected: { hold: 2 } });
   });

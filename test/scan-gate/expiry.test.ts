@@ -257,7 +257,7 @@ describe('judgeImage: an expired quarantine', () => {
     const released = await judge(config, h, at(9), 'e3');
 
     // Assess
-    const why = 'not removed: on hold by legal: legal hold (until 2026-06-10T12:00:00.000Z)';
+    const why = 'not removed: held: legal hold (by legal, until 2026-06-10T12:00:00.000Z)';
     expect(held.actions).toEqual([why]);
     expect(held.removal).toEqual({ outcome: 'kept', action: why });
     expect(released.removal?.outcome).toBe('removed');
@@ -275,7 +275,7 @@ describe('judgeImage: an expired quarantine', () => {
     const outcome = await judge(config, h, NOW, 'e1');
 
     // Assess
-    expect(outcome.actions).toEqual(['not removed: on hold by security: evidence']);
+    expect(outcome.actions).toEqual(['not removed: held: evidence (by security)']);
     expect(h.deleteCalls).toEqual([]);
     expect(h.audit).toEqual([]);
   });

@@ -12,7 +12,14 @@ import type { Hold, InUse } from '../lifecycle/types.js';
 import { describeHold, holdOn } from './holds.js';
 
 /** Who asks for a delete. The audit record and the reports name it. */
-export type DeletionCaller = 'lifecycle' | 'gate-removal' | 'quarantine-expiry' | 'due-deletion' | 'manual';
+export type DeletionCaller =
+  | 'lifecycle'
+  | 'gate-removal'
+  | 'quarantine-expiry'
+  | 'due-deletion'
+  | 'manual'
+  /** The deletion of an archived image whose restore window has passed: its notice was given long ago. */
+  | 'purge';
 
 export const DELETION_CALLERS: readonly DeletionCaller[] = [
   'lifecycle',
@@ -20,6 +27,7 @@ export const DELETION_CALLERS: readonly DeletionCaller[] = [
   'quarantine-expiry',
   'due-deletion',
   'manual',
+  'purge',
 ];
 
 /** Why the guard kept an image. The same codes appear in reports and logs. */
@@ -32,7 +40,9 @@ export type KeepCode =
   | 'min-age'
   | 'breaker-open'
   | 'bounds'
-  | 'follows-kept';
+  | 'follows-kept'
+  /** A notice was given and its time has not come. */
+  | 'notice-pending';
 
 export interface GuardCandidate {
   readonly digest: string;
@@ -69,11 +79,27 @@ export interface GuardContext {
   readonly allowance: number;
   /** Epoch ms. */
   readonly now: number;
+  /**
+   * The notice period. With `hours` > 0 an image is deleted only once a notice given at least that long ago is
+   * due: `scheduled` holds each noticed digest's due time (epoch ms); an image without one is scheduled.
+   * @default no notice
+   */
+  readonly notice?: { readonly hours: number; readonly scheduled: ReadonlyMap<string, number> } | undefined;
+  /** Soft delete: `archive` moves a due image to the archive class instead of deleting it. @default off */
+  readonly softDelete?: 'archive' | 'off' | undefined;
 }
 
+/**
+ * - `delete` / `archive`: act now (enforce). `plan`: what a dry run records.
+ * - `schedule`: give the notice now; the image may go at `dueAt` (epoch ms), not before.
+ * - `keep`: not now, with the code and the reason.
+ */
 export type GuardDecision =
-  | { readonly digest: string; readonly action: 'delete' | 'plan'; readonly reason: string }
+  | { readonly digest: string; readonly action: 'delete' | 'archive' | 'plan'; readonly reason: string }
+  | { readonly digest: string; readonly action: 'schedule'; readonly dueAt: number; readonly reason: string }
   | { readonly digest: string; readonly action: 'keep'; readonly code: KeepCode; readonly reason: string };
+
+const HOUR_MS = 3_600_000;
 
 const DAY_MS = 86_400_000;
 
@@ -111,12 +137,15 @@ export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext):
     const seen = new Set<string>([c.digest]);
     for (let p = c.follows; p !== undefined && !seen.has(p); p = byDigest.get(p)?.follows) {
       seen.add(p);
-      if (decisions.get(p)?.action === 'keep') return p;
+      // An ancestor that stays for now (kept, or only noticed) keeps what goes with it.
+      const action = decisions.get(p)?.action;
+      if (action === 'keep' || action === 'schedule') return p;
     }
     return undefined;
   };
   for (const c of candidates) {
-    if (decisions.get(c.digest)?.action === 'keep') continue;
+    const own = decisions.get(c.digest)?.action;
+    if (own === 'keep' || own === 'schedule') continue;
     const kept = keptAncestor(c);
     if (kept) decisions.set(c.digest, keep(c.digest, 'follows-kept', `goes with ${kept}, which is kept`));
   }
@@ -124,7 +153,9 @@ export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext):
   // Bounds: whole units in the caller's order while they fit.
   const units = new Map<string, string[]>();
   for (const c of candidates) {
-    if (decisions.get(c.digest)?.action === 'keep') continue;
+    // Bounds limit what a run destroys; a notice destroys nothing.
+    const action = decisions.get(c.digest)?.action;
+    if (action === 'keep' || action === 'schedule') continue;
     const root = rootOf(c).digest;
     units.set(root, [...(units.get(root) ?? []), c.digest]);
   }
@@ -165,6 +196,8 @@ export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext):
           `younger than the minimum age of ${ctx.managed.minAgeDays} days (${(age / DAY_MS).toFixed(1)} days)`,
         );
     }
+    const notice = noticeDecision(c);
+    if (notice) return notice;
     if (ctx.breaker)
       return keep(
         c.digest,
@@ -174,10 +207,32 @@ export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext):
     return undefined;
   }
 
+  /** The notice period: schedule an image with no notice, keep one whose notice is not due. */
+  function noticeDecision(c: GuardCandidate): GuardDecision | undefined {
+    // A purge deletes what was archived after its notice; a dry run gives no notice (it records PLANNED).
+    if (!ctx.notice || ctx.notice.hours <= 0 || ctx.caller === 'purge' || ctx.mode === 'dry-run')
+      return undefined;
+    const dueAt = ctx.notice.scheduled.get(c.digest);
+    if (dueAt === undefined) {
+      const due = ctx.now + ctx.notice.hours * HOUR_MS;
+      return {
+        digest: c.digest,
+        action: 'schedule',
+        dueAt: due,
+        reason: `notice given: ${ctx.caller} may ${ctx.softDelete === 'archive' ? 'archive' : 'delete'} it at ${new Date(due).toISOString()}`,
+      };
+    }
+    if (dueAt > ctx.now)
+      return keep(c.digest, 'notice-pending', `notice given: due at ${new Date(dueAt).toISOString()}`);
+    return undefined;
+  }
+
   function pass(c: GuardCandidate): GuardDecision {
-    return ctx.mode === 'dry-run'
-      ? { digest: c.digest, action: 'plan', reason: `dry-run: ${ctx.caller} would delete it` }
-      : { digest: c.digest, action: 'delete', reason: `${ctx.caller}: may be deleted` };
+    if (ctx.mode === 'dry-run')
+      return { digest: c.digest, action: 'plan', reason: `dry-run: ${ctx.caller} would delete it` };
+    if (ctx.softDelete === 'archive' && ctx.caller !== 'purge')
+      return { digest: c.digest, action: 'archive', reason: `${ctx.caller}: may be archived (soft delete)` };
+    return { digest: c.digest, action: 'delete', reason: `${ctx.caller}: may be deleted` };
   }
 }
 

@@ -9,11 +9,15 @@ export function holdInForce(hold: Pick<Hold, 'expiresAt'>, now: number): boolean
   return hold.expiresAt === undefined || Date.parse(hold.expiresAt) > now;
 }
 
-/** Whether a hold names this image: by digest, or by one of its current tags. */
+/**
+ * Whether a hold names this image: by digest, or by one of its current tags (a tag hold follows the tag: it
+ * keeps whichever digest carries it now); a hold with neither covers the whole repository.
+ */
 export function holdNames(
   hold: Pick<Hold, 'digest' | 'tag'>,
   image: { readonly digest: string; readonly tags: readonly string[] },
 ): boolean {
+  if (hold.digest === undefined && hold.tag === undefined) return true;
   return hold.digest === image.digest || (hold.tag !== undefined && image.tags.includes(hold.tag));
 }
 
@@ -26,7 +30,7 @@ export function holdOn(
   return holds.find((h) => holdInForce(h, now) && holdNames(h, image));
 }
 
-/** How a hold reads in a plan, a report and an audit record. */
+/** How a hold reads in a plan, a report and an audit record: `held: <reason> (by <owner>[, until <date>])`. */
 export function describeHold(hold: Hold): string {
-  return `on hold by ${hold.owner}: ${hold.reason}${hold.expiresAt ? ` (until ${hold.expiresAt})` : ''}`;
+  return `held: ${hold.reason} (by ${hold.owner}${hold.expiresAt ? `, until ${hold.expiresAt}` : ''})`;
 }

@@ -928,6 +928,11 @@ function hardProtections(
 
   for (const hold of steward?.holds ?? []) {
     if (!holdInForce(hold, now)) continue;
+    if (hold.digest === undefined && hold.tag === undefined) {
+      // A hold on the whole repository (placed from the CLI) keeps every image of it.
+      for (let id = 0; id < images.length; id++) protect(out, id, ['hold', describeHold(hold)]);
+      continue;
+    }
     const target = hold.digest ?? (hold.tag !== undefined ? digestTagged(hold.tag) : undefined);
     if (!target) continue;
     // A hold on a digest the repository does not have protects nothing.
