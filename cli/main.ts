@@ -5,6 +5,7 @@ import { describeAwsSetupError } from './aws-errors.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerGate } from './commands/gate.js';
+import { registerHold } from './commands/hold.js';
 import { registerLocal } from './commands/local.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRun } from './commands/run.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerAudit,
   registerBreaker,
   registerGate,
+  registerHold,
   registerRun,
   registerLocal,
 ];

@@ -122,6 +122,21 @@ export async function createVerdictTable(client: DynamoDBClient, TableName: stri
   );
 }
 
+/**
+ * Creates a holds table as functions/shared/holds/store.ts keys it: pk/sk only (holds by repository in one
+ * partition, their locators under `HOLDID#<id>`), no index.
+ */
+export async function createHoldsTable(client: DynamoDBClient, TableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: ['pk', 'sk'].map(attribute),
+      KeySchema: keySchema('pk', 'sk'),
+    }),
+  );
+}
+
 /** Starts dynalite in-process on a random local port and creates the audit and state tables. */
 export async function startDynamo(): Promise<Dynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
