@@ -1,11 +1,12 @@
 /**
- * The one way any caller deletes images: guard ─► (dry-run: PLANNED records) / (enforce: breaker ─►
- * write-ahead PENDING ─► BatchDeleteImage ─► DELETED / FAILED). Callers say what they want removed and why;
- * they never branch on the mode, read holds or check what is in use themselves.
+ * The one way any caller deletes images: guard ─► dry-run: PLANNED records; enforce: notices (SCHEDULED) for
+ * images without one, then for what is due: breaker ─► write-ahead PENDING ─► BatchDeleteImage (DELETED) or
+ * UpdateImageStorageClass (ARCHIVED); notices that no longer apply end CANCELLED. Callers say what they want
+ * removed and why; they never branch on the mode, read holds or check what is in use themselves.
  */
-import type { DeleteSignal } from '../audit/records.js';
-import type { Selection } from '../config/schema.js';
-import type { InUse } from '../lifecycle/types.js';
+import type { AuditStatus, DeleteSignal } from '../audit/records.js';
+import type { EffectiveGovernance, Selection } from '../config/schema.js';
+import type { Hold, InUse } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
 import {
   type DeletionCaller,
@@ -15,7 +16,34 @@ import {
   guard,
   type KeepCode,
 } from './guard.js';
-import { breakerScopesFor, type SafeDeletePorts, safeDelete } from './safe-delete.js';
+import {
+  breakerScopesFor,
+  type SafeArchivePorts,
+  type SafeDeletePorts,
+  safeArchive,
+  safeDelete,
+} from './safe-delete.js';
+
+/** What the guard keeps for a reason that ends a notice (transient reasons — bounds, breaker — do not). */
+const ENDS_NOTICE: ReadonlySet<KeepCode> = new Set([
+  'not-managed',
+  'hold',
+  'in-use',
+  'protected-tag',
+  'min-age',
+]);
+
+const DAY_MS = 86_400_000;
+
+/** An open audit record of the repository (AuditStore.open): a notice or an archived image. */
+export interface OpenRecord {
+  readonly digest: string;
+  readonly status: AuditStatus;
+  readonly tags: readonly string[];
+  readonly dueAt?: string | undefined;
+  readonly purgeAt?: string | undefined;
+  readonly actor: { readonly rulePriority?: number | null | undefined };
+}
 
 export interface DeletionCandidate extends GuardCandidate {
   readonly sizeBytes: number;
@@ -41,6 +69,17 @@ export interface DeletionRequest {
   readonly allowance: number;
   /** In deletion order: parents before what follows them. */
   readonly candidates: readonly DeletionCandidate[];
+  /** Holds placed from the CLI (the holds table), on top of the selection's own. */
+  readonly holds?: readonly Hold[] | undefined;
+  /** The notice period and soft delete of the managing selection. @default none: delete when planned */
+  readonly governance?: EffectiveGovernance | undefined;
+  /** The repository's open records (notices given, images archived). @default none */
+  readonly open?: readonly OpenRecord[] | undefined;
+  /**
+   * The caller planned the whole repository (the lifecycle cleanup): a notice it gave for an image it no
+   * longer plans ends CANCELLED. A caller that asks about one image (the gate) leaves other notices alone.
+   */
+  readonly wholeRepository?: boolean | undefined;
 }
 
 export interface DeletionResult {
@@ -57,17 +96,41 @@ export interface DeletionResult {
   readonly notAttempted: number;
   /** What the guard kept, by code. */
   readonly kept: Readonly<Partial<Record<KeepCode, number>>>;
+  /** Notices given in this run (new SCHEDULED records), with their due time. */
+  readonly scheduled: readonly { readonly candidate: DeletionCandidate; readonly dueAt: string }[];
+  /** Notices ended in this run, with why. */
+  readonly cancelled: readonly { readonly digest: string; readonly reason: string }[];
+  readonly archived: number;
+  readonly bytesArchived: number;
 }
 
 /** The protections of a selection that the guard applies to every caller. */
-export function guardProtections(selection: Selection | undefined): GuardProtections | undefined {
+export function guardProtections(
+  selection: Selection | undefined,
+  extraHolds: readonly Hold[] = [],
+): GuardProtections | undefined {
   if (!selection) return undefined;
   const s = selection.steward;
-  return { holds: s?.holds, protectedTags: s?.protectedTags, minAgeDays: s?.minAgeDays };
+  return {
+    holds: [...(s?.holds ?? []), ...extraHolds],
+    protectedTags: s?.protectedTags,
+    minAgeDays: s?.minAgeDays,
+  };
 }
 
-export async function runDeletion(request: DeletionRequest, ports: SafeDeletePorts): Promise<DeletionResult> {
-  const { repository, runId, now } = request;
+/** The destructive ports: those of a delete, and (for soft delete) a registry that can archive. */
+export interface DeletionPorts extends Omit<SafeDeletePorts, 'registry'> {
+  readonly registry: SafeDeletePorts['registry'] & Partial<SafeArchivePorts['registry']>;
+}
+
+export async function runDeletion(request: DeletionRequest, ports: DeletionPorts): Promise<DeletionResult> {
+  const { repository, runId, now, governance } = request;
+  const open = request.open ?? [];
+  const noticed = new Map(
+    open
+      .filter((r) => r.status === 'SCHEDULED' && r.dueAt !== undefined)
+      .map((r) => [r.digest, Date.parse(r.dueAt!)] as const),
+  );
   // Only an enforcing run reads the breaker: a dry run deletes nothing, and its plan shows what enforce would do.
   const breaker =
     request.mode === 'enforce' && request.candidates.length > 0 && request.selection
@@ -76,11 +139,13 @@ export async function runDeletion(request: DeletionRequest, ports: SafeDeletePor
   const decisions = guard(request.candidates, {
     caller: request.caller,
     mode: request.mode,
-    managed: guardProtections(request.selection),
+    managed: guardProtections(request.selection, request.holds),
     inUse: request.inUse,
     breaker,
     allowance: request.allowance,
     now: now.getTime(),
+    notice: governance?.notice.hours ? { hours: governance.notice.hours, scheduled: noticed } : undefined,
+    softDelete: governance?.softDelete.mode,
   });
   const kept: Partial<Record<KeepCode, number>> = {};
   for (const d of decisions) if (d.action === 'keep') kept[d.code] = (kept[d.code] ?? 0) + 1;
@@ -104,7 +169,7 @@ export async function runDeletion(request: DeletionRequest, ports: SafeDeletePor
     actor: { type: 'ecr-steward', runId, rulePriority: c.rulePriority, reasons: c.reasons },
     ...extra,
   });
-  const chosen = (action: 'delete' | 'plan') =>
+  const chosen = (action: 'delete' | 'archive' | 'plan') =>
     decisions.filter((d) => d.action === action).map((d) => byDigest.get(d.digest)!);
   const base = {
     decisions,
@@ -113,9 +178,13 @@ export async function runDeletion(request: DeletionRequest, ports: SafeDeletePor
     deleted: 0,
     alreadyGone: 0,
     bytesReclaimed: 0,
-    failures: [],
+    failures: [] as { digest: string; code: string; reason: string }[],
     notAttempted: 0,
     breaker,
+    scheduled: [] as { candidate: DeletionCandidate; dueAt: string }[],
+    cancelled: [] as { digest: string; reason: string }[],
+    archived: 0,
+    bytesArchived: 0,
   };
 
   if (request.mode === 'dry-run') {
@@ -123,9 +192,94 @@ export async function runDeletion(request: DeletionRequest, ports: SafeDeletePor
     await mapLimit(planned, 16, (c) => ports.audit.record(signal(c, 'PLANNED')));
     return { ...base, planned: planned.length };
   }
+
+  // Notices: one SCHEDULED record per image; the store keeps the first due time, so a repeat never delays.
+  for (const d of decisions)
+    if (d.action === 'schedule')
+      base.scheduled.push({ candidate: byDigest.get(d.digest)!, dueAt: new Date(d.dueAt).toISOString() });
+  await mapLimit(base.scheduled, 16, ({ candidate, dueAt }) =>
+    ports.audit.record(signal(candidate, 'SCHEDULED', { evidence: 'steward-notice', dueAt })),
+  );
+
+  // Notices that no longer apply: the image is now held, in use, protected… or (whole-repository callers) no
+  // longer planned at all. Transient reasons (bounds, breaker) leave the notice standing.
+  for (const d of decisions)
+    if (d.action === 'keep' && ENDS_NOTICE.has(d.code) && noticed.has(d.digest))
+      base.cancelled.push({ digest: d.digest, reason: d.reason });
+  if (request.wholeRepository)
+    for (const r of open)
+      if (r.status === 'SCHEDULED' && !byDigest.has(r.digest) && r.actor.rulePriority !== null)
+        base.cancelled.push({
+          digest: r.digest,
+          reason: 'no longer planned (re-tagged, pulled, or the policy changed)',
+        });
+  const openByDigest = new Map(open.map((r) => [r.digest, r]));
+  await mapLimit(base.cancelled, 16, ({ digest, reason }) => {
+    const c = byDigest.get(digest);
+    const fallback = {
+      digest,
+      tags: openByDigest.get(digest)?.tags ?? [],
+      sizeBytes: 0,
+      rulePriority: null,
+      reasons: [],
+    };
+    return ports.audit.record(
+      signal(c ?? fallback, 'CANCELLED', {
+        evidence: 'steward-cancel',
+        note: reason,
+        ...(c ? {} : { actor: undefined }),
+      }),
+    );
+  });
+
+  // Soft delete: archive what is due; ECR's refusals are deleted or kept as the config says.
+  const toArchive = chosen('archive');
   const toDelete = chosen('delete');
-  if (toDelete.length === 0) return base;
-  const result = await safeDelete(
+  let result = base;
+  if (toArchive.length > 0) {
+    if (!ports.registry.archiveImages)
+      throw new Error('soft delete needs a registry that can archive images');
+    const purgeAt = new Date(
+      now.getTime() + (governance?.softDelete.purgeAfterDays ?? 30) * DAY_MS,
+    ).toISOString();
+    const archived = await safeArchive(
+      repository.name,
+      toArchive.map((c) => ({
+        digest: c.digest,
+        sizeBytes: c.sizeBytes,
+        purgeAt,
+        signal: (status, extra) => signal(c, status, extra),
+      })),
+      { ...ports, registry: { archiveImages: ports.registry.archiveImages.bind(ports.registry) } },
+      { breakerCheckedAt: now },
+    );
+    result = {
+      ...result,
+      archived: archived.archived,
+      bytesArchived: archived.bytesArchived,
+      alreadyGone: archived.alreadyGone,
+      notAttempted: archived.notAttempted,
+      breaker: archived.breaker ?? breaker,
+    };
+    for (const refusal of archived.refused) {
+      const c = byDigest.get(refusal.digest)!;
+      const why = `ECR would not archive it (${refusal.code}: ${refusal.reason})`;
+      if (governance?.softDelete.unarchivable === 'delete')
+        toDelete.push({ ...c, reasons: [...c.reasons, `${why}; softDelete.unarchivable is delete`] });
+      else {
+        result.cancelled.push({ digest: c.digest, reason: `kept: ${why}; softDelete.unarchivable is keep` });
+        await ports.audit.record(
+          signal(c, 'CANCELLED', {
+            evidence: 'steward-cancel',
+            note: `kept: ${why}; softDelete.unarchivable is keep`,
+          }),
+        );
+      }
+    }
+    if (archived.breaker) return result;
+  }
+  if (toDelete.length === 0) return result;
+  const deleted = await safeDelete(
     repository.name,
     toDelete.map((c) => ({
       digest: c.digest,
@@ -133,7 +287,14 @@ export async function runDeletion(request: DeletionRequest, ports: SafeDeletePor
       signal: (status, extra) => signal(c, status, extra),
     })),
     ports,
-    { breakerCheckedAt: now },
+    // The guard's breaker read covers the first batch unless an archive ran in between.
+    { breakerCheckedAt: toArchive.length === 0 ? now : undefined },
   );
-  return { ...base, ...result, breaker: result.breaker ?? breaker };
+  return {
+    ...result,
+    ...deleted,
+    alreadyGone: result.alreadyGone + deleted.alreadyGone,
+    notAttempted: result.notAttempted + deleted.notAttempted,
+    breaker: deleted.breaker ?? result.breaker,
+  };
 }

@@ -148,3 +148,94 @@ export async function safeDelete(
   }
   return { deleted: deletedCount, bytesReclaimed, alreadyGone, failures, notAttempted: 0 };
 }
+
+export interface SafeArchivePorts extends Omit<SafeDeletePorts, 'registry'> {
+  readonly registry: {
+    /** UpdateImageStorageClass to ARCHIVE, one image a call; `deleted` lists the archived digests. */
+    archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
+  };
+}
+
+export interface SafeArchiveResult {
+  readonly archived: number;
+  readonly bytesArchived: number;
+  readonly alreadyGone: number;
+  /** Images ECR would not archive, with its code and reason: the caller deletes or keeps them, as configured. */
+  readonly refused: readonly { digest: string; code: string; reason: string }[];
+  readonly breaker?: { readonly scope: string; readonly reason?: string | undefined } | undefined;
+  readonly notAttempted: number;
+}
+
+/**
+ * Soft delete through the same discipline as a delete: breaker before every batch, a write-ahead PENDING record
+ * (intent `archive`) before UpdateImageStorageClass, then ARCHIVED with the purge time. A crash between the
+ * call and the settle leaves a PENDING archive that reconciliation settles by what ECR shows.
+ */
+export async function safeArchive(
+  repository: string,
+  items: readonly (DeleteItem & { readonly purgeAt: string })[],
+  ports: SafeArchivePorts,
+  options: { readonly breakerCheckedAt?: Date | undefined } = {},
+): Promise<SafeArchiveResult> {
+  const scopes = breakerScopesFor(repository);
+  const refused: { digest: string; code: string; reason: string }[] = [];
+  let archived = 0;
+  let bytesArchived = 0;
+  let alreadyGone = 0;
+  let attempted = 0;
+  for (const [i, batch] of chunks(items, 100).entries()) {
+    const open =
+      i === 0 && options.breakerCheckedAt ? undefined : await ports.breaker.firstOpen(scopes, new Date());
+    if (open)
+      return {
+        archived,
+        bytesArchived,
+        alreadyGone,
+        refused,
+        breaker: open,
+        notAttempted: items.length - attempted,
+      };
+    await mapLimit(batch, 16, (item) =>
+      ports.audit.record({
+        ...item.signal('PENDING', { evidence: 'steward-write-ahead' }),
+        intent: 'archive',
+      }),
+    );
+    attempted += batch.length;
+    await ports.checkpoint?.('after-write-ahead', repository);
+    const outcome = await ports.registry.archiveImages(
+      repository,
+      batch.map((i) => i.digest),
+    );
+    await ports.checkpoint?.('after-delete', repository);
+    const done = new Set(outcome.deleted);
+    const failed = new Map(outcome.failures.map((f) => [f.digest, f]));
+    await mapLimit(batch, 16, async (item) => {
+      if (done.has(item.digest)) {
+        archived++;
+        bytesArchived += item.sizeBytes;
+        const at = new Date().toISOString();
+        return ports.audit.record({
+          ...item.signal('DELETED', { evidence: 'steward-archive' }),
+          status: 'ARCHIVED',
+          archivedAt: at,
+          purgeAt: item.purgeAt,
+        });
+      }
+      const f = failed.get(item.digest) ?? {
+        digest: item.digest,
+        code: 'NotReported',
+        reason: 'ECR reported neither an archive nor a failure',
+      };
+      if (f.code === 'ImageNotFoundException' || f.code === 'ImageNotFound') {
+        alreadyGone++;
+        return ports.audit.record(item.signal('DELETED', { evidence: 'steward-already-gone' }));
+      }
+      refused.push(f);
+      return ports.audit.record(
+        item.signal('FAILED', { evidence: 'steward-failure', failure: { code: f.code, reason: f.reason } }),
+      );
+    });
+  }
+  return { archived, bytesArchived, alreadyGone, refused, notAttempted: 0 };
+}
