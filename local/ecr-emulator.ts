@@ -54,8 +54,9 @@ export interface EcrEmulatorOptions {
    */
   readonly recordPullOnBatchGetImage?: boolean;
   /**
-   * How long a restore (UpdateImageStorageClass STANDARD) stays ACTIVATING. ECR says "up to 20 minutes";
-   * default 0: restored at once.
+   * How long a restore (UpdateImageStorageClass STANDARD) stays ACTIVATING, measured on the `now` clock (so a
+   * scenario with a fast clock sees a 20-minute restore finish when its clock has moved 20 minutes). ECR says
+   * "typically up to 20 minutes"; default 0: restored at once.
    */
   readonly restoreDelayMs?: number;
 }
@@ -148,6 +149,8 @@ interface ImageRecord {
   status: EcrImageStatus;
   lastArchivedAt?: Date | undefined;
   lastActivatedAt?: Date | undefined;
+  /** ACTIVATING: when the restore completes (on the emulator's clock). */
+  activatesAt?: Date | undefined;
   readonly children: readonly string[];
   scan?: ScanRecord | undefined;
 }
@@ -368,6 +371,8 @@ export class EcrEmulator {
   private readonly restoreDelayMs: number;
   private readonly repositories = new Map<string, RepositoryRecord>();
   private readonly listeners = new Set<(event: EcrEvent) => void>();
+  /** Images being restored (ACTIVATING), so that settling them never scans a whole registry. */
+  private readonly activating = new Set<{ repo: RepositoryRecord; image: ImageRecord }>();
 
   constructor(options: EcrEmulatorOptions = {}) {
     this.accountId = options.accountId ?? '123456789012';
@@ -550,6 +555,7 @@ export class EcrEmulator {
 
   /** A copy of an image (by digest or tag), or undefined. */
   image(repositoryName: string, ref: string): EcrImageView | undefined {
+    this.settleRestores();
     const repo = this.repositories.get(repositoryName);
     const image = repo && this.resolve(repo, ref.includes(':') ? { imageDigest: ref } : { imageTag: ref });
     return image && view(image);
@@ -567,6 +573,7 @@ export class EcrEmulator {
 
   /** Every image of a repository, in digest order. */
   images(repositoryName: string): EcrImageView[] {
+    this.settleRestores();
     const repo = this.repository(repositoryName);
     return this.sortedDigests(repo).map((d) => view(repo.images.get(d) as ImageRecord));
   }
@@ -599,6 +606,8 @@ export class EcrEmulator {
 
   /** The ServiceHandler for local/server.ts (`handlers: { ecr: emulator.handle }`). */
   readonly handle: ServiceHandler = async (op, input) => {
+    // A restore whose time has come on the emulator's clock is finished before the call reads anything.
+    this.settleRestores();
     const body = (input ?? {}) as Record<string, unknown>;
     if (body.registryId !== undefined && body.registryId !== this.accountId && 'repositoryName' in body)
       throw this.repositoryNotFound(String(body.repositoryName), String(body.registryId));
@@ -627,6 +636,8 @@ export class EcrEmulator {
         return { body: this.batchDeleteImage(body) };
       case 'UpdateImageStorageClass':
         return { body: this.updateImageStorageClass(body) };
+      case 'GetDownloadUrlForLayer':
+        return { body: this.getDownloadUrlForLayer(body) };
       case 'GetLifecyclePolicy':
         return { body: this.getLifecyclePolicy(body) };
       case 'PutLifecyclePolicy':
@@ -906,6 +917,37 @@ export class EcrEmulator {
     };
   }
 
+  /**
+   * GetDownloadUrlForLayer: a layer (or config blob) of an ACTIVE image of the repository gets a URL. Archived
+   * and restoring images "cannot be pulled … will fail with a 404 error" ([ARCH]); which API error a layer
+   * of an archived image gets is not documented, so a layer that only archived images use is answered with
+   * LayerInaccessibleException (the layer is "not associated with an image" that can be pulled), and a layer no
+   * image uses with LayersNotFoundException, ECR's texts for both.
+   */
+  private getDownloadUrlForLayer(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const layerDigest = required(input, 'layerDigest');
+    let inArchive = false;
+    for (const image of repo.images.values()) {
+      if (!blobsOf(image.manifest).includes(layerDigest)) continue;
+      if (image.status === 'ACTIVE')
+        return {
+          downloadUrl: `https://prod-${this.region}-starport-layer-bucket.s3.${this.region}.amazonaws.com/local/${repo.name}/${layerDigest}`,
+          layerDigest,
+        };
+      inArchive = true;
+    }
+    if (inArchive)
+      throw new ServiceError(
+        'LayerInaccessibleException',
+        'The specified layer is not available because it is not associated with an image. Unassociated image layers may be cleaned up at any time.',
+      );
+    throw new ServiceError(
+      'LayersNotFoundException',
+      'The specified layers could not be found, or the specified layer is not valid for this repository.',
+    );
+  }
+
   private getLifecyclePolicy(input: Record<string, unknown>) {
     const repo = this.repository(required(input, 'repositoryName'));
     if (!repo.policy) throw this.noPolicy(repo);
@@ -1045,6 +1087,7 @@ export class EcrEmulator {
     } else if (image.status !== 'ACTIVE') {
       // "The image can be restored as an active image by … re-pushing the image to the repository."
       image.status = 'ACTIVE';
+      image.activatesAt = undefined;
       image.lastActivatedAt = this.now();
       restored = true;
     }
@@ -1142,28 +1185,79 @@ export class EcrEmulator {
     }
   }
 
+  /**
+   * UpdateImageStorageClass. What AWS documents and is enforced here:
+   * - "If an image is referenced by a manifest list, it cannot be expired or archived without the manifest
+   *   list being deleted or archived first" (lifecycle evaluation rules, [HOW]): archiving a child of an index
+   *   that is not archived is refused with ImageStorageClassUpdateNotSupportedException, the API's only
+   *   storage-class error ("The requested image storage class update is not supported"). The message text is
+   *   not published; this one names the indexes, as BatchDeleteImage's ImageReferencedByManifestList does.
+   * - A restore passes through ACTIVATING ("typically up to 20 minutes"; DescribeImages lists it with
+   *   imageStatus ACTIVATING; it cannot be pulled until the restore completes) and then is ACTIVE with
+   *   `lastActivatedAt`, the time the restore completed.
+   * - The `ECR Image Action` UPDATE_STORAGE_CLASS event is sent when the change is done: at once for an archive,
+   *   at completion for a restore (the restore sample carries `last-activated-at`).
+   * AWS documents no other refusal: no minimum age, media type or size. Archiving an archived or restoring
+   * image, or restoring an active one, is undocumented: it changes nothing here and answers the current status.
+   */
   private updateStorageClass(
     repo: RepositoryRecord,
     image: ImageRecord,
     target: 'ARCHIVE' | 'STANDARD',
   ): EcrImageStatus {
-    // Archiving an archived image or restoring an active one changes nothing (ECR's answer is undocumented).
     if (target === 'ARCHIVE' && image.status === 'ACTIVE') {
+      const activeParents = this.referencedBy(repo, image.digest).filter(
+        (d) => repo.images.get(d)?.status !== 'ARCHIVED',
+      );
+      if (activeParents.length > 0)
+        throw new ServiceError(
+          'ImageStorageClassUpdateNotSupportedException',
+          `The image with digest '${image.digest}' cannot be archived because it is referenced by manifest list: [${activeParents.join(', ')}] in the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
+        );
       image.status = 'ARCHIVED';
       image.lastArchivedAt = this.now();
       this.emit('ECR Image Action', this.storageClassDetail(repo, image, 'ARCHIVE'));
     } else if (target === 'STANDARD' && image.status === 'ARCHIVED') {
-      const activate = () => {
-        if (image.status !== 'ACTIVATING' || repo.images.get(image.digest) !== image) return;
-        image.status = 'ACTIVE';
-        image.lastActivatedAt = this.now();
-        this.emit('ECR Image Action', this.storageClassDetail(repo, image, 'STANDARD'));
-      };
       image.status = 'ACTIVATING';
-      if (this.restoreDelayMs > 0) setTimeout(activate, this.restoreDelayMs).unref();
-      else activate();
+      image.activatesAt = new Date(this.now().getTime() + this.restoreDelayMs);
+      if (this.restoreDelayMs > 0) {
+        this.activating.add({ repo, image });
+        // With the system clock the timer finishes the restore on time (and sends its event) even when nobody
+        // calls; with an injected clock the next call, or settleRestores(), does once the clock has moved.
+        setTimeout(() => this.settleRestores(), this.restoreDelayMs).unref();
+      } else this.activate(repo, image, image.activatesAt);
     }
     return image.status;
+  }
+
+  /**
+   * Finishes every restore whose time has come on the emulator's clock: the image becomes ACTIVE with
+   * `lastActivatedAt` = the completion time, and the UPDATE_STORAGE_CLASS STANDARD event is sent. Every wire
+   * call does this first; a scenario that moves its clock may call it to have the events sent at once.
+   */
+  settleRestores(): void {
+    if (this.activating.size === 0) return;
+    const now = this.now().getTime();
+    for (const entry of this.activating) {
+      const { repo, image } = entry;
+      // Deleted or re-pushed meanwhile (a push restores at once): nothing left to finish.
+      if (image.status !== 'ACTIVATING' || repo.images.get(image.digest) !== image) {
+        this.activating.delete(entry);
+        continue;
+      }
+      if (image.activatesAt && image.activatesAt.getTime() <= now) {
+        this.activating.delete(entry);
+        this.activate(repo, image, image.activatesAt);
+      }
+    }
+  }
+
+  private activate(repo: RepositoryRecord, image: ImageRecord, at: Date): void {
+    if (image.status !== 'ACTIVATING' || repo.images.get(image.digest) !== image) return;
+    image.status = 'ACTIVE';
+    image.activatesAt = undefined;
+    image.lastActivatedAt = at;
+    this.emit('ECR Image Action', this.storageClassDetail(repo, image, 'STANDARD'));
   }
 
   // ------------------------------------------------------------------ reading
@@ -1402,6 +1496,18 @@ function severityCounts(scan: ScanRecord): Record<string, number> {
     counts[severity] = (counts[severity] ?? 0) + 1;
   }
   return counts;
+}
+
+/** The blob digests (config and layers) a manifest names; none for an index or a manifest that is not JSON. */
+function blobsOf(manifest: string): string[] {
+  try {
+    const doc = JSON.parse(manifest) as { config?: { digest?: unknown }; layers?: { digest?: unknown }[] };
+    return [doc.config?.digest, ...(Array.isArray(doc.layers) ? doc.layers.map((l) => l.digest) : [])].filter(
+      (d): d is string => typeof d === 'string',
+    );
+  } catch {
+    return [];
+  }
 }
 
 function view(image: ImageRecord): EcrImageView {

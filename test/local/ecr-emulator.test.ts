@@ -11,7 +11,9 @@ import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
+  GetDownloadUrlForLayerCommand,
   GetLifecyclePolicyCommand,
+  type ImageStatusFilter,
   ListImagesCommand,
   ListTagsForResourceCommand,
   PutImageCommand,
@@ -32,6 +34,7 @@ import {
   type EcrEvent,
   manifestDigest,
   OCI_INDEX,
+  OCI_MANIFEST,
   ociImageIndex,
   ociImageManifest,
 } from '../../local/ecr-emulator.js';
@@ -735,6 +738,198 @@ describe('storage class, lifecycle policy, scan findings', () => {
       'finding-severity-counts': { CRITICAL: 834, HIGH: 833, LOW: 833 },
     });
     expect(scan.resources).toEqual([`arn:aws:ecr:us-east-1:123456789012:repository/${REPO}`]);
+  });
+});
+
+describe('archive storage class (UpdateImageStorageClass)', () => {
+  beforeEach(() => {
+    emulator.createRepository(REPO);
+  });
+
+  it('lists archived images only when the imageStatus filter asks for them, with imageStatus ARCHIVED', async () => {
+    // Prepare
+    const [archived, active] = pushMany(2) as [string, string];
+    emulator.setStorageClass(REPO, archived, 'ARCHIVE');
+    const client = ecr();
+    const listed = async (imageStatus?: ImageStatusFilter) => {
+      const described = await client.send(
+        new DescribeImagesCommand({
+          repositoryName: REPO,
+          ...(imageStatus ? { filter: { imageStatus } } : {}),
+        }),
+      );
+      const ids = await client.send(
+        new ListImagesCommand({ repositoryName: REPO, ...(imageStatus ? { filter: { imageStatus } } : {}) }),
+      );
+      return {
+        described: (described.imageDetails ?? []).map((d) => [d.imageDigest, d.imageStatus, d.imageTags]),
+        listed: (ids.imageIds ?? []).map((i) => i.imageDigest),
+      };
+    };
+
+    // Act
+    const byDefault = await listed();
+    const onlyArchived = await listed('ARCHIVED');
+    const any = await listed('ANY');
+
+    // Assess
+    expect(byDefault).toEqual({ described: [[active, 'ACTIVE', ['v1']]], listed: [active] });
+    expect(onlyArchived).toEqual({ described: [[archived, 'ARCHIVED', ['v0']]], listed: [archived] });
+    expect(any.described).toEqual(
+      [
+        [archived, 'ARCHIVED', ['v0']],
+        [active, 'ACTIVE', ['v1']],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+  });
+
+  it('refuses to archive a child of an index that is not archived, and archives it once the index is', async () => {
+    // Prepare
+    const children = pushMany(2, REPO, { untagged: true, seed: 'arch' });
+    const index = emulator.putImage(REPO, { manifest: ociImageIndex(children), tags: ['multi'] });
+    const client = ecr();
+    const archive = (imageDigest: string) =>
+      client.send(
+        new UpdateImageStorageClassCommand({
+          repositoryName: REPO,
+          imageId: { imageDigest },
+          targetStorageClass: 'ARCHIVE',
+        }),
+      );
+
+    // Act
+    const refused = await errorOf(archive(children[0] as string));
+    const statusAfterRefusal = emulator.image(REPO, children[0] as string)?.status;
+    const indexArchived = await archive(index);
+    const childArchived = await archive(children[0] as string);
+
+    // Assess
+    expect(refused.name).toBe('ImageStorageClassUpdateNotSupportedException');
+    expect(refused.$metadata?.httpStatusCode).toBe(400);
+    expect(refused.message).toBe(
+      `The image with digest '${children[0]}' cannot be archived because it is referenced by manifest list: [${index}] in the repository with name '${REPO}' in the registry with id '123456789012'`,
+    );
+    expect(statusAfterRefusal).toBe('ACTIVE');
+    expect(indexArchived.imageStatus).toBe('ARCHIVED');
+    expect(childArchived.imageStatus).toBe('ARCHIVED');
+  });
+
+  it('answers pulls of an archived image as not found: BatchGetImage ImageNotFound, its layers LayerInaccessible', async () => {
+    // Prepare
+    const [archived, active] = pushMany(2) as [string, string];
+    emulator.setStorageClass(REPO, archived, 'ARCHIVE');
+    const layerOf = (seed: string) => manifestDigest(`layer:${seed}`);
+    const client = ecr();
+
+    // Act
+    const pull = await client.send(
+      new BatchGetImageCommand({
+        repositoryName: REPO,
+        imageIds: [{ imageDigest: archived }, { imageTag: 'v1' }],
+      }),
+    );
+    const archivedLayer = await errorOf(
+      client.send(
+        new GetDownloadUrlForLayerCommand({ repositoryName: REPO, layerDigest: layerOf(`${REPO}-0`) }),
+      ),
+    );
+    const activeLayer = await client.send(
+      new GetDownloadUrlForLayerCommand({ repositoryName: REPO, layerDigest: layerOf(`${REPO}-1`) }),
+    );
+    const unknownLayer = await errorOf(
+      client.send(new GetDownloadUrlForLayerCommand({ repositoryName: REPO, layerDigest: layerOf('nope') })),
+    );
+
+    // Assess
+    expect(pull.images?.map((i) => i.imageId?.imageDigest)).toEqual([active]);
+    expect(pull.failures).toEqual([
+      {
+        imageId: { imageDigest: archived },
+        failureCode: 'ImageNotFound',
+        failureReason: 'Requested image not found',
+      },
+    ]);
+    expect(archivedLayer.name).toBe('LayerInaccessibleException');
+    expect(activeLayer.layerDigest).toBe(layerOf(`${REPO}-1`));
+    expect(activeLayer.downloadUrl).toMatch(/^https:\/\//);
+    expect(unknownLayer.name).toBe('LayersNotFoundException');
+  });
+
+  it('keeps a restore ACTIVATING until its delay has passed on the emulator clock, then sets lastActivatedAt and emits STANDARD', async () => {
+    // Prepare
+    let clock = NOW;
+    const slow = new EcrEmulator({ now: () => clock, restoreDelayMs: 20 * 60_000 });
+    const seen: EcrEvent[] = [];
+    slow.onEvent((e) => seen.push(e));
+    const local = await startLocalServer({ handlers: { ecr: slow.handle } });
+    const client = new ECRClient({ endpoint: local.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    slow.createRepository(REPO);
+    const digest = slow.putImage(REPO, { manifest: ociImageManifest('slow'), tags: ['v1'] });
+    slow.setStorageClass(REPO, digest, 'ARCHIVE');
+    const statusOf = async () =>
+      (
+        await client.send(
+          new DescribeImagesCommand({
+            repositoryName: REPO,
+            imageIds: [{ imageDigest: digest }],
+            filter: { imageStatus: 'ANY' },
+          }),
+        )
+      ).imageDetails?.[0];
+    const activating = async () =>
+      (
+        await client.send(
+          new DescribeImagesCommand({ repositoryName: REPO, filter: { imageStatus: 'ACTIVATING' } }),
+        )
+      ).imageDetails?.map((d) => d.imageDigest);
+
+    try {
+      // Act
+      const restore = await client.send(
+        new UpdateImageStorageClassCommand({
+          repositoryName: REPO,
+          imageId: { imageDigest: digest },
+          targetStorageClass: 'STANDARD',
+        }),
+      );
+      clock = new Date(NOW.getTime() + 19 * 60_000);
+      const during = await statusOf();
+      const listedDuring = await activating();
+      const pullDuring = await client.send(
+        new BatchGetImageCommand({ repositoryName: REPO, imageIds: [{ imageDigest: digest }] }),
+      );
+      clock = new Date(NOW.getTime() + 25 * 60_000);
+      const after = await statusOf();
+
+      // Assess
+      expect(restore.imageStatus).toBe('ACTIVATING');
+      expect(during?.imageStatus).toBe('ACTIVATING');
+      expect(during?.lastActivatedAt).toBeUndefined();
+      expect(listedDuring).toEqual([digest]);
+      expect(pullDuring.failures?.[0]?.failureCode).toBe('ImageNotFound');
+      expect(after).toMatchObject({
+        imageStatus: 'ACTIVE',
+        imageTags: ['v1'],
+        lastArchivedAt: NOW,
+        lastActivatedAt: new Date(NOW.getTime() + 20 * 60_000),
+      });
+      const details = seen.map((e) => imageActionEventSchema.parse(e).detail);
+      expect(details.map((d) => [d['action-type'], d['target-storage-class']])).toEqual([
+        ['PUSH', undefined],
+        ['UPDATE_STORAGE_CLASS', 'ARCHIVE'],
+        ['UPDATE_STORAGE_CLASS', 'STANDARD'],
+      ]);
+      expect(details[2]).toMatchObject({
+        'image-digest': digest,
+        'repository-name': REPO,
+        result: 'SUCCESS',
+        'manifest-media-type': OCI_MANIFEST,
+        'last-activated-at': new Date(NOW.getTime() + 20 * 60_000).toISOString(),
+      });
+      expect(seen[2]?.time).toBe('2026-06-01T12:25:00Z');
+    } finally {
+      await local.close();
+    }
   });
 });
 
