@@ -7,11 +7,19 @@ import type { DeleteOutcome, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
 import type { DeleteSignal } from '../shared/audit/records.js';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
-import type { Selection, StewardConfig } from '../shared/config/schema.js';
-import { runDeletion } from '../shared/deletion/run.js';
+import { effectiveGovernance, type Selection, type StewardConfig } from '../shared/config/schema.js';
+import { type OpenRecord, runDeletion } from '../shared/deletion/run.js';
+import { breakerScopesFor } from '../shared/deletion/safe-delete.js';
 import { isIndex } from '../shared/lifecycle/graph.js';
 import { planRepository } from '../shared/lifecycle/plan.js';
-import type { Decision, Image, LifecyclePolicy, Plan, ProtectionCode } from '../shared/lifecycle/types.js';
+import type {
+  Decision,
+  Hold,
+  Image,
+  LifecyclePolicy,
+  Plan,
+  ProtectionCode,
+} from '../shared/lifecycle/types.js';
 import { formatPolicyError, validatePolicyText } from '../shared/lifecycle/validate.js';
 import type { BreakerScope } from '../shared/state/breaker.js';
 
@@ -29,9 +37,43 @@ export interface RegistryPort {
   archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
 }
 
+/** A notice to send: the images of one repository this run scheduled, with when they may go. */
+export interface Notice {
+  readonly registryId: string;
+  readonly region: string;
+  readonly repository: string;
+  readonly selection: Selection;
+  readonly runId: string;
+  /** The earliest due time of the notice's images. */
+  readonly dueAt: string;
+  readonly softDelete: 'archive' | 'off';
+  readonly purgeAfterDays: number;
+  readonly images: readonly {
+    readonly digest: string;
+    readonly tags: readonly string[];
+    readonly pushedAt?: string | undefined;
+    readonly lastPulledAt?: string | undefined;
+    readonly sizeBytes: number;
+    readonly reason: string;
+  }[];
+}
+
 export interface CleanupPorts {
   readonly registry: RegistryPort;
-  readonly audit: { record(signal: DeleteSignal): Promise<unknown> };
+  readonly audit: {
+    record(signal: DeleteSignal): Promise<unknown>;
+    /** The repository's open records (notices given, images archived). @default none */
+    open?(ref: { registryId: string; region: string; repository: string }): Promise<readonly OpenRecord[]>;
+  };
+  /**
+   * Holds placed from the CLI (the holds table) on this repository. Throws when the table cannot be read:
+   * then nothing is deleted in the run (fail safe). @default none
+   */
+  readonly holds?:
+    | ((ref: { registryId: string; region: string; repository: string }) => Promise<readonly Hold[]>)
+    | undefined;
+  /** Sends one notice (SNS) for the deletions a run scheduled. @default none */
+  readonly notify?: ((notice: Notice) => Promise<void>) | undefined;
   readonly breaker: {
     firstOpen(
       scopes: readonly BreakerScope[],
@@ -75,6 +117,7 @@ export type CleanupOutcome =
   | 'no-policy'
   | 'invalid-policy'
   | 'in-use-unavailable'
+  | 'holds-unavailable'
   | 'breaker-open';
 
 export interface CleanupReport {
@@ -88,6 +131,11 @@ export interface CleanupReport {
   readonly images: number;
   readonly planned: { readonly expire: number; readonly transition: number; readonly keep: number };
   readonly expired: number;
+  /** Governance: notices given, notices ended, images archived (soft delete) and archived images purged. */
+  readonly scheduled: number;
+  readonly cancelled: number;
+  readonly archived: number;
+  readonly purged: number;
   readonly transitioned: number;
   /** Planned removals left for a later run by the bounds. */
   readonly deferred: number;
@@ -113,6 +161,10 @@ export async function cleanupRepository(
     images: 0,
     planned: { expire: 0, transition: 0, keep: 0 },
     expired: 0,
+    scheduled: 0,
+    cancelled: 0,
+    archived: 0,
+    purged: 0,
     transitioned: 0,
     deferred: 0,
     protectedByReason: {},
@@ -144,6 +196,21 @@ export async function cleanupRepository(
 
   const policy = await resolvePolicy(selection, repo.name, ports, base.warnings);
   if ('outcome' in policy) return stop(policy.outcome, policy.message, { selection: selectionName });
+
+  const ref = { registryId: repo.registryId, region: req.region, repository: repo.name };
+  let tableHolds: readonly Hold[];
+  try {
+    tableHolds = (await ports.holds?.(ref)) ?? [];
+  } catch (e) {
+    return stop(
+      'holds-unavailable',
+      `the holds table could not be read (${(e as Error).message}); nothing is deleted in this run (fail safe)`,
+      { selection: selectionName },
+    );
+  }
+  const governance = effectiveGovernance(config.governance, selection);
+  const governed = governance.notice.hours > 0 || governance.softDelete.mode === 'archive';
+  const open = (await ports.audit.open?.(ref)) ?? [];
 
   const images = await ports.registry.listImages(repo.name);
   // Reconcile before acting: digests that vanished since the last run are recorded, stale PENDING settled.
@@ -177,7 +244,7 @@ export async function cleanupRepository(
     now: req.now,
     indexChildren: children,
     // Steward runs always apply the unit and graph-unknown protections, even with no protections configured.
-    steward: selection.steward ?? {},
+    steward: { ...selection.steward, holds: [...(selection.steward?.holds ?? []), ...tableHolds] },
     inUse,
   });
   base.warnings.push(...plan.warnings);
@@ -222,6 +289,10 @@ export async function cleanupRepository(
       selection,
       inUse,
       allowance,
+      holds: tableHolds,
+      governance: governed ? governance : undefined,
+      open,
+      wholeRepository: true,
       candidates: ordered.map((d) => {
         const image = byDigest.get(d.imageDigest);
         return {
@@ -241,16 +312,17 @@ export async function cleanupRepository(
   const deferred = (result.kept.bounds ?? 0) + result.notAttempted;
   if ((result.kept.bounds ?? 0) > 0)
     base.warnings.push(`${result.kept.bounds} planned deletions exceed the bounds and wait for the next run`);
-  // The plan protects what the guard checks, so the guard keeping more means they disagree: say so.
+  // The plan protects what the guard checks, so the guard keeping more means they disagree: say so. A notice
+  // that is not due yet (and what goes with it) is governance, not disagreement.
   const guardKept = Object.entries(result.kept).filter(
-    ([code]) => code !== 'bounds' && code !== 'breaker-open',
+    ([code]) => !['bounds', 'breaker-open', 'notice-pending', 'follows-kept'].includes(code),
   );
   if (guardKept.length > 0)
     base.warnings.push(
       `the deletion guard kept images the plan would expire: ${guardKept.map(([c, n]) => `${c} ${n}`).join(', ')}`,
     );
   // A dry run spends the run budget as enforce would, so its plan is what enforce would delete.
-  req.budget.remaining -= mode === 'dry-run' ? result.planned : result.deleted;
+  req.budget.remaining -= mode === 'dry-run' ? result.planned : result.deleted + result.archived;
 
   if (mode === 'dry-run') {
     return {
@@ -263,6 +335,33 @@ export async function cleanupRepository(
     };
   }
 
+  const governanceCounts = {
+    scheduled: result.scheduled.length,
+    cancelled: result.cancelled.length,
+    archived: result.archived,
+  };
+  if (result.scheduled.length > 0 && ports.notify) {
+    const dueAt = result.scheduled.map((s) => s.dueAt).sort()[0]!;
+    await ports.notify({
+      registryId: repo.registryId,
+      region: req.region,
+      repository: repo.name,
+      selection,
+      runId: req.runId,
+      dueAt,
+      softDelete: governance.softDelete.mode,
+      purgeAfterDays: governance.softDelete.purgeAfterDays,
+      images: result.scheduled.map(({ candidate: c }) => ({
+        digest: c.digest,
+        tags: c.tags,
+        pushedAt: c.pushedAt,
+        lastPulledAt: c.lastPulledAt,
+        sizeBytes: c.sizeBytes,
+        reason: c.reasons.at(-1) ?? 'planned by the lifecycle policy',
+      })),
+    });
+  }
+
   const failures = [...result.failures];
   const { deleted: expired, bytesReclaimed } = result;
   if (result.breaker) {
@@ -270,6 +369,7 @@ export async function cleanupRepository(
     return {
       ...base,
       ...common,
+      ...governanceCounts,
       outcome: 'breaker-open',
       message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with \`ecr-steward breaker reset --scope ${open.scope}\``,
       expired,
@@ -279,16 +379,76 @@ export async function cleanupRepository(
     };
   }
 
+  // The purge: archived images whose restore window has passed are deleted through the same guard and path.
+  const archivedNow = new Map(images.filter((i) => i.status === 'ARCHIVED').map((i) => [i.digest, i]));
+  const purgeDue = open.filter(
+    (r) =>
+      r.status === 'ARCHIVED' &&
+      r.purgeAt !== undefined &&
+      r.purgeAt <= req.now.toISOString() &&
+      archivedNow.has(r.digest),
+  );
+  let purged = 0;
+  let purgedBytes = 0;
+  if (purgeDue.length > 0) {
+    const purge = await runDeletion(
+      {
+        repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+        caller: 'purge',
+        mode,
+        runId: req.runId,
+        now: req.now,
+        selection,
+        inUse,
+        allowance: Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining),
+        holds: tableHolds,
+        candidates: purgeDue.map((r) => {
+          const image = archivedNow.get(r.digest)!;
+          return {
+            digest: r.digest,
+            // The tags it carried when archived: a hold on one of them still keeps it.
+            tags: [...new Set([...image.tags, ...r.tags])],
+            pushedAt: new Date(image.pushedAt).toISOString(),
+            sizeBytes: image.sizeBytes ?? 0,
+            rulePriority: r.actor.rulePriority ?? null,
+            reasons: [`archived at ${r.archivedAt ?? '?'}; its restore window ended at ${r.purgeAt}`],
+          };
+        }),
+      },
+      ports,
+    );
+    purged = purge.deleted + purge.alreadyGone;
+    purgedBytes = purge.bytesReclaimed;
+    req.budget.remaining -= purge.deleted;
+    failures.push(...purge.failures);
+  }
+
   let transitioned = 0;
   if (transitions.length > 0) {
-    const archive = await ports.registry.archiveImages(
-      repo.name,
-      transitions.map((d) => d.imageDigest),
-    );
-    transitioned = archive.deleted.length;
-    failures.push(...archive.failures);
+    // A transition rule archives; it is not a delete, but an open breaker stops every write of ours.
+    const open = await ports.breaker.firstOpen(breakerScopesFor(repo.name), req.now);
+    if (open) base.warnings.push(`breaker open for ${open.scope}: the policy's transitions wait`);
+    else {
+      const archive = await ports.registry.archiveImages(
+        repo.name,
+        transitions.map((d) => d.imageDigest),
+      );
+      transitioned = archive.deleted.length;
+      failures.push(...archive.failures);
+    }
   }
-  return { ...base, ...common, outcome: 'done', expired, transitioned, deferred, bytesReclaimed, failures };
+  return {
+    ...base,
+    ...common,
+    ...governanceCounts,
+    purged,
+    outcome: 'done',
+    expired,
+    transitioned,
+    deferred,
+    bytesReclaimed: bytesReclaimed + purgedBytes,
+    failures,
+  };
 }
 
 async function resolvePolicy(

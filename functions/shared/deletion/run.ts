@@ -42,6 +42,7 @@ export interface OpenRecord {
   readonly tags: readonly string[];
   readonly dueAt?: string | undefined;
   readonly purgeAt?: string | undefined;
+  readonly archivedAt?: string | undefined;
   readonly actor: { readonly rulePriority?: number | null | undefined };
 }
 
