@@ -8,7 +8,9 @@ import { registerGate } from './commands/gate.js';
 import { registerHold } from './commands/hold.js';
 import { registerLocal } from './commands/local.js';
 import { registerPlan } from './commands/plan.js';
+import { registerRestore } from './commands/restore.js';
 import { registerRun } from './commands/run.js';
+import { registerTrash } from './commands/trash.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError, EXIT, ExitWith } from './util.js';
 
@@ -26,6 +28,8 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerBreaker,
   registerGate,
   registerHold,
+  registerRestore,
+  registerTrash,
   registerRun,
   registerLocal,
 ];

@@ -309,6 +309,41 @@ export class EcrRegistry {
     }
     return { deleted: done, failures };
   }
+
+  /**
+   * Starts the restore of an archived image (UpdateImageStorageClass to STANDARD) and returns the status ECR
+   * answers: ACTIVATING while ECR brings it back (typically up to 20 minutes), ACTIVE when done.
+   */
+  async restoreImage(repositoryName: string, digest: string): Promise<string | undefined> {
+    this.calls.add('UpdateImageStorageClass');
+    const out = await this.client.send(
+      new UpdateImageStorageClassCommand({
+        repositoryName,
+        imageId: { imageDigest: digest },
+        targetStorageClass: 'STANDARD',
+      }),
+    );
+    return out.imageStatus;
+  }
+
+  /** One image by digest in any storage class (status, tags, times), or undefined when it is not there. */
+  async describeImage(repositoryName: string, digest: string): Promise<Image | undefined> {
+    this.calls.add('DescribeImages');
+    try {
+      const out = await this.client.send(
+        new DescribeImagesCommand({
+          repositoryName,
+          imageIds: [{ imageDigest: digest }],
+          filter: { imageStatus: 'ANY' },
+        }),
+      );
+      const detail = out.imageDetails?.[0];
+      return detail ? fromDetail(detail) : undefined;
+    } catch (e) {
+      if ((e as Error).name === 'ImageNotFoundException') return undefined;
+      throw e;
+    }
+  }
 }
 
 function fromDetail(detail: ImageDetail): Image {

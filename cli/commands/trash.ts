@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import type { AuditRecord } from '../../functions/shared/audit/records.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
+import { auditTableName, dynamo, type LiveOptions, region, registryId } from '../aws.js';
+import { parseRepositoryName } from '../refs.js';
+import { humanBytes } from '../util.js';
+
+interface TrashListOptions extends LiveOptions {
+  readonly json?: boolean;
+}
+
+/** One archived image as `trash list` shows it. */
+export interface TrashEntry {
+  readonly registryId: string;
+  readonly region: string;
+  readonly repository: string;
+  readonly digest: string;
+  readonly tags: readonly string[];
+  readonly sizeBytes?: number | undefined;
+  readonly archivedAt?: string | undefined;
+  readonly purgeAt?: string | undefined;
+  readonly reason: string;
+}
+
+/** The archived records among `records`, soonest purge first, as trash entries. Pure. */
+export function trashEntries(records: readonly AuditRecord[]): TrashEntry[] {
+  return records
+    .filter((r) => r.status === 'ARCHIVED')
+    .map((r) => ({
+      registryId: r.registryId,
+      region: r.region,
+      repository: r.repository,
+      digest: r.digest,
+      tags: [...r.tags],
+      sizeBytes: r.sizeBytes,
+      archivedAt: r.archivedAt,
+      purgeAt: r.purgeAt,
+      reason: r.actor.reasons?.[0] ?? r.note ?? '',
+    }))
+    .sort(
+      (a, b) =>
+        (a.purgeAt ?? '').localeCompare(b.purgeAt ?? '') ||
+        a.repository.localeCompare(b.repository) ||
+        a.digest.localeCompare(b.digest),
+    );
+}
+
+/** A fixed-width table of the entries, one line each, with a count line. */
+export function trashTable(entries: readonly TrashEntry[]): string {
+  const cols = ['purgeAt', 'archivedAt', 'repository', 'digest', 'tags', 'size', 'reason'] as const;
+  const rows = entries.map((e) => ({
+    purgeAt: e.purgeAt ?? '',
+    archivedAt: e.archivedAt ?? '',
+    repository: e.repository,
+    digest: `${e.digest.slice(0, 19)}…`,
+    tags: e.tags.join(' '),
+    size: e.sizeBytes === undefined ? '' : humanBytes(e.sizeBytes),
+    reason: e.reason,
+  }));
+  // The last column is not padded or cut: a reason is read whole.
+  const widths = cols.map((c) => Math.min(40, Math.max(c.length, ...rows.map((r) => r[c].length))));
+  const fmt = (values: string[]) =>
+    values
+      .map((v, i) => (i === cols.length - 1 ? v : v.slice(0, widths[i]).padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return `${[fmt([...cols]), ...rows.map((r) => fmt(cols.map((c) => r[c])))].join('\n')}\n${entries.length} archived image(s)\n`;
+}
+
+/** `ecr-steward trash list [REPO] [--json]`: the images ECR Steward archived (soft-deleted), with their purge dates. */
+export function registerTrash(program: Command): void {
+  const trash = program
+    .command('trash')
+    .description('images ECR Steward archived (soft delete) and when they will be purged');
+  trash
+    .command('list')
+    .description('list archived images: digest, tags, size, when archived, when purged, why')
+    .argument('[repository]', 'one repository (default: every repository)')
+    .option('--json', 'print JSON')
+    .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
+    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
+    .action(async (repository: string | undefined, opts: TrashListOptions) => {
+      if (repository !== undefined) parseRepositoryName(repository, 'repository');
+      const store = new AuditStore(dynamo(), auditTableName(opts));
+      const records = repository
+        ? await store.open({ registryId: await registryId(opts), region: region(), repository })
+        : // Every open record: the byDue index holds SCHEDULED and ARCHIVED ones, due at any time.
+          await store.due('9999-12-31T23:59:59.999Z', 1_000_000);
+      const entries = trashEntries(records);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+        return;
+      }
+      if (entries.length === 0) {
+        process.stdout.write(`no archived images${repository ? ` in ${repository}` : ''}\n`);
+        return;
+      }
+      process.stdout.write(trashTable(entries));
+    });
+}
