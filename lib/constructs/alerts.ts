@@ -7,6 +7,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { selectionLabel } from '../../functions/shared/governance/notice.js';
 
 export interface AlertTopicsProps {
   /** @default RemovalPolicy.RETAIN */
@@ -32,16 +33,52 @@ function alarmSourceConditions(scope: Construct): Record<string, Record<string, 
   };
 }
 
+/** One endpoint of the notices topic: every notice (`selections` absent), or those of some selections only. */
+export interface NoticeSubscription {
+  readonly protocol: 'email' | 'https';
+  readonly endpoint: string;
+  /** The selection labels (`selectionLabel`) whose notices the endpoint receives; absent: all notices. */
+  readonly selections?: readonly string[];
+}
+
 /**
- * The SNS topics people hear from: operational alerts (delete rates, breaker, DLQs) and security findings
- * (scan gate). Both KMS-encrypted with a rotating customer key and TLS-only. CloudWatch alarms of this account
- * may publish to the alerts topic and use the key for it; no EventBridge rule targets a topic, so EventBridge
- * is granted nothing.
+ * The notices topic's subscriptions the config asks for, one per endpoint (SNS and CDK refuse a second
+ * subscription of one endpoint to a topic): `governance.notice.subscriptions` receive every notice; a
+ * selection's own `governance.notice.subscriptions` receive the notices of that selection, and an endpoint
+ * that several selections name receives the notices of each of them. An endpoint that already receives every
+ * notice gets no narrower subscription.
+ */
+export function noticeSubscriptions(config: StewardConfig): NoticeSubscription[] {
+  const byEndpoint = new Map<
+    string,
+    { protocol: 'email' | 'https'; endpoint: string; selections?: string[] }
+  >();
+  const key = (s: { protocol: string; endpoint: string }) => `${s.protocol} ${s.endpoint}`;
+  for (const s of config.governance.notice.subscriptions)
+    if (!byEndpoint.has(key(s))) byEndpoint.set(key(s), { protocol: s.protocol, endpoint: s.endpoint });
+  config.selections.forEach((selection, index) => {
+    for (const s of selection.governance?.notice?.subscriptions ?? []) {
+      const found = byEndpoint.get(key(s));
+      const label = selectionLabel(selection, index);
+      if (!found) byEndpoint.set(key(s), { protocol: s.protocol, endpoint: s.endpoint, selections: [label] });
+      else if (found.selections && !found.selections.includes(label)) found.selections.push(label);
+    }
+  });
+  return [...byEndpoint.values()];
+}
+
+/**
+ * The SNS topics people hear from: operational alerts (delete rates, breaker, DLQs), security findings
+ * (scan gate) and deletion notices (the owning teams). All KMS-encrypted with a rotating customer key and
+ * TLS-only. CloudWatch alarms of this account may publish to the alerts topic and use the key for it; no
+ * EventBridge rule targets a topic, so EventBridge is granted nothing.
  */
 export class AlertTopics extends Construct {
   readonly key: kms.Key;
   readonly alerts: sns.Topic;
   readonly security: sns.Topic;
+  /** Deletion notices, one per repository per run; only the cleanup worker publishes. */
+  readonly notices: sns.Topic;
 
   constructor(scope: Construct, id: string, props: AlertTopicsProps = {}) {
     super(scope, id);
@@ -71,8 +108,13 @@ export class AlertTopics extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
-    // Alarms (dead-letter depth, the delete backstop) notify the alerts topic; the security topic hears only
-    // the scan gate's function, whose role grants it.
+    this.notices = new sns.Topic(this, 'Notices', {
+      displayName: 'ECR Steward deletion notices',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    // Alarms (dead-letter depth, the delete backstop) notify the alerts topic; the security and notices topics
+    // hear only the functions whose roles grant it (the scan gate; the cleanup worker).
     this.alerts.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsOfThisAccount',
@@ -82,6 +124,27 @@ export class AlertTopics extends Construct {
         conditions: alarmSourceConditions(this),
       }),
     );
+  }
+
+  /**
+   * Subscribes the config's notice endpoints (`noticeSubscriptions`) to the notices topic; an endpoint of some
+   * selections only gets a filter policy on the notices' `selection` message attribute.
+   */
+  subscribeNotices(config: StewardConfig): void {
+    noticeSubscriptions(config).forEach((s, i) => {
+      new sns.Subscription(this, `Notice${i}`, {
+        topic: this.notices,
+        protocol: s.protocol === 'email' ? sns.SubscriptionProtocol.EMAIL : sns.SubscriptionProtocol.HTTPS,
+        endpoint: s.endpoint,
+        ...(s.selections
+          ? {
+              filterPolicy: {
+                selection: sns.SubscriptionFilter.stringFilter({ allowlist: [...s.selections] }),
+              },
+            }
+          : {}),
+      });
+    });
   }
 
   /** Subscribes the config's endpoints (e-mail, HTTPS, SQS, Lambda) to the topics they name. */

@@ -8,11 +8,12 @@ import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { effectiveGovernance } from '../../functions/shared/config/governance.js';
 import { needsRepositoryTags, repositoryNameFilters } from '../../functions/shared/config/load.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
-import { grantAuditRecords } from './audit-tables.js';
+import { grantAuditRecords, grantHoldReads } from './audit-tables.js';
 import { actionNames, ECR_WRITE_ACTIONS, managedScope } from './managed-scope.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
@@ -23,8 +24,26 @@ export interface CleanupProps {
   readonly auditTable: dynamodb.ITableV2;
   readonly stateTable: dynamodb.ITableV2;
   readonly alertsTopic: sns.ITopic;
+  /** Holds placed from the CLI: the worker and the sweep read them, never write them. */
+  readonly holdsTable: dynamodb.ITableV2;
+  /** Deletion notices: the worker publishes one per repository per run. */
+  readonly noticesTopic: sns.ITopic;
   /** Visibility timeout of the cleanup queue = 6 × the worker timeout. @default Duration.minutes(5) */
   readonly workerTimeout?: Duration;
+}
+
+/**
+ * Whether the config makes any deletion wait for its due time: a notice period (`notice.hours` > 0) or soft
+ * delete (`softDelete.mode` archive, whose purge comes later), globally or in some selection. Only then does
+ * the stack start the due-deletion processor.
+ */
+export function needsDueProcessing(config: StewardConfig): boolean {
+  const waits = (g: { notice: { hours: number }; softDelete: { mode: string } }) =>
+    g.notice.hours > 0 || g.softDelete.mode === 'archive';
+  return (
+    waits(config.governance) ||
+    config.selections.some((selection) => waits(effectiveGovernance(config.governance, selection)))
+  );
 }
 
 /** The `repository-name` filter of the arrival rules, or undefined when selections cannot be told apart by name. */
@@ -86,6 +105,8 @@ export class Cleanup extends Construct {
   readonly replicationRule: events.Rule;
   readonly pullThroughCacheRule: events.Rule;
   readonly schedule: scheduler.Schedule;
+  /** Starts the due-deletion processor (`{"kind":"due"}` to the sweep); only when `needsDueProcessing`. */
+  readonly dueSchedule?: scheduler.Schedule;
 
   constructor(scope: Construct, id: string, props: CleanupProps) {
     super(scope, id);
@@ -122,6 +143,7 @@ export class Cleanup extends Construct {
       timeout: Duration,
       memorySize: number,
       onFailure?: sqs.IQueue,
+      extra: Record<string, string> = {},
     ) =>
       new StewardFunction(this, id, {
         entry: 'functions/cleanup/handler.ts',
@@ -130,7 +152,7 @@ export class Cleanup extends Construct {
         config: props.config,
         timeout,
         memorySize,
-        environment,
+        environment: { ...environment, ...extra },
         reservedConcurrency: StewardFunction.reservedConcurrency(props.config, handler),
         ...(onFailure ? { onFailureQueue: onFailure } : {}),
       });
@@ -140,6 +162,11 @@ export class Cleanup extends Construct {
       'ECR Steward cleanup worker: applies lifecycle rules to one repository',
       workerTimeout,
       1024,
+      undefined,
+      {
+        [ENV.holdsTable]: props.holdsTable.tableName,
+        [ENV.noticesTopic]: props.noticesTopic.topicArn,
+      },
     );
     this.intake = fn(
       'Intake',
@@ -156,6 +183,7 @@ export class Cleanup extends Construct {
       Duration.minutes(5),
       512,
       asyncDlq.queue,
+      { [ENV.holdsTable]: props.holdsTable.tableName },
     );
 
     this.worker.function.addEventSource(
@@ -177,6 +205,14 @@ export class Cleanup extends Construct {
       "The audit queries (by repository, run and day) read the audit table's own indexes.",
     );
     props.stateTable.grantReadWriteData(this.worker.function);
+    grantHoldReads(props.holdsTable, this.worker.function);
+    grantHoldReads(props.holdsTable, this.sweep.function);
+    props.noticesTopic.grantPublish(this.worker.function);
+    acknowledge(
+      this.worker.role,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      "Publishing to the KMS-encrypted notices topic needs GenerateDataKey* on that topic's key only (granted by grantPublish).",
+    );
 
     const patterns = arrivalEventPatterns(props.config);
     const intakeTarget = new targets.LambdaFunction(this.intake.function, {
@@ -213,6 +249,28 @@ export class Cleanup extends Construct {
       input: { kind: 'sweep' },
       deadLetterQueue: asyncDlq.queue,
     });
+
+    if (needsDueProcessing(props.config)) {
+      // The sweep finds the due notices and the archived images to purge in the audit table's byDue index and
+      // queues their repositories on the FIFO queue, so a due deletion never races a push cleanup of the same
+      // repository. Query only: the worker, not the sweep, writes the records.
+      props.auditTable.grant(this.sweep.function, 'dynamodb:Query');
+      acknowledge(
+        this.sweep.role,
+        wildcardResource(`${nagArnRef(props.auditTable)}/index/*`),
+        "The due-deletion processor reads due notices and archived images through the audit table's sparse byDue index (Query only).",
+      );
+      this.dueSchedule = sweepSchedule(this, 'DueDeletionSchedule', {
+        config: props.config,
+        purpose: 'the due-deletion processor',
+        description: 'ECR Steward: process due deletion notices and purge expired archived images',
+        fn: this.sweep.function,
+        input: { kind: 'due' },
+        deadLetterQueue: asyncDlq.queue,
+        expression: props.config.governance.dueSchedule,
+        roleId: 'DueDeletionSchedulerRole',
+      });
+    }
 
     this.grantEcr(props.config);
     this.grantInUseReads(props.config);

@@ -11,7 +11,7 @@ import { VERDICT_INDEXES } from '../../functions/scan-gate/verdicts.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
-import { grantAuditRecords } from './audit-tables.js';
+import { grantAuditRecords, grantHoldReads } from './audit-tables.js';
 import { actionNames, managedScope } from './managed-scope.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
@@ -21,6 +21,8 @@ export interface ScanGateProps {
   readonly config: StewardConfig;
   readonly auditTable: dynamodb.ITableV2;
   readonly stateTable: dynamodb.ITableV2;
+  /** Holds placed from the CLI: a removal or quarantine expiry keeps a held image. Read only. */
+  readonly holdsTable: dynamodb.ITableV2;
   readonly securityTopic: sns.ITopic;
   readonly alertsTopic: sns.ITopic;
 }
@@ -98,12 +100,14 @@ export class ScanGate extends Construct {
         [ENV.verdictTable]: this.verdictTable.tableName,
         [ENV.auditTable]: props.auditTable.tableName,
         [ENV.stateTable]: props.stateTable.tableName,
+        [ENV.holdsTable]: props.holdsTable.tableName,
         [ENV.securityTopic]: props.securityTopic.topicArn,
       },
     });
     this.verdictTable.grantReadWriteData(this.function.function);
     grantAuditRecords(props.auditTable, this.function.function);
     props.stateTable.grantReadData(this.function.function);
+    grantHoldReads(props.holdsTable, this.function.function);
     props.securityTopic.grantPublish(this.function.function);
     acknowledge(
       this.function.role,

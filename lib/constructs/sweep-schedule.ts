@@ -17,15 +17,22 @@ export interface SweepScheduleProps {
   /** The payload the function receives (`{"kind": …}`). */
   readonly input: Record<string, string>;
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The schedule expression, read in the sweep's time zone (which matters for `cron(…)` only).
+   * @default the config's `sweep.schedule`
+   */
+  readonly expression?: string;
+  /** The id of the scheduler role in `scope`; a second schedule in one scope needs its own. @default 'SchedulerRole' */
+  readonly roleId?: string;
 }
 
 /**
- * An EventBridge Scheduler schedule on the config's sweep schedule and time zone that invokes one function
- * with a fixed payload, through a role that may invoke that function only; failed deliveries are retried,
- * then dead-lettered. The `SchedulerRole` and `id` children are created in `scope`.
+ * An EventBridge Scheduler schedule on the config's sweep schedule (or `expression`) and time zone that invokes
+ * one function with a fixed payload, through a role that may invoke that function only; failed deliveries are
+ * retried, then dead-lettered. The role (`roleId`) and `id` children are created in `scope`.
  */
 export function sweepSchedule(scope: Construct, id: string, props: SweepScheduleProps): scheduler.Schedule {
-  const role = new iam.Role(scope, 'SchedulerRole', {
+  const role = new iam.Role(scope, props.roleId ?? 'SchedulerRole', {
     assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
     description: `ECR Steward: lets EventBridge Scheduler start ${props.purpose}`,
   });
@@ -34,7 +41,8 @@ export function sweepSchedule(scope: Construct, id: string, props: SweepSchedule
     wildcardResource(`${nagArnRef(props.fn)}:*`),
     `The scheduler target grants invoke on the function that runs ${props.purpose}, and its versions; nothing else.`,
   );
-  const { schedule, timezone } = props.config.sweep;
+  const { timezone } = props.config.sweep;
+  const schedule = props.expression ?? props.config.sweep.schedule;
   return new scheduler.Schedule(scope, id, {
     description: props.description,
     // UTC (the default) is left out, so the template stays as it was.

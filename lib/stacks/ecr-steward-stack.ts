@@ -30,6 +30,8 @@ export class EcrStewardStack extends Stack {
       auditTable: this.tables.audit,
       stateTable: this.tables.state,
       alertsTopic: this.topics.alerts,
+      holdsTable: this.tables.holds,
+      noticesTopic: this.topics.notices,
     });
     this.audit = new Audit(this, 'Audit', {
       config: props.config,
@@ -41,10 +43,12 @@ export class EcrStewardStack extends Stack {
       config: props.config,
       auditTable: this.tables.audit,
       stateTable: this.tables.state,
+      holdsTable: this.tables.holds,
       securityTopic: this.topics.security,
       alertsTopic: this.topics.alerts,
     });
     this.topics.subscribe(props.config.alerts.subscriptions);
+    this.topics.subscribeNotices(props.config);
 
     // The CLI reads these names from the environment: `export AUDIT_TABLE_NAME=<AuditTableName>` and so on.
     const outputs: [string, string, string][] = [
@@ -53,6 +57,8 @@ export class EcrStewardStack extends Stack {
       ['VerdictTableName', ENV.verdictTable, this.gate.verdictTable.tableName],
       ['AlertsTopicArn', ENV.alertsTopic, this.topics.alerts.topicArn],
       ['SecurityTopicArn', ENV.securityTopic, this.topics.security.topicArn],
+      ['HoldsTableName', ENV.holdsTable, this.tables.holds.tableName],
+      ['NoticesTopicArn', ENV.noticesTopic, this.topics.notices.topicArn],
     ];
     for (const [id, env, value] of outputs)
       new CfnOutput(this, id, { value, description: `export ${env}=<this value> for the ecr-steward CLI` });

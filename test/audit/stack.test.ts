@@ -206,7 +206,7 @@ describe('Audit construct (rules)', () => {
 });
 
 describe('AuditTables construct', () => {
-  it('makes the audit table on-demand, PITR, deletion-protected, retained, encrypted, with TTL ttl and 3 GSIs when synthesized', () => {
+  it('makes the audit table on-demand, PITR, deletion-protected, retained, encrypted, with TTL ttl and 5 GSIs (two sparse ones for open records) when synthesized', () => {
     // Prepare
     const table = resources[id(stack.tables.audit)]!;
     const key = (hash: string, range: string) => [
@@ -233,7 +233,56 @@ describe('AuditTables construct', () => {
       },
       { IndexName: 'byRun', KeySchema: key('gsi2pk', 'gsi2sk'), Projection: { ProjectionType: 'ALL' } },
       { IndexName: 'byDay', KeySchema: key('gsi3pk', 'gsi3sk'), Projection: { ProjectionType: 'ALL' } },
+      { IndexName: 'byDue', KeySchema: key('gsi4pk', 'gsi4sk'), Projection: { ProjectionType: 'ALL' } },
+      {
+        IndexName: 'openByRepository',
+        KeySchema: key('gsi5pk', 'gsi5sk'),
+        Projection: { ProjectionType: 'ALL' },
+      },
     ]);
+    expect(props.AttributeDefinitions.map((a: { AttributeName: string }) => a.AttributeName).sort()).toEqual(
+      [
+        'pk',
+        'sk',
+        'gsi1pk',
+        'gsi1sk',
+        'gsi2pk',
+        'gsi2sk',
+        'gsi3pk',
+        'gsi3sk',
+        'gsi4pk',
+        'gsi4sk',
+        'gsi5pk',
+        'gsi5sk',
+      ].sort(),
+    );
+    expect(props.Replicas).toEqual([
+      expect.objectContaining({
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      }),
+    ]);
+  });
+
+  it('makes the holds table pk/sk, on-demand, PITR, deletion-protected, retained and encrypted, with no index or TTL', () => {
+    // Prepare
+    const table = resources[id(stack.tables.holds)]!;
+
+    // Act
+    const props = table.Properties;
+
+    // Assess
+    expect(table.Type).toBe('AWS::DynamoDB::GlobalTable');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(props.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+    expect(props.GlobalSecondaryIndexes).toBeUndefined();
+    expect(props.TimeToLiveSpecification).toBeUndefined();
     expect(props.Replicas).toEqual([
       expect.objectContaining({
         DeletionProtectionEnabled: true,

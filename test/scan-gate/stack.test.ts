@@ -137,7 +137,7 @@ describe('ScanGate construct (default config)', () => {
     expect(targeting).toHaveLength(3);
   });
 
-  it('gives the function the verdict, audit and state tables and the security topic', () => {
+  it('gives the function the verdict, audit, state and holds tables and the security topic', () => {
     // Assess
     expect(fn().Properties.Environment.Variables).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
@@ -145,9 +145,31 @@ describe('ScanGate construct (default config)', () => {
       VERDICT_TABLE_NAME: { Ref: id(stack.gate.verdictTable) },
       AUDIT_TABLE_NAME: { Ref: id(stack.tables.audit) },
       STATE_TABLE_NAME: { Ref: id(stack.tables.state) },
+      HOLDS_TABLE_NAME: { Ref: id(stack.tables.holds) },
       SECURITY_TOPIC_ARN: { Ref: id(stack.topics.security) },
     });
     expect(fn().Properties).toMatchObject({ Timeout: 300, MemorySize: 1024, Handler: 'index.handler' });
+  });
+
+  it('lets the function read holds (GetItem, Query on the holds table) and never write one', () => {
+    // Prepare
+    const role = id(stack.gate.function.role);
+    const holds = id(stack.tables.holds);
+
+    // Act
+    const onHolds = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: Json) => x.Ref === role))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement as Json[])
+      .filter((st) => JSON.stringify(st.Resource).includes(`"${holds}"`));
+
+    // Assess
+    expect(onHolds).toEqual([
+      {
+        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [holds, 'Arn'] },
+      },
+    ]);
   });
 
   it('sends failed asynchronous invocations, after two retries, to the dead-letter queue, which is alarmed', () => {
