@@ -38,7 +38,7 @@ export interface RegistryPort {
 }
 
 /** A notice to send: the images of one repository this run scheduled, with when they may go. */
-export interface Notice {
+export interface NoticeRequest {
   readonly registryId: string;
   readonly region: string;
   readonly repository: string;
@@ -73,7 +73,7 @@ export interface CleanupPorts {
     | ((ref: { registryId: string; region: string; repository: string }) => Promise<readonly Hold[]>)
     | undefined;
   /** Sends one notice (SNS) for the deletions a run scheduled. @default none */
-  readonly notify?: ((notice: Notice) => Promise<void>) | undefined;
+  readonly notify?: ((notice: NoticeRequest) => Promise<void>) | undefined;
   readonly breaker: {
     firstOpen(
       scopes: readonly BreakerScope[],

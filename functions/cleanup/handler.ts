@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { CallCounter } from '../shared/adapters/ecr.js';
+import type { CallCounter, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
@@ -155,14 +155,18 @@ function logReport(report: CleanupReport, calls: CallCounter): void {
 }
 
 /** Sweep: started by the scheduler; enqueues one message per managed repository. */
-export async function sweep(): Promise<{ runId: string; managed: number; enqueued: number }> {
+export async function sweep(event?: unknown): Promise<{ runId: string; managed: number; enqueued: number }> {
   const config = bundledConfig();
   const now = new Date();
-  const runId = `sweep-${newRunId(now).slice(4)}`;
+  // `{"kind":"due"}`: the due-deletion processor. Only repositories with a notice that is due or an archived
+  // image whose purge is due are run, through the same queue, so it never races a push cleanup.
+  const due = (event as { kind?: unknown } | undefined)?.kind === 'due';
+  const runId = `${due ? 'due' : 'sweep'}-${newRunId(now).slice(4)}`;
   const queueUrl = requireEnv(ENV.cleanupQueueUrl);
-  const { registry } = new StewardPorts(config, { tables: tablesFromEnv() });
+  const ports = new StewardPorts(config, { tables: tablesFromEnv() });
+  const { registry } = ports;
   const report = await runSweep(config, runId, now, {
-    listRepositories: () => registry.listRepositories(),
+    listRepositories: due ? () => dueRepositories(ports, now) : () => registry.listRepositories(),
     repositoryTags: async () => {
       const out = new Map<string, Record<string, string>>();
       let token: string | undefined;
@@ -201,6 +205,18 @@ export async function sweep(): Promise<{ runId: string; managed: number; enqueue
   });
   logger.info('sweep enqueued', { ...report });
   return report;
+}
+
+/** The repositories of this registry and region with a due notice or purge (the audit table's byDue index). */
+async function dueRepositories(ports: StewardPorts, now: Date): Promise<RepositoryInfo[]> {
+  const records = await ports.audit.due(now.toISOString());
+  const names = [...new Set(records.filter((r) => r.region === region()).map((r) => r.repository))].sort();
+  const out: RepositoryInfo[] = [];
+  for (const name of names) {
+    const info = await ports.registry.describeRepository(name);
+    if (info) out.push(info);
+  }
+  return out;
 }
 
 /**

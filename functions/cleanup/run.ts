@@ -6,6 +6,8 @@
 import type { ReconcileReport } from '../shared/audit/reconcile.js';
 import { reconcileRepository } from '../shared/audit/reconcile.js';
 import type { DeleteSignal } from '../shared/audit/records.js';
+import { noticeMessage, selectionLabel } from '../shared/governance/notice.js';
+import { toHold } from '../shared/holds/store.js';
 import type { StewardPorts } from '../shared/runtime/ports.js';
 import type { CleanupPorts, RegistryPort } from './core.js';
 
@@ -55,16 +57,39 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
     };
   }
   const { audit, snapshots, counters } = ports;
+  const holds = ports.holds;
   return {
     registry,
-    audit,
+    audit: { record: (signal) => audit.record(signal), open: (ref) => audit.open(ref) },
     breaker: ports.breaker,
     inUse,
+    holds: holds ? async (ref) => (await holds.forRepository(ref)).map(toHold) : undefined,
+    notify: (notice) =>
+      ports.publishNotice(
+        noticeMessage({
+          registryId: notice.registryId,
+          region: notice.region,
+          repository: notice.repository,
+          selection: selectionLabel(notice.selection, ports.config.selections.indexOf(notice.selection)),
+          dueAt: notice.dueAt,
+          runId: notice.runId,
+          images: notice.images,
+          softDelete: notice.softDelete,
+          purgeAfterDays: notice.purgeAfterDays,
+        }),
+      ),
     reconcile: async (repo, images) => {
       const ref = { registryId: repo.registryId, region: wiring.region, repository: repo.name };
-      const result = await reconcileRepository(ref, images, wiring.now, wiring.runId, { snapshots, audit });
+      const result = await reconcileRepository(
+        ref,
+        images,
+        wiring.now,
+        wiring.runId,
+        { snapshots, audit },
+        ports.config.governance.softDelete.purgeAfterDays,
+      );
       await counters.setRepositoryImageCount(repo.name, images.length, wiring.now);
-      if (result.recordedUnknown + result.settledDeleted + result.settledFailed > 0)
+      if (result.recordedUnknown + result.settledDeleted + result.settledFailed + result.settledArchived > 0)
         wiring.onReconciled?.(repo.name, result);
       return result;
     },

@@ -51,6 +51,8 @@ export interface ReconcileReport {
   readonly recordedUnknown: number;
   readonly settledDeleted: number;
   readonly settledFailed: number;
+  /** PENDING archives a crash left, found archived in ECR and settled ARCHIVED. */
+  readonly settledArchived: number;
 }
 
 /** Pure: the snapshot entries whose digest is no longer present. */
@@ -67,12 +69,16 @@ export async function reconcileRepository(
   now: Date,
   runId: string,
   ports: ReconcilePorts,
+  /** Soft delete: how long an archive settled here stays restorable. @default 30 */
+  purgeAfterDays = 30,
 ): Promise<ReconcileReport> {
   const present = new Set(images.map((i) => i.digest));
+  const archived = new Set(images.filter((i) => i.status === 'ARCHIVED').map((i) => i.digest));
   const previous = await ports.snapshots.load(ref);
   let recordedUnknown = 0;
   let settledDeleted = 0;
   let settledFailed = 0;
+  let settledArchived = 0;
   const gone = previous ? vanishedEntries(previous.entries, present) : [];
   for (const entry of gone) {
     const existing = await ports.audit.get({ ...ref, digest: entry.digest });
@@ -95,6 +101,21 @@ export async function reconcileRepository(
   // Write-ahead records of earlier runs still PENDING: ECR says whether the image went.
   for (const record of await ports.audit.pending(ref)) {
     if (record.actor.runId === runId) continue;
+    if (record.intent === 'archive' && archived.has(record.digest)) {
+      // A crash between UpdateImageStorageClass and the settle: ECR shows the archive, so it happened.
+      await ports.audit.record({
+        ...ref,
+        digest: record.digest,
+        status: 'ARCHIVED',
+        evidence: 'settled',
+        at: now.toISOString(),
+        archivedAt: now.toISOString(),
+        purgeAt: new Date(now.getTime() + purgeAfterDays * 86_400_000).toISOString(),
+        eventId: `settle#${runId}#${record.digest}`,
+      });
+      settledArchived++;
+      continue;
+    }
     const stillThere = present.has(record.digest);
     await ports.audit.record({
       ...ref,
@@ -119,7 +140,7 @@ export async function reconcileRepository(
       sizeBytes: i.sizeBytes,
     })),
   });
-  return { vanished: gone.length, recordedUnknown, settledDeleted, settledFailed };
+  return { vanished: gone.length, recordedUnknown, settledDeleted, settledFailed, settledArchived };
 }
 
 /**

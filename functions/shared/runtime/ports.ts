@@ -8,6 +8,7 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { VerdictStore } from '../../scan-gate/verdicts.js';
 import { CallCounter, EcrRegistry, EcrScanReader } from '../adapters/ecr.js';
@@ -15,6 +16,8 @@ import { collectInUse, type ImageReference, inUseSourcesFor, staticReferences } 
 import { SnapshotStore } from '../audit/reconcile.js';
 import { AuditStore, documentClient } from '../audit/store.js';
 import type { StewardConfig } from '../config/schema.js';
+import type { Notice } from '../governance/notice.js';
+import { HoldsStore } from '../holds/store.js';
 import { BreakerStore } from '../state/breaker.js';
 import { RateCounters } from '../state/counters.js';
 import { CLIENT_DEFAULTS } from './clients.js';
@@ -25,6 +28,7 @@ export interface StewardClients {
   readonly ecs: ECSClient;
   readonly lambda: LambdaClient;
   readonly doc: DynamoDBDocumentClient;
+  readonly sns?: SNSClient | undefined;
 }
 
 let shared: StewardClients | undefined;
@@ -44,14 +48,30 @@ export interface TableNames {
   readonly audit?: string | undefined;
   readonly state?: string | undefined;
   readonly verdict?: string | undefined;
+  /** Holds placed from the CLI. Unset: no such holds (a stack older than the holds table). */
+  readonly holds?: string | undefined;
+  /** The notices topic (not a table, but found the same way). */
+  readonly noticesTopic?: string | undefined;
 }
 
 /** The table names a deployed function finds in its environment. */
 export function tablesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
-  return { audit: env[ENV.auditTable], state: env[ENV.stateTable], verdict: env[ENV.verdictTable] };
+  return {
+    audit: env[ENV.auditTable],
+    state: env[ENV.stateTable],
+    verdict: env[ENV.verdictTable],
+    holds: env[ENV.holdsTable],
+    noticesTopic: env[ENV.noticesTopic],
+  };
 }
 
-const TABLE_VARIABLE = { audit: ENV.auditTable, state: ENV.stateTable, verdict: ENV.verdictTable } as const;
+const TABLE_VARIABLE = {
+  audit: ENV.auditTable,
+  state: ENV.stateTable,
+  verdict: ENV.verdictTable,
+  holds: ENV.holdsTable,
+  noticesTopic: ENV.noticesTopic,
+} as const;
 
 /**
  * Ports for one invocation (or one CLI command): stores and adapters are built on first use and then reused;
@@ -116,6 +136,25 @@ export class StewardPorts {
 
   get counters(): RateCounters {
     return this.once('counters', () => new RateCounters(this.clients.doc, this.table('state')));
+  }
+
+  /** The holds placed from the CLI, or undefined when no holds table is configured. */
+  get holds(): HoldsStore | undefined {
+    const table = this.options.tables.holds;
+    return table ? this.once('holds', () => new HoldsStore(this.clients.doc, table)) : undefined;
+  }
+
+  /** Publishes one deletion notice on the notices topic (SNS), with its filterable attributes. */
+  async publishNotice(notice: Notice): Promise<void> {
+    const sns = this.once('sns', () => this.clients.sns ?? new SNSClient(CLIENT_DEFAULTS));
+    await sns.send(
+      new PublishCommand({
+        TopicArn: this.table('noticesTopic'),
+        Subject: notice.subject,
+        Message: notice.message,
+        MessageAttributes: notice.attributes,
+      }),
+    );
   }
 
   get verdicts(): VerdictStore {
