@@ -1,0 +1,172 @@
+/**
+ * `ecr-steward trash list`, run as a child process against a real DynamoDB API (dynalite) holding an audit
+ * table with every index of the store: archived images only (not notices), soonest purge first, in one
+ * repository (openByRepository) or all (byDue), as a table and as JSON.
+ */
+import { CreateTableCommand, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeleteSignal } from '../../functions/shared/audit/records.js';
+import { AUDIT_INDEXES, AuditStore } from '../../functions/shared/audit/store.js';
+import { DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
+import { runCli } from './run-cli.js';
+
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+const TABLE = 'trash-audit';
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+let db: Dynamo;
+let store: AuditStore;
+
+beforeAll(async () => {
+  db = await startDynamo();
+  const index = (IndexName: string, n: number): GlobalSecondaryIndex => ({
+    IndexName,
+    KeySchema: [
+      { AttributeName: `gsi${n}pk`, KeyType: 'HASH' },
+      { AttributeName: `gsi${n}sk`, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'ALL' },
+  });
+  await db.client.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: ['pk', 'sk', ...[1, 2, 3, 4, 5].flatMap((n) => [`gsi${n}pk`, `gsi${n}sk`])].map(
+        (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
+      ),
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        index(AUDIT_INDEXES.byRepository, 1),
+        index(AUDIT_INDEXES.byRun, 2),
+        index(AUDIT_INDEXES.byDay, 3),
+        index(AUDIT_INDEXES.byDue, 4),
+        index(AUDIT_INDEXES.openByRepository, 5),
+      ],
+    }),
+  );
+  store = new AuditStore(db.doc, TABLE);
+  const archive = async (
+    repository: string,
+    d: string,
+    tags: string[],
+    archivedAt: string,
+    purgeAt: string,
+  ) => {
+    const base: Omit<DeleteSignal, 'evidence' | 'status'> = {
+      registryId: ACCOUNT,
+      region: REGION,
+      repository,
+      digest: d,
+      at: archivedAt,
+      tags,
+      sizeBytes: 52_428_800,
+      actor: {
+        type: 'ecr-steward',
+        runId: 'run-1',
+        reasons: [`expired by rule 1: ${tags[0] ?? 'untagged'}`],
+      },
+    };
+    await store.record({ ...base, evidence: 'steward-write-ahead', status: 'PENDING', intent: 'archive' });
+    await store.record({ ...base, evidence: 'steward-archive', status: 'ARCHIVED', archivedAt, purgeAt });
+  };
+  await archive(
+    'services/orders',
+    digest('a'),
+    ['v1', 'old'],
+    '2026-05-02T00:00:00.000Z',
+    '2026-06-01T00:00:00.000Z',
+  );
+  await archive(
+    'services/billing',
+    digest('b'),
+    ['v7'],
+    '2026-05-01T00:00:00.000Z',
+    '2026-05-31T00:00:00.000Z',
+  );
+  // A notice (SCHEDULED) is open too, but it is not in the trash.
+  await store.record({
+    registryId: ACCOUNT,
+    region: REGION,
+    repository: 'services/orders',
+    digest: digest('c'),
+    evidence: 'steward-notice',
+    status: 'SCHEDULED',
+    at: '2026-05-03T00:00:00.000Z',
+    dueAt: '2026-05-04T00:00:00.000Z',
+    tags: ['v2'],
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await db?.close();
+});
+
+const trash = (...args: string[]) =>
+  runCli(['trash', 'list', ...args, '--registry-id', ACCOUNT, '--audit-table', TABLE], {
+    env: {
+      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  });
+
+describe('ecr-steward trash list', () => {
+  it('lists every archived image, soonest purge first, without the notices', async () => {
+    // Act
+    const result = await trash();
+
+    // Assess
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: [
+        'purgeAt                   archivedAt                repository        digest                tags    size      reason',
+        '2026-05-31T00:00:00.000Z  2026-05-01T00:00:00.000Z  services/billing  sha256:bbbbbbbbbbbb…  v7      50.0 MiB  expired by rule 1: v7',
+        '2026-06-01T00:00:00.000Z  2026-05-02T00:00:00.000Z  services/orders   sha256:aaaaaaaaaaaa…  old v1  50.0 MiB  expired by rule 1: v1',
+        '2 archived image(s)',
+        '',
+      ].join('\n'),
+    });
+  }, 30_000);
+
+  it('lists one repository as JSON with digest, tags, size, archivedAt, purgeAt and reason', async () => {
+    // Act
+    const result = await trash('services/orders', '--json');
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([
+      {
+        registryId: ACCOUNT,
+        region: REGION,
+        repository: 'services/orders',
+        digest: digest('a'),
+        tags: ['old', 'v1'],
+        sizeBytes: 52_428_800,
+        archivedAt: '2026-05-02T00:00:00.000Z',
+        purgeAt: '2026-06-01T00:00:00.000Z',
+        reason: 'expired by rule 1: v1',
+      },
+    ]);
+  }, 30_000);
+
+  it('says so when a repository has nothing archived, and exits 2 for a malformed repository name', async () => {
+    // Act
+    const empty = await trash('services/empty');
+    const malformed = await trash('Services');
+
+    // Assess
+    expect(empty).toEqual({ code: 0, stderr: '', stdout: 'no archived images in services/empty\n' });
+    expect(malformed).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'error: repository "Services": a repository name is lower case\n',
+    });
+  }, 30_000);
+});
