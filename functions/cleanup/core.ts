@@ -293,6 +293,12 @@ export async function cleanupRepository(
       governance: governed ? governance : undefined,
       open,
       wholeRepository: true,
+      // A noticed image the plan now keeps by a protection (a hold placed since, a pull, a new tag…) says why.
+      keptReasons: new Map(
+        plan.decisions
+          .filter((d) => d.action === 'keep' && d.protectedBy.length > 0)
+          .map((d) => [d.imageDigest, d.reasons.at(-1) ?? 'kept by a protection'] as const),
+      ),
       candidates: ordered.map((d) => {
         const image = byDigest.get(d.imageDigest);
         return {

@@ -132,9 +132,20 @@ export class FakeRegistry implements RegistryPort {
     };
   }
 
-  async archiveImages(_repository: string, digests: readonly string[]): Promise<DeleteOutcome> {
+  /** Replaces the archive's answer (ECR's refusals); by default every image is archived. */
+  onArchive?: (digests: readonly string[]) => DeleteOutcome;
+
+  async archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome> {
     this.journal.push(`registry:archiveImages:${digests.length}`);
-    return { deleted: [...digests], failures: [] };
+    const outcome = this.onArchive?.(digests) ?? { deleted: [...digests], failures: [] };
+    const done = new Set(outcome.deleted);
+    const repo = this.repositories.get(repository);
+    if (repo)
+      this.repositories.set(repository, {
+        ...repo,
+        images: repo.images.map((i) => (done.has(i.digest) ? { ...i, status: 'ARCHIVED' as const } : i)),
+      });
+    return outcome;
   }
 }
 

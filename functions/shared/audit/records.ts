@@ -205,7 +205,8 @@ export function nextStatus(current: AuditStatus, signal: Pick<DeleteSignal, 'sta
     case 'SCHEDULED':
       return ['CANCELLED', 'RESTORED', 'FAILED'].includes(current) ? 'SCHEDULED' : current;
     case 'CANCELLED':
-      return current === 'SCHEDULED' ? 'CANCELLED' : current;
+      // A notice ends, or a write-ahead whose call was refused (an image ECR would not archive) is given up.
+      return current === 'SCHEDULED' || current === 'PENDING' ? 'CANCELLED' : current;
     case 'ARCHIVED':
       return current === 'PENDING' || current === 'SCHEDULED' || current === 'FAILED' ? 'ARCHIVED' : current;
     case 'RESTORED':

@@ -81,6 +81,8 @@ export interface DeletionRequest {
    * longer plans ends CANCELLED. A caller that asks about one image (the gate) leaves other notices alone.
    */
   readonly wholeRepository?: boolean | undefined;
+  /** Why the caller's plan keeps an image it once planned (its protection), for the notice it ends. */
+  readonly keptReasons?: ReadonlyMap<string, string> | undefined;
 }
 
 export interface DeletionResult {
@@ -212,7 +214,9 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       if (r.status === 'SCHEDULED' && !byDigest.has(r.digest) && r.actor.rulePriority !== null)
         base.cancelled.push({
           digest: r.digest,
-          reason: 'no longer planned (re-tagged, pulled, or the policy changed)',
+          reason:
+            request.keptReasons?.get(r.digest) ??
+            'no longer planned (re-tagged, pulled, or the policy changed)',
         });
   const openByDigest = new Map(open.map((r) => [r.digest, r]));
   await mapLimit(base.cancelled, 16, ({ digest, reason }) => {

@@ -231,10 +231,8 @@ export async function safeArchive(
         alreadyGone++;
         return ports.audit.record(item.signal('DELETED', { evidence: 'steward-already-gone' }));
       }
+      // The caller settles a refusal: deleted instead, or kept (CANCELLED), as the config says.
       refused.push(f);
-      return ports.audit.record(
-        item.signal('FAILED', { evidence: 'steward-failure', failure: { code: f.code, reason: f.reason } }),
-      );
     });
   }
   return { archived, bytesArchived, alreadyGone, refused, notAttempted: 0 };
