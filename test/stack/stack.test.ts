@@ -10,6 +10,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, validateConfig } from '../../functions/shared/config/load.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { needsDueProcessing } from '../../lib/constructs/cleanup.js';
 import { EcrStewardStack } from '../../lib/stacks/ecr-steward-stack.js';
 import { allowsAny, identityStatements, type Json, list, text, WRITE_ACTIONS } from './template-iam.js';
 
@@ -327,7 +328,7 @@ describe('EcrStewardStack (example config)', () => {
     }
   });
 
-  it('lets the worker, the audit function and the gate read, query and put audit records, never delete or update them', () => {
+  it('lets the worker, the audit function and the gate read, query and put audit records (the sweep only query them), never delete or update them', () => {
     // Prepare
     const table = `<${auditTableId()}.Arn>`;
     const onAuditTable = statements(template).filter(({ statement }) =>
@@ -344,11 +345,16 @@ describe('EcrStewardStack (example config)', () => {
     // Assess
     const actions = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
     const resources = [table, `${table}/index/*`];
+    // With a notice period or archive, the sweep also finds what is due through the byDue index (Query only).
+    const sweep = needsDueProcessing(exampleConfig())
+      ? [[[roleId(template, 'cleanup sweep')], ['dynamodb:Query'], resources]]
+      : [];
     expect(byRole.sort()).toEqual(
       [
         [[roleId(template, 'cleanup worker')], actions, resources],
         [[roleId(template, 'ECR Steward audit')], actions, resources],
         [[roleId(template, 'scan gate')], actions, resources],
+        ...sweep,
       ].sort(),
     );
     const destructive = statements(template).filter(({ statement }) =>
