@@ -15,7 +15,10 @@ import { needsDueProcessing } from '../../lib/constructs/cleanup.js';
 import { EcrStewardStack } from '../../lib/stacks/ecr-steward-stack.js';
 import { allowsAny, identityStatements, type Json, list, text } from './template-iam.js';
 
-const SELECTION = { repositories: ['services/*'], lifecyclePolicy: 'fromRepository' } as const;
+const SELECTION: { repositories: string[]; lifecyclePolicy: 'fromRepository' } = {
+  repositories: ['services/*'],
+  lifecyclePolicy: 'fromRepository',
+};
 
 function build(input: Partial<StewardConfigInput> = {}) {
   const config = validateConfig({
