@@ -200,6 +200,9 @@ export class LocalCloud {
       ...pick('VERDICT_TABLE_NAME'),
       ...pick('ALERTS_TOPIC_ARN'),
       ...pick('SECURITY_TOPIC_ARN'),
+      // Holds (`hold add|list|remove`) and notices, as the stack outputs them.
+      ...pick('HOLDS_TABLE_NAME'),
+      ...pick('NOTICES_TOPIC_ARN'),
     };
   }
 
