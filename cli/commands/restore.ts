@@ -201,6 +201,8 @@ export function registerRestore(program: Command): void {
         process.stdout.write(
           `restoring ${full} (archived ${record.archivedAt ?? record.at}${record.purgeAt ? `, purge was due ${record.purgeAt}` : ''})\n`,
         );
+      // Who restores is known before ECR is touched: a restore that could not be recorded is not made.
+      const principal = await callerArn();
       let status = current.status as string;
       if (status === 'ARCHIVED') status = (await ecr.restoreImage(ref.repository, digest)) ?? 'ACTIVATING';
 
@@ -242,7 +244,6 @@ export function registerRestore(program: Command): void {
       }
       const outcome: TagOutcome = { reapplied, kept: sorted.kept, taken: sorted.taken, pending, failed };
 
-      const principal = await callerArn();
       const now = new Date().toISOString();
       const note = restoreNote(outcome);
       await store.record({
