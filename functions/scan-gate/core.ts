@@ -5,12 +5,12 @@
  */
 
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
-import type { GateConfig, Selection } from '../shared/config/schema.js';
+import type { EffectiveGovernance, GateConfig, Selection } from '../shared/config/schema.js';
 import type { DeletionCaller } from '../shared/deletion/guard.js';
-import { runDeletion } from '../shared/deletion/run.js';
+import { type OpenRecord, runDeletion } from '../shared/deletion/run.js';
 import type { SafeDeletePorts } from '../shared/deletion/safe-delete.js';
 import { globToRegExp } from '../shared/lifecycle/match.js';
-import type { InUse } from '../shared/lifecycle/types.js';
+import type { Hold, InUse } from '../shared/lifecycle/types.js';
 import { type Finding, readScanFindings, SCAN_REREAD, type ScanFindingsOutput } from './findings.js';
 import { evaluateGate, type Verdict } from './gate.js';
 import type { GatePolicy } from './policy.js';
@@ -52,6 +52,31 @@ export interface GatePorts {
     repository: string,
     repositoryTags?: Readonly<Record<string, string>>,
   ) => Selection | undefined;
+  /** Holds placed from the CLI on the repository; throws when unreadable (then nothing is removed). */
+  readonly holds?:
+    | ((ref: { registryId: string; region: string; repository: string }) => Promise<readonly Hold[]>)
+    | undefined;
+  /** The notice period and soft delete for a selection's repositories. @default none */
+  readonly governance?: ((selection: Selection) => EffectiveGovernance) | undefined;
+  /** The image's open audit record (a notice given, an archive), if any. */
+  readonly openRecord?:
+    | ((ref: {
+        registryId: string;
+        region: string;
+        repository: string;
+        digest: string;
+      }) => Promise<OpenRecord | undefined>)
+    | undefined;
+  /** Sends the notice of a removal the gate scheduled. */
+  readonly notifyScheduled?:
+    | ((notice: {
+        image: ScannedImage;
+        dueAt: string;
+        why: string;
+        runId: string;
+        governance: EffectiveGovernance;
+      }) => Promise<void>)
+    | undefined;
 }
 
 /** The quarantine index of the verdict table, for the quarantine expiry. */
@@ -85,7 +110,8 @@ export interface GateOutcome {
 }
 
 export interface Removal {
-  readonly outcome: 'removed' | 'planned' | 'kept';
+  /** `scheduled`: a notice was given; the removal happens at its due time, when the image is judged again. */
+  readonly outcome: 'removed' | 'planned' | 'kept' | 'scheduled';
   /** The action as recorded (e.g. `not removed: in use by …`). */
   readonly action: string;
 }
@@ -330,6 +356,17 @@ async function remove(
   },
 ): Promise<Removal> {
   const kept = (action: string): Removal => ({ outcome: 'kept', action });
+  const ref = { registryId: image.registryId, region: image.region, repository: image.repository };
+  let holds: readonly Hold[] = [];
+  try {
+    holds = (await ports.holds?.(ref)) ?? [];
+  } catch (e) {
+    return kept(`not removed: the holds table could not be read (${(e as Error).message}) (fail safe)`);
+  }
+  const governance = context.selection ? ports.governance?.(context.selection) : undefined;
+  const governed =
+    governance !== undefined && (governance.notice.hours > 0 || governance.softDelete.mode === 'archive');
+  const record = governed ? await ports.openRecord?.({ ...ref, digest: image.digest }) : undefined;
   let inUse: InUse | 'unavailable' | undefined;
   if (!gate.onFail.remove.allowInUse && context.selection) {
     try {
@@ -353,6 +390,9 @@ async function remove(
       selection: context.selection,
       inUse,
       allowance,
+      holds,
+      governance: governed ? governance : undefined,
+      open: record ? [record] : [],
       candidates: [
         {
           digest: image.digest,
@@ -367,8 +407,22 @@ async function remove(
     ports.deletes,
   );
   const decision = result.decisions[0];
+  if (result.cancelled.length > 0)
+    return kept(`not removed: ${result.cancelled[0]?.reason}; notice cancelled`);
   if (!decision || decision.action === 'keep')
     return kept(`not removed: ${decision?.reason ?? 'no decision'}`);
+  if (decision.action === 'schedule') {
+    await ports.notifyScheduled?.({
+      image,
+      dueAt: new Date(decision.dueAt).toISOString(),
+      why,
+      runId,
+      governance: governance!,
+    });
+    return { outcome: 'scheduled', action: `removal scheduled: ${decision.reason}` };
+  }
+  if (result.archived > 0)
+    return { outcome: 'removed', action: 'archived (soft delete; restorable with ecr-steward restore)' };
   if (decision.action === 'plan')
     return { outcome: 'planned', action: 'would be removed (dry-run): recorded as PLANNED' };
   if (result.breaker) return kept(`not removed: breaker open for ${result.breaker.scope}`);

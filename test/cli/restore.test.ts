@@ -180,7 +180,8 @@ describe('ecr-steward restore', () => {
       archivedAt: ARCHIVED_AT,
       note: `tags not restored: latest now on ${newer}`,
       evidence: ['steward-archive', 'steward-restore', 'steward-write-ahead'],
-      actor: { principal: CALLER, runId: 'run-7' },
+      // A restore is a person's act: the record names them, not the archiving run.
+      actor: { type: 'principal', principal: CALLER },
     });
     expect(Date.parse(record?.restoredAt ?? '')).toBeGreaterThan(Date.parse(ARCHIVED_AT));
     // No longer open: neither the purge nor `trash list` sees it.
@@ -263,7 +264,8 @@ describe('ecr-steward restore', () => {
         '  by:          ecr-steward (run run-9)',
         '  why:         expired by rule 1',
         '  tags:        v0',
-        // The settled record keeps no archivedAt (mergeSignal clears it on DELETED), so none is shown.
+        // The purged record keeps when it was archived.
+        `  archived at: ${ARCHIVED_AT}`,
         '  evidence:    steward-archive, steward-delete, steward-write-ahead',
         '',
       ].join('\n'),

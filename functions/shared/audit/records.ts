@@ -239,11 +239,16 @@ export function mergeSignal(
   const merged = settled
     ? { ...stripUndefined({ ...signal.actor }), ...stripUndefined({ ...existing.actor }) }
     : { ...existing?.actor, ...stripUndefined({ ...signal.actor }) };
-  const actor: Actor = {
-    ...merged,
-    principal: existing?.actor.principal ?? signal.actor?.principal,
-    type: actorType(status, evidence, merged.principal ?? existing?.actor.principal),
-  };
+  // A restore is a person's act: the record names them, not the run that archived the image.
+  const restoredBy =
+    status === 'RESTORED' && signal.status === 'RESTORED' ? signal.actor?.principal : undefined;
+  const actor: Actor = restoredBy
+    ? { type: 'principal', principal: restoredBy }
+    : {
+        ...merged,
+        principal: existing?.actor.principal ?? signal.actor?.principal,
+        type: actorType(status, evidence, merged.principal ?? existing?.actor.principal),
+      };
   const eventIds = signal.eventId
     ? [...new Set([...(existing?.eventIds ?? []), signal.eventId])].sort()
     : [...(existing?.eventIds ?? [])];
@@ -273,9 +278,8 @@ export function mergeSignal(
       ? existing?.status === 'ARCHIVED'
         ? existing.archivedAt
         : (signal.archivedAt ?? signal.at)
-      : status === 'RESTORED'
-        ? existing?.archivedAt
-        : undefined;
+      : // When it was archived stays through a restore and a purge: the record tells the whole story.
+        existing?.archivedAt;
   const purgeAt =
     status === 'ARCHIVED' ? (existing?.status === 'ARCHIVED' ? existing.purgeAt : signal.purgeAt) : undefined;
   const due = status === 'SCHEDULED' ? dueAt : status === 'ARCHIVED' ? purgeAt : undefined;
