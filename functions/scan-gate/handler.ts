@@ -10,6 +10,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
+import { effectiveGovernance } from '../shared/config/schema.js';
+import { noticeMessage, selectionLabel } from '../shared/governance/notice.js';
+import { toHold } from '../shared/holds/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV, EVENTS } from '../shared/runtime/constants.js';
@@ -70,6 +73,30 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
     inUse: (ref) => ports.inUse(ref.registryId, ref.region),
     deletes: { registry, audit, breaker },
     selection: (repository, repositoryTags) => selectionFor(config, repository, repositoryTags),
+    holds: ports.holds ? async (ref) => (await ports.holds!.forRepository(ref)).map(toHold) : undefined,
+    governance: (selection) => effectiveGovernance(config.governance, selection),
+    openRecord: async (ref) => {
+      const record = await audit.get(ref);
+      return record && (record.status === 'SCHEDULED' || record.status === 'ARCHIVED') ? record : undefined;
+    },
+    notifyScheduled: async ({ image, dueAt, why, runId, governance }) => {
+      const selection = selectionFor(config, image.repository);
+      await ports.publishNotice(
+        noticeMessage({
+          registryId: image.registryId,
+          region: image.region,
+          repository: image.repository,
+          ...(selection
+            ? { selection: selectionLabel(selection, config.selections.indexOf(selection)) }
+            : {}),
+          dueAt,
+          runId,
+          images: [{ digest: image.digest, tags: image.tags, sizeBytes: 0, reason: why }],
+          softDelete: governance.softDelete.mode,
+          purgeAfterDays: governance.softDelete.purgeAfterDays,
+        }),
+      );
+    },
     deletedAt: async (ref) => {
       const record = await audit.get(ref);
       return record?.status === 'DELETED' ? record.at : undefined;

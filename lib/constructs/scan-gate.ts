@@ -25,6 +25,8 @@ export interface ScanGateProps {
   readonly holdsTable: dynamodb.ITableV2;
   readonly securityTopic: sns.ITopic;
   readonly alertsTopic: sns.ITopic;
+  /** Deletion notices: a gate removal under a notice period is announced there, like the cleanup's. */
+  readonly noticesTopic?: sns.ITopic;
 }
 
 /** The scan events the gate judges. */
@@ -102,6 +104,7 @@ export class ScanGate extends Construct {
         [ENV.stateTable]: props.stateTable.tableName,
         [ENV.holdsTable]: props.holdsTable.tableName,
         [ENV.securityTopic]: props.securityTopic.topicArn,
+        ...(props.noticesTopic ? { [ENV.noticesTopic]: props.noticesTopic.topicArn } : {}),
       },
     });
     this.verdictTable.grantReadWriteData(this.function.function);
@@ -109,6 +112,7 @@ export class ScanGate extends Construct {
     props.stateTable.grantReadData(this.function.function);
     grantHoldReads(props.holdsTable, this.function.function);
     props.securityTopic.grantPublish(this.function.function);
+    props.noticesTopic?.grantPublish(this.function.function);
     acknowledge(
       this.function.role,
       [

@@ -46,6 +46,7 @@ export class EcrStewardStack extends Stack {
       holdsTable: this.tables.holds,
       securityTopic: this.topics.security,
       alertsTopic: this.topics.alerts,
+      noticesTopic: this.topics.notices,
     });
     this.topics.subscribe(props.config.alerts.subscriptions);
     this.topics.subscribeNotices(props.config);

@@ -137,7 +137,7 @@ describe('ScanGate construct (default config)', () => {
     expect(targeting).toHaveLength(3);
   });
 
-  it('gives the function the verdict, audit, state and holds tables and the security topic', () => {
+  it('gives the function the verdict, audit, state and holds tables, the security topic and the notices topic', () => {
     // Assess
     expect(fn().Properties.Environment.Variables).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
@@ -147,6 +147,7 @@ describe('ScanGate construct (default config)', () => {
       STATE_TABLE_NAME: { Ref: id(stack.tables.state) },
       HOLDS_TABLE_NAME: { Ref: id(stack.tables.holds) },
       SECURITY_TOPIC_ARN: { Ref: id(stack.topics.security) },
+      NOTICES_TOPIC_ARN: { Ref: id(stack.topics.notices) },
     });
     expect(fn().Properties).toMatchObject({ Timeout: 300, MemorySize: 1024, Handler: 'index.handler' });
   });

@@ -91,7 +91,7 @@ describe('EcrStewardStack notices topic', () => {
     ]);
   });
 
-  it('lets the cleanup worker, and no other role, publish to the notices topic', () => {
+  it('lets the cleanup worker and the scan gate (its removals under a notice period), and no other role, publish to the notices topic', () => {
     // Act
     const publishers = identityStatements(built.template)
       .filter(({ statement }) => allowsAny(statement, ['sns:Publish']))
@@ -100,6 +100,7 @@ describe('EcrStewardStack notices topic', () => {
     // Assess
     expect(publishers.map(({ roles: r, statement }) => [r, statement.Action])).toEqual([
       [[roles(built).worker], 'sns:Publish'],
+      [[roles(built).gate], 'sns:Publish'],
     ]);
   });
 
