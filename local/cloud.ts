@@ -22,7 +22,7 @@ import {
 } from './eventbridge.js';
 import type { FaultInjector } from './faults.js';
 import { FunctionPool, type InvokeResult } from './functions.js';
-import { type LocalServer, startLocalServer } from './server.js';
+import { type LocalServer, ServiceError, startLocalServer } from './server.js';
 import { EcsService, LambdaService, SnsSink, SqsService } from './services.js';
 import { LocalQueue } from './sqs.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type MappingDef, readTemplate, type Template } from './template.js';
@@ -54,7 +54,16 @@ export interface DeliveryRecord {
 }
 
 export class LocalCloud {
-  readonly ecr = new EcrEmulator({ accountId: LOCAL_ACCOUNT, region: LOCAL_REGION });
+  /**
+   * The local cloud's clock, as an offset from the real one: `advanceClock` lets hours pass at once for the
+   * emulator and for every function invocation (notices that fall due, archives that reach their purge).
+   */
+  clockOffsetMs = 0;
+  readonly ecr = new EcrEmulator({
+    accountId: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+    now: () => new Date(Date.now() + this.clockOffsetMs),
+  });
   readonly ecs = new EcsService();
   readonly lambda = new LambdaService();
   readonly sns = new SnsSink();
@@ -103,6 +112,18 @@ export class LocalCloud {
         ecs: (op, input) => this.ecs.handle(op, input),
         sqs: (op, input) => sqs.handle(op, input),
         sns: (op, input) => this.sns.handle(op, input),
+        // The local caller: the one principal the CLI runs as on the local cloud.
+        sts: async (op) => {
+          if (op !== 'GetCallerIdentity')
+            throw new ServiceError('InvalidAction', `STS ${op} is not emulated`, 400);
+          return {
+            body: {
+              Arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/local`,
+              UserId: 'AIDALOCAL',
+              Account: LOCAL_ACCOUNT,
+            },
+          };
+        },
         lambda: (op, input, raw) => this.lambda.handle(op, input, raw),
         tagging: async (op) => {
           if (op !== 'GetResources') throw new Error(`tagging ${op} not implemented`);
@@ -159,7 +180,12 @@ export class LocalCloud {
       this.dynamoProxy = await startDynamoProxy({ target: this.dynamoEndpoint, faults: this.opts.faults });
       this.dynamoEndpoint = this.dynamoProxy.url;
     }
-    this.functions = new FunctionPool(this.ids.functions, this.clientEnv(), this.opts.logDir);
+    this.functions = new FunctionPool(
+      this.ids.functions,
+      this.clientEnv(),
+      this.opts.logDir,
+      () => this.clockOffsetMs,
+    );
     this.mappings = this.ids.mappings;
     this.ecr.onEvent((event) => {
       if (this.eventsOn) this.publish(event);
@@ -239,6 +265,17 @@ export class LocalCloud {
   }
 
   /** Runs a schedule's target now (as EventBridge Scheduler would at its next time). */
+  /** Lets time pass on the local cloud's clock (the emulator's and the functions'); restores due finish. */
+  advanceClock(ms: number): void {
+    this.clockOffsetMs += ms;
+    this.ecr.settleRestores();
+  }
+
+  /** The local cloud's current time. */
+  now(): Date {
+    return new Date(Date.now() + this.clockOffsetMs);
+  }
+
   async runSchedule(logicalIdPrefix: string): Promise<InvokeResult> {
     const schedule = this.schedules.find(
       (s) => s.logicalId.startsWith(logicalIdPrefix) || s.logicalId.includes(logicalIdPrefix),

@@ -39,6 +39,8 @@ export class FunctionPool {
     private readonly defs: ReadonlyMap<string, FunctionDef>,
     private readonly baseEnv: Record<string, string>,
     logDir: string,
+    /** The local cloud's clock, as an offset from the real one (ms): every invocation runs on it. */
+    private readonly clockOffsetMs: () => number = () => 0,
   ) {
     mkdirSync(logDir, { recursive: true });
     this.logs = createWriteStream(path.join(logDir, 'functions.log'), { flags: 'a' });
@@ -194,7 +196,7 @@ export class FunctionPool {
         clearTimeout(timer);
         resolve(r);
       });
-      env.child.send({ type: 'invoke', id, event, timeoutMs });
+      env.child.send({ type: 'invoke', id, event, timeoutMs, clockOffsetMs: this.clockOffsetMs() });
     });
     return { ...result, durationMs: Date.now() - started };
   }

@@ -6,6 +6,21 @@
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
 
+// The local cloud's clock: a scenario can let a day pass in a second. Every `Date` of the bundle reads the real
+// clock plus the offset the invocation carries (0 unless the cloud's clock was moved).
+let clockOffsetMs = 0;
+const RealDate = Date;
+class LocalDate extends RealDate {
+  constructor(...args) {
+    if (args.length === 0) super(RealDate.now() + clockOffsetMs);
+    else super(...args);
+  }
+  static now() {
+    return RealDate.now() + clockOffsetMs;
+  }
+}
+globalThis.Date = LocalDate;
+
 const bundle = process.env.LOCAL_LAMBDA_BUNDLE;
 const exportName = process.env.LOCAL_LAMBDA_EXPORT;
 const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
@@ -21,6 +36,7 @@ process.send({ type: 'ready' });
 
 process.on('message', async (msg) => {
   if (msg.type !== 'invoke') return;
+  clockOffsetMs = msg.clockOffsetMs ?? 0;
   const started = Date.now();
   const context = {
     awsRequestId: randomUUID(),

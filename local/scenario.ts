@@ -63,6 +63,17 @@ const stepSchema = z.union([
     }),
   }),
   z.strictObject({ sweep: z.strictObject({}) }),
+  /** Lets time pass on the local cloud's clock: notices fall due, archives reach their purge. */
+  z.strictObject({
+    advanceClock: z.strictObject({
+      hours: z
+        .number()
+        .min(0)
+        .max(24 * 3650),
+    }),
+  }),
+  /** Runs the due-deletion processor (its schedule), as EventBridge Scheduler does every 15 minutes. */
+  z.strictObject({ dueDeletions: z.strictObject({}) }),
   z.strictObject({
     // The local cloud cannot wait days: every quarantine is moved this many days into the past, then the
     // scheduled quarantine expiry runs.
@@ -254,7 +265,7 @@ export async function runScenario(
           .map(([code, n]) => `${code} ${n}`);
         const detail = record.outcome !== 'done' && record.detail ? ` — ${String(record.detail)}` : '';
         say(
-          `    worker: ${String(record.outcome)}${detail}; ${String(record.images)} images, ${String(record.expired)} expired${saved.length > 0 ? `; kept by protections: ${saved.join(', ')}` : ''}`,
+          `    worker: ${String(record.outcome)}${detail}; ${String(record.images)} images, ${String(record.expired)} expired${Number(record.scheduled ?? 0) > 0 ? `, ${String(record.scheduled)} scheduled (notice given)` : ''}${saved.length > 0 ? `; kept by protections: ${saved.join(', ')}` : ''}`,
         );
       }
     } else if ('showPlan' in step) {
@@ -356,6 +367,25 @@ export async function runScenario(
       );
       for (const k of (r?.kept as { repository: string; digest: string; reason: string }[] | undefined) ?? [])
         say(`    kept ${k.repository}@${k.digest.slice(0, 19)}…: ${k.reason}`);
+    } else if ('advanceClock' in step) {
+      cloud.advanceClock(step.advanceClock.hours * 3_600_000);
+      say(`  ⏱ ${step.advanceClock.hours} hours pass (local clock now ${cloud.now().toISOString()})`);
+    } else if ('dueDeletions' in step) {
+      const t0 = Date.now();
+      const result = await cloud.runSchedule('CleanupDueDeletionSchedule');
+      await cloud.settle();
+      const r = result.result as { enqueued?: number } | undefined;
+      say(
+        `  due-deletion processor: ${r?.enqueued ?? 0} repositor${r?.enqueued === 1 ? 'y' : 'ies'} with due work`,
+      );
+      const runs = cloud.functions.logRecords.filter(
+        (l) =>
+          l.at >= t0 && l.record.message === 'cleanup run' && String(l.record.runId ?? '').startsWith('due-'),
+      );
+      for (const { record } of runs)
+        say(
+          `    worker ${String(record.repository)}: archived ${String(record.archived ?? 0)}, deleted ${String(record.expired ?? 0)}, purged ${String(record.purged ?? 0)}, notices cancelled ${String(record.cancelled ?? 0)}`,
+        );
     } else if ('cli' in step) {
       say(`  $ ecr-steward ${step.cli.join(' ')}`);
       for (const l of (await cliRun(opts.root, env, step.cli)).split('\n').filter(Boolean)) say(`    ${l}`);

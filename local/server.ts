@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { FaultInjector } from './faults.js';
 
 /** The services the local cloud can host. */
-export type ServiceName = 'ecr' | 'ecs' | 'sqs' | 'tagging' | 'sns' | 'lambda';
+export type ServiceName = 'ecr' | 'ecs' | 'sqs' | 'tagging' | 'sns' | 'lambda' | 'sts';
 
 /** The request as received, for handlers that need more than the decoded input (Lambda headers, raw bodies). */
 export interface RawRequest {
@@ -132,6 +132,10 @@ const FAULT_ERRORS: Record<ServiceName, { throttle: () => ServiceError; serverEr
   },
   sqs: {
     throttle: () => new ServiceError('RequestThrottled', 'Rate exceeded', 403),
+    serverError: () => new ServiceError('InternalFailure', 'Internal failure (injected)', 500),
+  },
+  sts: {
+    throttle: () => new ServiceError('Throttling', 'Rate exceeded', 400),
     serverError: () => new ServiceError('InternalFailure', 'Internal failure (injected)', 500),
   },
   sns: {
@@ -346,7 +350,9 @@ function decodeRequest(raw: RawRequest): Decoded | undefined {
     const params = new URLSearchParams(raw.body);
     const action = params.get('Action');
     if (!action) return undefined;
-    return { service: 'sns', op: action, protocol: 'query', input: unflattenQuery(params) };
+    // STS speaks awsQuery too; the CLI asks it who the caller is (holds and restores name their principal).
+    const service = action === 'GetCallerIdentity' ? 'sts' : 'sns';
+    return { service, op: action, protocol: 'query', input: unflattenQuery(params) };
   }
   const path = raw.path.length > 1 ? raw.path.replace(/\/+$/, '') : raw.path;
   for (const route of LAMBDA_MATCHERS) {

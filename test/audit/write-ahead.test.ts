@@ -139,7 +139,13 @@ describe('cleanupRepository write-ahead audit', () => {
     });
 
     // Assess
-    expect(report).toEqual({ vanished: 0, recordedUnknown: 0, settledDeleted: 0, settledFailed: 3 });
+    expect(report).toEqual({
+      vanished: 0,
+      recordedUnknown: 0,
+      settledDeleted: 0,
+      settledFailed: 3,
+      settledArchived: 0,
+    });
     const records = await recordsOf(audit);
     expect(records.map((r) => r.digest)).toEqual(expiring);
     for (const r of records) {
@@ -176,7 +182,13 @@ describe('cleanupRepository write-ahead audit', () => {
     });
 
     // Assess
-    expect(report).toEqual({ vanished: 0, recordedUnknown: 0, settledDeleted: 3, settledFailed: 0 });
+    expect(report).toEqual({
+      vanished: 0,
+      recordedUnknown: 0,
+      settledDeleted: 3,
+      settledFailed: 0,
+      settledArchived: 0,
+    });
     for (const r of await recordsOf(audit)) {
       expect(r.status).toBe('DELETED');
       expect(r.actor.type).toBe('ecr-steward');
@@ -221,7 +233,13 @@ describe('cleanupRepository write-ahead audit', () => {
     });
 
     // Assess
-    expect(report).toEqual({ vanished: 3, recordedUnknown: 0, settledDeleted: 3, settledFailed: 0 });
+    expect(report).toEqual({
+      vanished: 3,
+      recordedUnknown: 0,
+      settledDeleted: 3,
+      settledFailed: 0,
+      settledArchived: 0,
+    });
     const records = await recordsOf(audit);
     expect(records.map((r) => [r.digest, r.status, r.actor.type])).toEqual(
       expiring.map((d) => [d, 'DELETED', 'ecr-steward']),

@@ -170,13 +170,21 @@ export function keysOf(
  * retries a timed-out call, and the retry finds nothing). So the record keeps our actor only while no other
  * source names one, through the write-ahead rule below, and its evidence says the delete found it gone.
  */
+/** Evidence of our own intent (a notice, a write-ahead, an archive): the record is ours until ECR says otherwise. */
+const OUR_INTENT: readonly Evidence[] = [
+  'steward-write-ahead',
+  'steward-notice',
+  'steward-archive',
+  'steward-cancel',
+];
+
 function actorType(
   status: AuditStatus,
   evidence: readonly Evidence[],
   principal: string | undefined,
 ): ActorType {
   if (status !== 'DELETED')
-    return evidence.includes('steward-write-ahead') || status === 'PLANNED' ? 'ecr-steward' : 'unknown';
+    return status === 'PLANNED' || evidence.some((e) => OUR_INTENT.includes(e)) ? 'ecr-steward' : 'unknown';
   if (evidence.includes('steward-delete') || evidence.includes('steward-verify')) return 'ecr-steward';
   if (evidence.includes('cloudtrail-lifecycle')) return 'ecr-lifecycle';
   if (principal) return 'principal';
@@ -259,6 +267,8 @@ export function mergeSignal(
     // biome-ignore lint/complexity/useMathMinMax: ISO-8601 strings, whose lexical order is their time order
     at = existing.at < signal.at ? existing.at : signal.at;
   } else if (existing.status !== 'DELETED' && status === 'DELETED') at = signal.at;
+  // A new state (a notice after a cancellation, an archive, a restore) is dated when it began.
+  else if (status !== existing.status && status !== 'FAILED' && status !== 'PENDING') at = signal.at;
   else at = existing.at;
   // Every tag any source saw on the image (per-tag DELETE events each name one), sorted so order never matters.
   const tags = [...new Set([...(existing?.tags ?? []), ...(signal.tags ?? [])])].sort();
