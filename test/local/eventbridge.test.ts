@@ -1014,7 +1014,7 @@ describe('the synthesized stack on the local bus', () => {
     expect(lifecycle.map((r) => r.logicalId)).toEqual([expect.stringMatching(/^AuditLifecycleRule/)]);
   });
 
-  it('reads the sweep and quarantine expiry schedules with their targets and inputs', () => {
+  it('reads the sweep, due-deletion and quarantine expiry schedules with their targets and inputs', () => {
     expect(schedulesFromTemplate(example.template)).toEqual([
       expect.objectContaining({
         state: 'ENABLED',
@@ -1023,6 +1023,14 @@ describe('the synthesized stack on the local bus', () => {
         targetLogicalId: example.ids.sweep,
         targetKind: 'lambda',
         input: '{"kind":"sweep"}',
+      }),
+      expect.objectContaining({
+        state: 'ENABLED',
+        expression: 'rate(15 minutes)',
+        timezone: 'Etc/UTC',
+        targetLogicalId: example.ids.sweep,
+        targetKind: 'lambda',
+        input: '{"kind":"due"}',
       }),
       expect.objectContaining({
         state: 'ENABLED',
