@@ -1,6 +1,7 @@
 /**
  * Judges one scanned image: read its findings, decide the verdict, record it, and on FAIL notify,
- * quarantine or remove (through the cleanup's safe delete path) as the config says. On a PASS after a
+ * quarantine or remove (through the one deletion path, functions/shared/deletion: its guard, notices and soft
+ * delete) as the config says. On a PASS after a
  * FAIL the quarantine is lifted and security staff are told.
  */
 
@@ -276,15 +277,7 @@ export async function judgeImage(
   } else if (verdict.verdict === 'PASS' && wasFailing) {
     // Also after FAIL ─► PENDING ─► PASS: the quarantine set at the FAIL is lifted all the same.
     if (quarantined && meta.tags.includes(quarantined) && selection) {
-      if (meta.tags.some((t) => t !== quarantined)) {
-        await ports.scans.removeTag(image.repository, quarantined);
-        actions.push(`quarantine lifted: tag ${quarantined} removed`);
-      } else {
-        // Removing an image's last tag deletes the image; the tag stays and the record says the image passes.
-        actions.push(
-          `quarantine lifted in the record; tag ${quarantined} kept because it is the image's only tag`,
-        );
-      }
+      actions.push(await liftQuarantine(image, quarantined, ports));
       quarantined = undefined;
     }
     if (gate.notifyOnRecovery) {
@@ -334,6 +327,24 @@ export async function judgeImage(
     quarantinedAt,
   });
   return { image, verdict: verdict.verdict, summary: verdict.summary, actions, removal };
+}
+
+/**
+ * Removes the quarantine tag of a passing image, unless that would delete it. The tag is removed with
+ * BatchDeleteImage by tag, and removing an image's last tag deletes the image; the tags read before the findings
+ * may be seconds old by now (a push can move a tag away meanwhile), so they are read again right before the
+ * removal. What remains is the moment between this read and the call, which ECR offers no way to close.
+ */
+async function liftQuarantine(image: ScannedImage, tag: string, ports: GatePorts): Promise<string> {
+  const current = await ports.scans.image(image.repository, image.digest);
+  if (!current) return 'quarantine lifted in the record; the image is gone';
+  if (!current.tags.includes(tag))
+    return `quarantine lifted in the record; tag ${tag} is no longer on the image`;
+  if (!current.tags.some((t) => t !== tag))
+    // The tag stays and the record says the image passes.
+    return `quarantine lifted in the record; tag ${tag} kept because it is the image's only tag`;
+  await ports.scans.removeTag(image.repository, tag);
+  return `quarantine lifted: tag ${tag} removed`;
 }
 
 /**
@@ -451,14 +462,27 @@ export interface ExpiryReport {
   readonly more: boolean;
 }
 
+/** One quarantine expiry run: its id, mode, how many images it judges, and what it may delete. */
+export interface ExpiryRun {
+  readonly runId: string;
+  readonly mode: JudgeOptions['mode'];
+  /** How many due images this run judges (the run's bound on deletes caps it). */
+  readonly limit: number;
+  /**
+   * The config's bounds: at most `maxDeletesPerRepository` removals (or, in dry-run, planned removals) per
+   * repository in this run; the images over it are kept with the guard's `bounds` reason and deferred.
+   */
+  readonly bounds: { readonly maxDeletesPerRepository: number };
+}
+
 /**
  * The quarantine expiry: every quarantined image whose expiry has come is judged again with its current
- * findings and the current policy. Still failing: removed (see `remove`). Passing now: released. Gone: taken
- * out of the index. At most `limit` images per run, oldest quarantine first.
+ * findings and the current policy. Still failing: removed (see `remove`), within the bounds per repository.
+ * Passing now: released. Gone: taken out of the index. At most `limit` images per run, oldest quarantine first.
  */
 export async function expireQuarantined(
   gate: GateConfig,
-  run: { runId: string; mode: JudgeOptions['mode']; limit: number },
+  run: ExpiryRun,
   now: Date,
   ports: ExpiryPorts,
 ): Promise<ExpiryReport> {
@@ -479,6 +503,9 @@ export async function expireQuarantined(
   const cutoff = now.getTime() - days * DAY_MS;
   const due = await ports.quarantine.dueForExpiry(new Date(cutoff).toISOString(), run.limit + 1);
   report.more = due.length > run.limit;
+  // Removals so far in this run, per repository: each judgement gets what is left of the repository's bound,
+  // or 100 due images of one repository would all go in one run.
+  const removedIn = new Map<string, number>();
   for (const [i, record] of due.slice(0, run.limit).entries()) {
     report.due++;
     const image: ScannedImage = {
@@ -489,11 +516,17 @@ export async function expireQuarantined(
       tags: record.tags,
       trigger: 'quarantine-expiry',
     };
+    const repositoryKey = `${image.registryId}/${image.region}/${image.repository}`;
+    const removedSoFar = removedIn.get(repositoryKey) ?? 0;
     try {
       const outcome = await judgeImage(gate, image, run.runId, now, ports, {
         mode: run.mode,
         runId: run.runId,
+        allowance: Math.max(0, run.bounds.maxDeletesPerRepository - removedSoFar),
       });
+      // A dry run's planned removal counts as well: its plan shows what an enforcing run would do.
+      if (outcome.removal?.outcome === 'removed' || outcome.removal?.outcome === 'planned')
+        removedIn.set(repositoryKey, removedSoFar + 1);
       if (outcome.verdict === 'IMAGE_GONE') {
         await ports.quarantine.release(record, record.at);
         report.gone++;

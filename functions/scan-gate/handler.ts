@@ -138,7 +138,12 @@ async function expiry(config: ReturnType<typeof bundledConfig>): Promise<ExpiryR
   const runId = `expiry-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   const report = await expireQuarantined(
     config.gate,
-    { runId, mode: config.mode, limit: Math.min(EXPIRY_BATCH, config.bounds.maxDeletesPerRun) },
+    {
+      runId,
+      mode: config.mode,
+      limit: Math.min(EXPIRY_BATCH, config.bounds.maxDeletesPerRun),
+      bounds: config.bounds,
+    },
     now,
     gatePorts(config),
   );

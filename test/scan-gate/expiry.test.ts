@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type ExpiryReport,
+  type ExpiryRun,
   expireQuarantined,
   judgeImage,
   quarantineExpiresAt,
@@ -48,12 +49,19 @@ const judge = (
   mode: 'dry-run' | 'enforce' = 'enforce',
 ) => judgeImage(config, image(), eventId, now, h.ports, { mode });
 
-const run = (
-  config: GateConfig,
-  h: GateHarness,
-  now: Date,
-  extra: Partial<{ mode: 'dry-run' | 'enforce'; limit: number }> = {},
-) => expireQuarantined(config, { runId: 'expiry-1', mode: 'enforce', limit: 100, ...extra }, now, h.ports);
+const run = (config: GateConfig, h: GateHarness, now: Date, extra: Partial<ExpiryRun> = {}) =>
+  expireQuarantined(
+    config,
+    {
+      runId: 'expiry-1',
+      mode: 'enforce',
+      limit: 100,
+      bounds: { maxDeletesPerRepository: 500 },
+      ...extra,
+    },
+    now,
+    h.ports,
+  );
 
 const NOTHING: ExpiryReport = {
   runId: 'expiry-1',

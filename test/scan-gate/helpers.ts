@@ -134,6 +134,8 @@ export interface GateHarness {
   readonly latest: Map<string, Omit<VerdictRecord, 'pk' | 'sk'>>;
   readonly audit: DeleteSignal[];
   readonly deleteCalls: string[][];
+  /** Images deleted by removing their last tag (BatchDeleteImage by tag), outside the deletion path. */
+  readonly untagDeletes: string[];
   inUseRefs: ImageReference[];
   inUseError?: Error;
   breaker?: { scope: string; reason?: string };
@@ -151,6 +153,10 @@ export interface GateHarness {
   steward: { protectedTags?: string[]; minAgeDays?: number };
   /** Whether a cleanup selection manages the repository at all. @default true */
   managed: boolean;
+  /** Holds placed from the CLI (the holds table). */
+  cliHolds: Hold[];
+  /** Set: the holds table cannot be read. */
+  cliHoldsError?: Error;
   readonly ports: ExpiryPorts;
   /** The verdict recorded last (the latest put). */
   lastRecord(): Omit<VerdictRecord, 'pk' | 'sk'>;
@@ -168,11 +174,13 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
     latest: new Map(),
     audit: [],
     deleteCalls: [],
+    untagDeletes: [],
     inUseRefs: [],
     qdue: new Map(),
     holds: [],
     steward: {},
     managed: true,
+    cliHolds: [],
     lastRecord() {
       const last = h.history.at(-1);
       if (!last) throw new Error('no verdict was recorded');
@@ -197,6 +205,12 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
           journal.push(`scans:removeTag:${tag}`);
           if (!h.image) throw new Error('fake ECR: no such image');
           h.image.tags = h.image.tags.filter((t) => t !== tag);
+          // As ECR does: BatchDeleteImage by an image's last tag deletes the image.
+          if (h.image.tags.length === 0) {
+            journal.push('scans:removeTag:image deleted with its last tag');
+            h.untagDeletes.push(DIGEST);
+            h.image = undefined;
+          }
         },
       },
       repository: async (name) => {
@@ -267,6 +281,11 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
               steward: { holds: h.holds, ...h.steward },
             }
           : undefined;
+      },
+      holds: async (ref) => {
+        journal.push(`holds:${ref.repository}`);
+        if (h.cliHoldsError) throw h.cliHoldsError;
+        return h.cliHolds;
       },
       deletedAt: async (ref) => {
         journal.push(`deletedAt:${ref.digest}`);
