@@ -150,5 +150,30 @@ export function configWarnings(config: StewardConfig): string[] {
     ...shadowWarnings(config),
     ...wideGlobWarnings(config),
     ...shareWarnings(config),
+    ...archiveChargeWarnings(config),
   ];
+}
+
+/** ECR charges archived images for at least 90 days: a shorter restore window saves nothing and says otherwise. */
+export const ARCHIVE_MINIMUM_DAYS = 90;
+
+function archiveChargeWarnings(config: StewardConfig): string[] {
+  const blocks: { path: string; mode?: string | undefined; days?: number | undefined }[] = [
+    {
+      path: 'governance.softDelete',
+      ...config.governance.softDelete,
+      days: config.governance.softDelete.purgeAfterDays,
+    },
+    ...config.selections.map((s, i) => ({
+      path: `selections[${i}].governance.softDelete`,
+      mode: s.governance?.softDelete?.mode ?? config.governance.softDelete.mode,
+      days: s.governance?.softDelete?.purgeAfterDays,
+    })),
+  ];
+  return blocks
+    .filter((b) => b.mode === 'archive' && b.days !== undefined && b.days < ARCHIVE_MINIMUM_DAYS)
+    .map(
+      (b) =>
+        `${b.path}.purgeAfterDays: ${b.days} days, but ECR charges archive storage for at least ${ARCHIVE_MINIMUM_DAYS} days — purging earlier saves nothing; keep images restorable for ${ARCHIVE_MINIMUM_DAYS} days at the same cost`,
+    );
 }

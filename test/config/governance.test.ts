@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, validateConfig } from '../../functions/shared/config/load.js';
+import { effectiveGovernance } from '../../functions/shared/config/schema.js';
+import { configWarnings } from '../../functions/shared/config/warnings.js';
+import { keepNewest } from '../fixtures/images.js';
+
+const base = (extra: Record<string, unknown> = {}, selection: Record<string, unknown> = {}) => ({
+  selections: [{ repositories: ['team/*'], lifecyclePolicy: keepNewest(1), ...selection }],
+  ...extra,
+});
+
+const issues = (doc: unknown): readonly string[] => {
+  try {
+    validateConfig(doc);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues;
+    throw e;
+  }
+  return [];
+};
+
+describe('governance config', () => {
+  it('defaults to no notice and no soft delete (deletes when planned, as without governance)', () => {
+    // Act
+    const config = validateConfig(base());
+
+    // Assess
+    expect(config.governance).toEqual({
+      notice: { hours: 0, subscriptions: [] },
+      softDelete: { mode: 'off', purgeAfterDays: 30, unarchivable: 'keep' },
+      dueSchedule: 'rate(15 minutes)',
+    });
+  });
+
+  it("merges a selection's override over the global block, field by field", () => {
+    // Prepare
+    const config = validateConfig(
+      base(
+        { governance: { notice: { hours: 24 }, softDelete: { mode: 'archive', purgeAfterDays: 120 } } },
+        { governance: { notice: { hours: 72 }, softDelete: { unarchivable: 'delete' } } },
+      ),
+    );
+
+    // Act
+    const effective = effectiveGovernance(config.governance, config.selections[0]);
+
+    // Assess
+    expect(effective).toEqual({
+      notice: { hours: 72, subscriptions: [] },
+      softDelete: { mode: 'archive', purgeAfterDays: 120, unarchivable: 'delete' },
+    });
+    expect(effectiveGovernance(config.governance, undefined).notice.hours).toBe(24);
+  });
+
+  it.each([
+    [
+      { governance: { notice: { hours: -1 } } },
+      {},
+      'governance.notice.hours: Too small: expected number to be >=0',
+    ],
+    [
+      { governance: { notice: { hours: '24' } } },
+      {},
+      'governance.notice.hours: expected a number, got a string',
+    ],
+    [
+      { governance: { softDelete: { mode: 'trash' } } },
+      {},
+      'governance.softDelete.mode: must be one of "archive", "off"',
+    ],
+    [
+      {},
+      { governance: { notice: { subscriptions: [{ protocol: 'email', endpoint: 'not-an-email' }] } } },
+      'selections[0].governance.notice.subscriptions[0].endpoint: "not-an-email" is not a "email" endpoint',
+    ],
+    [{ governance: { dueSchedule: 'cron(99 99 * * ? *)' } }, {}, 'governance.dueSchedule: minutes "99"'],
+    [{ governance: { noticeHours: 24 } }, {}, 'governance: unknown field noticeHours'],
+  ])('refuses an invalid governance block with its path and problem (%j %j)', (extra, selection, message) => {
+    // Act
+    const found = issues(base(extra, selection));
+
+    // Assess
+    expect(found.some((i) => i.startsWith(message))).toBe(true);
+  });
+
+  it('warns when archived images would be purged before the 90 days ECR charges for anyway', () => {
+    // Prepare
+    const config = validateConfig(
+      base({ governance: { softDelete: { mode: 'archive', purgeAfterDays: 30 } } }, {}),
+    );
+
+    // Act
+    const warnings = configWarnings(config);
+
+    // Assess
+    expect(warnings).toEqual([
+      'governance.softDelete.purgeAfterDays: 30 days, but ECR charges archive storage for at least 90 days — purging earlier saves nothing; keep images restorable for 90 days at the same cost',
+    ]);
+  });
+});
