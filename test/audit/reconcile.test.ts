@@ -65,7 +65,13 @@ describe('reconcileRepository', () => {
     const report = await reconcileRepository(ref, left, T2, 'run-2', { snapshots, audit });
 
     // Assess
-    expect(report).toEqual({ vanished: 1, recordedUnknown: 1, settledDeleted: 0, settledFailed: 0, settledArchived: 0 });
+    expect(report).toEqual({
+      vanished: 1,
+      recordedUnknown: 1,
+      settledDeleted: 0,
+      settledFailed: 0,
+      settledArchived: 0,
+    });
     expect(await audit.byRepository(ref)).toEqual([
       {
         pk: `IMG#${gone.digest}`,
@@ -113,7 +119,13 @@ describe('reconcileRepository', () => {
     const report = await reconcileRepository(ref, list.slice(1), T2, 'run-2', { snapshots, audit });
 
     // Assess
-    expect(report).toEqual({ vanished: 1, recordedUnknown: 0, settledDeleted: 0, settledFailed: 0, settledArchived: 0 });
+    expect(report).toEqual({
+      vanished: 1,
+      recordedUnknown: 0,
+      settledDeleted: 0,
+      settledFailed: 0,
+      settledArchived: 0,
+    });
     const records = await audit.byRepository(ref);
     expect(records.map((r) => [r.digest, r.version, r.evidence])).toEqual([
       [list[0]!.digest, 1, ['image-action-event']],
@@ -132,7 +144,13 @@ describe('reconcileRepository', () => {
     const report = await reconcileRepository(ref, list.slice(1), T2, 'run-3', { snapshots, audit });
 
     // Assess
-    expect(report).toEqual({ vanished: 0, recordedUnknown: 0, settledDeleted: 0, settledFailed: 0, settledArchived: 0 });
+    expect(report).toEqual({
+      vanished: 0,
+      recordedUnknown: 0,
+      settledDeleted: 0,
+      settledFailed: 0,
+      settledArchived: 0,
+    });
     expect(await audit.byRepository(ref)).toHaveLength(1);
   });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cleanupRepository, deletionOrder, mapLimit } from '../../functions/cleanup/core.js';
+import { cleanupRepository, deletionOrder } from '../../functions/cleanup/core.js';
 import { InUseUnavailableError } from '../../functions/shared/adapters/in-use.js';
 import type { Decision } from '../../functions/shared/lifecycle/types.js';
 import { digestOf, type ImageSpec, image, keepNewest, NOW, OCI_INDEX } from '../fixtures/images.js';
@@ -748,12 +748,6 @@ const forest = fc
       ),
     ),
   );
-
-const rootOf = (d: Decision, all: Map<string, Decision>): string => {
-  let current = d;
-  while (current.follows && all.has(current.follows)) current = all.get(current.follows)!;
-  return current.imageDigest;
-};
 
 describe('deletionOrder', () => {
   it('puts indexes before children and subjects before referrers, then orders by digest', () => {
