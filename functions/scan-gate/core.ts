@@ -258,7 +258,6 @@ export async function judgeImage(
         selection,
         now,
         caller: gate.onFail.remove.enabled ? 'gate-removal' : 'quarantine-expiry',
-        pushedAt: meta.pushedAt,
       });
       removal =
         result.outcome === 'removed' && !gate.onFail.remove.enabled
@@ -363,11 +362,14 @@ async function remove(
     selection: Selection | undefined;
     now: Date;
     caller: DeletionCaller;
-    pushedAt?: number | undefined;
   },
 ): Promise<Removal> {
   const kept = (action: string): Removal => ({ outcome: 'kept', action });
   const ref = { registryId: image.registryId, region: image.region, repository: image.repository };
+  // The guard judges the tags the image has now: those read before the findings (seconds ago) lack the
+  // quarantine tag just added, and a push may have moved a protected or held tag onto the image meanwhile.
+  const current = await ports.scans.image(image.repository, image.digest);
+  if (!current) return { outcome: 'removed', action: 'removed (it was already gone)' };
   let holds: readonly Hold[] = [];
   try {
     holds = (await ports.holds?.(ref)) ?? [];
@@ -407,8 +409,8 @@ async function remove(
       candidates: [
         {
           digest: image.digest,
-          tags: image.tags,
-          pushedAt: context.pushedAt === undefined ? undefined : new Date(context.pushedAt).toISOString(),
+          tags: current.tags,
+          pushedAt: current.pushedAt === undefined ? undefined : new Date(current.pushedAt).toISOString(),
           sizeBytes: 0,
           rulePriority: null,
           reasons: [why],

@@ -521,6 +521,30 @@ describe('scan gate handler: the scheduled quarantine expiry', () => {
     expect(report).toMatchObject({ due: 1, removed: 1, more: true });
   });
 
+  it('removes nothing when bounds.maxDeletesPerRepository is 0, and keeps the image for a later run', async () => {
+    // Prepare
+    useConfig(EXPIRING, { mode: 'enforce', bounds: { maxDeletesPerRepository: 0 } });
+
+    // Act
+    const report = await handler(EXPIRY);
+
+    // Assess
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
+    expect(journal.filter((j) => j.startsWith('put:EcrSteward-Audit'))).toEqual([]);
+    expect(report).toMatchObject({
+      due: 1,
+      removed: 0,
+      kept: [
+        {
+          repository: REPO,
+          digest: DIGEST,
+          verdict: 'FAIL',
+          reason: 'not removed: over the bounds of this run (0): waits for the next run',
+        },
+      ],
+    });
+  });
+
   it('takes an image that is no longer in ECR out of the index, unless a newer verdict was written', async () => {
     // Prepare
     useConfig(EXPIRING, { mode: 'enforce' });
