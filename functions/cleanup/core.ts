@@ -497,4 +497,3 @@ export function deletionOrder(decisions: readonly Decision[]): Decision[] {
   return [...decisions].sort((a, b) => depthOf(a) - depthOf(b) || (a.imageDigest < b.imageDigest ? -1 : 1));
 }
 
-export { mapLimit } from '../shared/runtime/concurrency.js';
