@@ -10,6 +10,7 @@ import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import { effectiveGovernance, type Selection, type StewardConfig } from '../shared/config/schema.js';
 import { type OpenRecord, runDeletion } from '../shared/deletion/run.js';
 import { breakerScopesFor } from '../shared/deletion/safe-delete.js';
+import { thresholdWarning } from '../shared/governance/threshold.js';
 import { isIndex } from '../shared/lifecycle/graph.js';
 import { planRepository } from '../shared/lifecycle/plan.js';
 import type {
@@ -48,6 +49,8 @@ export interface NoticeRequest {
   readonly dueAt: string;
   readonly softDelete: 'archive' | 'off';
   readonly purgeAfterDays: number;
+  /** Set when the announced deletions would cross a delete-rate threshold when they fall due. */
+  readonly thresholdWarning?: string | undefined;
   readonly images: readonly {
     readonly digest: string;
     readonly tags: readonly string[];
@@ -357,6 +360,12 @@ export async function cleanupRepository(
       dueAt,
       softDelete: governance.softDelete.mode,
       purgeAfterDays: governance.softDelete.purgeAfterDays,
+      // Archives are not deletes for the rate counters; the deletes come at the due time or at the purge.
+      thresholdWarning: thresholdWarning(
+        config.alerts.thresholds,
+        { count: result.scheduled.length, repositoryImages: images.length },
+        config.alerts.breaker.enabled,
+      ),
       images: result.scheduled.map(({ candidate: c }) => ({
         digest: c.digest,
         tags: c.tags,
@@ -496,4 +505,3 @@ export function deletionOrder(decisions: readonly Decision[]): Decision[] {
   };
   return [...decisions].sort((a, b) => depthOf(a) - depthOf(b) || (a.imageDigest < b.imageDigest ? -1 : 1));
 }
-

@@ -76,6 +76,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
           images: notice.images,
           softDelete: notice.softDelete,
           purgeAfterDays: notice.purgeAfterDays,
+          ...(notice.thresholdWarning ? { thresholdWarning: notice.thresholdWarning } : {}),
         }),
       ),
     reconcile: async (repo, images) => {

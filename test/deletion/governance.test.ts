@@ -197,6 +197,36 @@ describe('deletion governance', () => {
     }
   });
 
+  it('says in the notice when the deletions, falling due together, would cross a delete-rate threshold', async () => {
+    // Prepare
+    const h = harness();
+    h.registry.add(REPO, {
+      images: [0, 1, 2, 3, 4].map((i) => image(`img-${i}`, { age: i + 2, tags: [`v${i}`] })),
+    });
+    const notices: NoticeRequest[] = [];
+    const cfg = config(
+      {
+        governance: { notice: { hours: 24 } },
+        alerts: { thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 2 }] },
+      },
+      2,
+    );
+
+    // Act
+    await cleanupRepository(cfg, request({ now: NOW }), {
+      ...h.ports(),
+      audit: new MemoryAudit(),
+      notify: async (n) => {
+        notices.push(n);
+      },
+    });
+
+    // Assess
+    expect(notices[0]?.thresholdWarning).toBe(
+      'these 3 deletions fall due together and cross the repository threshold of 2 deletions in 5m: the breaker will open and stop the rest until it is reset — lower bounds.maxDeletesPerRepository to spread them over several runs, or raise the threshold',
+    );
+  });
+
   it('deletes nothing before its notice is due, for any order of runs and clocks', async () => {
     await fc.assert(
       fc.asyncProperty(
