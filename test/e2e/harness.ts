@@ -40,7 +40,7 @@ export interface E2E {
   readonly ecr: ECRClient;
   readonly doc: DynamoDBDocumentClient;
   readonly tables: { audit: string; state: string; verdicts: string };
-  readonly topics: { alerts: string; security: string };
+  readonly topics: { alerts: string; security: string; notices: string };
   readonly queues: { cleanup: string; cleanupDlq: string; cleanupAsyncDlq: string; auditDlq: string };
   readonly workerId: string;
   /** Every event the ECR emulator emitted (whether or not the bus was on). */
@@ -54,11 +54,13 @@ export interface StartOptions {
   readonly faults?: FaultInjector;
   readonly dynamoFaults?: boolean;
   readonly visibilityMs?: number;
+  /** Another config (path from the root) for this test's stack; @default the shared test config (E2E_CONFIG). */
+  readonly config?: string;
 }
 
 /** Starts a local cloud for one test from the shared assembly (synthesizing it first if needed). */
 export async function startE2E(name: string, opts: StartOptions = {}): Promise<E2E> {
-  const { cdkOut } = await ensureCdkOut();
+  const { cdkOut } = await ensureCdkOut(opts.config);
   const logDir = path.join(ROOT, '.local', 'test-logs', `${name}-${process.pid}-${Date.now()}`);
   mkdirSync(logDir, { recursive: true });
   const cloud = await LocalCloud.start({
@@ -102,7 +104,11 @@ export async function startE2E(name: string, opts: StartOptions = {}): Promise<E
       state: env.STATE_TABLE_NAME ?? '',
       verdicts: env.VERDICT_TABLE_NAME ?? '',
     },
-    topics: { alerts: env.ALERTS_TOPIC_ARN ?? '', security: env.SECURITY_TOPIC_ARN ?? '' },
+    topics: {
+      alerts: env.ALERTS_TOPIC_ARN ?? '',
+      security: env.SECURITY_TOPIC_ARN ?? '',
+      notices: env.NOTICES_TOPIC_ARN ?? '',
+    },
     queues: {
       cleanup: queueId('CleanupQueue'),
       cleanupDlq: queueId('CleanupDeadLetter'),
@@ -218,16 +224,17 @@ export async function inUseRefs(e2e: E2E): Promise<ImageReference[]> {
 
 /**
  * What the worker will plan for a repository right now: the pure lifecycle engine on the emulator's images,
- * with the selection's policy and Steward protections from the config and the in-use references (read
- * from the local ECS now, unless given).
+ * with the selection's policy and Steward protections from the config (the shared test config unless
+ * another is given) and the in-use references (read from the local ECS now, unless given).
  */
 export async function expectedPlan(
   e2e: E2E,
   repository: string,
   now: Date,
   refs?: readonly ImageReference[],
+  stewardConfig: StewardConfig = config,
 ): Promise<Plan> {
-  const selection = selectionFor(config, repository, {});
+  const selection = selectionFor(stewardConfig, repository, {});
   if (!selection) throw new Error(`${repository} is not managed by the test config`);
   if (selection.lifecyclePolicy === 'fromRepository') throw new Error('the e2e config uses inline policies');
   // Read before any await: the images as they are at the call, whatever the flow does next.
