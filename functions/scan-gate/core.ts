@@ -1,8 +1,8 @@
 /**
- * Judges one scanned image: read its findings, decide the verdict, record it, and on FAIL notify,
- * quarantine or remove (through the one deletion path, functions/shared/deletion: its guard, notices and soft
- * delete) as the config says. On a PASS after a
- * FAIL the quarantine is lifted and security staff are told.
+ * Judges one scanned image: read its findings, decide the verdict, record it, and on FAIL notify, quarantine or
+ * remove as the config says. A removal goes through the one deletion path (functions/shared/deletion: its
+ * guard, notices and soft delete), like every other delete. On a PASS after a FAIL the quarantine is lifted and
+ * security staff are told.
  */
 
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
