@@ -35,6 +35,11 @@ export interface RegistryPort {
   lifecyclePolicyText(repository: string): Promise<string | undefined>;
   deleteImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
   existingDigests(repository: string, digests: readonly string[]): Promise<ReadonlySet<string>>;
+  /** The manifests to keep in the write-ahead record of an irreversible governed delete. @default none */
+  manifests?(
+    repository: string,
+    digests: readonly string[],
+  ): Promise<ReadonlyMap<string, { mediaType: string; body: string }>>;
   archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
 }
 

@@ -38,6 +38,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
         indexChildren: (r, d) => ports.registry.indexChildren(r, d),
         lifecyclePolicyText: (r) => ports.registry.lifecyclePolicyText(r),
         existingDigests: (r, d) => ports.registry.existingDigests(r, d),
+        manifests: (r, d) => ports.registry.manifests(r, d),
         archiveImages: (r, d) => ports.registry.archiveImages(r, d),
         deleteImages: async (r, d) => {
           const out = await ports.registry.deleteImages(r, d);

@@ -132,6 +132,20 @@ export class FakeRegistry implements RegistryPort {
     };
   }
 
+  /** The manifests ECR would return: a small OCI manifest naming the digest. */
+  async manifests(_repository: string, digests: readonly string[]) {
+    this.journal.push(`registry:manifests:${digests.length}`);
+    return new Map(
+      digests.map(
+        (d) =>
+          [
+            d,
+            { mediaType: 'application/vnd.oci.image.manifest.v1+json', body: `{"digest":"${d}"}` },
+          ] as const,
+      ),
+    );
+  }
+
   /** Replaces the archive's answer (ECR's refusals); by default every image is archived. */
   onArchive?: (digests: readonly string[]) => DeleteOutcome;
 

@@ -171,6 +171,32 @@ describe('deletion governance', () => {
     expect(states).toEqual(['SCHEDULED', 'PENDING', 'ARCHIVED', 'PENDING', 'DELETED']);
   });
 
+  it('keeps the manifest in the write-ahead record of a governed delete that cannot be undone (soft delete off)', async () => {
+    // Prepare
+    const g = setup({ notice: { hours: 1 } });
+    await g.run(NOW);
+
+    // Act
+    await g.run(new Date(NOW.getTime() + HOUR));
+
+    // Assess
+    const pending = g.audit.signals.filter((s) => s.status === 'PENDING');
+    expect(pending.map((s) => [s.digest, s.manifest]).sort()).toEqual(
+      expiring
+        .map((d) => [
+          d,
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            bytes: `{"digest":"${d}"}`.length,
+            body: `{"digest":"${d}"}`,
+          },
+        ])
+        .sort(),
+    );
+    for (const d of expiring)
+      expect(g.audit.state(d)).toMatchObject({ status: 'DELETED', manifest: { body: `{"digest":"${d}"}` } });
+  });
+
   it('keeps an image ECR refuses to archive when unarchivable is keep, and deletes it when delete', async () => {
     for (const unarchivable of ['keep', 'delete'] as const) {
       // Prepare

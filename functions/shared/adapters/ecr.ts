@@ -19,6 +19,15 @@ import { CLIENT_DEFAULTS } from '../runtime/clients.js';
 /** ECR's API maxima (API model): pages of DescribeImages / DescribeRepositories, ids per batch call. */
 export const ECR_LIMITS = { describePage: 1000, batchIds: 100 } as const;
 
+/** Every manifest media type ECR stores, so BatchGetImage returns each manifest as pushed. */
+const MANIFEST_MEDIA_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+] as const;
+
 /** Counts API calls by operation, for run summaries and the benchmark. */
 export class CallCounter {
   readonly counts = new Map<string, number>();
@@ -192,6 +201,33 @@ export class EcrRegistry {
    * The children of the given image indexes (BatchGetImage, up to 100 a call). Indexes whose manifest could
    * not be read are listed in `unreadable`, so the engine can keep what might be their children.
    */
+  /**
+   * The manifests of these images (any media type), for the write-ahead record of a delete that cannot be
+   * undone: the record then proves exactly what was there. Unreadable ones are left out.
+   */
+  async manifests(
+    repositoryName: string,
+    digests: readonly string[],
+  ): Promise<Map<string, { mediaType: string; body: string }>> {
+    const out = new Map<string, { mediaType: string; body: string }>();
+    for (const batch of chunks(digests, ECR_LIMITS.batchIds)) {
+      this.calls.add('BatchGetImage');
+      const page = await this.client.send(
+        new BatchGetImageCommand({
+          repositoryName,
+          imageIds: batch.map((imageDigest) => ({ imageDigest })),
+          acceptedMediaTypes: [...MANIFEST_MEDIA_TYPES],
+        }),
+      );
+      for (const image of page.images ?? []) {
+        const digest = image.imageId?.imageDigest;
+        if (digest && image.imageManifest)
+          out.set(digest, { mediaType: image.imageManifestMediaType ?? '', body: image.imageManifest });
+      }
+    }
+    return out;
+  }
+
   async indexChildren(
     repositoryName: string,
     indexDigests: readonly string[],

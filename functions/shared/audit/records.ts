@@ -113,6 +113,11 @@ export interface AuditRecord extends ImageRef {
   readonly restoredAt?: string | undefined;
   /** CANCELLED (and others): a human-readable note on the last transition. */
   readonly note?: string | undefined;
+  /**
+   * A delete that cannot be undone (soft delete off, under governance): the manifest as ECR stored it, kept by
+   * the write-ahead record (the body only up to MANIFEST_KEPT_BYTES; a larger one keeps its media type and size).
+   */
+  readonly manifest?: KeptManifest | undefined;
   /** Sparse index `byDue`: present while SCHEDULED (at dueAt) or ARCHIVED (at purgeAt). */
   readonly gsi4pk?: string | undefined;
   readonly gsi4sk?: string | undefined;
@@ -142,7 +147,19 @@ export interface DeleteSignal extends ImageRef {
   readonly purgeAt?: string | undefined;
   readonly restoredAt?: string | undefined;
   readonly note?: string | undefined;
+  readonly manifest?: KeptManifest | undefined;
 }
+
+/** A manifest kept in an audit record. */
+export interface KeptManifest {
+  readonly mediaType: string;
+  readonly bytes: number;
+  /** Absent when the manifest was larger than MANIFEST_KEPT_BYTES (DynamoDB items are at most 400 KB). */
+  readonly body?: string | undefined;
+}
+
+/** Manifests up to this size are kept whole in the write-ahead record. */
+export const MANIFEST_KEPT_BYTES = 64 * 1024;
 
 export const repoKey = (r: Omit<ImageRef, 'digest'>): string =>
   `REPO#${r.registryId}#${r.region}#${r.repository}`;
@@ -324,6 +341,7 @@ export function mergeSignal(
     purgeAt,
     restoredAt: status === 'RESTORED' ? (signal.restoredAt ?? existing?.restoredAt ?? signal.at) : undefined,
     note: signal.note ?? (status === existing?.status ? existing?.note : undefined),
+    manifest: existing?.manifest ?? signal.manifest,
     ...(due !== undefined && !dryRun
       ? {
           gsi4pk: DUE_PARTITION,

@@ -4,7 +4,12 @@
  * UpdateImageStorageClass (ARCHIVED); notices that no longer apply end CANCELLED. Callers say what they want
  * removed and why; they never branch on the mode, read holds or check what is in use themselves.
  */
-import type { AuditStatus, DeleteSignal } from '../audit/records.js';
+import {
+  type AuditStatus,
+  type DeleteSignal,
+  type KeptManifest,
+  MANIFEST_KEPT_BYTES,
+} from '../audit/records.js';
 import type { EffectiveGovernance, Selection } from '../config/schema.js';
 import type { Hold, InUse } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
@@ -123,7 +128,14 @@ export function guardProtections(
 
 /** The destructive ports: those of a delete, and (for soft delete) a registry that can archive. */
 export interface DeletionPorts extends Omit<SafeDeletePorts, 'registry'> {
-  readonly registry: SafeDeletePorts['registry'] & Partial<SafeArchivePorts['registry']>;
+  readonly registry: SafeDeletePorts['registry'] &
+    Partial<SafeArchivePorts['registry']> & {
+      /** The manifests to keep in the write-ahead record of an irreversible delete. @default none kept */
+      manifests?(
+        repository: string,
+        digests: readonly string[],
+      ): Promise<ReadonlyMap<string, { mediaType: string; body: string }>>;
+    };
 }
 
 export async function runDeletion(request: DeletionRequest, ports: DeletionPorts): Promise<DeletionResult> {
@@ -284,12 +296,27 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     if (archived.breaker) return result;
   }
   if (toDelete.length === 0) return result;
+  // Governed and not archived: the write-ahead record keeps the manifest, so it proves what was there.
+  const keep =
+    governance !== undefined && governance.softDelete.mode === 'off' && request.caller !== 'purge'
+      ? ((await ports.registry.manifests?.(
+          repository.name,
+          toDelete.map((c) => c.digest),
+        )) ?? new Map<string, { mediaType: string; body: string }>())
+      : new Map<string, { mediaType: string; body: string }>();
+  const manifestOf = (digest: string): KeptManifest | undefined => {
+    const m = keep.get(digest);
+    if (!m) return undefined;
+    const bytes = Buffer.byteLength(m.body);
+    return { mediaType: m.mediaType, bytes, ...(bytes <= MANIFEST_KEPT_BYTES ? { body: m.body } : {}) };
+  };
   const deleted = await safeDelete(
     repository.name,
     toDelete.map((c) => ({
       digest: c.digest,
       sizeBytes: c.sizeBytes,
-      signal: (status, extra) => signal(c, status, extra),
+      signal: (status, extra) =>
+        signal(c, status, { ...(status === 'PENDING' ? { manifest: manifestOf(c.digest) } : {}), ...extra }),
     })),
     ports,
     // The guard's breaker read covers the first batch unless an archive ran in between.
