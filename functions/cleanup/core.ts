@@ -218,11 +218,12 @@ export async function cleanupRepository(
   }
   const governance = effectiveGovernance(config.governance, selection);
   const governed = governance.notice.hours > 0 || governance.softDelete.mode === 'archive';
-  const open = (await ports.audit.open?.(ref)) ?? [];
 
   const images = await ports.registry.listImages(repo.name);
   // Reconcile before acting: digests that vanished since the last run are recorded, stale PENDING settled.
   await ports.reconcile?.(repo, images);
+  // After reconciliation: a crashed attempt's records are settled, and what stays noticed says so.
+  const open = (await ports.audit.open?.(ref)) ?? [];
   const indexes = images.filter(isIndex).map((i) => i.digest);
   const { children, unreadable } =
     indexes.length > 0

@@ -71,7 +71,14 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
           continue;
         }
         const prior = repositories.get(target.repository);
-        const sweepRun = isSweep(parsed.message) ? parsed.message.runId : undefined;
+        // A redelivered sweep or due message is a new attempt: its own run id, so reconciliation settles the
+        // write-ahead records the crashed attempt left (it skips only the current run's own).
+        const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
+        const sweepRun = isSweep(parsed.message)
+          ? attempt > 1
+            ? `${parsed.message.runId}-r${attempt}`
+            : parsed.message.runId
+          : undefined;
         repositories.set(target.repository, {
           runId: prior?.runId ?? sweepRun,
           trigger: sweepRun ? 'sweep' : (prior?.trigger ?? 'push'),

@@ -33,9 +33,8 @@ class MemoryAudit {
     return { record: next ?? existing, newlyDeleted: false };
   }
   async open(ref: { registryId: string; region: string; repository: string }) {
-    return [...this.items.values()].filter(
-      (r) => r.repository === ref.repository && (r.status === 'SCHEDULED' || r.status === 'ARCHIVED'),
-    );
+    // What the sparse openByRepository index holds: the records that carry its key.
+    return [...this.items.values()].filter((r) => r.repository === ref.repository && r.gsi5pk !== undefined);
   }
   state(digest: string): AuditRecord | undefined {
     return [...this.items.values()].find((r) => r.digest === digest && !r.dryRun);
@@ -169,6 +168,27 @@ describe('deletion governance', () => {
     for (const d of expiring) expect(g.audit.state(d)?.status).toBe('DELETED');
     const states = g.audit.signals.filter((s) => s.digest === expiring[0]).map((s) => s.status);
     expect(states).toEqual(['SCHEDULED', 'PENDING', 'ARCHIVED', 'PENDING', 'DELETED']);
+  });
+
+  it('retries a failed due deletion on the next run without a second notice or a later due time', async () => {
+    // Prepare
+    const g = setup({ notice: { hours: 24 } });
+    await g.run(NOW);
+    g.h.registry.onDelete = (digests) => ({
+      deleted: [],
+      failures: digests.map((digest) => ({ digest, code: 'KmsError', reason: 'key disabled' })),
+    });
+    await g.run(new Date(NOW.getTime() + 24 * HOUR));
+    g.h.registry.onDelete = undefined;
+
+    // Act
+    const retry = await g.run(new Date(NOW.getTime() + 25 * HOUR));
+
+    // Assess
+    expect(retry).toMatchObject({ scheduled: 0, expired: 3 });
+    expect(g.notices).toHaveLength(1);
+    expect(g.audit.signals.filter((s) => s.status === 'SCHEDULED')).toHaveLength(3);
+    for (const d of expiring) expect(g.audit.state(d)?.status).toBe('DELETED');
   });
 
   it('keeps the manifest in the write-ahead record of a governed delete that cannot be undone (soft delete off)', async () => {

@@ -292,14 +292,20 @@ export function mergeSignal(
 
   // The notice's due time: the first notice's, never a later one; a new notice after a cancellation or a
   // restore starts afresh.
+  // A notice's due time stays with the record while its deletion is in progress or failed (the image stays
+  // noticed: a retry never gives a second notice or a later due time); it ends with the deletion, an archive, a
+  // restore or a cancellation.
+  const carriesNotice = status === 'PENDING' || status === 'FAILED';
   const dueAt =
-    status !== 'SCHEDULED'
-      ? undefined
-      : existing?.status === 'SCHEDULED' && existing.dueAt !== undefined
+    status === 'SCHEDULED'
+      ? existing?.status === 'SCHEDULED' && existing.dueAt !== undefined
         ? signal.dueAt !== undefined && signal.dueAt < existing.dueAt
           ? signal.dueAt
           : existing.dueAt
-        : signal.dueAt;
+        : signal.dueAt
+      : carriesNotice
+        ? existing?.dueAt
+        : undefined;
   const archivedAt =
     status === 'ARCHIVED'
       ? existing?.status === 'ARCHIVED'
@@ -309,7 +315,8 @@ export function mergeSignal(
         existing?.archivedAt;
   const purgeAt =
     status === 'ARCHIVED' ? (existing?.status === 'ARCHIVED' ? existing.purgeAt : signal.purgeAt) : undefined;
-  const due = status === 'SCHEDULED' ? dueAt : status === 'ARCHIVED' ? purgeAt : undefined;
+  // Open (indexed): a notice, a noticed deletion in progress or failed (the processor retries it), an archive.
+  const due = status === 'SCHEDULED' || carriesNotice ? dueAt : status === 'ARCHIVED' ? purgeAt : undefined;
   const next: AuditRecord = {
     pk,
     sk,

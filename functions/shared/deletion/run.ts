@@ -143,7 +143,8 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   const open = request.open ?? [];
   const noticed = new Map(
     open
-      .filter((r) => r.status === 'SCHEDULED' && r.dueAt !== undefined)
+      // A noticed image stays noticed while its deletion is retried (PENDING or FAILED keep the due time).
+      .filter((r) => ['SCHEDULED', 'PENDING', 'FAILED'].includes(r.status) && r.dueAt !== undefined)
       .map((r) => [r.digest, Date.parse(r.dueAt!)] as const),
   );
   // Only an enforcing run reads the breaker: a dry run deletes nothing, and its plan shows what enforce would do.
