@@ -4,12 +4,19 @@
  * A new benchmark is a module under bench/ that default-exports `defineBenchmark({…})`, plus a line below.
  */
 import apiCalls from './api-calls.js';
+import governance from './governance.js';
 import { type Benchmark, calibrate, formatMeasurement, measure } from './harness.js';
 import localLatency from './local-latency.js';
 import parse from './parse.js';
 import plan from './plan.js';
 
-const BENCHMARKS: readonly Benchmark<never>[] = [plan, parse, apiCalls, localLatency] as Benchmark<never>[];
+const BENCHMARKS: readonly Benchmark<never>[] = [
+  plan,
+  parse,
+  apiCalls,
+  governance,
+  localLatency,
+] as Benchmark<never>[];
 
 // On Node 20 the AWS SDK warns that its later versions need Node 22: noise among the figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
