@@ -1,12 +1,11 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { type CleanupReport, cleanupRepository } from '../functions/cleanup/core.js';
 import { cleanupPorts } from '../functions/cleanup/run.js';
 import { ECR_LIMITS } from '../functions/shared/adapters/ecr.js';
@@ -31,9 +30,10 @@ import { defineBenchmark, type Figure } from './harness.js';
  * due run (safeDelete: PENDING, BatchDeleteImage, DELETED), so it costs what that run costs per image, and
  * timing it too would add about a minute to `npm run bench`.
  * The real cleanupRepository runs over the real wiring (cleanupPorts over StewardPorts: EcrRegistry,
- * AuditStore, breaker, snapshots, counters, holds). ECR is the emulator over HTTP and DynamoDB is dynalite
- * with the stack's tables and indexes; every request is counted where it arrives (the local server's log,
- * dynalite's HTTP server), retries included. SNS is a stand-in that keeps what was published.
+ * AuditStore, breaker, snapshots, counters, holds). ECR is the emulator over HTTP; DynamoDB is dynalite, in a
+ * process of its own (bench/dynalite-process.mjs), with the stack's tables and indexes. Every request is
+ * counted where it arrives (the local server's log, dynalite's HTTP server), retries included. SNS is a
+ * stand-in that keeps what was published.
  */
 
 const KEEP = 100;
@@ -103,11 +103,13 @@ interface Phase {
 interface State {
   readonly ecr: EcrEmulator;
   readonly server: LocalServer;
-  readonly dynalite: Server;
+  /** dynalite's process: it counts the DynamoDB requests (see dynamoCounts). */
+  readonly dynalite: ChildProcess;
   /** One factory per repository, each over its own empty tables, so neither run reads the other's records. */
   readonly ports: { readonly archive: StewardPorts; readonly delete: StewardPorts };
   readonly clients: { ecr: ECRClient; ecs: ECSClient; lambda: LambdaClient; ddb: DynamoDBClient };
-  readonly wire: { ecr: Map<string, number>; dynamo: Map<string, number> };
+  /** ECR requests that reached the local server, by operation. */
+  readonly wire: Map<string, number>;
   readonly published: { Subject?: string; Message?: string }[];
   readonly doc: DynamoDBDocumentClient;
   /** The emulator's clock, moved with each run's `now`. */
@@ -118,6 +120,8 @@ interface Result {
   readonly phases: Readonly<Record<PhaseName, Phase>>;
   /** The last notice published (the archive repository's), to show it was real. */
   readonly subject: string;
+  /** Records the due lookup read to find the one repository. */
+  readonly dueRecords: number;
   readonly left: { archive: number; archived: number; delete: number };
 }
 
@@ -136,6 +140,29 @@ function populate(ecr: EcrEmulator, name: string, now: number): void {
     });
 }
 
+/** The next message from dynalite's process that carries `key`; rejects if the process ends first. */
+function reply<T>(child: ChildProcess, key: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      if (typeof message !== 'object' || message === null || !(key in message)) return;
+      child.off('message', onMessage).off('exit', onExit);
+      resolve(message as T);
+    };
+    const onExit = (code: number | null) => {
+      child.off('message', onMessage);
+      reject(new Error(`governance: dynalite's process ended (exit code ${code})`));
+    };
+    child.on('message', onMessage).once('exit', onExit);
+  });
+}
+
+/** DynamoDB requests by operation since the last call (dynalite's process counts them as they arrive). */
+async function dynamoCounts(child: ChildProcess): Promise<Record<string, number>> {
+  const answer = reply<{ counts: Record<string, number> }>(child, 'counts');
+  child.send('counts');
+  return (await answer).counts;
+}
+
 /** Runs `work` with the clock at `now`, counting what reached ECR, DynamoDB and SNS meanwhile. */
 async function phase(
   state: State,
@@ -143,16 +170,18 @@ async function phase(
   work: () => Promise<CleanupReport | undefined>,
 ): Promise<Phase> {
   state.clock.now = now;
-  state.wire.ecr.clear();
-  state.wire.dynamo.clear();
+  state.wire.clear();
+  await dynamoCounts(state.dynalite);
   const publishedBefore = state.published.length;
   const start = process.hrtime.bigint();
   const report = await work();
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   return {
     wallMs,
-    ecr: sorted(state.wire.ecr),
-    dynamo: sorted(state.wire.dynamo),
+    ecr: sorted(state.wire),
+    dynamo: Object.fromEntries(
+      Object.entries(await dynamoCounts(state.dynalite)).sort(([a], [b]) => a.localeCompare(b)),
+    ),
     publishes: state.published.length - publishedBefore,
     report,
   };
@@ -176,13 +205,13 @@ function cleanup(state: State, repository: string, now: Date, runId: string): Pr
 }
 
 /** What the sweep handler's `{kind:"due"}` does first: the byDue index, then each repository it names. */
-async function dueRepositories(state: State, now: Date): Promise<string[]> {
+async function dueRepositories(state: State, now: Date): Promise<{ names: string[]; records: number }> {
   const ports = state.ports.archive;
   const records = await ports.audit.due(now.toISOString());
   const names = [...new Set(records.filter((r) => r.region === REGION).map((r) => r.repository))].sort();
   const out: string[] = [];
   for (const name of names) if (await ports.registry.describeRepository(name)) out.push(name);
-  return out;
+  return { names: out, records: records.length };
 }
 
 function expect(what: string, ok: boolean, report?: CleanupReport): void {
@@ -218,21 +247,21 @@ async function archiveLifecycle(state: State, t0: number) {
   expect('no SNS notice inside the window', window.publishes === 0);
 
   const dueAt = new Date(t0 + (NOTICE_HOURS + 1) * HOUR_MS);
-  let found: string[] = [];
+  let found = { names: [] as string[], records: 0 };
   const lookup = await phase(state, dueAt, async () => {
     found = await dueRepositories(state, dueAt);
     return undefined;
   });
   expect(
-    `the due lookup finds ${ARCHIVE_REPO} only (found ${found.join(', ')})`,
-    found.join() === ARCHIVE_REPO,
+    `the due lookup finds ${ARCHIVE_REPO} only (found ${found.names.join(', ')})`,
+    found.names.join() === ARCHIVE_REPO,
   );
   const archive = await phase(state, dueAt, () => cleanup(state, ARCHIVE_REPO, dueAt, 'due-a'));
   const a = archive.report!;
   expect(`the due run archives ${DUE}`, a.outcome === 'done' && a.archived === DUE && a.expired === 0, a);
   const archived = state.ecr.images(ARCHIVE_REPO).filter((i) => i.status === 'ARCHIVED').length;
   expect(`${DUE} archived images in ECR (found ${archived})`, archived === DUE);
-  return { notice, window, lookup, archive, subject, archived };
+  return { notice, window, lookup, archive, subject, archived, dueRecords: found.records };
 }
 
 /** The softDelete-off repository: notice, then the due run deletes. */
@@ -308,31 +337,27 @@ export default defineBenchmark<State>({
     const t = Date.now();
     populate(ecr, ARCHIVE_REPO, t);
     populate(ecr, DELETE_REPO, t);
-    const wire = { ecr: new Map<string, number>(), dynamo: new Map<string, number>() };
+    const wire = new Map<string, number>();
     const server = await startLocalServer({
       handlers: { ecr: ecr.handle },
       // One line per request: `ecr:DescribeImages 200 3ms`.
       log: (line) => {
         const op = line.split(' ', 1)[0]!;
-        if (op.startsWith('ecr:')) count(wire.ecr, op.slice(4));
+        if (op.startsWith('ecr:')) count(wire, op.slice(4));
       },
     });
-    const db = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
-    db.on('request', (req) =>
-      count(
-        wire.dynamo,
-        String(req.headers['x-amz-target'] ?? 'unknown')
-          .split('.')
-          .pop()!,
-      ),
-    );
+    const db = fork(fileURLToPath(new URL('./dynalite-process.mjs', import.meta.url)), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Plain node: the parent's tsx loader is not needed for a .mjs file.
+      execArgv: [],
+    });
+    const port = await reply<{ port: number }>(db, 'port');
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const local = { ...CLIENT_DEFAULTS, region: REGION, endpoint: server.url, credentials };
     const ddb = new DynamoDBClient({
       ...DYNAMODB_CLIENT_DEFAULTS,
       region: REGION,
-      endpoint: `http://127.0.0.1:${(db.address() as AddressInfo).port}`,
+      endpoint: `http://127.0.0.1:${port.port}`,
       credentials,
     });
     const clients = {
@@ -375,6 +400,7 @@ export default defineBenchmark<State>({
         delete: del,
       },
       subject: a.subject,
+      dueRecords: a.dueRecords,
       left: {
         archive: state.ecr.imageCount(ARCHIVE_REPO),
         archived: a.archived,
@@ -390,7 +416,7 @@ export default defineBenchmark<State>({
     );
   },
   figures(result): Figure[] {
-    const { phases } = result as Result;
+    const { phases, dueRecords } = result as Result;
     const list = (o: Record<string, number>) =>
       Object.entries(o)
         .map(([op, n]) => `${op} ${n}`)
@@ -400,8 +426,16 @@ export default defineBenchmark<State>({
     const rows: [PhaseName, string, string][] = [
       ['notice', 'notice run', `${DUE} SCHEDULED records, ${phases.notice.publishes} SNS notice`],
       ['window', 'window run', 'a push 1 h later: every notice stands, nothing written per image'],
-      ['lookup', 'due lookup', 'byDue index read by the due processor to find the repository'],
-      ['archive', 'due: archive', `${DUE} archived (UpdateImageStorageClass has no batch form)`],
+      [
+        'lookup',
+        'due lookup',
+        `the due processor reads ${dueRecords.toLocaleString('en-US')} records of the byDue index to find 1 repository`,
+      ],
+      [
+        'archive',
+        'due: archive',
+        `${DUE} archived; UpdateImageStorageClass takes one image, and EcrRegistry.archiveImages makes the calls one at a time`,
+      ],
       ['delete', 'due: delete', `${DUE} deleted (softDelete off)`],
     ];
     return rows
@@ -433,6 +467,6 @@ export default defineBenchmark<State>({
     state.clients.lambda.destroy();
     state.clients.ddb.destroy();
     await state.server.close();
-    await new Promise<void>((resolve, reject) => state.dynalite.close((e) => (e ? reject(e) : resolve())));
+    state.dynalite.disconnect();
   },
 });
