@@ -216,8 +216,8 @@ export async function sweep(event?: unknown): Promise<{ runId: string; managed: 
 
 /** The repositories of this registry and region with a due notice or purge (the audit table's byDue index). */
 async function dueRepositories(ports: StewardPorts, now: Date): Promise<RepositoryInfo[]> {
-  const records = await ports.audit.due(now.toISOString());
-  const names = [...new Set(records.filter((r) => r.region === region()).map((r) => r.repository))].sort();
+  const due = await ports.audit.dueRepositories(now.toISOString());
+  const names = [...new Set(due.filter((r) => r.region === region()).map((r) => r.repository))].sort();
   const out: RepositoryInfo[] = [];
   for (const name of names) {
     const info = await ports.registry.describeRepository(name);

@@ -400,13 +400,13 @@ describe('deletion governance on the local cloud', () => {
     await crashed;
     await t.cloud.settle(60_000);
 
-    // Assess: at the crash every write-ahead was durable and nothing was archived yet.
-    expect(crashedOn).toBe(planned[0]);
-    expect(atCrash).toEqual({
-      records: Object.fromEntries(planned.map((d) => [d, 'PENDING'])),
-      intents: ['archive', 'archive', 'archive'],
-      ecr: statusMap([...old, newest], []),
-    });
+    // Assess: at the crash every write-ahead was durable. The archive calls run a few at a time, so calls already
+    // on their way when the worker died may land too: only planned images can be archived, none other.
+    expect(planned).toContain(crashedOn);
+    expect(atCrash?.records).toEqual(Object.fromEntries(planned.map((d) => [d, 'PENDING'])));
+    expect(atCrash?.intents).toEqual(['archive', 'archive', 'archive']);
+    for (const [digest, status] of Object.entries(atCrash?.ecr ?? {}))
+      if (status === 'ARCHIVED') expect(planned).toContain(digest);
     // After the next run: every planned image archived exactly once, each with one ARCHIVED record; the one
     // whose reply was lost was settled by reconciliation from what ECR shows.
     const records = await recordsOf(t, repository);

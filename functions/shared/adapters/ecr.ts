@@ -15,9 +15,13 @@ import { INDEX_MEDIA_TYPES } from '../lifecycle/graph.js';
 import { indexChildrenOf, mergeListedImages } from '../lifecycle/images.js';
 import type { Image } from '../lifecycle/types.js';
 import { CLIENT_DEFAULTS } from '../runtime/clients.js';
+import { mapLimit } from '../runtime/concurrency.js';
 
 /** ECR's API maxima (API model): pages of DescribeImages / DescribeRepositories, ids per batch call. */
 export const ECR_LIMITS = { describePage: 1000, batchIds: 100 } as const;
+
+/** UpdateImageStorageClass calls in flight at once (it takes one image a call). */
+const ARCHIVE_CONCURRENCY = 8;
 
 /** Every manifest media type ECR stores, so BatchGetImage returns each manifest as pushed. */
 const MANIFEST_MEDIA_TYPES = [
@@ -326,7 +330,8 @@ export class EcrRegistry {
   async archiveImages(repositoryName: string, digests: readonly string[]): Promise<DeleteOutcome> {
     const done: string[] = [];
     const failures: ImageFailure[] = [];
-    for (const imageDigest of digests) {
+    // One image a call: a few in flight, so ten thousand due archives fit in one worker run.
+    await mapLimit(digests, ARCHIVE_CONCURRENCY, async (imageDigest) => {
       this.calls.add('UpdateImageStorageClass');
       try {
         await this.client.send(
@@ -342,7 +347,10 @@ export class EcrRegistry {
         if (err.name === 'ThrottlingException' || err.name === 'ServerException') throw e;
         failures.push({ digest: imageDigest, code: err.name, reason: err.message });
       }
-    }
+    });
+    // In the order asked, whatever order the calls finished in.
+    const order = new Map(digests.map((d, i) => [d, i]));
+    done.sort((a, b) => order.get(a)! - order.get(b)!);
     return { deleted: done, failures };
   }
 

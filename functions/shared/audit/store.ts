@@ -179,6 +179,34 @@ export class AuditStore {
     );
   }
 
+  /**
+   * The repositories with something due (a notice, a retry, a purge), reading only the index keys and the
+   * repository of each record: the due-deletion processor needs nothing more.
+   */
+  async dueRepositories(
+    until: string,
+  ): Promise<{ registryId: string; region: string; repository: string }[]> {
+    const seen = new Map<string, { registryId: string; region: string; repository: string }>();
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: AUDIT_INDEXES.byDue,
+          KeyConditionExpression: 'gsi4pk = :pk AND gsi4sk <= :until',
+          ExpressionAttributeValues: { ':pk': DUE_PARTITION, ':until': `${until}#\uffff` },
+          ProjectionExpression: 'registryId, #r, repository',
+          ExpressionAttributeNames: { '#r': 'region' },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of (page.Items ?? []) as { registryId: string; region: string; repository: string }[])
+        seen.set(`${item.registryId}#${item.region}#${item.repository}`, item);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return [...seen.values()];
+  }
+
   /** The open records (SCHEDULED notices, ARCHIVED images) of one repository, soonest due first. */
   async open(ref: { registryId: string; region: string; repository: string }): Promise<AuditRecord[]> {
     return this.query(
