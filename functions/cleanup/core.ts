@@ -223,7 +223,24 @@ export async function cleanupRepository(
   // Reconcile before acting: digests that vanished since the last run are recorded, stale PENDING settled.
   await ports.reconcile?.(repo, images);
   // After reconciliation: a crashed attempt's records are settled, and what stays noticed says so.
-  const open = (await ports.audit.open?.(ref)) ?? [];
+  const opened = (await ports.audit.open?.(ref)) ?? [];
+  // An image we archived that is active again was restored outside ECR Steward (the console, the AWS CLI): say
+  // so, and take it out of the purge.
+  const statusOf = new Map(images.map((i) => [i.digest, i.status]));
+  const restoredElsewhere = opened.filter(
+    (r) => r.status === 'ARCHIVED' && statusOf.get(r.digest) === 'ACTIVE',
+  );
+  for (const r of restoredElsewhere)
+    await ports.audit.record({
+      ...ref,
+      digest: r.digest,
+      status: 'RESTORED',
+      evidence: 'reconciliation',
+      at: req.now.toISOString(),
+      note: 'found active again: restored outside ECR Steward',
+      eventId: `restored#${req.runId}#${r.digest}`,
+    });
+  const open = opened.filter((r) => !restoredElsewhere.includes(r));
   const indexes = images.filter(isIndex).map((i) => i.digest);
   const { children, unreadable } =
     indexes.length > 0
@@ -302,6 +319,37 @@ export async function cleanupRepository(
       governance: governed ? governance : undefined,
       open,
       wholeRepository: true,
+      // One notice per repository and run, sent before the records that say it was given.
+      announce: async (scheduled) => {
+        if (!ports.notify) return;
+        await ports.notify({
+          registryId: repo.registryId,
+          region: req.region,
+          repository: repo.name,
+          selection,
+          runId: req.runId,
+          dueAt: scheduled.map((s) => s.dueAt).sort()[0]!,
+          softDelete: governance.softDelete.mode,
+          purgeAfterDays: governance.softDelete.purgeAfterDays,
+          // Archives are not deletes for the rate counters: with soft delete the deletes come at the purge.
+          thresholdWarning:
+            governance.softDelete.mode === 'archive'
+              ? undefined
+              : thresholdWarning(
+                  config.alerts.thresholds,
+                  { count: scheduled.length, repositoryImages: images.length },
+                  config.alerts.breaker.enabled,
+                ),
+          images: scheduled.map(({ candidate: c }) => ({
+            digest: c.digest,
+            tags: c.tags,
+            pushedAt: c.pushedAt,
+            lastPulledAt: c.lastPulledAt,
+            sizeBytes: c.sizeBytes,
+            reason: c.reasons.at(-1) ?? 'planned by the lifecycle policy',
+          })),
+        });
+      },
       // A noticed image the plan now keeps by a protection (a hold placed since, a pull, a new tag…) says why.
       keptReasons: new Map(
         plan.decisions
@@ -355,34 +403,6 @@ export async function cleanupRepository(
     cancelled: result.cancelled.length,
     archived: result.archived,
   };
-  if (result.scheduled.length > 0 && ports.notify) {
-    const dueAt = result.scheduled.map((s) => s.dueAt).sort()[0]!;
-    await ports.notify({
-      registryId: repo.registryId,
-      region: req.region,
-      repository: repo.name,
-      selection,
-      runId: req.runId,
-      dueAt,
-      softDelete: governance.softDelete.mode,
-      purgeAfterDays: governance.softDelete.purgeAfterDays,
-      // Archives are not deletes for the rate counters; the deletes come at the due time or at the purge.
-      thresholdWarning: thresholdWarning(
-        config.alerts.thresholds,
-        { count: result.scheduled.length, repositoryImages: images.length },
-        config.alerts.breaker.enabled,
-      ),
-      images: result.scheduled.map(({ candidate: c }) => ({
-        digest: c.digest,
-        tags: c.tags,
-        pushedAt: c.pushedAt,
-        lastPulledAt: c.lastPulledAt,
-        sizeBytes: c.sizeBytes,
-        reason: c.reasons.at(-1) ?? 'planned by the lifecycle policy',
-      })),
-    });
-  }
-
   const failures = [...result.failures];
   const { deleted: expired, bytesReclaimed } = result;
   if (result.breaker) {
@@ -404,7 +424,8 @@ export async function cleanupRepository(
   const archivedNow = new Map(images.filter((i) => i.status === 'ARCHIVED').map((i) => [i.digest, i]));
   const purgeDue = open.filter(
     (r) =>
-      r.status === 'ARCHIVED' &&
+      // An archive of ours whose window has passed, or a purge that failed or crashed (it keeps its time).
+      (r.status === 'ARCHIVED' || r.status === 'PENDING' || r.status === 'FAILED') &&
       r.purgeAt !== undefined &&
       r.purgeAt <= req.now.toISOString() &&
       archivedNow.has(r.digest),

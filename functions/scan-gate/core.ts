@@ -406,6 +406,11 @@ async function remove(
       holds,
       governance: governed ? governance : undefined,
       open: record ? [record] : [],
+      // The notice goes out before the record that says it was given.
+      announce: async (scheduled) => {
+        for (const { dueAt } of scheduled)
+          await ports.notifyScheduled?.({ image, dueAt, why, runId, governance: governance! });
+      },
       candidates: [
         {
           digest: image.digest,
@@ -425,13 +430,6 @@ async function remove(
   if (!decision || decision.action === 'keep')
     return kept(`not removed: ${decision?.reason ?? 'no decision'}`);
   if (decision.action === 'schedule') {
-    await ports.notifyScheduled?.({
-      image,
-      dueAt: new Date(decision.dueAt).toISOString(),
-      why,
-      runId,
-      governance: governance!,
-    });
     return { outcome: 'scheduled', action: `removal scheduled: ${decision.reason}` };
   }
   if (result.archived > 0)

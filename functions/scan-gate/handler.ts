@@ -77,7 +77,8 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
     governance: (selection) => effectiveGovernance(config.governance, selection),
     openRecord: async (ref) => {
       const record = await audit.get(ref);
-      return record && (record.status === 'SCHEDULED' || record.status === 'ARCHIVED') ? record : undefined;
+      // Open: a notice (also one whose deletion failed, which keeps its due time) or an archive.
+      return record && (record.dueAt !== undefined || record.status === 'ARCHIVED') ? record : undefined;
     },
     notifyScheduled: async ({ image, dueAt, why, runId, governance }) => {
       const selection = selectionFor(config, image.repository);

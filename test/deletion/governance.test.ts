@@ -191,6 +191,113 @@ describe('deletion governance', () => {
     for (const d of expiring) expect(g.audit.state(d)?.status).toBe('DELETED');
   });
 
+  it('records no notice it could not send, and sends it on the next attempt (never lost)', async () => {
+    // Prepare
+    const g = setup({ notice: { hours: 24 } });
+    const h = g.h;
+    const failing = cleanupRepository(
+      config({ governance: { notice: { hours: 24 } } }, 2),
+      request({ now: NOW }),
+      {
+        ...h.ports(),
+        audit: g.audit,
+        notify: async () => {
+          throw new Error('SNS is down');
+        },
+      },
+    );
+
+    // Act
+    await expect(failing).rejects.toThrow('SNS is down');
+    const retry = await g.run(new Date(NOW.getTime() + 60_000));
+
+    // Assess
+    expect(retry.scheduled).toBe(3);
+    expect(g.notices).toHaveLength(1);
+    expect(g.audit.signals.filter((s) => s.status === 'SCHEDULED')).toHaveLength(3);
+  });
+
+  it('treats an archive failure that is no refusal (access denied) as FAILED, never as a reason to delete', async () => {
+    // Prepare
+    const g = setup({ softDelete: { mode: 'archive', unarchivable: 'delete' } });
+    g.h.registry.onArchive = (digests) => ({
+      deleted: [],
+      failures: digests.map((digest) => ({
+        digest,
+        code: 'AccessDeniedException',
+        reason: 'not authorized',
+      })),
+    });
+
+    // Act
+    const report = await g.run(NOW);
+
+    // Assess
+    expect(g.h.registry.deleteCalls).toEqual([]);
+    expect(report.failures.map((f) => f.code)).toEqual([
+      'AccessDeniedException',
+      'AccessDeniedException',
+      'AccessDeniedException',
+    ]);
+    for (const d of expiring) expect(g.audit.state(d)?.status).toBe('FAILED');
+  });
+
+  it('ends with a hold the notice of an image whose due deletion failed, and a later plan gives a new notice', async () => {
+    // Prepare
+    const g = setup({ notice: { hours: 24 } });
+    await g.run(NOW);
+    g.h.registry.onDelete = (digests) => ({
+      deleted: [],
+      failures: digests.map((digest) => ({ digest, code: 'KmsError', reason: 'key disabled' })),
+    });
+    await g.run(new Date(NOW.getTime() + 24 * HOUR));
+    g.h.registry.onDelete = undefined;
+    g.tableHolds.list = [{ tag: 'v3', reason: 'audit', owner: 'ana' }];
+
+    // Act
+    await g.run(new Date(NOW.getTime() + 25 * HOUR));
+    g.tableHolds.list = [];
+    const later = await g.run(new Date(NOW.getTime() + 60 * DAY_MS));
+
+    // Assess: the held image's failed deletion ended CANCELLED; freed, it is noticed again, not deleted at once.
+    expect(g.audit.state(digestOf('img-2'))?.status).toBe('DELETED');
+    expect(g.audit.state(digestOf('img-4'))?.status).toBe('DELETED');
+    expect(g.audit.signals.filter((x) => x.digest === digestOf('img-3')).map((x) => x.status)).toEqual([
+      'SCHEDULED',
+      'PENDING',
+      'FAILED',
+      'CANCELLED',
+      'SCHEDULED',
+    ]);
+    expect(later.scheduled).toBe(1);
+    expect(g.audit.state(digestOf('img-3'))).toMatchObject({
+      status: 'SCHEDULED',
+      dueAt: new Date(NOW.getTime() + 60 * DAY_MS + 24 * HOUR).toISOString(),
+    });
+  });
+
+  it('records RESTORED for an archived image found active again (restored outside ECR Steward), and purges nothing of it', async () => {
+    // Prepare
+    const g = setup({ softDelete: { mode: 'archive', purgeAfterDays: 90 } });
+    await g.run(NOW);
+    const repo = g.h.registry.repositories.get(REPO)!;
+    g.h.registry.add(REPO, {
+      ...repo,
+      images: repo.images.map((i) =>
+        i.digest === digestOf('img-2') ? { ...i, status: 'ACTIVE' as const } : i,
+      ),
+    });
+
+    // Act
+    await g.run(new Date(NOW.getTime() + 91 * DAY_MS));
+
+    // Assess
+    expect(g.audit.signals.filter((s) => s.digest === digestOf('img-2')).map((s) => s.status)).toContain(
+      'RESTORED',
+    );
+    expect(g.h.registry.deleteCalls.flat()).not.toContain(digestOf('img-2'));
+  });
+
   it('keeps the manifest in the write-ahead record of a governed delete that cannot be undone (soft delete off)', async () => {
     // Prepare
     const g = setup({ notice: { hours: 1 } });

@@ -20,8 +20,12 @@ import { mapLimit } from '../runtime/concurrency.js';
 /** ECR's API maxima (API model): pages of DescribeImages / DescribeRepositories, ids per batch call. */
 export const ECR_LIMITS = { describePage: 1000, batchIds: 100 } as const;
 
-/** UpdateImageStorageClass calls in flight at once (it takes one image a call). */
-const ARCHIVE_CONCURRENCY = 8;
+/**
+ * UpdateImageStorageClass calls in flight at once. One: the calls go in the order given (an index before its
+ * children), and ECR refuses to archive a child whose index is not archived yet. The bounds of a run keep it
+ * within the worker's timeout.
+ */
+const ARCHIVE_CONCURRENCY = 1;
 
 /** Every manifest media type ECR stores, so BatchGetImage returns each manifest as pushed. */
 const MANIFEST_MEDIA_TYPES = [
@@ -330,7 +334,6 @@ export class EcrRegistry {
   async archiveImages(repositoryName: string, digests: readonly string[]): Promise<DeleteOutcome> {
     const done: string[] = [];
     const failures: ImageFailure[] = [];
-    // One image a call: a few in flight, so ten thousand due archives fit in one worker run.
     await mapLimit(digests, ARCHIVE_CONCURRENCY, async (imageDigest) => {
       this.calls.add('UpdateImageStorageClass');
       try {

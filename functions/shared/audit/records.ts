@@ -231,7 +231,7 @@ export function nextStatus(current: AuditStatus, signal: Pick<DeleteSignal, 'sta
       return ['CANCELLED', 'RESTORED', 'FAILED'].includes(current) ? 'SCHEDULED' : current;
     case 'CANCELLED':
       // A notice ends, or a write-ahead whose call was refused (an image ECR would not archive) is given up.
-      return current === 'SCHEDULED' || current === 'PENDING' ? 'CANCELLED' : current;
+      return current === 'SCHEDULED' || current === 'PENDING' || current === 'FAILED' ? 'CANCELLED' : current;
     case 'ARCHIVED':
       return current === 'PENDING' || current === 'SCHEDULED' || current === 'FAILED' ? 'ARCHIVED' : current;
     case 'RESTORED':
@@ -296,12 +296,13 @@ export function mergeSignal(
   // noticed: a retry never gives a second notice or a later due time); it ends with the deletion, an archive, a
   // restore or a cancellation.
   const carriesNotice = status === 'PENDING' || status === 'FAILED';
+  // The earlier of the two: a notice after a failed attempt never moves the due time later.
+  const earliest = (a: string | undefined, b: string | undefined) =>
+    a === undefined ? b : b === undefined ? a : a < b ? a : b;
   const dueAt =
     status === 'SCHEDULED'
-      ? existing?.status === 'SCHEDULED' && existing.dueAt !== undefined
-        ? signal.dueAt !== undefined && signal.dueAt < existing.dueAt
-          ? signal.dueAt
-          : existing.dueAt
+      ? existing?.status === 'SCHEDULED' || existing?.status === 'PENDING' || existing?.status === 'FAILED'
+        ? earliest(existing.dueAt, signal.dueAt)
         : signal.dueAt
       : carriesNotice
         ? existing?.dueAt
@@ -313,10 +314,22 @@ export function mergeSignal(
         : (signal.archivedAt ?? signal.at)
       : // When it was archived stays through a restore and a purge: the record tells the whole story.
         existing?.archivedAt;
+  // A purge in progress or failed keeps its time, so the processor retries it.
   const purgeAt =
-    status === 'ARCHIVED' ? (existing?.status === 'ARCHIVED' ? existing.purgeAt : signal.purgeAt) : undefined;
+    status === 'ARCHIVED'
+      ? existing?.status === 'ARCHIVED'
+        ? existing.purgeAt
+        : signal.purgeAt
+      : carriesNotice
+        ? existing?.purgeAt
+        : undefined;
   // Open (indexed): a notice, a noticed deletion in progress or failed (the processor retries it), an archive.
-  const due = status === 'SCHEDULED' || carriesNotice ? dueAt : status === 'ARCHIVED' ? purgeAt : undefined;
+  const due =
+    status === 'SCHEDULED' || carriesNotice
+      ? (dueAt ?? purgeAt)
+      : status === 'ARCHIVED'
+        ? purgeAt
+        : undefined;
   const next: AuditRecord = {
     pk,
     sk,

@@ -86,6 +86,12 @@ export interface DeletionRequest {
    * longer plans ends CANCELLED. A caller that asks about one image (the gate) leaves other notices alone.
    */
   readonly wholeRepository?: boolean | undefined;
+  /** Sends the notice of the deletions this run schedules; called before their SCHEDULED records are written. */
+  readonly announce?:
+    | ((
+        scheduled: readonly { readonly candidate: DeletionCandidate; readonly dueAt: string }[],
+      ) => Promise<void>)
+    | undefined;
   /** Why the caller's plan keeps an image it once planned (its protection), for the notice it ends. */
   readonly keptReasons?: ReadonlyMap<string, string> | undefined;
 }
@@ -213,6 +219,9 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   for (const d of decisions)
     if (d.action === 'schedule')
       base.scheduled.push({ candidate: byDigest.get(d.digest)!, dueAt: new Date(d.dueAt).toISOString() });
+  // The notice goes out before the records that say it was given: if sending fails, nothing is recorded and
+  // the next attempt sends it (a notice may arrive twice, never not at all).
+  if (base.scheduled.length > 0) await request.announce?.(base.scheduled);
   await mapLimit(base.scheduled, 16, ({ candidate, dueAt }) =>
     ports.audit.record(signal(candidate, 'SCHEDULED', { evidence: 'steward-notice', dueAt })),
   );
@@ -224,7 +233,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       base.cancelled.push({ digest: d.digest, reason: d.reason });
   if (request.wholeRepository)
     for (const r of open)
-      if (r.status === 'SCHEDULED' && !byDigest.has(r.digest) && r.actor.rulePriority !== null)
+      if (noticed.has(r.digest) && !byDigest.has(r.digest) && r.actor.rulePriority !== null)
         base.cancelled.push({
           digest: r.digest,
           reason:
@@ -278,6 +287,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       alreadyGone: archived.alreadyGone,
       notAttempted: archived.notAttempted,
       breaker: archived.breaker ?? breaker,
+      failures: [...archived.failures],
     };
     for (const refusal of archived.refused) {
       const c = byDigest.get(refusal.digest)!;

@@ -156,8 +156,12 @@ export interface SafeArchivePorts extends Omit<SafeDeletePorts, 'registry'> {
   };
 }
 
+/** ECR's answer for an image it will not archive (one an unarchived image index still lists). */
+export const ARCHIVE_REFUSED = 'ImageStorageClassUpdateNotSupportedException';
+
 export interface SafeArchiveResult {
   readonly archived: number;
+  readonly failures: readonly { digest: string; code: string; reason: string }[];
   readonly bytesArchived: number;
   readonly alreadyGone: number;
   /** Images ECR would not archive, with its code and reason: the caller deletes or keeps them, as configured. */
@@ -179,6 +183,7 @@ export async function safeArchive(
 ): Promise<SafeArchiveResult> {
   const scopes = breakerScopesFor(repository);
   const refused: { digest: string; code: string; reason: string }[] = [];
+  const failures: { digest: string; code: string; reason: string }[] = [];
   let archived = 0;
   let bytesArchived = 0;
   let alreadyGone = 0;
@@ -192,6 +197,7 @@ export async function safeArchive(
         bytesArchived,
         alreadyGone,
         refused,
+        failures,
         breaker: open,
         notAttempted: items.length - attempted,
       };
@@ -231,9 +237,17 @@ export async function safeArchive(
         alreadyGone++;
         return ports.audit.record(item.signal('DELETED', { evidence: 'steward-already-gone' }));
       }
-      // The caller settles a refusal: deleted instead, or kept (CANCELLED), as the config says.
-      refused.push(f);
+      if (f.code === ARCHIVE_REFUSED) {
+        // ECR will not archive this image: the caller deletes it instead, or keeps it, as the config says.
+        refused.push(f);
+        return;
+      }
+      // Any other failure (access denied, a validation error…) is no refusal: FAILED, and the next run retries.
+      failures.push(f);
+      return ports.audit.record(
+        item.signal('FAILED', { evidence: 'steward-failure', failure: { code: f.code, reason: f.reason } }),
+      );
     });
   }
-  return { archived, bytesArchived, alreadyGone, refused, notAttempted: 0 };
+  return { archived, bytesArchived, alreadyGone, refused, failures, notAttempted: 0 };
 }
