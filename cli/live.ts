@@ -2,8 +2,17 @@ import { type CleanupReport, cleanupRepository } from '../functions/cleanup/core
 import { cleanupPorts } from '../functions/cleanup/run.js';
 import type { CallCounter } from '../functions/shared/adapters/ecr.js';
 import type { StewardConfig } from '../functions/shared/config/schema.js';
+import { ENV } from '../functions/shared/runtime/constants.js';
 import { StewardPorts } from '../functions/shared/runtime/ports.js';
-import { auditTableName, dynamo, type LiveOptions, region, registryId, stateTableName } from './aws.js';
+import {
+  auditTableName,
+  dynamo,
+  type LiveOptions,
+  region,
+  registryId,
+  stateTableName,
+  tableName,
+} from './aws.js';
 
 /**
  * The cleanup run from the CLI: the same core, adapters, engine and wiring as the worker (cleanupPorts). A
@@ -14,7 +23,12 @@ import { auditTableName, dynamo, type LiveOptions, region, registryId, stateTabl
 export async function liveCleanup(
   config: StewardConfig,
   repository: string,
-  opts: LiveOptions & { mode: 'dry-run' | 'enforce'; readOnly: boolean; onDeleteBatch?: (n: number) => void },
+  opts: LiveOptions & {
+    mode: 'dry-run' | 'enforce';
+    readOnly: boolean;
+    holdsTable?: string;
+    onDeleteBatch?: (n: number) => void;
+  },
 ): Promise<{ report: CleanupReport; calls: CallCounter }> {
   const ports = new StewardPorts(config, {
     // Table names are asked for only when a store is used: a read-only preview needs none.
@@ -24,6 +38,14 @@ export async function liveCleanup(
       },
       get state() {
         return stateTableName(opts);
+      },
+      // An enforcing run reads the holds placed from the CLI like the worker; without the table it refuses to
+      // run rather than delete what a hold would keep.
+      get holds() {
+        return opts.readOnly ? undefined : tableName(opts.holdsTable, ENV.holdsTable, '--holds-table');
+      },
+      get noticesTopic() {
+        return process.env[ENV.noticesTopic];
       },
     },
     clients: { doc: dynamo() },

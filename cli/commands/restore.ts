@@ -204,7 +204,21 @@ export function registerRestore(program: Command): void {
       // Who restores is known before ECR is touched: a restore that could not be recorded is not made.
       const principal = await callerArn();
       let status = current.status as string;
-      if (status === 'ARCHIVED') status = (await ecr.restoreImage(ref.repository, digest)) ?? 'ACTIVATING';
+      if (status === 'ARCHIVED') {
+        status = (await ecr.restoreImage(ref.repository, digest)) ?? 'ACTIVATING';
+        // Recorded at once: a restore interrupted while waiting for ECR (Ctrl-C) is still in the audit trail.
+        const at = new Date().toISOString();
+        await store.record({
+          ...repo,
+          digest,
+          evidence: 'steward-restore',
+          status: 'RESTORED',
+          at,
+          restoredAt: at,
+          actor: { type: 'principal', principal },
+          note: 'restore started; tags not re-applied yet',
+        });
+      }
 
       if (status === 'ACTIVATING' && opts.wait) {
         const started = Date.now();
@@ -252,8 +266,7 @@ export function registerRestore(program: Command): void {
         evidence: 'steward-restore',
         status: 'RESTORED',
         at: now,
-        // A second run (re-applying the tags) keeps the first restore's time.
-        ...(firstRestore ? { restoredAt: now } : {}),
+        // The record keeps the first restore's time (set when the restore started, or now).
         actor: { type: 'principal', principal },
         note: note ?? 'every recorded tag is back on the image',
       });

@@ -8,6 +8,7 @@ import { CliError, EXIT, ExitWith } from '../util.js';
 
 interface RunOptions extends LiveOptions {
   readonly repository: string;
+  readonly holdsTable?: string;
   readonly enforce?: boolean;
   readonly yes?: boolean;
 }
@@ -28,6 +29,7 @@ export function registerRun(program: Command): void {
     .option('--yes', 'do not ask for confirmation')
     .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
     .option('--state-table <name>', 'state table name (default: $STATE_TABLE_NAME)')
+    .option('--holds-table <name>', 'holds table name (default: $HOLDS_TABLE_NAME)')
     .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
     .action(async (opts: RunOptions) => {
       const config = loadConfig(opts.config);

@@ -83,6 +83,18 @@ describe('governance config', () => {
     expect(found.some((i) => i.startsWith(message))).toBe(true);
   });
 
+  it('warns that ECR applies a "fromRepository" policy itself, without the notice period', () => {
+    // Prepare
+    const config = validateConfig(
+      base({ governance: { notice: { hours: 24 } } }, { lifecyclePolicy: 'fromRepository' }),
+    );
+
+    // Act / Assess
+    expect(configWarnings(config)).toEqual([
+      'selections[0].lifecyclePolicy: "fromRepository" with a notice period or soft delete — ECR applies the attached policy itself, without notice, holds or archive; paste the policy inline (and remove it from the repository) so that every delete goes through ECR Steward\'s governance',
+    ]);
+  });
+
   it('warns when archived images would be purged before the 90 days ECR charges for anyway', () => {
     // Prepare
     const config = validateConfig(

@@ -2,7 +2,7 @@ import { globToRegExp } from '../lifecycle/match.js';
 import type { LifecyclePolicy } from '../lifecycle/types.js';
 import { formatPath } from './keys.js';
 import { isWideGlob, MANAGED_TAG, requiredTags } from './load.js';
-import type { Selection, StewardConfig } from './schema.js';
+import { effectiveGovernance, type Selection, type StewardConfig } from './schema.js';
 
 /** The share of a repository (one half) one run may delete, with the breaker off, before the config is warned about. */
 export const DELETE_SHARE_WARNING = 0.5;
@@ -151,7 +151,23 @@ export function configWarnings(config: StewardConfig): string[] {
     ...wideGlobWarnings(config),
     ...shareWarnings(config),
     ...archiveChargeWarnings(config),
+    ...ecrActsWithoutNoticeWarnings(config),
   ];
+}
+
+/**
+ * With "fromRepository" ECR applies the attached policy itself, within 24 hours, with no notice, hold or soft
+ * delete: a notice period or soft delete on such a selection does not cover what ECR expires on its own.
+ */
+function ecrActsWithoutNoticeWarnings(config: StewardConfig): string[] {
+  return config.selections.flatMap((s, i) => {
+    if (s.lifecyclePolicy !== 'fromRepository') return [];
+    const g = effectiveGovernance(config.governance, s);
+    if (g.notice.hours === 0 && g.softDelete.mode === 'off') return [];
+    return [
+      `selections[${i}].lifecyclePolicy: "fromRepository" with a notice period or soft delete — ECR applies the attached policy itself, without notice, holds or archive; paste the policy inline (and remove it from the repository) so that every delete goes through ECR Steward's governance`,
+    ];
+  });
 }
 
 /** ECR charges archived images for at least 90 days: a shorter restore window saves nothing and says otherwise. */
