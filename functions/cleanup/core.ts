@@ -99,7 +99,12 @@ export interface CleanupPorts {
    * given the images this run listed. Optional so the CLI's read-only plan can skip it.
    */
   readonly reconcile?:
-    | ((repository: RepositoryInfo, images: readonly Image[]) => Promise<unknown>)
+    | ((
+        repository: RepositoryInfo,
+        images: readonly Image[],
+        /** The managing selection's restore window, for an archive a crash left PENDING. */
+        options: { readonly purgeAfterDays: number },
+      ) => Promise<unknown>)
     | undefined;
   readonly checkpoint?:
     | ((step: 'after-write-ahead' | 'after-delete', repository: string) => void | Promise<void>)
@@ -221,7 +226,7 @@ export async function cleanupRepository(
 
   const images = await ports.registry.listImages(repo.name);
   // Reconcile before acting: digests that vanished since the last run are recorded, stale PENDING settled.
-  await ports.reconcile?.(repo, images);
+  await ports.reconcile?.(repo, images, { purgeAfterDays: governance.softDelete.purgeAfterDays });
   // After reconciliation: a crashed attempt's records are settled, and what stays noticed says so.
   const opened = (await ports.audit.open?.(ref)) ?? [];
   // An image we archived that is active again was restored outside ECR Steward (the console, the AWS CLI): say

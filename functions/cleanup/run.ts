@@ -80,7 +80,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
           ...(notice.thresholdWarning ? { thresholdWarning: notice.thresholdWarning } : {}),
         }),
       ),
-    reconcile: async (repo, images) => {
+    reconcile: async (repo, images, { purgeAfterDays }) => {
       const ref = { registryId: repo.registryId, region: wiring.region, repository: repo.name };
       const result = await reconcileRepository(
         ref,
@@ -88,7 +88,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
         wiring.now,
         wiring.runId,
         { snapshots, audit },
-        ports.config.governance.softDelete.purgeAfterDays,
+        purgeAfterDays,
       );
       await counters.setRepositoryImageCount(repo.name, images.length, wiring.now);
       if (result.recordedUnknown + result.settledDeleted + result.settledFailed + result.settledArchived > 0)
