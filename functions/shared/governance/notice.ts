@@ -3,6 +3,7 @@
  * or deleted, when, why, and the exact command that keeps an image or the whole repository. Pure: the cleanup
  * worker publishes what this returns; the stack's filtered subscriptions rely on its message attributes.
  */
+import { humanBytes } from '../runtime/format.js';
 
 /** One image a notice announces. */
 export interface NoticeImage {
@@ -174,21 +175,4 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 function isoSeconds(value: string): string {
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? value : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
-
-/** Bytes in binary units with about three significant digits, as the CLI prints them (`cli/util.ts`). */
-function humanBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 1024) return `${Math.max(0, Math.round(bytes || 0))} B`;
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  // Rounding can carry into the next unit (1023.99 KiB → "1024 KiB"); say "1.00 MiB" instead.
-  if (Number(value.toFixed(digits)) >= 1024 && unit < UNITS.length - 1) return `1.00 ${UNITS[unit + 1]}`;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
