@@ -116,3 +116,13 @@ export function sinceToIso(value: string, now = new Date()): string {
   if (Number.isNaN(t)) throw new CliError(`--since ${value}: use 30m, 12h, 7d or an ISO time`);
   return new Date(t).toISOString();
 }
+
+/**
+ * The caller's principal (STS GetCallerIdentity): holds and restores are recorded with who made them, and are
+ * not made when that cannot be known. `what` completes "cannot tell who …".
+ */
+export async function callerPrincipal(what: string): Promise<string> {
+  const out = await new STSClient(CLIENT_DEFAULTS).send(new GetCallerIdentityCommand({}));
+  if (!out.Arn) throw new CliError(`STS GetCallerIdentity returned no ARN: cannot tell who ${what}`);
+  return out.Arn;
+}

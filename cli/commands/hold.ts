@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Command } from 'commander';
 import { EcrRegistry } from '../../functions/shared/adapters/ecr.js';
 import { needsRepositoryTags, selectionFor } from '../../functions/shared/config/load.js';
@@ -11,6 +10,7 @@ import type { Hold } from '../../functions/shared/lifecycle/types.js';
 import { CLIENT_DEFAULTS } from '../../functions/shared/runtime/clients.js';
 import {
   auditTableName,
+  callerPrincipal,
   DEFAULT_CONFIG_PATH,
   dynamo,
   type LiveOptions,
@@ -89,12 +89,6 @@ export function holdTarget(repository: string, hold: Pick<Hold, 'digest' | 'tag'
 }
 
 /** The caller's ARN, which every hold and every hold event names. */
-async function callerPrincipal(): Promise<string> {
-  const out = await new STSClient(CLIENT_DEFAULTS).send(new GetCallerIdentityCommand({}));
-  if (!out.Arn)
-    throw new CliError('STS GetCallerIdentity returned no ARN: cannot tell who is changing the hold');
-  return out.Arn;
-}
 
 /** One row of `hold list`: a hold of the holds table, or a static hold of the config. */
 export type ListedHold =
@@ -222,7 +216,7 @@ export function registerHold(program: Command): void {
       // A digest must be there now; a tag need not be: a tag hold follows the tag to whatever it will name.
       if (digest !== undefined && !(await ecr.existingDigests(repository, [digest])).has(digest))
         throw new CliError(`--digest ${digest}: no such image in ${repository}`);
-      const principal = await callerPrincipal();
+      const principal = await callerPrincipal('is changing the hold');
 
       const store = new HoldsStore(dynamo(), holdsTable, auditTable);
       const added = await store.add(
@@ -314,7 +308,7 @@ export function registerHold(program: Command): void {
       // Looked up before asking STS: an unknown id writes nothing and needs no principal.
       if (!(await store.get(id)))
         throw new CliError(`no hold ${id}: \`ecr-steward hold list\` shows the holds`);
-      const principal = await callerPrincipal();
+      const principal = await callerPrincipal('is changing the hold');
       const removed = await store.remove(id, principal, new Date(), note);
       if (!removed) throw new CliError(`no hold ${id}: it was removed meanwhile`);
       process.stdout.write(

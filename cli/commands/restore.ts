@@ -1,12 +1,11 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Command } from 'commander';
 import { EcrRegistry, EcrScanReader } from '../../functions/shared/adapters/ecr.js';
 import type { AuditRecord } from '../../functions/shared/audit/records.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
 import type { Image } from '../../functions/shared/lifecycle/types.js';
 import { CLIENT_DEFAULTS } from '../../functions/shared/runtime/clients.js';
-import { auditTableName, dynamo, type LiveOptions, region, registryId } from '../aws.js';
+import { auditTableName, callerPrincipal, dynamo, type LiveOptions, region, registryId } from '../aws.js';
 import { parseImageRef } from '../refs.js';
 import { CliError, EXIT, ExitWith } from '../util.js';
 
@@ -68,11 +67,6 @@ export function restoreNote(outcome: TagOutcome): string | undefined {
 const short = (digest: string) => `${digest.slice(0, 19)}…`;
 
 /** Who made the call: the STS caller ARN, which the RESTORED record names as the principal. */
-async function callerArn(): Promise<string> {
-  const out = await new STSClient(CLIENT_DEFAULTS).send(new GetCallerIdentityCommand({}));
-  if (!out.Arn) throw new CliError('STS GetCallerIdentity returned no ARN: cannot record who restored');
-  return out.Arn;
-}
 
 /** Seconds as `12s`, `3m 05s`. */
 function elapsed(ms: number): string {
@@ -202,7 +196,7 @@ export function registerRestore(program: Command): void {
           `restoring ${full} (archived ${record.archivedAt ?? record.at}${record.purgeAt ? `, purge was due ${record.purgeAt}` : ''})\n`,
         );
       // Who restores is known before ECR is touched: a restore that could not be recorded is not made.
-      const principal = await callerArn();
+      const principal = await callerPrincipal('restored');
       let status = current.status as string;
       if (status === 'ARCHIVED') {
         status = (await ecr.restoreImage(ref.repository, digest)) ?? 'ACTIVATING';
