@@ -298,6 +298,40 @@ describe('deletion governance', () => {
     expect(g.h.registry.deleteCalls.flat()).not.toContain(digestOf('img-2'));
   });
 
+  it('keeps a scan-gate notice out of the due-deletion index (the gate acts on it), and a lifecycle notice in', async () => {
+    // Prepare
+    const audit = new MemoryAudit();
+    const base = {
+      registryId: '123456789012',
+      region: 'us-west-2',
+      repository: REPO,
+      evidence: 'steward-notice' as const,
+    };
+
+    // Act
+    await audit.record({
+      ...base,
+      digest: digestOf('gate'),
+      status: 'SCHEDULED',
+      at: NOW.toISOString(),
+      dueAt: NOW.toISOString(),
+      actor: { type: 'ecr-steward', rulePriority: null, runId: 'gate-1' },
+    });
+    await audit.record({
+      ...base,
+      digest: digestOf('rule'),
+      status: 'SCHEDULED',
+      at: NOW.toISOString(),
+      dueAt: NOW.toISOString(),
+      actor: { type: 'ecr-steward', rulePriority: 1, runId: 'run-1' },
+    });
+
+    // Assess
+    expect(audit.state(digestOf('gate'))).toMatchObject({ gsi5pk: expect.any(String) });
+    expect(audit.state(digestOf('gate'))?.gsi4pk).toBeUndefined();
+    expect(audit.state(digestOf('rule'))).toMatchObject({ gsi4pk: 'DUE', gsi5pk: expect.any(String) });
+  });
+
   it('keeps the manifest in the write-ahead record of a governed delete that cannot be undone (soft delete off)', async () => {
     // Prepare
     const g = setup({ notice: { hours: 1 } });

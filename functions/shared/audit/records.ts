@@ -364,8 +364,14 @@ export function mergeSignal(
     manifest: existing?.manifest ?? signal.manifest,
     ...(due !== undefined && !dryRun
       ? {
-          gsi4pk: DUE_PARTITION,
-          gsi4sk: `${due}#${signal.registryId}#${signal.region}#${signal.repository}#${signal.digest}`,
+          // The due-deletion processor runs the lifecycle cleanup: it acts on the lifecycle's notices and on
+          // every purge. A scan-gate notice (no rule) is acted on when the gate judges the image again.
+          ...(status === 'ARCHIVED' || purgeAt !== undefined || actor.rulePriority !== null
+            ? {
+                gsi4pk: DUE_PARTITION,
+                gsi4sk: `${due}#${signal.registryId}#${signal.region}#${signal.repository}#${signal.digest}`,
+              }
+            : {}),
           gsi5pk: `OPEN#${repoKey(signal)}`,
           gsi5sk: `${due}#${signal.digest}`,
         }
