@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type DynamoProxy, startDynamoProxy } from './dynamo-proxy.js';
 import { EcrEmulator } from './ecr-emulator.js';
@@ -174,6 +174,13 @@ export class LocalCloud {
             : {}),
         }),
       );
+      // dynalite answers CREATING and flips the status on a timer: wait, so no first call finds no table.
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const { Table } = await ddb.send(new DescribeTableCommand({ TableName: table.logicalId }));
+        const indexes = Table?.GlobalSecondaryIndexes ?? [];
+        if (Table?.TableStatus === 'ACTIVE' && indexes.every((i) => i.IndexStatus === 'ACTIVE')) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     }
     ddb.destroy();
     if (this.opts.dynamoFaults && this.opts.faults) {

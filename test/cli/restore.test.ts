@@ -12,7 +12,7 @@ import type { DeleteSignal } from '../../functions/shared/audit/records.js';
 import { AUDIT_INDEXES, AuditStore } from '../../functions/shared/audit/store.js';
 import { EcrEmulator, ociImageManifest } from '../../local/ecr-emulator.js';
 import { type LocalServer, type ServiceHandler, startLocalServer } from '../../local/server.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
+import { createAndWait, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
 import { runCli } from './run-cli.js';
 
 const ACCOUNT = '123456789012';
@@ -42,7 +42,8 @@ async function createAuditTable(name: string): Promise<void> {
     ],
     Projection: { ProjectionType: 'ALL' },
   });
-  await db.client.send(
+  await createAndWait(
+    db.client,
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',

@@ -7,7 +7,7 @@ import { CreateTableCommand, type GlobalSecondaryIndex } from '@aws-sdk/client-d
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeleteSignal } from '../../functions/shared/audit/records.js';
 import { AUDIT_INDEXES, AuditStore } from '../../functions/shared/audit/store.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
+import { createAndWait, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
 import { runCli } from './run-cli.js';
 
 const ACCOUNT = '123456789012';
@@ -28,7 +28,8 @@ beforeAll(async () => {
     ],
     Projection: { ProjectionType: 'ALL' },
   });
-  await db.client.send(
+  await createAndWait(
+    db.client,
     new CreateTableCommand({
       TableName: TABLE,
       BillingMode: 'PAY_PER_REQUEST',

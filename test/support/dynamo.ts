@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import {
   type AttributeDefinition,
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
@@ -66,8 +67,25 @@ const index = (IndexName: string, hash: string, range: string): GlobalSecondaryI
 });
 
 /** Creates the audit table (pk/sk + 5 GSIs, two of them sparse) and the state table (pk/sk) under the given names. */
+/**
+ * Creates a table and waits until it and its indexes are ACTIVE: dynalite answers CreateTable with CREATING and
+ * flips the status on a timer, so under load the first request could otherwise find no table.
+ */
+export async function createAndWait(client: DynamoDBClient, command: CreateTableCommand): Promise<void> {
+  await client.send(command);
+  const TableName = command.input.TableName;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName }));
+    const indexes = Table?.GlobalSecondaryIndexes ?? [];
+    if (Table?.TableStatus === 'ACTIVE' && indexes.every((i) => i.IndexStatus === 'ACTIVE')) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`table ${TableName} did not become ACTIVE`);
+}
+
 export async function createStewardTables(client: DynamoDBClient, tables: Tables): Promise<void> {
-  await client.send(
+  await createAndWait(
+    client,
     new CreateTableCommand({
       TableName: tables.audit,
       BillingMode: 'PAY_PER_REQUEST',
@@ -95,7 +113,8 @@ export async function createStewardTables(client: DynamoDBClient, tables: Tables
       ],
     }),
   );
-  await client.send(
+  await createAndWait(
+    client,
     new CreateTableCommand({
       TableName: tables.state,
       BillingMode: 'PAY_PER_REQUEST',
@@ -111,7 +130,8 @@ export async function createStewardTables(client: DynamoDBClient, tables: Tables
  */
 export async function createVerdictTable(client: DynamoDBClient, TableName: string): Promise<void> {
   const { name, partitionKey, sortKey } = VERDICT_INDEXES.quarantined;
-  await client.send(
+  await createAndWait(
+    client,
     new CreateTableCommand({
       TableName,
       BillingMode: 'PAY_PER_REQUEST',
@@ -127,7 +147,8 @@ export async function createVerdictTable(client: DynamoDBClient, TableName: stri
  * partition, their locators under `HOLDID#<id>`), no index.
  */
 export async function createHoldsTable(client: DynamoDBClient, TableName: string): Promise<void> {
-  await client.send(
+  await createAndWait(
+    client,
     new CreateTableCommand({
       TableName,
       BillingMode: 'PAY_PER_REQUEST',
