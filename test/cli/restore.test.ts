@@ -6,13 +6,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeleteSignal } from '../../functions/shared/audit/records.js';
-import { AUDIT_INDEXES, AuditStore } from '../../functions/shared/audit/store.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
 import { EcrEmulator, ociImageManifest } from '../../local/ecr-emulator.js';
 import { type LocalServer, type ServiceHandler, startLocalServer } from '../../local/server.js';
-import { createAndWait, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
+import { createStewardTables, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
 import { runCli } from './run-cli.js';
 
 const ACCOUNT = '123456789012';
@@ -32,37 +31,9 @@ let table: string;
 let store: AuditStore;
 let tableCount = 0;
 
-/** The audit table as the stack defines it: pk/sk and the five indexes of AuditStore. */
+/** The audit table as the stack defines it (pk/sk and the five indexes of AuditStore), with its state table. */
 async function createAuditTable(name: string): Promise<void> {
-  const index = (IndexName: string, n: number): GlobalSecondaryIndex => ({
-    IndexName,
-    KeySchema: [
-      { AttributeName: `gsi${n}pk`, KeyType: 'HASH' },
-      { AttributeName: `gsi${n}sk`, KeyType: 'RANGE' },
-    ],
-    Projection: { ProjectionType: 'ALL' },
-  });
-  await createAndWait(
-    db.client,
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', ...[1, 2, 3, 4, 5].flatMap((n) => [`gsi${n}pk`, `gsi${n}sk`])].map(
-        (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
-      ),
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        index(AUDIT_INDEXES.byRepository, 1),
-        index(AUDIT_INDEXES.byRun, 2),
-        index(AUDIT_INDEXES.byDay, 3),
-        index(AUDIT_INDEXES.byDue, 4),
-        index(AUDIT_INDEXES.openByRepository, 5),
-      ],
-    }),
-  );
+  await createStewardTables(db.client, { audit: name, state: `${name}-state` });
 }
 
 beforeAll(async () => {

@@ -1,13 +1,7 @@
-/**
- * `ecr-steward trash list`, run as a child process against a real DynamoDB API (dynalite) holding an audit
- * table with every index of the store: archived images only (not notices), soonest purge first, in one
- * repository (openByRepository) or all (byDue), as a table and as JSON.
- */
-import { CreateTableCommand, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeleteSignal } from '../../functions/shared/audit/records.js';
-import { AUDIT_INDEXES, AuditStore } from '../../functions/shared/audit/store.js';
-import { createAndWait, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
+import { createStewardTables, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
 import { runCli } from './run-cli.js';
 
 const ACCOUNT = '123456789012';
@@ -20,35 +14,8 @@ let store: AuditStore;
 
 beforeAll(async () => {
   db = await startDynamo();
-  const index = (IndexName: string, n: number): GlobalSecondaryIndex => ({
-    IndexName,
-    KeySchema: [
-      { AttributeName: `gsi${n}pk`, KeyType: 'HASH' },
-      { AttributeName: `gsi${n}sk`, KeyType: 'RANGE' },
-    ],
-    Projection: { ProjectionType: 'ALL' },
-  });
-  await createAndWait(
-    db.client,
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', ...[1, 2, 3, 4, 5].flatMap((n) => [`gsi${n}pk`, `gsi${n}sk`])].map(
-        (AttributeName) => ({ AttributeName, AttributeType: 'S' as const }),
-      ),
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        index(AUDIT_INDEXES.byRepository, 1),
-        index(AUDIT_INDEXES.byRun, 2),
-        index(AUDIT_INDEXES.byDay, 3),
-        index(AUDIT_INDEXES.byDue, 4),
-        index(AUDIT_INDEXES.openByRepository, 5),
-      ],
-    }),
-  );
+  // The audit table as the stack defines it (pk/sk and the five indexes of AuditStore).
+  await createStewardTables(db.client, { audit: TABLE, state: `${TABLE}-state` });
   store = new AuditStore(db.doc, TABLE);
   const archive = async (
     repository: string,

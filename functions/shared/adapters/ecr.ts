@@ -206,10 +206,6 @@ export class EcrRegistry {
   }
 
   /**
-   * The children of the given image indexes (BatchGetImage, up to 100 a call). Indexes whose manifest could
-   * not be read are listed in `unreadable`, so the engine can keep what might be their children.
-   */
-  /**
    * The manifests of these images (any media type), for the write-ahead record of a delete that cannot be
    * undone: the record then proves exactly what was there. Unreadable ones are left out.
    */
@@ -236,6 +232,10 @@ export class EcrRegistry {
     return out;
   }
 
+  /**
+   * The children of the given image indexes (BatchGetImage, up to 100 a call). Indexes whose manifest could
+   * not be read are listed in `unreadable`, so the engine can keep what might be their children.
+   */
   async indexChildren(
     repositoryName: string,
     indexDigests: readonly string[],

@@ -176,6 +176,14 @@ export function keysOf(
   };
 }
 
+/** Evidence of our own intent (a notice, a write-ahead, an archive): the record is ours until ECR says otherwise. */
+const OUR_INTENT: readonly Evidence[] = [
+  'steward-write-ahead',
+  'steward-notice',
+  'steward-archive',
+  'steward-cancel',
+];
+
 /**
  * Who deleted the image, from the evidence: our write-ahead alone only says we meant to; the deletion is
  * ours when our own delete call reported it (or left it unreported and the image was gone at once), ECR's
@@ -187,14 +195,6 @@ export function keysOf(
  * retries a timed-out call, and the retry finds nothing). So the record keeps our actor only while no other
  * source names one, through the write-ahead rule below, and its evidence says the delete found it gone.
  */
-/** Evidence of our own intent (a notice, a write-ahead, an archive): the record is ours until ECR says otherwise. */
-const OUR_INTENT: readonly Evidence[] = [
-  'steward-write-ahead',
-  'steward-notice',
-  'steward-archive',
-  'steward-cancel',
-];
-
 function actorType(
   status: AuditStatus,
   evidence: readonly Evidence[],

@@ -31,7 +31,10 @@ export interface DeleteItem {
   readonly digest: string;
   readonly sizeBytes: number;
   /** Builds the audit signal for a status; the caller knows the actor, rule and reasons. */
-  readonly signal: (status: 'PENDING' | 'DELETED' | 'FAILED', extra?: Partial<DeleteSignal>) => DeleteSignal;
+  readonly signal: (
+    status: 'PENDING' | 'ARCHIVED' | 'DELETED' | 'FAILED',
+    extra?: Partial<DeleteSignal>,
+  ) => DeleteSignal;
 }
 
 export interface SafeDeleteResult {
@@ -202,10 +205,7 @@ export async function safeArchive(
         notAttempted: items.length - attempted,
       };
     await mapLimit(batch, 16, (item) =>
-      ports.audit.record({
-        ...item.signal('PENDING', { evidence: 'steward-write-ahead' }),
-        intent: 'archive',
-      }),
+      ports.audit.record(item.signal('PENDING', { evidence: 'steward-write-ahead', intent: 'archive' })),
     );
     attempted += batch.length;
     await ports.checkpoint?.('after-write-ahead', repository);
@@ -221,12 +221,9 @@ export async function safeArchive(
         archived++;
         bytesArchived += item.sizeBytes;
         const at = new Date().toISOString();
-        return ports.audit.record({
-          ...item.signal('DELETED', { evidence: 'steward-archive' }),
-          status: 'ARCHIVED',
-          archivedAt: at,
-          purgeAt: item.purgeAt,
-        });
+        return ports.audit.record(
+          item.signal('ARCHIVED', { evidence: 'steward-archive', archivedAt: at, purgeAt: item.purgeAt }),
+        );
       }
       const f = failed.get(item.digest) ?? {
         digest: item.digest,
