@@ -33,6 +33,12 @@ export const ENV = {
   noticesTopic: 'NOTICES_TOPIC_ARN',
   /** Holds placed from the CLI; functions only read it. */
   holdsTable: 'HOLDS_TABLE_NAME',
+  /** Deletion requests awaiting (or given) an operator's approval; see functions/shared/approvals/. */
+  requestsTable: 'REQUESTS_TABLE_NAME',
+  /** Approval requests (one message per new request, with the approve and reject commands). */
+  approvalsTopic: 'APPROVALS_TOPIC_ARN',
+  /** The approvals endpoint (Lambda function URL, AWS_IAM): the CLI's default for `--url`. */
+  approvalsUrl: 'APPROVALS_URL',
   /** Only for tests and local runs: the config as JSON when it is not bundled in. */
   configJson: 'STEWARD_CONFIG_JSON',
 } as const;
