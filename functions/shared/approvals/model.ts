@@ -56,7 +56,7 @@ export interface DeletionRequestRecord {
   readonly region: string;
   /** The repository whose images are to go (kind `delete`). */
   readonly repository?: string | undefined;
-  /** The breaker scope to reset (kind `breaker-reset`): `global` or `repo:<name>`. */
+  /** The breaker scope to reset (kind `breaker-reset`): a BreakerScope, `registry` or `repository:<name>`. */
   readonly scope?: string | undefined;
   /** The selection managing the repository, as the notices name it. */
   readonly selection?: string | undefined;

@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import { ENDPOINTS } from './alerts.js';
+import {
+  APPROVAL_DEFAULTS,
+  type EffectiveApproval,
+  approvalSchema,
+  effectiveApproval,
+  selectionApprovalSchema,
+} from './approval.js';
 import { scheduleExpression } from './sweep.js';
 
 /** Where a selection's notices also go: a team's e-mail address or HTTPS endpoint. */
@@ -84,14 +91,16 @@ export const governanceSchema = z
       .describe(
         'How often the due-deletion processor looks for notices that are due and archived images to purge.',
       ),
+    approval: approvalSchema,
   })
   .default({
     notice: { hours: 0, subscriptions: [] },
     softDelete: { mode: 'off', purgeAfterDays: 30, unarchivable: 'keep' },
     dueSchedule: GOVERNANCE_DEFAULTS.dueSchedule,
+    approval: { ...APPROVAL_DEFAULTS },
   })
   .describe(
-    'Deletion governance: a notice period before every delete, and soft delete through the archive class.',
+    'Deletion governance: a notice period before every delete, approvals for large or sensitive ones, and soft delete through the archive class.',
   );
 
 /** A selection's override of the global governance: any field it leaves out comes from the global block. */
@@ -110,6 +119,7 @@ export const selectionGovernanceSchema = z
         unarchivable: softDeleteShape.unarchivable.optional(),
       })
       .optional(),
+    approval: selectionApprovalSchema.optional(),
   })
   .describe('Overrides the global governance block for the repositories of this selection.');
 
@@ -127,6 +137,7 @@ export interface EffectiveGovernance {
     readonly purgeAfterDays: number;
     readonly unarchivable: 'delete' | 'keep';
   };
+  readonly approval: EffectiveApproval;
 }
 
 export function effectiveGovernance(
@@ -144,5 +155,6 @@ export function effectiveGovernance(
       purgeAfterDays: own?.softDelete?.purgeAfterDays ?? global.softDelete.purgeAfterDays,
       unarchivable: own?.softDelete?.unarchivable ?? global.softDelete.unarchivable,
     },
+    approval: effectiveApproval(global.approval, own?.approval),
   };
 }

@@ -146,7 +146,14 @@ export function requiredTags(selection: Selection): Readonly<Record<string, stri
 
 /** Whether some selection needs repository tags to decide (so repository tags must be read). */
 export function needsRepositoryTags(config: StewardConfig): boolean {
-  return config.selections.some((s) => requiredTags(s) !== undefined);
+  const asksByTags = (r: unknown) =>
+    typeof r === 'object' && r !== null && (r as { repositoryTags?: unknown }).repositoryTags !== undefined;
+  return (
+    config.selections.some((s) => requiredTags(s) !== undefined) ||
+    // An approval asked for by repository tags reads them too.
+    asksByTags(config.governance.approval.required) ||
+    config.selections.some((s) => asksByTags(s.governance?.approval?.required))
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertsSchema } from './alerts.js';
+import { approvalProblems } from './approval.js';
 import { auditSchema } from './audit.js';
 import { gateConfigSchema } from './gate.js';
 import { governanceSchema } from './governance.js';
@@ -47,6 +48,10 @@ export const configSchema = z
     audit: auditSchema,
     governance: governanceSchema,
     alerts: alertsSchema,
+  })
+  .superRefine((config, ctx) => {
+    for (const p of approvalProblems(config.governance.approval, config.selections))
+      ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
   })
   .describe('ECR Steward configuration (steward.config.json).');
 
