@@ -39,11 +39,12 @@ export const byteSizeSchema = z
   });
 
 /**
- * An IAM principal ARN with `*` wildcards: a user, a role (which also matches its assumed-role sessions), or
- * an assumed-role session. The account may be a wildcard only inside an ARN that names a role or user.
+ * An IAM principal ARN with `*` wildcards in its name: a user, a role (which also matches its assumed-role
+ * sessions), or an assumed-role session. The account is always given: an approver "in any AWS account" would
+ * open the endpoint to the world, and the stack's resource policy names accounts.
  */
 export const PRINCIPAL_PATTERN =
-  /^arn:aws(?:-[a-z]+)*:(?:iam::(?:\d{12}|\*):(?:user|role)\/.+|sts::(?:\d{12}|\*):assumed-role\/.+)$/;
+  /^arn:aws(?:-[a-z]+)*:(?:iam::\d{12}:(?:user|role)\/[^*\s]*\S+|sts::\d{12}:assumed-role\/\S+)$/;
 
 const principalPatterns = z
   .array(
@@ -51,7 +52,7 @@ const principalPatterns = z
       .string()
       .regex(
         PRINCIPAL_PATTERN,
-        'not an IAM principal ARN — give a user or role ARN (wildcards * allowed), e.g. arn:aws:iam::123456789012:role/ops-*',
+        'not an IAM principal ARN with its 12-digit account — give a user or role ARN (wildcards * allowed in the name), e.g. arn:aws:iam::123456789012:role/ops-*',
       ),
   )
   .describe(
