@@ -5,10 +5,11 @@
  */
 import type { DeleteOutcome, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
+import type { ApprovalPorts } from '../shared/approvals/lifecycle.js';
 import type { DeleteSignal } from '../shared/audit/records.js';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import { effectiveGovernance, type Selection, type StewardConfig } from '../shared/config/schema.js';
-import { type OpenRecord, runDeletion } from '../shared/deletion/run.js';
+import { type DeletionCandidate, type OpenRecord, runDeletion } from '../shared/deletion/run.js';
 import { breakerScopesFor } from '../shared/deletion/safe-delete.js';
 import { thresholdWarning } from '../shared/governance/threshold.js';
 import { isIndex } from '../shared/lifecycle/graph.js';
@@ -109,6 +110,8 @@ export interface CleanupPorts {
   readonly checkpoint?:
     | ((step: 'after-write-ahead' | 'after-delete', repository: string) => void | Promise<void>)
     | undefined;
+  /** The requests table and approvals topic: needed when a selection asks for approvals or a request is open. */
+  readonly approvals?: ApprovalPorts | undefined;
 }
 
 export interface CleanupRequest {
@@ -149,6 +152,9 @@ export interface CleanupReport {
   readonly cancelled: number;
   readonly archived: number;
   readonly purged: number;
+  /** Approvals: the request this run opened, and the images waiting for an answer. */
+  readonly requested?: { readonly id: string; readonly images: number } | undefined;
+  readonly awaitingApproval: number;
   readonly transitioned: number;
   /** Planned removals left for a later run by the bounds. */
   readonly deferred: number;
@@ -178,6 +184,7 @@ export async function cleanupRepository(
     cancelled: 0,
     archived: 0,
     purged: 0,
+    awaitingApproval: 0,
     transitioned: 0,
     deferred: 0,
     protectedByReason: {},
@@ -222,7 +229,10 @@ export async function cleanupRepository(
     );
   }
   const governance = effectiveGovernance(config.governance, selection);
-  const governed = governance.notice.hours > 0 || governance.softDelete.mode === 'archive';
+  const governed =
+    governance.notice.hours > 0 ||
+    governance.softDelete.mode === 'archive' ||
+    governance.approval.required !== 'never';
 
   const images = await ports.registry.listImages(repo.name);
   // Reconcile before acting: digests that vanished since the last run are recorded, stale PENDING settled.
@@ -324,6 +334,12 @@ export async function cleanupRepository(
       governance: governed ? governance : undefined,
       open,
       wholeRepository: true,
+      approval: {
+        required: governance.approval.required,
+        expiresAfterHours: governance.approval.expiresAfterHours,
+        repositoryTags: tags,
+        selection: selectionName,
+      },
       // One notice per repository and run, sent before the records that say it was given.
       announce: async (scheduled) => {
         if (!ports.notify) return;
@@ -383,7 +399,15 @@ export async function cleanupRepository(
   // The plan protects what the guard checks, so the guard keeping more means they disagree: say so. A notice
   // that is not due yet (and what goes with it) is governance, not disagreement.
   const guardKept = Object.entries(result.kept).filter(
-    ([code]) => !['bounds', 'breaker-open', 'notice-pending', 'follows-kept'].includes(code),
+    ([code]) =>
+      ![
+        'bounds',
+        'breaker-open',
+        'notice-pending',
+        'follows-kept',
+        'awaiting-approval',
+        'approval-refused',
+      ].includes(code),
   );
   if (guardKept.length > 0)
     base.warnings.push(
@@ -407,6 +431,8 @@ export async function cleanupRepository(
     scheduled: result.scheduled.length,
     cancelled: result.cancelled.length,
     archived: result.archived,
+    requested: result.requested,
+    awaitingApproval: result.kept['awaiting-approval'] ?? 0,
   };
   const failures = [...result.failures];
   const { deleted: expired, bytesReclaimed } = result;
@@ -423,6 +449,40 @@ export async function cleanupRepository(
       deferred: deferred + (result.kept['breaker-open'] ?? 0),
       failures,
     };
+  }
+
+  // Requests people made (`ecr-steward delete request`) and removals the gate asked approval for: their
+  // notices are acted on here, through the same guard (holds, in-use, protections, the request's answer, the
+  // notice), once approved and due. Images the lifecycle plan already handled are not decided twice.
+  const requested = await requestedRemovals(open, images, expiringIds, ports);
+  let requestedDeleted = 0;
+  let requestedBytes = 0;
+  for (const [caller, candidates] of requested) {
+    const outcome = await runDeletion(
+      {
+        repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+        caller,
+        mode,
+        runId: req.runId,
+        now: req.now,
+        selection,
+        inUse,
+        allowance: Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining),
+        holds: tableHolds,
+        governance,
+        open,
+        candidates,
+      },
+      ports,
+    );
+    requestedDeleted += outcome.deleted + outcome.archived;
+    requestedBytes += outcome.bytesReclaimed;
+    req.budget.remaining -= outcome.deleted + outcome.archived;
+    failures.push(...outcome.failures);
+    governanceCounts.cancelled += outcome.cancelled.length;
+    governanceCounts.archived += outcome.archived;
+    governanceCounts.awaitingApproval += outcome.kept['awaiting-approval'] ?? 0;
+    if (outcome.breaker) break;
   }
 
   // The purge: archived images whose restore window has passed are deleted through the same guard and path.
@@ -490,12 +550,61 @@ export async function cleanupRepository(
     ...governanceCounts,
     purged,
     outcome: 'done',
-    expired,
+    expired: expired + requestedDeleted,
     transitioned,
     deferred,
-    bytesReclaimed: bytesReclaimed + purgedBytes,
+    bytesReclaimed: bytesReclaimed + purgedBytes + requestedBytes,
     failures,
   };
+}
+
+/**
+ * The noticed images of the repository that belong to a request and that no lifecycle rule planned (a person's
+ * request, a gate removal), as deletion candidates grouped by caller: `manual` for a person's request,
+ * `due-deletion` otherwise. Images no longer in the registry are left to the reconciliation.
+ */
+async function requestedRemovals(
+  open: readonly OpenRecord[],
+  images: readonly Image[],
+  planned: ReadonlySet<string>,
+  ports: CleanupPorts,
+): Promise<Map<'manual' | 'due-deletion', DeletionCandidate[]>> {
+  const out = new Map<'manual' | 'due-deletion', DeletionCandidate[]>();
+  const present = new Map(images.filter((i) => i.status !== 'ARCHIVED').map((i) => [i.digest, i]));
+  const noticed = open.filter(
+    (r) =>
+      r.requestId !== undefined &&
+      r.actor.rulePriority == null &&
+      ['SCHEDULED', 'PENDING', 'FAILED'].includes(r.status) &&
+      !planned.has(r.digest) &&
+      present.has(r.digest),
+  );
+  if (noticed.length === 0 || !ports.approvals) return out;
+  const requests = new Map<string, Awaited<ReturnType<ApprovalPorts['requests']['get']>>>();
+  for (const id of new Set(noticed.map((r) => r.requestId!)))
+    requests.set(id, await ports.approvals.requests.get(id));
+  for (const r of noticed) {
+    const request = requests.get(r.requestId!);
+    const image = present.get(r.digest)!;
+    const caller = request?.requester.type === 'principal' ? 'manual' : 'due-deletion';
+    const listed = request?.images.find((i) => i.digest === r.digest);
+    const list = out.get(caller) ?? [];
+    list.push({
+      digest: r.digest,
+      tags: image.tags,
+      pushedAt: new Date(image.pushedAt).toISOString(),
+      lastPulledAt: image.lastPulledAt ? new Date(image.lastPulledAt).toISOString() : undefined,
+      sizeBytes: image.sizeBytes ?? 0,
+      rulePriority: null,
+      reasons: [
+        request?.requester.type === 'principal'
+          ? `requested by ${request.requester.arn} (${r.requestId}): ${listed?.reason ?? request.reason}`
+          : `${listed?.reason ?? 'removal'} (${r.requestId})`,
+      ],
+    });
+    out.set(caller, list);
+  }
+  return out;
 }
 
 async function resolvePolicy(

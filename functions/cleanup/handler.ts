@@ -12,6 +12,7 @@ import {
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CallCounter, RepositoryInfo } from '../shared/adapters/ecr.js';
+import { expireRequests } from '../shared/approvals/lifecycle.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
@@ -211,6 +212,12 @@ export async function sweep(event?: unknown): Promise<{ runId: string; managed: 
     },
   });
   logger.info('sweep enqueued', { ...report });
+  // The due-deletion processor also ends the requests nobody answered in time (their images stay).
+  if (due && ports.approvals) {
+    const expired = await expireRequests(now, ports.approvals);
+    if (expired.length > 0)
+      logger.info('requests expired', { requests: expired.map((r) => r.id), count: expired.length });
+  }
   return report;
 }
 

@@ -65,6 +65,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
     breaker: ports.breaker,
     inUse,
     holds: holds ? async (ref) => (await holds.forRepository(ref)).map(toHold) : undefined,
+    approvals: ports.approvals,
     notify: (notice) =>
       ports.publishNotice(
         noticeMessage({

@@ -29,6 +29,13 @@ describe('governance config', () => {
       notice: { hours: 0, subscriptions: [] },
       softDelete: { mode: 'off', purgeAfterDays: 30, unarchivable: 'keep' },
       dueSchedule: 'rate(15 minutes)',
+      approval: {
+        required: 'never',
+        approvers: [],
+        requesters: [],
+        expiresAfterHours: 72,
+        breakerReset: false,
+      },
     });
   });
 
@@ -48,6 +55,7 @@ describe('governance config', () => {
     expect(effective).toEqual({
       notice: { hours: 72, subscriptions: [] },
       softDelete: { mode: 'archive', purgeAfterDays: 120, unarchivable: 'delete' },
+      approval: { required: 'never', approvers: [], requesters: [], expiresAfterHours: 72 },
     });
     expect(effectiveGovernance(config.governance, undefined).notice.hours).toBe(24);
   });

@@ -89,6 +89,8 @@ export type RefusalCode =
   | 'BadRequest'
   | 'Unsigned'
   | 'InvalidSignature'
+  /** The function URL's resource policy grants the signer no `lambda:InvokeFunctionUrl` (refused before the function runs). */
+  | 'AccessDenied'
   | 'NotAnApprover'
   | 'NotARequester'
   | 'SelfApproval'
@@ -101,6 +103,7 @@ export const REFUSAL_STATUS: Readonly<Record<RefusalCode, number>> = {
   BadRequest: 400,
   Unsigned: 403,
   InvalidSignature: 403,
+  AccessDenied: 403,
   NotAnApprover: 403,
   NotARequester: 403,
   SelfApproval: 403,

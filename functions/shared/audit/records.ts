@@ -114,6 +114,11 @@ export interface AuditRecord extends ImageRef {
   /** CANCELLED (and others): a human-readable note on the last transition. */
   readonly note?: string | undefined;
   /**
+   * The deletion request the notice belongs to (approvals): set with the notice, kept through the deletion,
+   * archive or cancellation that ends it; a new notice after a cancellation starts without one.
+   */
+  readonly requestId?: string | undefined;
+  /**
    * A delete that cannot be undone (soft delete off, under governance): the manifest as ECR stored it, kept by
    * the write-ahead record (the body only up to MANIFEST_KEPT_BYTES; a larger one keeps its media type and size).
    */
@@ -148,6 +153,7 @@ export interface DeleteSignal extends ImageRef {
   readonly restoredAt?: string | undefined;
   readonly note?: string | undefined;
   readonly manifest?: KeptManifest | undefined;
+  readonly requestId?: string | undefined;
 }
 
 /** A manifest kept in an audit record. */
@@ -330,6 +336,11 @@ export function mergeSignal(
       : status === 'ARCHIVED'
         ? purgeAt
         : undefined;
+  // A notice's request: given with the notice, kept by what ends it (for the audit of the request); a new
+  // notice after a cancellation, a restore or a deletion starts without one.
+  const freshNotice =
+    status === 'SCHEDULED' && !(existing && ['SCHEDULED', 'PENDING', 'FAILED'].includes(existing.status));
+  const requestId = signal.requestId ?? (freshNotice ? undefined : existing?.requestId);
   const next: AuditRecord = {
     pk,
     sk,
@@ -362,11 +373,16 @@ export function mergeSignal(
     restoredAt: status === 'RESTORED' ? (signal.restoredAt ?? existing?.restoredAt ?? signal.at) : undefined,
     note: signal.note ?? (status === existing?.status ? existing?.note : undefined),
     manifest: existing?.manifest ?? signal.manifest,
+    requestId,
     ...(due !== undefined && !dryRun
       ? {
           // The due-deletion processor runs the lifecycle cleanup: it acts on the lifecycle's notices and on
-          // every purge. A scan-gate notice (no rule) is acted on when the gate judges the image again.
-          ...(status === 'ARCHIVED' || purgeAt !== undefined || actor.rulePriority !== null
+          // every purge and every request's notice. A scan-gate notice (no rule) is acted on when the gate
+          // judges the image again.
+          ...(status === 'ARCHIVED' ||
+          purgeAt !== undefined ||
+          actor.rulePriority !== null ||
+          requestId !== undefined
             ? {
                 gsi4pk: DUE_PARTITION,
                 gsi4sk: `${due}#${signal.registryId}#${signal.region}#${signal.repository}#${signal.digest}`,

@@ -24,19 +24,17 @@ export function parseBytes(value: string | number): number | undefined {
   return Math.floor(Number(m[1]) * BYTE_UNITS[m[2]!]!);
 }
 
-export const byteSizeSchema = z
-  .union([z.number().int().min(0), z.string()])
-  .transform((v, ctx) => {
-    const bytes = parseBytes(v);
-    if (bytes === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${JSON.stringify(v)} is not a size — give bytes as a number or a string like "50 GiB" (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)`,
-      });
-      return z.NEVER;
-    }
-    return bytes;
-  });
+export const byteSizeSchema = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
+  const bytes = parseBytes(v);
+  if (bytes === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(v)} is not a size — give bytes as a number or a string like "50 GiB" (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
 
 /**
  * An IAM principal ARN with `*` wildcards in its name: a user, a role (which also matches its assumed-role
@@ -93,9 +91,7 @@ const expiresSchema = z
   .int()
   .min(1)
   .max(720)
-  .describe(
-    'Hours a request waits for an answer; unanswered, it becomes EXPIRED and its images are kept.',
-  );
+  .describe('Hours a request waits for an answer; unanswered, it becomes EXPIRED and its images are kept.');
 
 export const APPROVAL_DEFAULTS = {
   required: 'never' as ApprovalRequired,
@@ -165,7 +161,8 @@ export function approvalProblems(
 ): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
   const needs = (a: EffectiveApproval) => a.required !== 'never' && a.approvers.length === 0;
-  const fix = 'add at least one IAM principal ARN that may approve (e.g. arn:aws:iam::123456789012:role/ops-*)';
+  const fix =
+    'add at least one IAM principal ARN that may approve (e.g. arn:aws:iam::123456789012:role/ops-*)';
   if (needs(effectiveApproval(global, undefined)))
     out.push({
       path: ['governance', 'approval', 'approvers'],

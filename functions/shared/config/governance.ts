@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { ENDPOINTS } from './alerts.js';
 import {
   APPROVAL_DEFAULTS,
-  type EffectiveApproval,
   approvalSchema,
+  type EffectiveApproval,
   effectiveApproval,
   selectionApprovalSchema,
 } from './approval.js';

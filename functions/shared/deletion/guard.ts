@@ -7,6 +7,7 @@
  * The order of the checks is the order of the reasons a person would want to read first: a repository that
  * no selection manages is never touched, whatever else is true; a hold outranks everything a policy says.
  */
+import { type RequestView, stateAt } from '../approvals/decide.js';
 import { compileTagSelectorTest } from '../lifecycle/match.js';
 import type { Hold, InUse } from '../lifecycle/types.js';
 import { describeHold, holdOn } from './holds.js';
@@ -42,7 +43,11 @@ export type KeepCode =
   | 'bounds'
   | 'follows-kept'
   /** A notice was given and its time has not come. */
-  | 'notice-pending';
+  | 'notice-pending'
+  /** Its deletion request waits for an operator's answer. */
+  | 'awaiting-approval'
+  /** Its deletion request was rejected or expired unanswered: kept (and not asked again for a while). */
+  | 'approval-refused';
 
 export interface GuardCandidate {
   readonly digest: string;
@@ -87,6 +92,23 @@ export interface GuardContext {
   readonly notice?: { readonly hours: number; readonly scheduled: ReadonlyMap<string, number> } | undefined;
   /** Soft delete: `archive` moves a due image to the archive class instead of deleting it. @default off */
   readonly softDelete?: 'archive' | 'off' | undefined;
+  /**
+   * Approvals. An image whose notice belongs to a request is deleted only once that request is APPROVED; a
+   * rejected or expired one keeps it. Without such a request, `needed` (why this run's deletions need an
+   * approval) makes the guard schedule the image with `ask`: the caller opens a request for it. @default none
+   */
+  readonly approval?: GuardApproval | undefined;
+}
+
+export interface GuardApproval {
+  /** Why new deletions need an approval, or undefined when they do not. */
+  readonly needed?: string | undefined;
+  /** The request each noticed image's notice belongs to (AuditRecord.requestId), as read now. */
+  readonly requests: ReadonlyMap<string, RequestView>;
+  /** Requests recently refused (rejected, expired) per image, newest per image: they keep it until the cooldown ends. */
+  readonly refused?: ReadonlyMap<string, RequestView> | undefined;
+  /** How long a refused request keeps its images out of a new request (ms). */
+  readonly cooldownMs: number;
 }
 
 /**
@@ -96,7 +118,14 @@ export interface GuardContext {
  */
 export type GuardDecision =
   | { readonly digest: string; readonly action: 'delete' | 'archive' | 'plan'; readonly reason: string }
-  | { readonly digest: string; readonly action: 'schedule'; readonly dueAt: number; readonly reason: string }
+  | {
+      readonly digest: string;
+      readonly action: 'schedule';
+      readonly dueAt: number;
+      readonly reason: string;
+      /** The deletion needs an approval and has no request: the caller opens one for it. */
+      readonly ask?: true | undefined;
+    }
   | { readonly digest: string; readonly action: 'keep'; readonly code: KeepCode; readonly reason: string };
 
 const HOUR_MS = 3_600_000;
@@ -196,6 +225,8 @@ export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext):
           `younger than the minimum age of ${ctx.managed.minAgeDays} days (${(age / DAY_MS).toFixed(1)} days)`,
         );
     }
+    const approval = approvalDecision(c);
+    if (approval) return approval;
     const notice = noticeDecision(c);
     if (notice) return notice;
     if (ctx.breaker)
@@ -205,6 +236,50 @@ export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext):
         `breaker open for ${ctx.breaker.scope}${ctx.breaker.reason ? ` (${ctx.breaker.reason})` : ''}`,
       );
     return undefined;
+  }
+
+  /**
+   * Approvals: an image whose notice belongs to a request waits for the answer (and a refusal keeps it); an
+   * image with none is asked for when the run's deletions need an approval. A purge and a dry run do not ask.
+   */
+  function approvalDecision(c: GuardCandidate): GuardDecision | undefined {
+    const a = ctx.approval;
+    if (!a || ctx.caller === 'purge' || ctx.mode === 'dry-run') return undefined;
+    const request = a.requests.get(c.digest);
+    if (request) {
+      const state = stateAt(request, ctx.now);
+      if (state === 'APPROVED') return undefined;
+      if (state === 'PENDING_APPROVAL')
+        return keep(
+          c.digest,
+          'awaiting-approval',
+          `awaiting approval of ${request.id} (until ${new Date(request.expiresAt).toISOString()})`,
+        );
+      return keep(
+        c.digest,
+        'approval-refused',
+        `request ${request.id} ${state === 'REJECTED' ? 'was rejected' : 'expired unanswered'}: kept`,
+      );
+    }
+    const refused = a.refused?.get(c.digest);
+    if (refused) {
+      const until = (refused.decidedAt ?? refused.expiresAt) + a.cooldownMs;
+      if (ctx.now < until)
+        return keep(
+          c.digest,
+          'approval-refused',
+          `request ${refused.id} ${stateAt(refused, ctx.now) === 'REJECTED' ? 'was rejected' : 'expired unanswered'}: kept, not asked again before ${new Date(until).toISOString()}`,
+        );
+    }
+    if (!a.needed) return undefined;
+    const dueAt = ctx.notice?.scheduled.get(c.digest) ?? ctx.now + (ctx.notice?.hours ?? 0) * HOUR_MS;
+    return {
+      digest: c.digest,
+      action: 'schedule',
+      dueAt,
+      ask: true,
+      reason: `approval needed (${a.needed}): asked; ${ctx.caller} may ${ctx.softDelete === 'archive' ? 'archive' : 'delete'} it at ${new Date(dueAt).toISOString()} at the earliest, once approved`,
+    };
   }
 
   /** The notice period: schedule an image with no notice, keep one whose notice is not due. */

@@ -4,12 +4,17 @@
  * UpdateImageStorageClass (ARCHIVED); notices that no longer apply end CANCELLED. Callers say what they want
  * removed and why; they never branch on the mode, read holds or check what is in use themselves.
  */
+
+import { approvalNeeded, type RequestView, requestView, stateAt } from '../approvals/decide.js';
+import { type ApprovalPorts, openRequest } from '../approvals/lifecycle.js';
+import type { Requester } from '../approvals/model.js';
 import {
   type AuditStatus,
   type DeleteSignal,
   type KeptManifest,
   MANIFEST_KEPT_BYTES,
 } from '../audit/records.js';
+import type { ApprovalRequired } from '../config/approval.js';
 import type { EffectiveGovernance, Selection } from '../config/schema.js';
 import type { Hold, InUse } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
@@ -36,7 +41,10 @@ const ENDS_NOTICE: ReadonlySet<KeepCode> = new Set([
   'in-use',
   'protected-tag',
   'min-age',
+  'approval-refused',
 ]);
+
+const HOUR_MS = 3_600_000;
 
 const DAY_MS = 86_400_000;
 
@@ -48,7 +56,23 @@ export interface OpenRecord {
   readonly dueAt?: string | undefined;
   readonly purgeAt?: string | undefined;
   readonly archivedAt?: string | undefined;
+  /** The deletion request the notice belongs to, when it needs (or needed) an approval. */
+  readonly requestId?: string | undefined;
   readonly actor: { readonly rulePriority?: number | null | undefined };
+}
+
+/** What the approvals of the managing selection ask of this run. */
+export interface DeletionApproval {
+  readonly required: ApprovalRequired;
+  readonly expiresAfterHours: number;
+  /** The repository's tags, when `required` asks by tags. */
+  readonly repositoryTags?: Readonly<Record<string, string>> | undefined;
+  /** The selection's label, for the request and its message. */
+  readonly selection?: string | undefined;
+  /** Who asks: this run (planned deletions), unless a person's request is being acted on. @default the run */
+  readonly requester?: Requester | undefined;
+  /** Why, in the request: a summary of the run's plan. @default the candidates' reasons */
+  readonly reason?: string | undefined;
 }
 
 export interface DeletionCandidate extends GuardCandidate {
@@ -94,6 +118,8 @@ export interface DeletionRequest {
     | undefined;
   /** Why the caller's plan keeps an image it once planned (its protection), for the notice it ends. */
   readonly keptReasons?: ReadonlyMap<string, string> | undefined;
+  /** The selection's approvals. @default none asked for (requests already open are still honoured) */
+  readonly approval?: DeletionApproval | undefined;
 }
 
 export interface DeletionResult {
@@ -116,6 +142,8 @@ export interface DeletionResult {
   readonly cancelled: readonly { readonly digest: string; readonly reason: string }[];
   readonly archived: number;
   readonly bytesArchived: number;
+  /** The request this run opened for deletions that need an approval. */
+  readonly requested?: { readonly id: string; readonly images: number } | undefined;
 }
 
 /** The protections of a selection that the guard applies to every caller. */
@@ -142,7 +170,66 @@ export interface DeletionPorts extends Omit<SafeDeletePorts, 'registry'> {
         digests: readonly string[],
       ): Promise<ReadonlyMap<string, { mediaType: string; body: string }>>;
     };
+  /** The requests table and the approvals topic. Needed as soon as a notice belongs to a request. */
+  readonly approvals?: ApprovalPorts | undefined;
 }
+
+/**
+ * The requests the noticed images wait for (read by key: strongly consistent), and those refused lately in the
+ * repository (which keep their images out of a new request for `expiresAfterHours`).
+ */
+async function approvalContext(
+  request: DeletionRequest,
+  open: readonly OpenRecord[],
+  ports: DeletionPorts,
+): Promise<{ requests: Map<string, RequestView>; refused: Map<string, RequestView>; cooldownMs: number }> {
+  const ids = [...new Set(open.map((r) => r.requestId).filter((id): id is string => id !== undefined))];
+  const requests = new Map<string, RequestView>();
+  const refused = new Map<string, RequestView>();
+  const cooldownMs = (request.approval?.expiresAfterHours ?? 72) * HOUR_MS;
+  if (ids.length === 0 && (request.approval?.required ?? 'never') === 'never')
+    return { requests, refused, cooldownMs };
+  if (!ports.approvals)
+    throw new Error('deletion requests are in use but no requests table is configured (REQUESTS_TABLE_NAME)');
+  const byId = new Map<string, RequestView>();
+  for (const id of ids) {
+    const found = await ports.approvals.requests.get(id);
+    // A request that cannot be found cannot have been approved: its images are kept.
+    byId.set(
+      id,
+      found
+        ? requestView(found)
+        : { id: `${id} (not found)`, state: 'EXPIRED', createdAt: 0, expiresAt: 0, decidedAt: 0 },
+    );
+  }
+  for (const r of open) if (r.requestId) requests.set(r.digest, byId.get(r.requestId)!);
+  if ((request.approval?.required ?? 'never') !== 'never') {
+    const since = new Date(request.now.getTime() - 2 * cooldownMs).toISOString();
+    const recent = await ports.approvals.requests.forRepository(
+      {
+        registryId: request.repository.registryId,
+        region: request.repository.region,
+        repository: request.repository.name,
+      },
+      since,
+    );
+    const newestFirst = recent
+      .filter((r) => r.kind === 'delete')
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+    for (const r of newestFirst) {
+      const state = stateAt(requestView(r), request.now.getTime());
+      for (const image of r.images) {
+        if (refused.has(image.digest) || requests.has(image.digest)) continue;
+        // Only the newest request of an image speaks for it: an approved or pending one ends the cooldown.
+        refused.set(image.digest, state === 'REJECTED' || state === 'EXPIRED' ? requestView(r) : NOT_REFUSED);
+      }
+    }
+    for (const [digest, view] of refused) if (view === NOT_REFUSED) refused.delete(digest);
+  }
+  return { requests, refused, cooldownMs };
+}
+
+const NOT_REFUSED: RequestView = { id: '', state: 'APPROVED', createdAt: 0, expiresAt: 0 };
 
 export async function runDeletion(request: DeletionRequest, ports: DeletionPorts): Promise<DeletionResult> {
   const { repository, runId, now, governance } = request;
@@ -158,17 +245,46 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     request.mode === 'enforce' && request.candidates.length > 0 && request.selection
       ? await ports.breaker.firstOpen(breakerScopesFor(repository.name), now)
       : undefined;
-  const decisions = guard(request.candidates, {
-    caller: request.caller,
-    mode: request.mode,
-    managed: guardProtections(request.selection, request.holds),
-    inUse: request.inUse,
-    breaker,
-    allowance: request.allowance,
-    now: now.getTime(),
-    notice: governance?.notice.hours ? { hours: governance.notice.hours, scheduled: noticed } : undefined,
-    softDelete: governance?.softDelete.mode,
-  });
+  const approvals =
+    request.mode === 'enforce' && request.candidates.length > 0 && request.caller !== 'purge'
+      ? await approvalContext(request, open, ports)
+      : undefined;
+  const guardWith = (needed: string | undefined) =>
+    guard(request.candidates, {
+      caller: request.caller,
+      mode: request.mode,
+      managed: guardProtections(request.selection, request.holds),
+      inUse: request.inUse,
+      breaker,
+      allowance: request.allowance,
+      now: now.getTime(),
+      notice: governance?.notice.hours ? { hours: governance.notice.hours, scheduled: noticed } : undefined,
+      softDelete: governance?.softDelete.mode,
+      approval: approvals ? { ...approvals, needed } : undefined,
+    });
+  let decisions = guardWith(undefined);
+  // Whether this run's deletions need an approval is weighed on what it would remove (now or once noticed):
+  // when they do, the guard runs again and asks for every image that has no request yet.
+  const needed =
+    approvals && request.approval
+      ? approvalNeeded(request.approval.required, {
+          ...decisions.reduce(
+            (size, d) => {
+              const acting =
+                d.action === 'schedule' ||
+                d.action === 'delete' ||
+                d.action === 'archive' ||
+                (d.action === 'keep' && d.code === 'notice-pending');
+              if (!acting) return size;
+              const c = request.candidates.find((x) => x.digest === d.digest);
+              return { images: size.images + 1, bytes: size.bytes + (c?.sizeBytes ?? 0) };
+            },
+            { images: 0, bytes: 0 },
+          ),
+          repositoryTags: request.approval.repositoryTags,
+        })
+      : undefined;
+  if (needed) decisions = guardWith(needed);
   const kept: Partial<Record<KeepCode, number>> = {};
   for (const d of decisions) if (d.action === 'keep') kept[d.code] = (kept[d.code] ?? 0) + 1;
   const byDigest = new Map(request.candidates.map((c) => [c.digest, c]));
@@ -207,6 +323,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     cancelled: [] as { digest: string; reason: string }[],
     archived: 0,
     bytesArchived: 0,
+    requested: undefined as { id: string; images: number } | undefined,
   };
 
   if (request.mode === 'dry-run') {
@@ -216,14 +333,58 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   }
 
   // Notices: one SCHEDULED record per image; the store keeps the first due time, so a repeat never delays.
+  const asked = new Set<string>();
   for (const d of decisions)
-    if (d.action === 'schedule')
+    if (d.action === 'schedule') {
       base.scheduled.push({ candidate: byDigest.get(d.digest)!, dueAt: new Date(d.dueAt).toISOString() });
+      if (d.ask) asked.add(d.digest);
+    }
   // The notice goes out before the records that say it was given: if sending fails, nothing is recorded and
   // the next attempt sends it (a notice may arrive twice, never not at all).
   if (base.scheduled.length > 0) await request.announce?.(base.scheduled);
+  // The request (stored, audited, announced to the approvers) before the notices that name it: a crash in
+  // between leaves a request no notice belongs to, which deletes nothing; the next run asks again.
+  if (asked.size > 0) {
+    if (!ports.approvals)
+      throw new Error(
+        'these deletions need an approval but no requests table is configured (REQUESTS_TABLE_NAME)',
+      );
+    const items = base.scheduled.filter((s) => asked.has(s.candidate.digest));
+    const opened = await openRequest(
+      {
+        kind: 'delete',
+        registryId: repository.registryId,
+        region: repository.region,
+        repository: repository.name,
+        selection: request.approval?.selection,
+        images: items.map(({ candidate: c }) => ({
+          digest: c.digest,
+          tags: c.tags,
+          sizeBytes: c.sizeBytes,
+          reason: c.reasons.at(-1) ?? request.caller,
+        })),
+        reason:
+          request.approval?.reason ??
+          `${request.caller} plans ${items.length} deletion${items.length === 1 ? '' : 's'} in ${repository.name}; approval needed: ${needed}`,
+        requester: request.approval?.requester ?? { type: 'ecr-steward', runId },
+        now,
+        expiresAfterHours: request.approval?.expiresAfterHours ?? 72,
+        dueAt: items.map((s) => s.dueAt).sort()[0],
+      },
+      ports.approvals,
+    );
+    base.requested = { id: opened.id, images: items.length };
+  }
+  const requestOf = (digest: string) =>
+    asked.has(digest) ? base.requested?.id : approvals?.requests.get(digest)?.id;
   await mapLimit(base.scheduled, 16, ({ candidate, dueAt }) =>
-    ports.audit.record(signal(candidate, 'SCHEDULED', { evidence: 'steward-notice', dueAt })),
+    ports.audit.record(
+      signal(candidate, 'SCHEDULED', {
+        evidence: 'steward-notice',
+        dueAt,
+        requestId: requestOf(candidate.digest),
+      }),
+    ),
   );
 
   // Notices that no longer apply: the image is now held, in use, protected… or (whole-repository callers) no

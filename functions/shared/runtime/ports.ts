@@ -13,6 +13,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { VerdictStore } from '../../scan-gate/verdicts.js';
 import { CallCounter, EcrRegistry, EcrScanReader } from '../adapters/ecr.js';
 import { collectInUse, type ImageReference, inUseSourcesFor, staticReferences } from '../adapters/in-use.js';
+import { recordRequestEvent } from '../approvals/audit.js';
+import type { ApprovalPorts } from '../approvals/lifecycle.js';
+import { RequestsStore } from '../approvals/store.js';
 import { SnapshotStore } from '../audit/reconcile.js';
 import { AuditStore, documentClient } from '../audit/store.js';
 import type { StewardConfig } from '../config/schema.js';
@@ -52,6 +55,10 @@ export interface TableNames {
   readonly holds?: string | undefined;
   /** The notices topic (not a table, but found the same way). */
   readonly noticesTopic?: string | undefined;
+  /** Deletion requests (approvals). Unset: no request can be opened (a stack older than approvals). */
+  readonly requests?: string | undefined;
+  /** The approvals topic. */
+  readonly approvalsTopic?: string | undefined;
 }
 
 /** The table names a deployed function finds in its environment. */
@@ -62,6 +69,8 @@ export function tablesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames 
     verdict: env[ENV.verdictTable],
     holds: env[ENV.holdsTable],
     noticesTopic: env[ENV.noticesTopic],
+    requests: env[ENV.requestsTable],
+    approvalsTopic: env[ENV.approvalsTopic],
   };
 }
 
@@ -71,6 +80,8 @@ const TABLE_VARIABLE = {
   verdict: ENV.verdictTable,
   holds: ENV.holdsTable,
   noticesTopic: ENV.noticesTopic,
+  requests: ENV.requestsTable,
+  approvalsTopic: ENV.approvalsTopic,
 } as const;
 
 /**
@@ -146,15 +157,40 @@ export class StewardPorts {
 
   /** Publishes one deletion notice on the notices topic (SNS), with its filterable attributes. */
   async publishNotice(notice: Notice): Promise<void> {
+    await this.publish('noticesTopic', notice);
+  }
+
+  private async publish(topic: 'noticesTopic' | 'approvalsTopic', notice: Notice): Promise<void> {
     const sns = this.once('sns', () => this.clients.sns ?? new SNSClient(CLIENT_DEFAULTS));
     await sns.send(
       new PublishCommand({
-        TopicArn: this.table('noticesTopic'),
+        TopicArn: this.table(topic),
         Subject: notice.subject,
         Message: notice.message,
         MessageAttributes: notice.attributes,
       }),
     );
+  }
+
+  /** The deletion requests, or undefined when no requests table is configured. */
+  get requests(): RequestsStore | undefined {
+    const table = this.options.tables.requests;
+    return table ? this.once('requests', () => new RequestsStore(this.clients.doc, table)) : undefined;
+  }
+
+  /**
+   * What opening, answering and expiring requests needs: the requests table, the audit table (request events),
+   * the approvals topic and the notices topic. Undefined when no requests table is configured.
+   */
+  get approvals(): ApprovalPorts | undefined {
+    const requests = this.requests;
+    if (!requests) return undefined;
+    return this.once('approvals', () => ({
+      requests,
+      recordEvent: (event) => recordRequestEvent(this.clients.doc, this.table('audit'), event),
+      publishApproval: (message) => this.publish('approvalsTopic', message),
+      publishNotice: this.options.tables.noticesTopic ? (message) => this.publishNotice(message) : undefined,
+    }));
   }
 
   get verdicts(): VerdictStore {
