@@ -2,6 +2,8 @@
  * The local cloud: everything ECR Steward talks to, on 127.0.0.1, wired from the synthesized template.
  * - an ECR emulator (wire protocol) that emits ECR's events, ECS and Lambda stubs, an SNS sink, SQS;
  * - DynamoDB: dynalite, a real implementation, with the template's tables;
+ * - the template's Lambda function URLs, each on its own port, checking SigV4 signatures of the local
+ *   principals (alice, ops, mallory) and the function's resource policy before the function runs;
  * - an EventBridge router that matches events against the template's rules and delivers them to the
  *   template's targets: the functions bundled by esbuild, run in Lambda-like execution environments with
  *   the environment the template gives them.
@@ -21,7 +23,9 @@ import {
   type TemplateSchedule,
 } from './eventbridge.js';
 import type { FaultInjector } from './faults.js';
+import { type FunctionUrlCall, type FunctionUrlServer, startFunctionUrl } from './function-url.js';
 import { FunctionPool, type InvokeResult } from './functions.js';
+import { LOCAL_PRINCIPALS, type LocalPrincipal } from './principals.js';
 import { type LocalServer, ServiceError, startLocalServer } from './server.js';
 import { EcsService, LambdaService, SnsSink, SqsService } from './services.js';
 import { LocalQueue } from './sqs.js';
@@ -69,6 +73,12 @@ export class LocalCloud {
   readonly sns = new SnsSink();
   readonly queues = new Map<string, LocalQueue>();
   readonly deliveries: DeliveryRecord[] = [];
+  /** Who can sign calls to the function URLs (each with its own access key); see local/principals.ts. */
+  readonly principals: readonly LocalPrincipal[] = LOCAL_PRINCIPALS;
+  /** Every call a function URL answered, refused ones included, oldest first. */
+  readonly urlCalls: FunctionUrlCall[] = [];
+  /** The function URLs being served, by the logical id of the function they invoke. */
+  private readonly urlServers = new Map<string, FunctionUrlServer>();
   readonly router: EventRouter;
   readonly schedules: readonly TemplateSchedule[];
   functions!: FunctionPool;
@@ -194,6 +204,27 @@ export class LocalCloud {
       () => this.clockOffsetMs,
     );
     this.mappings = this.ids.mappings;
+    for (const def of this.ids.urls) {
+      // The signature is judged by the real clock (the CLI signs with it, whatever the cloud's clock says);
+      // the event reports the cloud's clock, the one the function runs on.
+      const server = await startFunctionUrl({
+        functionId: def.functionId,
+        authType: def.authType,
+        permissions: def.permissions,
+        principals: this.principals,
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT,
+        invoke: (id, event) => this.functions.invoke(id, event),
+        eventNow: () => this.now(),
+        onCall: (call) => {
+          this.urlCalls.push(call);
+          this.opts.onActivity?.(
+            `url ${call.functionId} ${call.method} ${call.path} ${call.caller ?? 'unsigned'} → ${call.status}${call.refusal ? ` ${call.refusal}` : ''}`,
+          );
+        },
+      });
+      this.urlServers.set(def.functionId, server);
+    }
     this.ecr.onEvent((event) => {
       if (this.eventsOn) this.publish(event);
     });
@@ -236,7 +267,38 @@ export class LocalCloud {
       // Holds (`hold add|list|remove`) and notices, as the stack outputs them.
       ...pick('HOLDS_TABLE_NAME'),
       ...pick('NOTICES_TOPIC_ARN'),
+      // The approvals endpoint, as the stack's ApprovalsUrl output names it (the CLI's default for --url).
+      ...this.approvalsUrlEnv(),
     };
+  }
+
+  /** `APPROVALS_URL` when the template serves the approvals function on a URL; nothing otherwise. */
+  private approvalsUrlEnv(): Record<string, string> {
+    const ids = [...this.urlServers.keys()].filter((id) => id.toLowerCase().includes('approvals'));
+    return ids.length === 1 ? { APPROVALS_URL: this.urlServers.get(ids[0]!)!.url } : {};
+  }
+
+  /**
+   * The URL (`http://127.0.0.1:<port>/`) serving the function `functionId` (its logical id, or a unique part
+   * of it such as `Approvals`); throws when the template gives that function no URL.
+   */
+  functionUrl(functionId: string): string {
+    const exact = this.urlServers.get(functionId);
+    if (exact) return exact.url;
+    const hint = functionId.toLowerCase();
+    const matches = [...this.urlServers.values()].filter((s) => s.functionId.toLowerCase().includes(hint));
+    if (matches.length === 1) return matches[0]!.url;
+    const served = [...this.urlServers.keys()];
+    throw new Error(
+      matches.length > 1
+        ? `"${functionId}" names more than one function with a URL: ${matches.map((s) => s.functionId).join(', ')}`
+        : `no function URL for "${functionId}": the template serves ${served.length === 0 ? 'no function URL' : served.join(', ')}`,
+    );
+  }
+
+  /** Every function URL being served, by the logical id of the function it invokes. */
+  functionUrls(): ReadonlyMap<string, string> {
+    return new Map([...this.urlServers].map(([id, server]) => [id, server.url]));
   }
 
   /** The logical id of the function whose handler export is `name` (e.g. `worker`, `sweep`). */
@@ -416,6 +478,7 @@ export class LocalCloud {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.urlServers.values()].map((s) => s.close()));
     await this.functions?.close();
     await this.server?.close();
     await this.dynamoProxy?.close();

@@ -1,7 +1,8 @@
 /**
  * Reads what the local cloud needs from the synthesized CloudFormation template: functions (bundle path,
- * handler, environment), queues, tables, topics and event source mappings. Resource references are resolved
- * to local names: a table's name is its logical id, a queue's URL points at the local server.
+ * handler, environment), queues, tables, topics, event source mappings and function URLs (with the resource
+ * policy that says who may invoke them). Resource references are resolved to local names: a table's name is
+ * its logical id, a queue's URL points at the local server.
  */
 import * as path from 'node:path';
 
@@ -50,6 +51,27 @@ export interface QueueDef {
   readonly visibilityTimeoutSeconds: number;
 }
 
+/** A function URL (`AWS::Lambda::Url`) and who may invoke it. */
+export interface FunctionUrlDef {
+  readonly logicalId: string;
+  /** Logical id of the function the URL invokes (`TargetFunctionArn`). */
+  readonly functionId: string;
+  readonly authType: 'AWS_IAM' | 'NONE';
+  /** The function's resource-policy statements that admit callers to an AWS_IAM URL. */
+  readonly permissions: readonly UrlPermissionDef[];
+}
+
+/**
+ * One `AWS::Lambda::Permission` granting `lambda:InvokeFunctionUrl` on an AWS_IAM URL. `principal` is resolved:
+ * an account id, an ARN (a user, a role, a role session) or `*`.
+ */
+export interface UrlPermissionDef {
+  readonly logicalId: string;
+  readonly principal: string;
+  /** `PrincipalOrgID`; the local cloud has no organization, so it is read but not evaluated. */
+  readonly principalOrgId?: string | undefined;
+}
+
 export function queueUrl(endpoint: string, logicalId: string): string {
   return `${endpoint}/${LOCAL_ACCOUNT}/${logicalId}`;
 }
@@ -88,6 +110,15 @@ export function resolveValue(value: unknown, template: Template, endpoint: strin
         return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
       if (type === 'AWS::DynamoDB::GlobalTable' || type === 'AWS::DynamoDB::Table')
         return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${id}`;
+      // A role or user of the template (e.g. one granted a function URL): its ARN as IAM writes it, so the
+      // function URL's resource policy can match it against the local principals.
+      if (type === 'AWS::IAM::Role' || type === 'AWS::IAM::User') {
+        const props = template.Resources[id]?.Properties ?? {};
+        const name = props.RoleName ?? props.UserName;
+        const iamPath = typeof props.Path === 'string' ? props.Path : '/';
+        const kind = type === 'AWS::IAM::Role' ? 'role' : 'user';
+        return `arn:aws:iam::${LOCAL_ACCOUNT}:${kind}${iamPath}${typeof name === 'string' ? name : id}`;
+      }
       return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${id}`;
     }
     if (attr === 'QueueName') return id;
@@ -115,11 +146,19 @@ export function readTemplate(template: Template, cdkOut: string, endpoint: strin
   const tables = new Map<string, TableDef>();
   const topics: string[] = [];
   const mappings: MappingDef[] = [];
+  const urls: FunctionUrlDef[] = [];
   const retries = new Map<string, number>();
-  for (const r of Object.values(template.Resources)) {
+  const urlPermissions = new Map<string, UrlPermissionDef[]>();
+  for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type === 'AWS::Lambda::EventInvokeConfig') {
       const fn = refId(r.Properties?.FunctionName);
       if (fn) retries.set(fn, Number(r.Properties?.MaximumRetryAttempts ?? 2));
+    }
+    const permission = urlPermission(id, r, template, endpoint);
+    if (permission) {
+      const list = urlPermissions.get(permission.functionId) ?? [];
+      list.push(permission.def);
+      urlPermissions.set(permission.functionId, list);
     }
   }
   for (const [id, r] of Object.entries(template.Resources)) {
@@ -185,7 +224,50 @@ export function readTemplate(template: Template, cdkOut: string, endpoint: strin
           ),
         });
         break;
+      case 'AWS::Lambda::Url': {
+        const functionId = refId(p.TargetFunctionArn);
+        if (!functionId) break; // a URL of a function outside the template: nothing local to invoke
+        const authType = p.AuthType === 'NONE' ? 'NONE' : 'AWS_IAM';
+        urls.push({
+          logicalId: id,
+          functionId,
+          authType,
+          permissions: authType === 'AWS_IAM' ? (urlPermissions.get(functionId) ?? []) : [],
+        });
+        break;
+      }
     }
   }
-  return { functions, queues, tables, topics, mappings };
+  return { functions, queues, tables, topics, mappings, urls };
+}
+
+/**
+ * The statement an `AWS::Lambda::Permission` adds to its function's resource policy, when it admits callers
+ * to the function's AWS_IAM URL: action `lambda:InvokeFunctionUrl` (or `lambda:*`) with `FunctionUrlAuthType`
+ * `AWS_IAM`. A statement without `FunctionUrlAuthType` carries no auth-type condition, so it admits too.
+ * (CDK's `grantInvokeUrl` also adds `lambda:InvokeFunction` with `InvokedViaFunctionUrl`, which AWS now
+ * requires of new function URLs as well; the local cloud checks the `InvokeFunctionUrl` statement only.)
+ */
+function urlPermission(
+  id: string,
+  r: Resource,
+  template: Template,
+  endpoint: string,
+): { functionId: string; def: UrlPermissionDef } | undefined {
+  if (r.Type !== 'AWS::Lambda::Permission') return undefined;
+  const p = r.Properties ?? {};
+  if (p.Action !== 'lambda:InvokeFunctionUrl' && p.Action !== 'lambda:*') return undefined;
+  if (p.FunctionUrlAuthType !== undefined && p.FunctionUrlAuthType !== 'AWS_IAM') return undefined;
+  const functionId =
+    refId(p.FunctionName) ?? (typeof p.FunctionName === 'string' ? p.FunctionName : undefined);
+  if (!functionId || p.Principal === undefined) return undefined;
+  return {
+    functionId,
+    def: {
+      logicalId: id,
+      principal: resolveValue(p.Principal, template, endpoint),
+      principalOrgId:
+        p.PrincipalOrgID === undefined ? undefined : resolveValue(p.PrincipalOrgID, template, endpoint),
+    },
+  };
 }
