@@ -172,6 +172,11 @@ export class StewardPorts {
     );
   }
 
+  /** The document client of the stores (for an item kind no store owns, e.g. a breaker reset's record). */
+  get documentClient(): DynamoDBDocumentClient {
+    return this.clients.doc;
+  }
+
   /** The deletion requests, or undefined when no requests table is configured. */
   get requests(): RequestsStore | undefined {
     const table = this.options.tables.requests;
