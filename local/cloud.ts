@@ -267,6 +267,9 @@ export class LocalCloud {
       // Holds (`hold add|list|remove`) and notices, as the stack outputs them.
       ...pick('HOLDS_TABLE_NAME'),
       ...pick('NOTICES_TOPIC_ARN'),
+      // Deletion requests (`audit --request`) and the approvals topic.
+      ...pick('REQUESTS_TABLE_NAME'),
+      ...pick('APPROVALS_TOPIC_ARN'),
       // The approvals endpoint, as the stack's ApprovalsUrl output names it (the CLI's default for --url).
       ...this.approvalsUrlEnv(),
     };

@@ -1,8 +1,22 @@
 import { type Command, Option } from 'commander';
+import { requestEvents } from '../../functions/shared/approvals/audit.js';
+import { REQUEST_ID, requesterName } from '../../functions/shared/approvals/model.js';
+import { RequestsStore } from '../../functions/shared/approvals/store.js';
 import type { AuditRecord } from '../../functions/shared/audit/records.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
-import { auditTableName, dynamo, type LiveOptions, region, registryId, sinceToIso } from '../aws.js';
+import { ENV } from '../../functions/shared/runtime/constants.js';
+import { humanBytes } from '../../functions/shared/runtime/format.js';
+import {
+  auditTableName,
+  dynamo,
+  type LiveOptions,
+  region,
+  registryId,
+  sinceToIso,
+  tableName,
+} from '../aws.js';
 import { parseDigest, parseRepositoryName } from '../refs.js';
+import { CliError } from '../util.js';
 
 interface AuditOptions extends LiveOptions {
   readonly repository?: string;
@@ -11,6 +25,8 @@ interface AuditOptions extends LiveOptions {
   readonly format: 'table' | 'json' | 'csv';
   readonly limit: string;
   readonly includePlanned?: boolean;
+  readonly request?: string;
+  readonly requestsTable?: string;
 }
 
 const COLUMNS = [
@@ -51,12 +67,18 @@ export function registerAudit(program: Command): void {
     .option('--since <when>', 'how far back: 30m, 12h, 7d or an ISO time', '7d')
     .option('--limit <n>', 'at most this many records', '1000')
     .option('--include-planned', 'also list dry-run (PLANNED) records')
+    .option(
+      '--request <id>',
+      "the whole story of one deletion request: created, every answer given or refused (who, from where), each image's notice, deletion or cancellation",
+    )
+    .option('--requests-table <name>', 'requests table name, with --request (default: $REQUESTS_TABLE_NAME)')
     .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
     .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
     .addOption(
       new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
     )
     .action(async (opts: AuditOptions) => {
+      if (opts.request !== undefined) return auditRequest(opts);
       // Checked before any AWS call: a mistyped digest would otherwise read as "no deletions recorded".
       if (opts.digest !== undefined) parseDigest(opts.digest, '--digest');
       if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
@@ -105,4 +127,45 @@ export function registerAudit(program: Command): void {
         `${fmt([...cols])}\n${shown.map((r) => fmt(cols.map((c) => r[c]))).join('\n')}\n${rows.length} record(s) since ${since}\n`,
       );
     });
+}
+
+/**
+ * `audit --request ID`: the request as stored, its events (creation, every answer given or refused, expiry)
+ * from the audit table, and the audit records of its images that name it, in one timeline.
+ */
+async function auditRequest(opts: AuditOptions): Promise<void> {
+  const id = opts.request ?? '';
+  if (!REQUEST_ID.test(id))
+    throw new CliError(`--request ${JSON.stringify(id)}: not a request id (e.g. req-20261206T101500-k3x9qa)`);
+  const doc = dynamo();
+  const auditTable = auditTableName(opts);
+  const request = await new RequestsStore(
+    doc,
+    tableName(opts.requestsTable, ENV.requestsTable, '--requests-table'),
+  ).get(id);
+  const events = await requestEvents(doc, auditTable, id);
+  if (!request && events.length === 0) throw new CliError(`no request ${id} in the requests or audit table`);
+  const store = new AuditStore(doc, auditTable);
+  const records = [];
+  for (const image of request?.images ?? [])
+    records.push(...(await store.byDigest(image.digest)).filter((r) => r.requestId === id));
+  if (opts.format === 'json') {
+    process.stdout.write(`${JSON.stringify({ request, events, records }, null, 2)}\n`);
+    return;
+  }
+  const lines: { at: string; text: string }[] = [
+    ...events.map((e) => ({
+      at: e.at,
+      text: `${e.action.padEnd(8)} ${e.outcome === 'refused' ? `REFUSED ${e.code ?? ''}` : e.changed === false ? 'allowed (no change)' : 'allowed'} by ${e.principal}${e.sourceIp ? ` from ${e.sourceIp}` : ''}${e.userAgent ? ` (${e.userAgent.slice(0, 40)})` : ''}${e.note ? ` — ${e.note}` : ''}`,
+    })),
+    ...records.map((r) => ({
+      at: r.updatedAt,
+      text: `image    ${r.status} ${r.digest.slice(0, 19)}… ${r.tags.join(',') || '<untagged>'}${r.dueAt ? ` due ${r.dueAt}` : ''}${r.note ? ` — ${r.note}` : ''}`,
+    })),
+  ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  if (request)
+    process.stdout.write(
+      `${request.id}: ${request.state} — ${request.kind === 'delete' ? `${request.imageCount} image(s), ${humanBytes(request.bytes)} in ${request.repository}` : `reset ${request.scope}`}, asked by ${requesterName(request.requester)} at ${request.createdAt}, expires ${request.expiresAt}${request.decision ? `; ${request.decision.action} by ${request.decision.by} at ${request.decision.at}` : ''}\n`,
+    );
+  for (const l of lines) process.stdout.write(`  ${l.at}  ${l.text}\n`);
 }
