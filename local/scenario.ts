@@ -10,12 +10,14 @@ import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { VERDICT_INDEXES } from '../functions/scan-gate/verdicts.js';
+import { RequestsStore } from '../functions/shared/approvals/store.js';
 import type { AuditRecord } from '../functions/shared/audit/records.js';
 import { documentClient } from '../functions/shared/audit/store.js';
 import { parseConfig } from '../functions/shared/config/load.js';
 import { StewardPorts } from '../functions/shared/runtime/ports.js';
 import type { LocalCloud } from './cloud.js';
 import { ociImageIndex, ociImageManifest } from './ecr-emulator.js';
+import { credentialsEnv } from './principals.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
 
 const generateSchema = z.strictObject({
@@ -79,7 +81,19 @@ const stepSchema = z.union([
     // scheduled quarantine expiry runs.
     quarantineExpiry: z.strictObject({ daysLater: z.number().int().min(1).max(3650) }),
   }),
-  z.strictObject({ cli: z.array(z.string()).min(1) }),
+  /**
+   * A CLI command, as a person would type it; `as` signs its AWS calls as one of the local principals (alice,
+   * ops, mallory). Arguments may name what only exists by then: `{{request:REPO#N}}` (the N-th request of the
+   * repository, oldest first) and `{{digest:REPO:TAG}}`.
+   */
+  z.strictObject({
+    cli: z.array(z.string()).min(1),
+    as: z.enum(['alice', 'ops', 'mallory']).optional(),
+  }),
+  /** A call to the approvals endpoint without a signature: the function URL refuses it. */
+  z.strictObject({
+    unsignedCall: z.strictObject({ method: z.enum(['GET', 'POST']), path: z.string() }),
+  }),
 ]);
 
 export const scenarioSchema = z.strictObject({
@@ -212,6 +226,27 @@ export async function runScenario(
   const uri = (repo: string, ref: string) =>
     `${LOCAL_ACCOUNT}.dkr.ecr.${LOCAL_REGION}.amazonaws.com/${repo}${ref.startsWith('sha256:') ? `@${ref}` : `:${ref}`}`;
   const alertsSeen = cloud.sns.messages.length;
+  const requests = env.REQUESTS_TABLE_NAME ? new RequestsStore(ddb, env.REQUESTS_TABLE_NAME) : undefined;
+  /** `{{request:REPO#N}}` and `{{digest:REPO:TAG}}` in a CLI argument, resolved now. */
+  const resolveArg = async (arg: string): Promise<string> => {
+    let out = arg;
+    for (const m of arg.matchAll(/\{\{(request|digest):([^}]+)\}\}/g)) {
+      let value: string | undefined;
+      if (m[1] === 'request') {
+        const [repository, n] = m[2]!.split('#');
+        const list = await requests?.list({
+          repository: { registryId: LOCAL_ACCOUNT, region: LOCAL_REGION, repository: repository! },
+        });
+        value = list?.[Number(n ?? '1') - 1]?.id;
+      } else {
+        const at = m[2]!.lastIndexOf(':');
+        value = cloud.ecr.image(m[2]!.slice(0, at), m[2]!.slice(at + 1))?.digest;
+      }
+      if (!value) throw new Error(`scenario: ${m[0]} names nothing (yet)`);
+      out = out.replace(m[0], value);
+    }
+    return out;
+  };
 
   for (const step of scenario.steps) {
     const report: StepReport = { step: Object.keys(step)[0]!, lines: [], figures: {} };
@@ -387,8 +422,16 @@ export async function runScenario(
           `    worker ${String(record.repository)}: archived ${String(record.archived ?? 0)}, deleted ${String(record.expired ?? 0)}, purged ${String(record.purged ?? 0)}, notices cancelled ${String(record.cancelled ?? 0)}`,
         );
     } else if ('cli' in step) {
-      say(`  $ ecr-steward ${step.cli.join(' ')}`);
-      for (const l of (await cliRun(opts.root, env, step.cli)).split('\n').filter(Boolean)) say(`    ${l}`);
+      const args = await Promise.all(step.cli.map((a) => resolveArg(a)));
+      say(`  ${step.as ? `${step.as}` : ''}$ ecr-steward ${args.join(' ')}`);
+      const as = step.as ? credentialsEnv(step.as) : {};
+      for (const l of (await cliRun(opts.root, { ...env, ...as }, args)).split('\n').filter(Boolean))
+        say(`    ${l}`);
+    } else if ('unsignedCall' in step) {
+      const url = new URL(step.unsignedCall.path, cloud.functionUrl('Approvals'));
+      say(`  $ curl -X ${step.unsignedCall.method} ${url.pathname}   (no signature)`);
+      const answer = await fetch(url, { method: step.unsignedCall.method });
+      say(`    ${answer.status} ${await answer.text()}`);
     }
     for (const m of cloud.sns.messages.slice(alertsBefore)) {
       const topic = (m.topicArn.split(':').pop() ?? '')
