@@ -69,16 +69,25 @@ export function noticeSubscriptions(config: StewardConfig): NoticeSubscription[]
 
 /**
  * The SNS topics people hear from: operational alerts (delete rates, breaker, DLQs), security findings
- * (scan gate) and deletion notices (the owning teams). All KMS-encrypted with a rotating customer key and
- * TLS-only. CloudWatch alarms of this account may publish to the alerts topic and use the key for it; no
- * EventBridge rule targets a topic, so EventBridge is granted nothing.
+ * (scan gate), deletion notices (the owning teams) and approval requests (the approvers). All KMS-encrypted
+ * with a rotating customer key and TLS-only. CloudWatch alarms of this account may publish to the alerts
+ * topic and use the key for it; no EventBridge rule targets a topic, so EventBridge is granted nothing.
  */
 export class AlertTopics extends Construct {
   readonly key: kms.Key;
   readonly alerts: sns.Topic;
   readonly security: sns.Topic;
-  /** Deletion notices, one per repository per run; only the cleanup worker publishes. */
+  /**
+   * Deletion notices, one per repository per run: the cleanup worker, the sweep (expired requests), the scan
+   * gate (removals under a notice period) and the approvals function publish.
+   */
   readonly notices: sns.Topic;
+  /**
+   * Approval requests, one message per new request with the approve and reject commands. Created whether or
+   * not the config asks for approvals, like the requests table; only the cleanup worker and the approvals
+   * function publish.
+   */
+  readonly approvals: sns.Topic;
 
   constructor(scope: Construct, id: string, props: AlertTopicsProps = {}) {
     super(scope, id);
@@ -113,8 +122,13 @@ export class AlertTopics extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
-    // Alarms (dead-letter depth, the delete backstop) notify the alerts topic; the security and notices topics
-    // hear only the functions whose roles grant it (the scan gate; the cleanup worker).
+    this.approvals = new sns.Topic(this, 'Approvals', {
+      displayName: 'ECR Steward approval requests',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    // Alarms (dead-letter depth, the delete backstop) notify the alerts topic; the other topics hear only the
+    // functions whose roles grant it (the scan gate; the cleanup worker and sweep; the approvals function).
     this.alerts.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsOfThisAccount',
@@ -147,11 +161,21 @@ export class AlertTopics extends Construct {
     });
   }
 
-  /** Subscribes the config's endpoints (e-mail, HTTPS, SQS, Lambda) to the topics they name. */
+  /**
+   * Subscribes the config's endpoints (e-mail, HTTPS, SQS, Lambda) to the topics they name. The topics are
+   * looked up by name, so `approvals` is subscribed the same way as soon as the config's `topics` accept it.
+   */
   subscribe(list: StewardConfig['alerts']['subscriptions']): void {
+    const byName: Readonly<Record<string, sns.Topic>> = {
+      alerts: this.alerts,
+      security: this.security,
+      approvals: this.approvals,
+    };
     list.forEach((s, i) => {
       for (const name of s.topics) {
-        const topic = name === 'alerts' ? this.alerts : this.security;
+        const topic = byName[name];
+        if (!topic)
+          throw new Error(`alerts.subscriptions[${i}].topics: no topic named ${JSON.stringify(name)}`);
         const id = `Sub${i}${name}`;
         switch (s.protocol) {
           case 'email':

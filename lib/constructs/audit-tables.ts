@@ -1,7 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { REQUEST_INDEXES } from '../../functions/shared/approvals/keys.js';
 import { AUDIT_INDEXES } from '../../functions/shared/audit/store.js';
 
 /**
@@ -34,15 +35,50 @@ export function grantHoldReads(table: dynamodb.ITableV2, grantee: iam.IGrantable
 }
 
 /**
+ * The requests-table actions of the functions: read a request (consistently, by its key), create one with a
+ * conditional put, record a decision or an expiry with a conditional update, and list requests through the
+ * `byState` and `byRepository` indexes. No DeleteItem, no Scan, no batch writes: a request leaves the table
+ * only through its `ttl`, long after its decision, and its history stays in the audit table.
+ */
+export const REQUEST_RECORD_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+] as const;
+
+/**
+ * Grants `grantee` the requests-table actions (`REQUEST_RECORD_ACTIONS`) on the table and on its two indexes,
+ * named one by one: the grant has no `index/*` wildcard, so it needs no cdk-nag acknowledgement.
+ */
+export function grantRequestRecords(table: dynamodb.ITableV2, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: [...REQUEST_RECORD_ACTIONS],
+    resourceArns: [
+      table.tableArn,
+      ...Object.values(REQUEST_INDEXES).map((index) => `${table.tableArn}/index/${index}`),
+    ],
+  });
+}
+
+/**
  * The audit table (one record per deleted image; see functions/shared/audit/records.ts for the key design),
  * the state table (breakers, delete-rate counters, alert de-duplication, reconciliation snapshots) and the
- * holds table (holds placed from the CLI: pk/sk, see functions/shared/holds/store.ts).
+ * holds table (holds placed from the CLI: pk/sk, see functions/shared/holds/store.ts) and the requests table
+ * (deletion requests awaiting an approval: see functions/shared/approvals/keys.ts).
  * On-demand, point-in-time recovery, deletion protection, encrypted, retained when the stack is deleted.
  */
 export class AuditTables extends Construct {
   readonly audit: dynamodb.TableV2;
   readonly state: dynamodb.TableV2;
   readonly holds: dynamodb.TableV2;
+  /**
+   * Deletion requests and their decisions. Created whether or not the config asks for approvals (an on-demand
+   * table costs nothing idle), so the cleanup worker and the due-deletion processor can always read it, and
+   * requests made while approvals were on are still honoured, or expired, after they are switched off.
+   */
+  readonly requests: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -81,6 +117,18 @@ export class AuditTables extends Construct {
       ...common,
       partitionKey: key('pk'),
       sortKey: key('sk'),
+    });
+    // A request holds the decision the next run acts on, and who made it: the audit table's protections.
+    this.requests = new dynamodb.TableV2(this, 'Requests', {
+      ...common,
+      partitionKey: key('pk'),
+      sortKey: key('sk'),
+      // Only decided requests get a `ttl` (REQUEST_RETENTION_DAYS after the decision); pending ones stay.
+      timeToLiveAttribute: 'ttl',
+      globalSecondaryIndexes: [
+        { indexName: REQUEST_INDEXES.byState, partitionKey: key('gsi1pk'), sortKey: key('gsi1sk') },
+        { indexName: REQUEST_INDEXES.byRepository, partitionKey: key('gsi2pk'), sortKey: key('gsi2sk') },
+      ],
     });
   }
 }

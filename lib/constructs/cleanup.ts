@@ -13,7 +13,8 @@ import { needsRepositoryTags, repositoryNameFilters } from '../../functions/shar
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
-import { grantAuditRecords, grantHoldReads } from './audit-tables.js';
+import { approvalsEnabled } from './approvals.js';
+import { grantAuditRecords, grantHoldReads, grantRequestRecords } from './audit-tables.js';
 import { actionNames, ECR_WRITE_ACTIONS, managedScope } from './managed-scope.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
@@ -26,23 +27,32 @@ export interface CleanupProps {
   readonly alertsTopic: sns.ITopic;
   /** Holds placed from the CLI: the worker and the sweep read them, never write them. */
   readonly holdsTable: dynamodb.ITableV2;
-  /** Deletion notices: the worker publishes one per repository per run. */
+  /** Deletion notices: the worker publishes one per repository and run; the sweep, expired requests. */
   readonly noticesTopic: sns.ITopic;
+  /**
+   * Deletion requests: the worker creates one when a run needs an approval and reads the decisions; the sweep
+   * (the due-deletion processor) expires unanswered ones. Neither deletes or scans a request.
+   */
+  readonly requestsTable: dynamodb.ITableV2;
+  /** Approval requests: the worker announces each new request. */
+  readonly approvalsTopic: sns.ITopic;
   /** Visibility timeout of the cleanup queue = 6 × the worker timeout. @default Duration.minutes(5) */
   readonly workerTimeout?: Duration;
 }
 
 /**
- * Whether the config makes any deletion wait for its due time: a notice period (`notice.hours` > 0) or soft
- * delete (`softDelete.mode` archive, whose purge comes later), globally or in some selection. Only then does
- * the stack start the due-deletion processor.
+ * Whether the config makes any deletion wait for its due time: a notice period (`notice.hours` > 0), soft
+ * delete (`softDelete.mode` archive, whose purge comes later), globally or in some selection, or approvals
+ * (`approvalsEnabled`: an approved request is deleted, and an unanswered one expired, by the due-deletion
+ * processor). Only then does the stack start the due-deletion processor.
  */
 export function needsDueProcessing(config: StewardConfig): boolean {
   const waits = (g: { notice: { hours: number }; softDelete: { mode: string } }) =>
     g.notice.hours > 0 || g.softDelete.mode === 'archive';
   return (
     waits(config.governance) ||
-    config.selections.some((selection) => waits(effectiveGovernance(config.governance, selection)))
+    config.selections.some((selection) => waits(effectiveGovernance(config.governance, selection))) ||
+    approvalsEnabled(config)
   );
 }
 
@@ -166,6 +176,8 @@ export class Cleanup extends Construct {
       {
         [ENV.holdsTable]: props.holdsTable.tableName,
         [ENV.noticesTopic]: props.noticesTopic.topicArn,
+        [ENV.requestsTable]: props.requestsTable.tableName,
+        [ENV.approvalsTopic]: props.approvalsTopic.topicArn,
       },
     );
     this.intake = fn(
@@ -183,7 +195,11 @@ export class Cleanup extends Construct {
       Duration.minutes(5),
       512,
       asyncDlq.queue,
-      { [ENV.holdsTable]: props.holdsTable.tableName },
+      {
+        [ENV.holdsTable]: props.holdsTable.tableName,
+        [ENV.requestsTable]: props.requestsTable.tableName,
+        [ENV.noticesTopic]: props.noticesTopic.topicArn,
+      },
     );
 
     this.worker.function.addEventSource(
@@ -208,10 +224,21 @@ export class Cleanup extends Construct {
     grantHoldReads(props.holdsTable, this.worker.function);
     grantHoldReads(props.holdsTable, this.sweep.function);
     props.noticesTopic.grantPublish(this.worker.function);
+    // The requests table and the approvals topic exist whatever the config says, so these grants do too: a
+    // request made while approvals were on is still honoured (or expired) after they are switched off.
+    grantRequestRecords(props.requestsTable, this.worker.function);
+    grantRequestRecords(props.requestsTable, this.sweep.function);
+    props.approvalsTopic.grantPublish(this.worker.function);
+    props.noticesTopic.grantPublish(this.sweep.function);
     acknowledge(
       this.worker.role,
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      "Publishing to the KMS-encrypted notices topic needs GenerateDataKey* on that topic's key only (granted by grantPublish).",
+      'Publishing to the KMS-encrypted notices and approvals topics needs GenerateDataKey* on their key only (granted by grantPublish).',
+    );
+    acknowledge(
+      this.sweep.role,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'The due-deletion processor tells the KMS-encrypted notices topic of expired requests; publishing needs GenerateDataKey* on its key only (granted by grantPublish).',
     );
 
     const patterns = arrivalEventPatterns(props.config);

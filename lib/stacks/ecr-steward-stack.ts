@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV } from '../../functions/shared/runtime/constants.js';
 import { AlertTopics } from '../constructs/alerts.js';
+import { Approvals, approvalsEnabled } from '../constructs/approvals.js';
 import { Audit } from '../constructs/audit.js';
 import { AuditTables } from '../constructs/audit-tables.js';
 import { Cleanup } from '../constructs/cleanup.js';
@@ -13,13 +14,15 @@ export interface EcrStewardStackProps extends StackProps {
   readonly config: StewardConfig;
 }
 
-/** ECR Steward: cleanup, audit and scan gate for the ECR registry of one account and region. */
+/** ECR Steward: cleanup, audit, scan gate and approvals for the ECR registry of one account and region. */
 export class EcrStewardStack extends Stack {
   readonly topics: AlertTopics;
   readonly tables: AuditTables;
   readonly cleanup: Cleanup;
   readonly audit: Audit;
   readonly gate: ScanGate;
+  /** The approvals endpoint; only when the config puts approvals in use (`approvalsEnabled`). */
+  readonly approvals?: Approvals;
 
   constructor(scope: Construct, id: string, props: EcrStewardStackProps) {
     super(scope, id, props);
@@ -32,6 +35,8 @@ export class EcrStewardStack extends Stack {
       alertsTopic: this.topics.alerts,
       holdsTable: this.tables.holds,
       noticesTopic: this.topics.notices,
+      requestsTable: this.tables.requests,
+      approvalsTopic: this.topics.approvals,
     });
     this.audit = new Audit(this, 'Audit', {
       config: props.config,
@@ -48,6 +53,16 @@ export class EcrStewardStack extends Stack {
       alertsTopic: this.topics.alerts,
       noticesTopic: this.topics.notices,
     });
+    if (approvalsEnabled(props.config)) {
+      this.approvals = new Approvals(this, 'Approvals', {
+        config: props.config,
+        requestsTable: this.tables.requests,
+        auditTable: this.tables.audit,
+        stateTable: this.tables.state,
+        approvalsTopic: this.topics.approvals,
+        noticesTopic: this.topics.notices,
+      });
+    }
     this.topics.subscribe(props.config.alerts.subscriptions);
     this.topics.subscribeNotices(props.config);
 
@@ -60,6 +75,11 @@ export class EcrStewardStack extends Stack {
       ['SecurityTopicArn', ENV.securityTopic, this.topics.security.topicArn],
       ['HoldsTableName', ENV.holdsTable, this.tables.holds.tableName],
       ['NoticesTopicArn', ENV.noticesTopic, this.topics.notices.topicArn],
+      ['RequestsTableName', ENV.requestsTable, this.tables.requests.tableName],
+      ['ApprovalsTopicArn', ENV.approvalsTopic, this.topics.approvals.topicArn],
+      ...(this.approvals
+        ? [['ApprovalsUrl', ENV.approvalsUrl, this.approvals.url.url] as [string, string, string]]
+        : []),
     ];
     for (const [id, env, value] of outputs)
       new CfnOutput(this, id, { value, description: `export ${env}=<this value> for the ecr-steward CLI` });

@@ -91,7 +91,7 @@ describe('EcrStewardStack notices topic', () => {
     ]);
   });
 
-  it('lets the cleanup worker and the scan gate (its removals under a notice period), and no other role, publish to the notices topic', () => {
+  it('lets the cleanup worker, the sweep (expired requests) and the scan gate (its removals under a notice period), and no other role, publish to the notices topic', () => {
     // Act
     const publishers = identityStatements(built.template)
       .filter(({ statement }) => allowsAny(statement, ['sns:Publish']))
@@ -100,11 +100,12 @@ describe('EcrStewardStack notices topic', () => {
     // Assess
     expect(publishers.map(({ roles: r, statement }) => [r, statement.Action])).toEqual([
       [[roles(built).worker], 'sns:Publish'],
+      [[roles(built).sweep], 'sns:Publish'],
       [[roles(built).gate], 'sns:Publish'],
     ]);
   });
 
-  it('gives the worker the notices topic ARN and the holds table name, the sweep the holds table, the intake neither', () => {
+  it('gives the worker the notices topic ARN and the holds table name, the sweep both (it tells of expired requests), the intake neither', () => {
     // Prepare
     const env = (c: IConstruct) => resources[id(c)]!.Properties.Environment.Variables;
 
@@ -118,8 +119,10 @@ describe('EcrStewardStack notices topic', () => {
       NOTICES_TOPIC_ARN: { Ref: topic },
       HOLDS_TABLE_NAME: { Ref: id(stack.tables.holds) },
     });
-    expect(sweep.HOLDS_TABLE_NAME).toEqual({ Ref: id(stack.tables.holds) });
-    expect(sweep.NOTICES_TOPIC_ARN).toBeUndefined();
+    expect(sweep).toMatchObject({
+      NOTICES_TOPIC_ARN: { Ref: topic },
+      HOLDS_TABLE_NAME: { Ref: id(stack.tables.holds) },
+    });
     expect(intake.HOLDS_TABLE_NAME).toBeUndefined();
     expect(intake.NOTICES_TOPIC_ARN).toBeUndefined();
   });
