@@ -64,7 +64,7 @@ export function approvalMessage(r: DeletionRequestRecord, extra: { readonly dueA
 export function refusalNotice(r: DeletionRequestRecord): Notice {
   const how = r.state === 'EXPIRED' ? 'expired unanswered' : `was rejected by ${r.decision?.by ?? '?'}`;
   const lines = [
-    `Request ${r.id} (${r.kind === 'delete' ? `${r.imageCount} images in ${r.repository}` : `reset of ${r.scope}`}) ${how}.`,
+    `Request ${r.id} (${r.kind === 'delete' ? `${r.imageCount} image${r.imageCount === 1 ? '' : 's'} in ${r.repository}` : `reset of ${r.scope}`}) ${how}.`,
     r.kind === 'delete'
       ? 'Its images are kept; a later run that still plans them asks again after the request window.'
       : 'The breaker stays open.',
