@@ -656,3 +656,23 @@ describe('EcrStewardStack approvals asked for by repository tags', () => {
     expect(principals).toEqual([USER, 'arn:aws:iam::111111111111:role/release-managers']);
   });
 });
+
+describe('approvals topic subscriptions', () => {
+  it('subscribes an endpoint that names the approvals topic to it, and only to it', () => {
+    // Prepare
+    const built = build({
+      ...APPROVALS_ON,
+      alerts: {
+        subscriptions: [{ protocol: 'email', endpoint: 'ops@example.com', topics: ['approvals'] }],
+      },
+    });
+
+    // Act
+    const subscriptions = ofType(built, 'AWS::SNS::Subscription').map(([, r]) => r.Properties as Json);
+
+    // Assess
+    expect(subscriptions).toHaveLength(1);
+    expect(subscriptions[0]).toMatchObject({ Protocol: 'email', Endpoint: 'ops@example.com' });
+    expect(subscriptions[0]!.TopicArn).toEqual({ Ref: built.id(built.stack.topics.approvals) });
+  });
+});

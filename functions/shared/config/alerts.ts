@@ -90,9 +90,12 @@ const subscriptionSchema = z
       .min(1)
       .describe('E-mail address, HTTPS URL, or the ARN of an SQS queue or Lambda function.'),
     topics: z
-      .array(z.enum(['alerts', 'security']))
+      .array(z.enum(['alerts', 'security', 'approvals']))
       .min(1)
-      .default(['alerts', 'security']),
+      .default(['alerts', 'security'])
+      .describe(
+        'Which topics it hears: alerts (delete rates, breaker), security (scan gate), approvals (requests waiting for an approver).',
+      ),
   })
   .superRefine((s, ctx) => {
     const endpoint = ENDPOINTS[s.protocol];
