@@ -99,8 +99,90 @@ describe('governance config', () => {
 
     // Act / Assess
     expect(configWarnings(config)).toEqual([
-      'selections[0].lifecyclePolicy: "fromRepository" with a notice period or soft delete — ECR applies the attached policy itself, without notice, holds or archive; paste the policy inline (and remove it from the repository) so that every delete goes through ECR Steward\'s governance',
+      'selections[0].lifecyclePolicy: "fromRepository" with a notice period, soft delete or approvals — ECR applies the attached policy itself, without notice, holds, archive or approval; paste the policy inline (and remove it from the repository) so that every delete goes through ECR Steward\'s governance',
     ]);
+  });
+
+  it('warns the same when the selection asks for approvals: ECR would delete without one', () => {
+    // Prepare
+    const config = validateConfig(
+      base(
+        {
+          governance: {
+            approval: { required: 'always', approvers: ['arn:aws:iam::123456789012:role/ops-*'] },
+          },
+        },
+        { lifecyclePolicy: 'fromRepository' },
+      ),
+    );
+
+    // Act / Assess
+    expect(configWarnings(config)).toEqual([
+      'selections[0].lifecyclePolicy: "fromRepository" with a notice period, soft delete or approvals — ECR applies the attached policy itself, without notice, holds, archive or approval; paste the policy inline (and remove it from the repository) so that every delete goes through ECR Steward\'s governance',
+    ]);
+  });
+
+  it.each([
+    [
+      { required: 'always' },
+      {},
+      'governance.approval.approvers: approval.required is "always" but nobody may approve',
+    ],
+    [
+      { breakerReset: true },
+      {},
+      'governance.approval.approvers: approval.breakerReset is true but nobody may approve a reset',
+    ],
+    [
+      {},
+      { approval: { required: { overImages: 10 } } },
+      'selections[0].governance.approval.approvers: approval.required is {"overImages":10} for this selection but nobody may approve',
+    ],
+    [
+      { approvers: ['arn:aws:iam::*:role/ops'] },
+      {},
+      'governance.approval.approvers[0]: not an IAM principal ARN with its 12-digit account',
+    ],
+    [
+      { required: { overBytes: '50 gigs' }, approvers: ['arn:aws:iam::123456789012:role/ops'] },
+      {},
+      'governance.approval.required.overBytes: "50 gigs" is not a size',
+    ],
+    [
+      { required: {}, approvers: ['arn:aws:iam::123456789012:role/ops'] },
+      {},
+      'governance.approval.required: give at least one of',
+    ],
+  ])('refuses approvals that cannot work (%j %j)', (approval, selection, message) => {
+    // Act
+    const found = issues(base({ governance: { approval } }, { governance: selection }));
+
+    // Assess
+    expect(
+      found.some((i) => i.startsWith(message)),
+      found.join('\n'),
+    ).toBe(true);
+  });
+
+  it('reads sizes in SI and IEC units', () => {
+    // Act
+    const config = validateConfig(
+      base(
+        {
+          governance: {
+            approval: {
+              required: { overBytes: '1.5 GiB' },
+              approvers: ['arn:aws:iam::123456789012:role/ops'],
+            },
+          },
+        },
+        { governance: { approval: { required: { overBytes: '2 GB' } } } },
+      ),
+    );
+
+    // Assess
+    expect(config.governance.approval.required).toEqual({ overBytes: 1_610_612_736 });
+    expect(config.selections[0]!.governance?.approval?.required).toEqual({ overBytes: 2_000_000_000 });
   });
 
   it('warns when archived images would be purged before the 90 days ECR charges for anyway', () => {

@@ -163,9 +163,9 @@ function ecrActsWithoutNoticeWarnings(config: StewardConfig): string[] {
   return config.selections.flatMap((s, i) => {
     if (s.lifecyclePolicy !== 'fromRepository') return [];
     const g = effectiveGovernance(config.governance, s);
-    if (g.notice.hours === 0 && g.softDelete.mode === 'off') return [];
+    if (g.notice.hours === 0 && g.softDelete.mode === 'off' && g.approval.required === 'never') return [];
     return [
-      `selections[${i}].lifecyclePolicy: "fromRepository" with a notice period or soft delete — ECR applies the attached policy itself, without notice, holds or archive; paste the policy inline (and remove it from the repository) so that every delete goes through ECR Steward's governance`,
+      `selections[${i}].lifecyclePolicy: "fromRepository" with a notice period, soft delete or approvals — ECR applies the attached policy itself, without notice, holds, archive or approval; paste the policy inline (and remove it from the repository) so that every delete goes through ECR Steward's governance`,
     ];
   });
 }
