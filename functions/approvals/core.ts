@@ -130,8 +130,22 @@ export async function handleCall(
   if (one) {
     const id = decodeURIComponent(one[1]!);
     const action = one[2] as 'approve' | 'reject' | undefined;
-    if (!REQUEST_ID.test(id))
-      return refused('NotFound', `no request ${id} (ids look like req-20261206T101500-k3x9qa)`);
+    if (!REQUEST_ID.test(id)) {
+      const message = `no request ${id.slice(0, 80)} (ids look like req-20261206T101500-k3x9qa)`;
+      if (action)
+        await ports.recordEvent({
+          requestId: '(malformed)',
+          action,
+          outcome: 'refused',
+          code: 'NotFound',
+          principal: caller.arn,
+          sourceIp: caller.sourceIp,
+          userAgent: caller.userAgent,
+          at: now.toISOString(),
+          note: message,
+        });
+      return refused('NotFound', message);
+    }
     if (!action && method === 'GET') return show(config, id, caller, ports);
     if (action && method === 'POST') return decide(config, id, action, call, caller, ports, now);
   }
@@ -211,7 +225,21 @@ async function create(
   now: Date,
 ): Promise<ApiAnswer> {
   const parsed = parseBody(call.body, createSchema);
-  if (!parsed.ok) return parsed.answer;
+  if (!parsed.ok) {
+    const { code, message } = (parsed.answer.body as { error: { code: RefusalCode; message: string } }).error;
+    await ports.recordEvent({
+      requestId: '(none)',
+      action: 'create',
+      outcome: 'refused',
+      code,
+      principal: caller.arn,
+      sourceIp: caller.sourceIp,
+      userAgent: caller.userAgent,
+      at: now.toISOString(),
+      note: message,
+    });
+    return parsed.answer;
+  }
   const body = parsed.value;
   const audit = (requestId: string, outcome: 'refused', code: RefusalCode, message: string) =>
     ports.recordEvent({
@@ -249,6 +277,8 @@ async function create(
         requester: { type: 'principal', arn: caller.arn },
         now,
         expiresAfterHours: approval.expiresAfterHours,
+        sourceIp: caller.sourceIp,
+        userAgent: caller.userAgent,
       },
       ports,
     );
@@ -327,6 +357,8 @@ async function create(
       now,
       expiresAfterHours: approval.expiresAfterHours,
       dueAt,
+      sourceIp: caller.sourceIp,
+      userAgent: caller.userAgent,
     },
     ports,
   );

@@ -577,6 +577,17 @@ describe('handleCall', () => {
         'no route DELETE /requests: see GET /requests, POST /requests, POST /requests/{id}/approve|reject',
       ),
     );
+    expect(e.events.filter((x) => x.requestId === '(malformed)')).toEqual([
+      {
+        requestId: '(malformed)',
+        action: 'approve',
+        outcome: 'refused',
+        code: 'NotFound',
+        ...byCaller(ARN.ops),
+        at: NOW.toISOString(),
+        note: 'no request nope (ids look like req-20261206T101500-k3x9qa)',
+      },
+    ]);
     expect(e.events.filter((x) => x.requestId === unknown)).toEqual([
       {
         requestId: unknown,
@@ -755,5 +766,47 @@ describe('callerOf', () => {
       callerOf(event(undefined, JSON.stringify({ caller: { arn: ARN.ops }, userArn: ARN.ops }))),
     ).toBeUndefined();
     expect(callerOf(event({ accountId: ACCOUNT }))).toBeUndefined();
+  });
+});
+
+describe('handleCall audits every request created or refused', () => {
+  it("records a person's request with the call's source IP and user agent", async () => {
+    // Prepare
+    const e = endpoint();
+
+    // Act
+    const request = await e.ask();
+
+    // Assess
+    expect(e.events.filter((x) => x.action === 'create')).toEqual([
+      expect.objectContaining({
+        requestId: request.id,
+        action: 'create',
+        outcome: 'allowed',
+        ...byCaller(ARN.alice),
+      }),
+    ]);
+    expect(request.announcedAt).toBe(NOW.toISOString());
+    expect(e.requests.items.get(request.id)?.announcedAt).toBe(NOW.toISOString());
+  });
+
+  it('records a create refused for a body that is not JSON', async () => {
+    // Prepare
+    const e = endpoint();
+
+    // Act
+    const answer = await e.call('POST', '/requests', { by: ARN.mallory, body: '{"kind":' });
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(e.events).toEqual([
+      expect.objectContaining({
+        requestId: '(none)',
+        action: 'create',
+        outcome: 'refused',
+        code: 'BadRequest',
+        ...byCaller(ARN.mallory),
+      }),
+    ]);
   });
 });

@@ -74,6 +74,7 @@ function setup(
     keep?: number;
     faults?: Faults;
     softDelete?: 'archive' | 'off';
+    maxDeletesPerRepository?: number;
   } = {},
 ) {
   const faults = options.faults ?? new Faults();
@@ -90,6 +91,9 @@ function setup(
   const noticesSent: string[][] = [];
   const cfg = config(
     {
+      ...(options.maxDeletesPerRepository
+        ? { bounds: { maxDeletesPerRepository: options.maxDeletesPerRepository } }
+        : {}),
       governance: {
         notice: { hours: options.notice ?? 24 },
         softDelete: { mode: options.softDelete ?? 'off' },
@@ -353,6 +357,25 @@ describe('runs with approvals', () => {
     );
     expect(largeDue).toMatchObject({ expired: 0, awaitingApproval: 8 });
     expect(large.registry.deleteCalls).toEqual([]);
+  });
+
+  it('(d) weighs overImages on the whole plan: bounds that spread the deletions over runs do not let them through unasked', async () => {
+    // Prepare: no notice, 8 images planned, at most 3 deletes per repository and run.
+    const w = setup({
+      approval: { required: { overImages: 5 } },
+      notice: 0,
+      count: 10,
+      maxDeletesPerRepository: 3,
+    });
+
+    // Act
+    const first = await w.run(0);
+    const second = await w.run(1);
+
+    // Assess
+    expect(first).toMatchObject({ scheduled: 8, requested: { images: 8 } });
+    expect(second).toMatchObject({ expired: 0, awaitingApproval: 8 });
+    expect(w.registry.deleteCalls).toEqual([]);
   });
 
   it('(e) keeps an image a hold placed after the approval covers, and deletes the rest', async () => {

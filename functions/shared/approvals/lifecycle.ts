@@ -49,6 +49,9 @@ export interface NewRequest {
   readonly expiresAfterHours: number;
   /** The earliest time its images may go once approved (said in the message). */
   readonly dueAt?: string | undefined;
+  /** Where a person's request came from (the signed call), for its `create` event. */
+  readonly sourceIp?: string | undefined;
+  readonly userAgent?: string | undefined;
 }
 
 /** Reasons are kept short in the request item (DynamoDB items are at most 400 KB). */
@@ -89,13 +92,16 @@ export async function openRequest(input: NewRequest, ports: ApprovalPorts): Prom
       action: 'create',
       outcome: 'allowed',
       principal: by,
+      sourceIp: input.sourceIp,
+      userAgent: input.userAgent,
       at: input.now.toISOString(),
       note: request.reason,
     }),
   );
   await ports.publishApproval(approvalMessage(request, { dueAt: input.dueAt }));
-  await ports.requests.markAnnounced(request.id, new Date().toISOString());
-  return { ...request, announcedAt: new Date().toISOString() };
+  const announcedAt = input.now.toISOString();
+  await ports.requests.markAnnounced(request.id, announcedAt);
+  return { ...request, announcedAt };
 }
 
 /**

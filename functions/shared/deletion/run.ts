@@ -274,7 +274,10 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
                 d.action === 'schedule' ||
                 d.action === 'delete' ||
                 d.action === 'archive' ||
-                (d.action === 'keep' && d.code === 'notice-pending');
+                // What only the bounds or an open breaker hold back goes in a later run: it counts too, or
+                // bounds smaller than the threshold would let every deletion through unasked.
+                (d.action === 'keep' &&
+                  (d.code === 'notice-pending' || d.code === 'bounds' || d.code === 'breaker-open'));
               if (!acting) return size;
               const c = request.candidates.find((x) => x.digest === d.digest);
               return { images: size.images + 1, bytes: size.bytes + (c?.sizeBytes ?? 0) };
