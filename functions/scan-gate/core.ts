@@ -6,6 +6,7 @@
  */
 
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
+import type { ApprovalPorts } from '../shared/approvals/lifecycle.js';
 import type { EffectiveGovernance, GateConfig, Selection } from '../shared/config/schema.js';
 import type { DeletionCaller } from '../shared/deletion/guard.js';
 import { type OpenRecord, runDeletion } from '../shared/deletion/run.js';
@@ -38,7 +39,7 @@ export interface GatePorts {
   readonly notify: (subject: string, message: string) => Promise<void>;
   /** Image references in use in the image's account and region (InUseUnavailableError when unreadable). */
   readonly inUse: (image: { registryId: string; region: string }) => Promise<readonly ImageReference[]>;
-  readonly deletes: SafeDeletePorts;
+  readonly deletes: SafeDeletePorts & { readonly approvals?: ApprovalPorts | undefined };
   /**
    * When the audit table last recorded this digest DELETED from this repository, if ever. A digest deleted
    * after its quarantine began and pushed again is a new image: its quarantine starts afresh.
@@ -378,7 +379,25 @@ async function remove(
   }
   const governance = context.selection ? ports.governance?.(context.selection) : undefined;
   const governed =
-    governance !== undefined && (governance.notice.hours > 0 || governance.softDelete.mode === 'archive');
+    governance !== undefined &&
+    (governance.notice.hours > 0 ||
+      governance.softDelete.mode === 'archive' ||
+      governance.approval.required !== 'never');
+  // A removal in a repository whose deletions need an approval waits for one, like the cleanup's.
+  const required = governed ? governance.approval.required : 'never';
+  const approval =
+    required !== 'never' && context.selection
+      ? {
+          required,
+          expiresAfterHours: governance!.approval.expiresAfterHours,
+          selection: context.selection.name ?? context.selection.repositories?.join(','),
+          repositoryTags:
+            typeof required === 'object' && required.repositoryTags
+              ? (await ports.repository(image.repository))?.tags
+              : undefined,
+          reason: `the scan gate removes ${image.repository}@${image.digest}: ${why}`,
+        }
+      : undefined;
   const record = governed ? await ports.openRecord?.({ ...ref, digest: image.digest }) : undefined;
   let inUse: InUse | 'unavailable' | undefined;
   if (!gate.onFail.remove.allowInUse && context.selection) {
@@ -405,6 +424,7 @@ async function remove(
       allowance,
       holds,
       governance: governed ? governance : undefined,
+      approval,
       open: record ? [record] : [],
       // The notice goes out before the record that says it was given.
       announce: async (scheduled) => {

@@ -71,7 +71,7 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
       );
     },
     inUse: (ref) => ports.inUse(ref.registryId, ref.region),
-    deletes: { registry, audit, breaker },
+    deletes: { registry, audit, breaker, approvals: ports.approvals },
     selection: (repository, repositoryTags) => selectionFor(config, repository, repositoryTags),
     holds: ports.holds ? async (ref) => (await ports.holds!.forRepository(ref)).map(toHold) : undefined,
     governance: (selection) => effectiveGovernance(config.governance, selection),

@@ -11,7 +11,7 @@ import { VERDICT_INDEXES } from '../../functions/scan-gate/verdicts.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
-import { grantAuditRecords, grantHoldReads } from './audit-tables.js';
+import { grantAuditRecords, grantHoldReads, grantRequestRecords } from './audit-tables.js';
 import { actionNames, managedScope } from './managed-scope.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
@@ -27,6 +27,9 @@ export interface ScanGateProps {
   readonly alertsTopic: sns.ITopic;
   /** Deletion notices: a gate removal under a notice period is announced there, like the cleanup's. */
   readonly noticesTopic?: sns.ITopic;
+  /** Deletion requests: a gate removal that needs an approval opens one, announced on the approvals topic. */
+  readonly requestsTable?: dynamodb.ITableV2;
+  readonly approvalsTopic?: sns.ITopic;
 }
 
 /** The scan events the gate judges. */
@@ -105,6 +108,8 @@ export class ScanGate extends Construct {
         [ENV.holdsTable]: props.holdsTable.tableName,
         [ENV.securityTopic]: props.securityTopic.topicArn,
         ...(props.noticesTopic ? { [ENV.noticesTopic]: props.noticesTopic.topicArn } : {}),
+        ...(props.requestsTable ? { [ENV.requestsTable]: props.requestsTable.tableName } : {}),
+        ...(props.approvalsTopic ? { [ENV.approvalsTopic]: props.approvalsTopic.topicArn } : {}),
       },
     });
     this.verdictTable.grantReadWriteData(this.function.function);
@@ -113,6 +118,8 @@ export class ScanGate extends Construct {
     grantHoldReads(props.holdsTable, this.function.function);
     props.securityTopic.grantPublish(this.function.function);
     props.noticesTopic?.grantPublish(this.function.function);
+    if (props.requestsTable) grantRequestRecords(props.requestsTable, this.function.function);
+    props.approvalsTopic?.grantPublish(this.function.function);
     acknowledge(
       this.function.role,
       [

@@ -52,6 +52,8 @@ export class EcrStewardStack extends Stack {
       securityTopic: this.topics.security,
       alertsTopic: this.topics.alerts,
       noticesTopic: this.topics.notices,
+      requestsTable: this.tables.requests,
+      approvalsTopic: this.topics.approvals,
     });
     if (approvalsEnabled(props.config)) {
       this.approvals = new Approvals(this, 'Approvals', {

@@ -137,7 +137,7 @@ describe('ScanGate construct (default config)', () => {
     expect(targeting).toHaveLength(3);
   });
 
-  it('gives the function the verdict, audit, state and holds tables, the security topic and the notices topic', () => {
+  it('gives the function the verdict, audit, state, holds and requests tables, the security, notices and approvals topics', () => {
     // Assess
     expect(fn().Properties.Environment.Variables).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
@@ -148,6 +148,8 @@ describe('ScanGate construct (default config)', () => {
       HOLDS_TABLE_NAME: { Ref: id(stack.tables.holds) },
       SECURITY_TOPIC_ARN: { Ref: id(stack.topics.security) },
       NOTICES_TOPIC_ARN: { Ref: id(stack.topics.notices) },
+      REQUESTS_TABLE_NAME: { Ref: id(stack.tables.requests) },
+      APPROVALS_TOPIC_ARN: { Ref: id(stack.topics.approvals) },
     });
     expect(fn().Properties).toMatchObject({ Timeout: 300, MemorySize: 1024, Handler: 'index.handler' });
   });

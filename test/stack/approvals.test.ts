@@ -351,7 +351,7 @@ describe('EcrStewardStack approvals endpoint', () => {
     ]);
   });
 
-  it('lets the cleanup worker and the approvals function, and no other role, publish to the approvals topic', () => {
+  it('lets the cleanup worker, the scan gate and the approvals function, and no other role, publish to the approvals topic', () => {
     // Prepare
     const topic = `<${built.id(built.stack.topics.approvals)}>`;
 
@@ -363,6 +363,7 @@ describe('EcrStewardStack approvals endpoint', () => {
     // Assess
     expect(publishers.map(({ roles, statement }) => [roles, statement.Action])).toEqual([
       [[built.id(built.stack.cleanup.worker.role)], 'sns:Publish'],
+      [[built.id(built.stack.gate.function.role)], 'sns:Publish'],
       [[approvalsIds(built).role], 'sns:Publish'],
     ]);
   });
@@ -470,7 +471,7 @@ describe('EcrStewardStack requests table', () => {
     ]);
   });
 
-  it('grants the worker, the sweep and the approvals function the request actions, and no role a delete or a scan', () => {
+  it('grants the worker, the sweep, the scan gate and the approvals function the request actions, and no role a delete or a scan', () => {
     // Prepare
     const arn = `<${table}.Arn>`;
     const resources = [arn, `${arn}/index/byState`, `${arn}/index/byRepository`];
@@ -490,6 +491,7 @@ describe('EcrStewardStack requests table', () => {
       [
         [[built.id(built.stack.cleanup.worker.role)], actions, resources],
         [[built.id(built.stack.cleanup.sweep.role)], actions, resources],
+        [[built.id(built.stack.gate.function.role)], actions, resources],
         [[approvalsIds(built).role], actions, resources],
       ].sort(),
     );
