@@ -10,10 +10,7 @@ import { effectiveGovernance } from '../../functions/shared/config/schema.js';
 import { basicScan, DIGEST, gateConfig, gateHarness, image, NOW, REPO } from '../scan-gate/helpers.js';
 import { approvalWorld, OPS_ROLE } from './support.js';
 
-const failing = () =>
-  basicScan([
-    { name: 'CVE-2024-0001', severity: 'CRITICAL', package: 'openssl', version: '1.0', fixedIn: '1.1' },
-  ]);
+const failing = () => basicScan([{ name: 'CVE-2024-0001', severity: 'CRITICAL', packageName: 'openssl' }]);
 
 describe('scan gate removals under approvals', () => {
   it('opens a request instead of removing, and records the notice with its id', async () => {
