@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError } from './aws-errors.js';
+import { registerApprovals } from './commands/approvals.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBreaker } from './commands/breaker.js';
+import { registerDelete } from './commands/delete.js';
 import { registerGate } from './commands/gate.js';
 import { registerHold } from './commands/hold.js';
 import { registerLocal } from './commands/local.js';
@@ -30,6 +32,8 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerHold,
   registerRestore,
   registerTrash,
+  registerDelete,
+  registerApprovals,
   registerRun,
   registerLocal,
 ];
