@@ -451,9 +451,9 @@ export async function cleanupRepository(
     };
   }
 
-  // Requests people made (`ecr-steward delete request`) and removals the gate asked approval for: their
-  // notices are acted on here, through the same guard (holds, in-use, protections, the request's answer, the
-  // notice), once approved and due. Images the lifecycle plan already handled are not decided twice.
+  // Requests people made (`ecr-steward delete request`): their notices are acted on here, through the same
+  // guard (holds, in-use, protections, the request's answer, the notice), once approved and due. Images the
+  // lifecycle plan already handled are not decided twice.
   const requested = await requestedRemovals(open, images, expiringIds, ports);
   let requestedDeleted = 0;
   let requestedBytes = 0;
@@ -559,17 +559,16 @@ export async function cleanupRepository(
 }
 
 /**
- * The noticed images of the repository that belong to a request and that no lifecycle rule planned (a person's
- * request, a gate removal), as deletion candidates grouped by caller: `manual` for a person's request,
- * `due-deletion` otherwise. Images no longer in the registry are left to the reconciliation.
+ * The noticed images of the repository that belong to a person's request and that no lifecycle rule planned, as
+ * deletion candidates (caller `manual`). Images no longer in the registry are left to the reconciliation.
  */
 async function requestedRemovals(
   open: readonly OpenRecord[],
   images: readonly Image[],
   planned: ReadonlySet<string>,
   ports: CleanupPorts,
-): Promise<Map<'manual' | 'due-deletion', DeletionCandidate[]>> {
-  const out = new Map<'manual' | 'due-deletion', DeletionCandidate[]>();
+): Promise<Map<'manual', DeletionCandidate[]>> {
+  const out = new Map<'manual', DeletionCandidate[]>();
   const present = new Map(images.filter((i) => i.status !== 'ARCHIVED').map((i) => [i.digest, i]));
   const noticed = open.filter(
     (r) =>
@@ -585,8 +584,11 @@ async function requestedRemovals(
     requests.set(id, await ports.approvals.requests.get(id));
   for (const r of noticed) {
     const request = requests.get(r.requestId!);
+    // A removal the scan gate asked for is acted on when the gate judges the image again (it may pass by
+    // then); only a person's request is this processor's to carry out.
+    if (request?.requester.type !== 'principal') continue;
     const image = present.get(r.digest)!;
-    const caller = request?.requester.type === 'principal' ? 'manual' : 'due-deletion';
+    const caller = 'manual' as const;
     const listed = request?.images.find((i) => i.digest === r.digest);
     const list = out.get(caller) ?? [];
     list.push({
@@ -597,9 +599,7 @@ async function requestedRemovals(
       sizeBytes: image.sizeBytes ?? 0,
       rulePriority: null,
       reasons: [
-        request?.requester.type === 'principal'
-          ? `requested by ${request.requester.arn} (${r.requestId}): ${listed?.reason ?? request.reason}`
-          : `${listed?.reason ?? 'removal'} (${r.requestId})`,
+        `requested by ${request.requester.arn} (${r.requestId}): ${listed?.reason ?? request.reason}`,
       ],
     });
     out.set(caller, list);

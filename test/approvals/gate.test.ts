@@ -1,7 +1,8 @@
 /**
  * The scan gate's removals under approvals: a failing image in a repository whose deletions need an approval
  * is not removed when judged; the gate opens a request (the same one path as the cleanup's runs) and the notice
- * names it, so the due-deletion processor removes it once an approver has approved and the notice is due.
+ * names it; the gate removes it when it judges the image again (its next scan event or the quarantine expiry)
+ * once an approver has approved and the notice is due — if it still fails then.
  */
 import { describe, expect, it } from 'vitest';
 import { judgeImage } from '../../functions/scan-gate/core.js';
