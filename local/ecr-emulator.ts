@@ -13,7 +13,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { EnhancedImageScanFinding, ImageScanFinding } from '@aws-sdk/client-ecr';
-import { ServiceError, type ServiceHandler } from './server.js';
+import {
+  LAYER_DOWNLOAD_OP,
+  layerDownloadPath,
+  type RawRequest,
+  ServiceError,
+  type ServiceHandler,
+} from './server.js';
 
 /** ECR's `imageStatus`. */
 export type EcrImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
@@ -29,7 +35,8 @@ export interface EcrEvent {
     | 'ECR Image Action'
     | 'ECR Image Scan'
     | 'ECR Replication Action'
-    | 'ECR Pull Through Cache Action';
+    | 'ECR Pull Through Cache Action'
+    | 'ECR Referrer Action';
   readonly source: 'aws.ecr';
   readonly account: string;
   /** ISO-8601 with second precision, as EventBridge stamps it. */
@@ -87,6 +94,13 @@ export interface PutImageOptions {
   readonly artifactMediaType?: string;
   /** Default: layers + config sizes of the manifest; for an index, the largest child (as ECR reports it). */
   readonly sizeBytes?: number;
+  /**
+   * The layer (and config) blobs the push uploads, by digest: what GetDownloadUrlForLayer's URL serves. Stored
+   * as given, without checking the bytes against the digest, so that a test can model a corrupted store (the
+   * wire path, CompleteLayerUpload, does check). A push that carries blobs models real content: a layer of its
+   * manifest that is not among them is a lost blob, whose URL answers 404.
+   */
+  readonly blobs?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Options of {@link EcrEmulator.replicateImage}: the image, and the registry it was replicated from. */
@@ -153,6 +167,8 @@ interface ImageRecord {
   activatesAt?: Date | undefined;
   readonly children: readonly string[];
   scan?: ScanRecord | undefined;
+  /** Pushed with blobs (PutImageOptions.blobs): its layers are served by the local server, or 404 when lost. */
+  uploaded: boolean;
 }
 
 interface ScanRecord {
@@ -174,6 +190,12 @@ interface RepositoryRecord {
   readonly tagIndex: Map<string, string>;
   /** child digest → digests of the indexes that list it; a child with parents cannot be deleted. */
   readonly parents: Map<string, Set<string>>;
+  /** subject digest → digests of the images whose manifest names it as `subject` (OCI 1.1 referrers). */
+  readonly referrers: Map<string, Set<string>>;
+  /** Layer and config blobs by digest (repository-scoped, as ECR stores layers). */
+  readonly blobs: Map<string, Uint8Array>;
+  /** Layer uploads in progress (InitiateLayerUpload … CompleteLayerUpload), by upload id. */
+  readonly uploads: Map<string, Buffer[]>;
   policy?: { text: string; lastEvaluatedAt?: Date | undefined } | undefined;
   /** Digests in ascending order; rebuilt on the next listing after a push (deletes splice it in place). */
   sorted: string[];
@@ -193,6 +215,10 @@ export const ECR_API_LIMITS = {
   describeRepositoriesPage: 1000,
   scanFindingsPage: 1000,
   batchIds: 100,
+  /** ListImageReferrers: maxResults 1–50, default 20; at most 5 artifact types in the filter. */
+  referrersPage: 50,
+  referrersDefault: 20,
+  referrerArtifactTypes: 5,
   lifecyclePolicyMin: 100,
   lifecyclePolicyMax: 30_720,
 } as const;
@@ -206,6 +232,14 @@ const INDEX_TYPES = new Set([OCI_INDEX, DOCKER_LIST]);
 const DIGEST = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/;
 const REPOSITORY_NAME = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'];
+
+/** The smallest layer part CompleteLayerUpload accepts before the last ("at least 5 MiB"). */
+const LAYER_PART_MIN_BYTES = 5 * 1024 * 1024;
+
+/** The digest of a blob: sha256 of its bytes (text as UTF-8). */
+export function blobDigest(bytes: Uint8Array | string): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
 
 /** The digest ECR gives a manifest: sha256 of its exact bytes. */
 export function manifestDigest(manifest: string): string {
@@ -411,6 +445,9 @@ export class EcrEmulator {
       images: new Map(),
       tagIndex: new Map(),
       parents: new Map(),
+      referrers: new Map(),
+      blobs: new Map(),
+      uploads: new Map(),
       sorted: [],
       sortedDirty: false,
     };
@@ -428,6 +465,18 @@ export class EcrEmulator {
   putImage(repositoryName: string, opts: PutImageOptions): string {
     const repo = this.repository(repositoryName);
     return this.store(repo, opts, opts.tags ?? [], false);
+  }
+
+  /**
+   * Stores a blob in a repository, as a completed layer upload would (without the upload's checks). Returns its
+   * digest (sha256 of the bytes). A blob is served only while an ACTIVE image's manifest names it.
+   */
+  putBlob(repositoryName: string, bytes: Uint8Array | string): string {
+    const repo = this.repository(repositoryName);
+    const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : Uint8Array.from(bytes);
+    const digest = blobDigest(data);
+    repo.blobs.set(digest, data);
+    return digest;
   }
 
   /**
@@ -605,7 +654,7 @@ export class EcrEmulator {
   // ------------------------------------------------------------------ wire API
 
   /** The ServiceHandler for local/server.ts (`handlers: { ecr: emulator.handle }`). */
-  readonly handle: ServiceHandler = async (op, input) => {
+  readonly handle: ServiceHandler = async (op, input, raw?: RawRequest) => {
     // A restore whose time has come on the emulator's clock is finished before the call reads anything.
     this.settleRestores();
     const body = (input ?? {}) as Record<string, unknown>;
@@ -637,7 +686,21 @@ export class EcrEmulator {
       case 'UpdateImageStorageClass':
         return { body: this.updateImageStorageClass(body) };
       case 'GetDownloadUrlForLayer':
-        return { body: this.getDownloadUrlForLayer(body) };
+        return { body: this.getDownloadUrlForLayer(body, raw) };
+      case 'ListImageReferrers':
+        return { body: this.listImageReferrers(body) };
+      case 'InitiateLayerUpload':
+        return { body: this.initiateLayerUpload(body) };
+      case 'UploadLayerPart':
+        return { body: this.uploadLayerPart(body) };
+      case 'CompleteLayerUpload':
+        return { body: this.completeLayerUpload(body) };
+      case 'BatchCheckLayerAvailability':
+        return { body: this.batchCheckLayerAvailability(body) };
+      case LAYER_DOWNLOAD_OP:
+        // Not an ECR operation: the GET of the URL GetDownloadUrlForLayer gave (local/server.ts routes it here).
+        if (raw?.method !== 'GET') break;
+        return this.downloadLayer(body);
       case 'GetLifecyclePolicy':
         return { body: this.getLifecyclePolicy(body) };
       case 'PutLifecyclePolicy':
@@ -646,9 +709,8 @@ export class EcrEmulator {
         return { body: this.deleteLifecyclePolicy(body) };
       case 'DescribeImageScanFindings':
         return { body: this.describeImageScanFindings(body) };
-      default:
-        throw new ServiceError('UnknownOperationException', `The ECR emulator does not implement ${op}`);
     }
+    throw new ServiceError('UnknownOperationException', `The ECR emulator does not implement ${op}`);
   };
 
   private createRepositoryOp(input: Record<string, unknown>) {
@@ -923,19 +985,34 @@ export class EcrEmulator {
    * of an archived image gets is not documented, so a layer that only archived images use is answered with
    * LayerInaccessibleException (the layer is "not associated with an image" that can be pulled), and a layer no
    * image uses with LayersNotFoundException, ECR's texts for both.
+   *
+   * The URL: in AWS a presigned S3 URL. Here, when the call came over the wire and the emulator holds the blob
+   * (or the image naming it was pushed with blobs, so a missing one is a lost blob), a URL on the same local
+   * server, whose GET answers the bytes or 404 (local/server.ts routes it back here as {@link LAYER_DOWNLOAD_OP});
+   * a layer of a generated manifest whose bytes were never pushed keeps an S3-shaped URL that nothing serves.
    */
-  private getDownloadUrlForLayer(input: Record<string, unknown>) {
+  private getDownloadUrlForLayer(input: Record<string, unknown>, raw?: RawRequest) {
     const repo = this.repository(required(input, 'repositoryName'));
     const layerDigest = required(input, 'layerDigest');
     let inArchive = false;
+    let uploaded = false;
+    let active = false;
     for (const image of repo.images.values()) {
       if (!blobsOf(image.manifest).includes(layerDigest)) continue;
-      if (image.status === 'ACTIVE')
-        return {
-          downloadUrl: `https://prod-${this.region}-starport-layer-bucket.s3.${this.region}.amazonaws.com/local/${repo.name}/${layerDigest}`,
-          layerDigest,
-        };
-      inArchive = true;
+      if (image.status === 'ACTIVE') {
+        active = true;
+        uploaded ||= image.uploaded;
+      } else inArchive = true;
+    }
+    if (active) {
+      const host = raw?.headers.host;
+      const served = host !== undefined && (uploaded || repo.blobs.has(layerDigest));
+      return {
+        downloadUrl: served
+          ? `http://${host}${layerDownloadPath(this.accountId, repo.name, layerDigest)}`
+          : `https://prod-${this.region}-starport-layer-bucket.s3.${this.region}.amazonaws.com/local/${repo.name}/${layerDigest}`,
+        layerDigest,
+      };
     }
     if (inArchive)
       throw new ServiceError(
@@ -945,6 +1022,198 @@ export class EcrEmulator {
     throw new ServiceError(
       'LayersNotFoundException',
       'The specified layers could not be found, or the specified layer is not valid for this repository.',
+    );
+  }
+
+  /**
+   * The GET of a download URL: the blob's bytes, or 404 `NoSuchKey` (S3's code for a missing key; S3 answers it
+   * as XML, the local server as JSON) when the emulator does not hold them.
+   */
+  private downloadLayer(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const bytes = repo.blobs.get(required(input, 'layerDigest'));
+    if (!bytes) throw new ServiceError('NoSuchKey', 'The specified key does not exist.', 404);
+    return { body: bytes, headers: { 'content-type': 'application/octet-stream' } };
+  }
+
+  /**
+   * ListImageReferrers (API added 2025-11): the images of the repository whose manifest names `subjectId` as its
+   * OCI 1.1 `subject`, whether or not the subject itself is there (OCI lets a referrer arrive before its subject).
+   * Request and response shapes: @aws-sdk/client-ecr `ListImageReferrersRequest` / `ImageReferrer`, and the API
+   * reference (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListImageReferrers.html):
+   * - `maxResults` 1–50. Without it, "up to 20 results" (SDK model); the API reference page says 50. 20 here.
+   * - `filter.artifactStatus` ACTIVE (default) | ARCHIVED | ACTIVATING | ANY; `filter.artifactTypes` up to 5
+   *   (docs/ecr-lifecycle.md §5), matched exactly against each referrer's artifact type.
+   * - Each referrer: `digest`, `mediaType` (the referrer manifest's), `artifactType` (its `artifactType`, else its
+   *   config's media type, as the OCI distribution spec's referrers API defines it), `size` (the manifest's bytes,
+   *   the OCI descriptor size), `annotations` (the manifest's), `artifactStatus`.
+   * The order is not documented: digest order here, with keyset tokens like the other listings.
+   */
+  private listImageReferrers(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const subject = (input.subjectId as { imageDigest?: unknown } | undefined)?.imageDigest;
+    if (typeof subject !== 'string' || subject === '')
+      throw new ServiceError(
+        'ValidationException',
+        "1 validation error detected: Value null at 'subjectId.imageDigest' failed to satisfy constraint: Member must not be null",
+      );
+    const filter = (input.filter as { artifactTypes?: unknown; artifactStatus?: unknown } | undefined) ?? {};
+    const status = filter.artifactStatus ?? 'ACTIVE';
+    if (typeof status !== 'string' || !['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'].includes(status))
+      throw invalidParameter(
+        `Invalid parameter at 'filter.artifactStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY]'`,
+      );
+    const types = Array.isArray(filter.artifactTypes) ? (filter.artifactTypes as unknown[]) : [];
+    checkLength('filter.artifactTypes', types, 0, ECR_API_LIMITS.referrerArtifactTypes);
+    const wanted = new Set(types.filter((t): t is string => typeof t === 'string'));
+    const max =
+      checkRange('maxResults', input.maxResults, 1, ECR_API_LIMITS.referrersPage) ??
+      ECR_API_LIMITS.referrersDefault;
+    const after = decodeToken(input.nextToken, isString);
+    const digests = [...(repo.referrers.get(subject) ?? [])].sort();
+    const start = after === undefined ? 0 : bound(digests, after, false);
+    const matching = function* (images: Map<string, ImageRecord>) {
+      for (const digest of digests.slice(start)) {
+        const image = images.get(digest);
+        if (!image) continue;
+        if (status !== 'ANY' && image.status !== status) continue;
+        if (wanted.size > 0 && !wanted.has(image.artifactMediaType ?? '')) continue;
+        yield image;
+      }
+    };
+    const result = page(matching(repo.images), max, (i) => i.digest);
+    return {
+      referrers: result.items.map((image) => {
+        const annotations = annotationsOf(image.manifest);
+        return {
+          digest: image.digest,
+          mediaType: image.mediaType,
+          ...(image.artifactMediaType ? { artifactType: image.artifactMediaType } : {}),
+          size: Buffer.byteLength(image.manifest, 'utf8'),
+          ...(annotations ? { annotations } : {}),
+          artifactStatus: image.status,
+        };
+      }),
+      nextToken: result.nextToken,
+    };
+  }
+
+  /**
+   * InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload / BatchCheckLayerAvailability: the API path by
+   * which a client pushes blobs (shapes and errors from the @aws-sdk/client-ecr models). What is enforced: parts
+   * are consecutive (InvalidLayerPartException), every part but the last is at least 5 MiB ("Layer parts must be
+   * at least 5 MiB in size", LayerPartTooSmallException), the bytes hash to the one digest given
+   * (InvalidLayerException), a blob the repository has is LayerAlreadyExistsException, an upload without parts is
+   * EmptyUploadException. The message texts are not published; these are written from the models' descriptions.
+   */
+  private initiateLayerUpload(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const uploadId = randomUUID();
+    repo.uploads.set(uploadId, []);
+    return { uploadId, partSize: LAYER_PART_MIN_BYTES };
+  }
+
+  private uploadLayerPart(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const uploadId = required(input, 'uploadId');
+    const parts = repo.uploads.get(uploadId);
+    if (!parts) throw this.uploadNotFound(repo, uploadId);
+    const bytes = Buffer.from(required(input, 'layerPartBlob'), 'base64');
+    const received = parts.reduce((sum, p) => sum + p.length, 0);
+    const first = input.partFirstByte;
+    const last = input.partLastByte;
+    if (first !== received || last !== received + bytes.length - 1)
+      throw new ServiceError(
+        'InvalidLayerPartException',
+        `The layer part for upload ${uploadId} is not valid: expected the first byte ${received} and the last byte ${received + bytes.length - 1}, got ${String(first)}–${String(last)}`,
+        400,
+        {
+          fields: {
+            registryId: this.accountId,
+            repositoryName: repo.name,
+            uploadId,
+            lastValidByteReceived: received - 1,
+          },
+        },
+      );
+    parts.push(bytes);
+    return {
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      uploadId,
+      lastByteReceived: received + bytes.length - 1,
+    };
+  }
+
+  private completeLayerUpload(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const uploadId = required(input, 'uploadId');
+    const digests = (input.layerDigests as unknown[] | undefined) ?? [];
+    checkLength('layerDigests', digests, 1, ECR_API_LIMITS.batchIds);
+    const parts = repo.uploads.get(uploadId);
+    if (!parts) throw this.uploadNotFound(repo, uploadId);
+    if (parts.length === 0)
+      throw new ServiceError(
+        'EmptyUploadException',
+        `The upload ${uploadId} does not contain any layer parts`,
+      );
+    if (parts.slice(0, -1).some((p) => p.length < LAYER_PART_MIN_BYTES))
+      throw new ServiceError('LayerPartTooSmallException', 'Layer parts must be at least 5 MiB in size.');
+    const bytes = Buffer.concat(parts);
+    const digest = blobDigest(bytes);
+    const claimed = String(digests[0]);
+    if (digests.length !== 1 || claimed !== digest)
+      throw new ServiceError(
+        'InvalidLayerException',
+        `The layer digest calculation performed by Amazon ECR upon receipt of the image layer does not match the digest specified: '${claimed}' (calculated '${digest}')`,
+      );
+    repo.uploads.delete(uploadId);
+    if (repo.blobs.has(digest))
+      throw new ServiceError(
+        'LayerAlreadyExistsException',
+        `The layer '${digest}' already exists in the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
+      );
+    repo.blobs.set(digest, new Uint8Array(bytes));
+    return { registryId: this.accountId, repositoryName: repo.name, uploadId, layerDigest: digest };
+  }
+
+  private batchCheckLayerAvailability(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const digests = (input.layerDigests as unknown[] | undefined) ?? [];
+    checkLength('layerDigests', digests, 1, ECR_API_LIMITS.batchIds);
+    const layers = [];
+    const failures = [];
+    for (const d of digests) {
+      if (typeof d !== 'string' || d === '') {
+        failures.push({
+          layerDigest: d,
+          failureCode: 'MissingLayerDigest',
+          failureReason: 'Missing layer digest',
+        });
+        continue;
+      }
+      if (!DIGEST.test(d)) {
+        failures.push({
+          layerDigest: d,
+          failureCode: 'InvalidLayerDigest',
+          failureReason: 'Invalid layer digest',
+        });
+        continue;
+      }
+      const bytes = repo.blobs.get(d);
+      layers.push(
+        bytes
+          ? { layerDigest: d, layerAvailability: 'AVAILABLE', layerSize: bytes.length }
+          : { layerDigest: d, layerAvailability: 'UNAVAILABLE' },
+      );
+    }
+    return { layers, failures };
+  }
+
+  private uploadNotFound(repo: RepositoryRecord, uploadId: string): ServiceError {
+    return new ServiceError(
+      'UploadNotFoundException',
+      `The upload with id '${uploadId}' does not exist in the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
     );
   }
 
@@ -1041,7 +1310,9 @@ export class EcrEmulator {
     tags: readonly string[],
     strict: boolean,
     arrived: (image: ImageRecord, tag?: string) => void = (image, tag) =>
-      this.emit('ECR Image Action', this.actionDetail(repo, image, 'PUSH', tag)),
+      image.subjectDigest === undefined
+        ? this.emit('ECR Image Action', this.actionDetail(repo, image, 'PUSH', tag))
+        : this.emit('ECR Referrer Action', this.referrerPushDetail(repo, image, tag)),
   ): string {
     const digest = manifestDigest(opts.manifest);
     let doc: Record<string, unknown>;
@@ -1084,12 +1355,24 @@ export class EcrEmulator {
         }
         parents.add(digest);
       }
+      if (image.subjectDigest !== undefined) {
+        let referrers = repo.referrers.get(image.subjectDigest);
+        if (!referrers) {
+          referrers = new Set();
+          repo.referrers.set(image.subjectDigest, referrers);
+        }
+        referrers.add(digest);
+      }
     } else if (image.status !== 'ACTIVE') {
       // "The image can be restored as an active image by … re-pushing the image to the repository."
       image.status = 'ACTIVE';
       image.activatesAt = undefined;
       image.lastActivatedAt = this.now();
       restored = true;
+    }
+    if (opts.blobs) {
+      for (const [blobDigest, bytes] of opts.blobs) repo.blobs.set(blobDigest, Uint8Array.from(bytes));
+      image.uploaded = true;
     }
     const pushed: string[] = [];
     for (const tag of new Set(tags)) {
@@ -1162,6 +1445,7 @@ export class EcrEmulator {
       tags: [],
       status: 'ACTIVE',
       children,
+      uploaded: false,
     };
   }
 
@@ -1172,6 +1456,11 @@ export class EcrEmulator {
 
   private remove(repo: RepositoryRecord, image: ImageRecord): void {
     repo.images.delete(image.digest);
+    if (image.subjectDigest !== undefined) {
+      const referrers = repo.referrers.get(image.subjectDigest);
+      referrers?.delete(image.digest);
+      if (referrers?.size === 0) repo.referrers.delete(image.subjectDigest);
+    }
     for (const tag of image.tags) if (repo.tagIndex.get(tag) === image.digest) repo.tagIndex.delete(tag);
     for (const child of image.children) {
       const parents = repo.parents.get(child);
@@ -1216,7 +1505,7 @@ export class EcrEmulator {
         );
       image.status = 'ARCHIVED';
       image.lastArchivedAt = this.now();
-      this.emit('ECR Image Action', this.storageClassDetail(repo, image, 'ARCHIVE'));
+      this.emit(storageClassDetailType(image), this.storageClassDetail(repo, image, 'ARCHIVE'));
     } else if (target === 'STANDARD' && image.status === 'ARCHIVED') {
       image.status = 'ACTIVATING';
       image.activatesAt = new Date(this.now().getTime() + this.restoreDelayMs);
@@ -1257,7 +1546,7 @@ export class EcrEmulator {
     image.status = 'ACTIVE';
     image.activatesAt = undefined;
     image.lastActivatedAt = at;
-    this.emit('ECR Image Action', this.storageClassDetail(repo, image, 'STANDARD'));
+    this.emit(storageClassDetailType(image), this.storageClassDetail(repo, image, 'STANDARD'));
   }
 
   // ------------------------------------------------------------------ reading
@@ -1461,6 +1750,26 @@ export class EcrEmulator {
     };
   }
 
+  /**
+   * `ECR Referrer Action` for a pushed referrer (an image whose manifest names a `subject`). AWS publishes one
+   * sample of this detail-type, a restore (ecr-eventbridge page, "Event for a referrer restore action"), whose
+   * fields are those of `ECR Image Action`; the EventBridge schema registry (aws.ecr@ECRReferrerAction, as the
+   * CDK mixins' `ecrReferrerActionPattern` lists it) has the same field set and nothing naming the subject. So a
+   * push carries the Image Action PUSH fields plus the media types, and the subject is found with DescribeImages'
+   * `subjectManifestDigest` (docs/events.md §3.8 says what is known and what is assumed).
+   */
+  private referrerPushDetail(repo: RepositoryRecord, image: ImageRecord, tag?: string) {
+    return {
+      result: 'SUCCESS',
+      'repository-name': repo.name,
+      'image-digest': image.digest,
+      'action-type': 'PUSH',
+      ...(tag !== undefined ? { 'image-tag': tag } : {}),
+      'manifest-media-type': image.mediaType,
+      ...(image.artifactMediaType ? { 'artifact-media-type': image.artifactMediaType } : {}),
+    };
+  }
+
   /** Delivers an event to every listener; a failing listener must not fail the API call (delivery is best effort). */
   private emit(
     detailType: EcrEvent['detail-type'],
@@ -1489,6 +1798,14 @@ export class EcrEmulator {
   }
 }
 
+/**
+ * Archive and restore events of a referrer are `ECR Referrer Action` ("Note that the detail-type is ECR Referrer
+ * Action to distinguish it from regular image actions", ecr-eventbridge page, referrer restore sample).
+ */
+function storageClassDetailType(image: ImageRecord): EcrEvent['detail-type'] {
+  return image.subjectDigest === undefined ? 'ECR Image Action' : 'ECR Referrer Action';
+}
+
 function severityCounts(scan: ScanRecord): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const f of [...scan.findings, ...scan.enhancedFindings]) {
@@ -1498,15 +1815,38 @@ function severityCounts(scan: ScanRecord): Record<string, number> {
   return counts;
 }
 
-/** The blob digests (config and layers) a manifest names; none for an index or a manifest that is not JSON. */
+/**
+ * The blob digests (config, layers, and the `blobs` of an ORAS artifact manifest, which early Notation
+ * signatures use) a manifest names; none for an index or a manifest that is not JSON.
+ */
 function blobsOf(manifest: string): string[] {
   try {
-    const doc = JSON.parse(manifest) as { config?: { digest?: unknown }; layers?: { digest?: unknown }[] };
-    return [doc.config?.digest, ...(Array.isArray(doc.layers) ? doc.layers.map((l) => l.digest) : [])].filter(
+    const doc = JSON.parse(manifest) as {
+      config?: { digest?: unknown };
+      layers?: { digest?: unknown }[];
+      blobs?: { digest?: unknown }[];
+    };
+    const list = (l: unknown) =>
+      Array.isArray(l) ? (l as { digest?: unknown }[]).map((x) => x?.digest) : [];
+    return [doc.config?.digest, ...list(doc.layers), ...list(doc.blobs)].filter(
       (d): d is string => typeof d === 'string',
     );
   } catch {
     return [];
+  }
+}
+
+/** A manifest's top-level `annotations` (string values only), or undefined. */
+function annotationsOf(manifest: string): Record<string, string> | undefined {
+  try {
+    const doc = JSON.parse(manifest) as { annotations?: unknown };
+    if (!doc.annotations || typeof doc.annotations !== 'object') return undefined;
+    const entries = Object.entries(doc.annotations as Record<string, unknown>).filter(
+      (e): e is [string, string] => typeof e[1] === 'string',
+    );
+    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -100,6 +100,21 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
+/**
+ * Layer downloads. In AWS, ECR's GetDownloadUrlForLayer answers a presigned S3 URL that the client GETs without
+ * SigV4. The ECR emulator answers a URL on this server instead, `GET /local-ecr/<registry>/<repository>/blobs/<digest>`,
+ * which is routed back to the ECR handler as this pseudo-operation (so faults can be injected into downloads as
+ * `ecr:DownloadLayer`); the handler answers the bytes.
+ */
+export const LAYER_DOWNLOAD_OP = 'DownloadLayer';
+
+/** The path of a layer download URL (see {@link LAYER_DOWNLOAD_OP}). */
+export function layerDownloadPath(registryId: string, repositoryName: string, digest: string): string {
+  return `/local-ecr/${registryId}/${repositoryName}/blobs/${encodeURIComponent(digest)}`;
+}
+
+const LAYER_DOWNLOAD_PATH = /^\/local-ecr\/(\d{12})\/(.+)\/blobs\/([^/]+)$/;
+
 /** X-Amz-Target prefixes of the awsJson services (the SDK's `serviceTarget` values). */
 const JSON_TARGETS: readonly (readonly [string, ServiceName])[] = [
   ['AmazonEC2ContainerRegistry_V20150921.', 'ecr'],
@@ -355,6 +370,18 @@ function decodeRequest(raw: RawRequest): Decoded | undefined {
     return { service, op: action, protocol: 'query', input: unflattenQuery(params) };
   }
   const path = raw.path.length > 1 ? raw.path.replace(/\/+$/, '') : raw.path;
+  const layer = raw.method === 'GET' ? LAYER_DOWNLOAD_PATH.exec(path) : null;
+  if (layer)
+    return {
+      service: 'ecr',
+      op: LAYER_DOWNLOAD_OP,
+      protocol: 'rest',
+      input: {
+        registryId: layer[1],
+        repositoryName: layer[2],
+        layerDigest: decodeURIComponent(layer[3] ?? ''),
+      },
+    };
   for (const route of LAMBDA_MATCHERS) {
     if (route.method !== raw.method) continue;
     const m = route.regex.exec(path);
