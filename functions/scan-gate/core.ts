@@ -13,6 +13,8 @@ import { type OpenRecord, runDeletion } from '../shared/deletion/run.js';
 import type { SafeDeletePorts } from '../shared/deletion/safe-delete.js';
 import { globToRegExp } from '../shared/lifecycle/match.js';
 import type { Hold, InUse } from '../shared/lifecycle/types.js';
+import type { SignatureArtifact } from '../shared/signatures/model.js';
+import { signatureStatus } from '../shared/signatures/verify.js';
 import { type Finding, readScanFindings, SCAN_REREAD, type ScanFindingsOutput } from './findings.js';
 import { evaluateGate, type Verdict } from './gate.js';
 import type { GatePolicy } from './policy.js';
@@ -68,6 +70,13 @@ export interface GatePorts {
         repository: string;
         digest: string;
       }) => Promise<OpenRecord | undefined>)
+    | undefined;
+  /**
+   * The image's signature artifacts (OCI 1.1 referrers and cosign's `.sig` tag, with their blobs), read only
+   * when the gate policy requires signatures. @default none read: a policy requiring signatures cannot PASS
+   */
+  readonly signatures?:
+    | ((repository: string, digest: string) => Promise<readonly SignatureArtifact[]>)
     | undefined;
   /** Sends the notice of a removal the gate scheduled. */
   readonly notifyScheduled?:
@@ -171,6 +180,16 @@ export async function judgeImage(
     () => ports.scans.scanFindings(image.repository, image.digest),
     SCAN_REREAD,
   );
+  // Signatures are verified, not counted: every artifact is checked against the policy's trusted signers.
+  const signature =
+    policy.signatures?.required && ports.signatures
+      ? signatureStatus(
+          image.digest,
+          await ports.signatures(image.repository, image.digest),
+          policy.signatures,
+          now,
+        )
+      : undefined;
   const verdict = evaluateGate({
     policy,
     repository: image.repository,
@@ -180,6 +199,7 @@ export async function judgeImage(
     findings,
     completeness,
     cvssSource: gate.cvssSource,
+    signature,
     now,
   });
   const previous = await ports.verdicts.latest(image);
@@ -325,6 +345,7 @@ export async function judgeImage(
     actions,
     quarantineTag: quarantined,
     quarantinedAt,
+    signature: verdict.signature,
   });
   return { image, verdict: verdict.verdict, summary: verdict.summary, actions, removal };
 }

@@ -3,6 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import { globToRegExp } from '../shared/lifecycle/match.js';
+import type { SignatureStatus } from '../shared/signatures/model.js';
 import {
   type Completeness,
   type CvssSource,
@@ -11,6 +12,7 @@ import {
   type ScanStatus,
 } from './findings.js';
 import { type AllowlistEntry, type GatePolicy, SEVERITIES, type Severity } from './policy.js';
+import { signaturePart, withSignature } from './signature-verdict.js';
 
 export type VerdictValue = 'PASS' | 'FAIL' | 'PENDING';
 
@@ -29,6 +31,11 @@ export interface GateInput {
   readonly completeness: Completeness;
   /** Which CVSS score `blockCvssAtOrAbove` compares: the config's `gate.cvssSource` (default `scanner`). */
   readonly cvssSource?: CvssSource | undefined;
+  /**
+   * The image's signatures as verified against `policy.signatures` (functions/shared/signatures/verify.ts).
+   * Read only when the policy requires signatures; absent then, the verdict cannot PASS (PENDING: not checked).
+   */
+  readonly signature?: SignatureStatus | undefined;
   readonly now: Date;
 }
 
@@ -44,6 +51,8 @@ export interface Verdict {
   /** Allowlist entries that matched a finding but have expired: they no longer apply and deserve a reminder. */
   readonly expiredAllowlist: readonly AllowlistEntry[];
   readonly policyHash: string;
+  /** The signature part, when the policy requires signatures: `SIGNED by …`, `UNSIGNED`, `INVALID SIGNATURE (…)`… */
+  readonly signature?: string | undefined;
 }
 
 const RANK: Record<Severity, number> = {
@@ -81,6 +90,29 @@ function covers(entry: AllowlistEntry, finding: Finding, repository: string): bo
 }
 
 export function evaluateGate(input: GateInput): Verdict {
+  const findings = evaluateFindings(input);
+  const required = input.policy.signatures?.required === true;
+  // An exempt tag passes whatever else is true; without a signature requirement the findings decide alone.
+  const exempt = input.imageTags.some((t) => input.policy.exemptTags.some((g) => globToRegExp(g).test(t)));
+  if (!required || exempt) return findings;
+  if (!input.signature)
+    return withSignature(findings, {
+      verdict: 'PENDING',
+      text: 'SIGNATURES NOT CHECKED',
+      reason: 'the policy requires a trusted signature and the signatures were not read',
+    });
+  return withSignature(
+    findings,
+    signaturePart(input.signature, {
+      graceMinutes: input.policy.graceMinutes,
+      pushedAt: input.pushedAt,
+      now: input.now,
+    }),
+  );
+}
+
+/** The verdict on the scan and its findings alone. */
+function evaluateFindings(input: GateInput): Verdict {
   const { policy, now } = input;
   const hash = policyHash(policy);
   const base = { counts: {}, blocking: [], allowlisted: [], expiredAllowlist: [], policyHash: hash };

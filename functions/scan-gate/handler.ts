@@ -8,7 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  readSignatureArtifacts,
+  subjectOfCosignTag,
+  subjectOfReferrer,
+} from '../shared/adapters/signatures.js';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import { effectiveGovernance } from '../shared/config/schema.js';
 import { noticeMessage, selectionLabel } from '../shared/governance/notice.js';
@@ -25,7 +31,13 @@ import {
   type GateOutcome,
   judgeImage,
 } from './core.js';
-import { quarantineExpiryMessageSchema, scanGateEventSchema, scannedImageOf } from './schema.js';
+import {
+  quarantineExpiryMessageSchema,
+  type SignatureArrival,
+  scanGateEventSchema,
+  scannedImageOf,
+  signatureArrivalSchema,
+} from './schema.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-scan-gate' });
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'scan-gate' });
@@ -98,6 +110,11 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
         }),
       );
     },
+    signatures: (repository, digest) =>
+      readSignatureArtifacts(ecrClient(), repository, digest, {
+        calls: ports.calls,
+        onWarning: (message) => logger.warn('signature read', { repository, digest, detail: message }),
+      }),
     deletedAt: async (ref) => {
       const record = await audit.get(ref);
       return record?.status === 'DELETED' ? record.at : undefined;
@@ -108,6 +125,8 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
 export async function handler(event: unknown): Promise<GateOutcome | ExpiryReport | { ignored: string }> {
   const config = bundledConfig();
   if (quarantineExpiryMessageSchema.safeParse(event).success) return expiry(config);
+  const arrival = signatureArrivalSchema.safeParse(event);
+  if (arrival.success) return signatureArrived(config, arrival.data);
   const parsed = scanGateEventSchema.safeParse(event);
   if (!parsed.success) {
     // Not malformed, just not ours: retrying it would only dead-letter it and raise the queue's alarm.
@@ -131,6 +150,51 @@ export async function handler(event: unknown): Promise<GateOutcome | ExpiryRepor
   metrics.addMetric(`Verdict${outcome.verdict}`, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
   return outcome;
+}
+
+/**
+ * A signature arrived: its subject is judged again (a PENDING "no signature yet" becomes PASS, or FAIL for a bad
+ * one). The subject of a referrer is read from DescribeImages; a cosign tag names it.
+ */
+async function signatureArrived(
+  config: ReturnType<typeof bundledConfig>,
+  event: SignatureArrival,
+): Promise<GateOutcome | { ignored: string }> {
+  if (!config.gate.enabled) return { ignored: 'the scan gate is disabled in the config' };
+  const d = event.detail;
+  const subject =
+    event['detail-type'] === EVENTS.referrerAction
+      ? await subjectOfReferrer(ecrClient(), d['repository-name'], d['image-digest'], {
+          registryId: event.account,
+        })
+      : subjectOfCosignTag(d['image-tag'] ?? '');
+  if (!subject) return { ignored: 'not a signature of an image in this repository (no subject, or gone)' };
+  const outcome = await judgeImage(
+    config.gate,
+    {
+      registryId: event.account,
+      region: event.region,
+      repository: d['repository-name'],
+      digest: subject,
+      tags: [],
+      trigger: 'signature',
+    },
+    event.id,
+    new Date(),
+    gatePorts(config),
+    { mode: config.mode, allowance: config.bounds.maxDeletesPerRepository },
+  );
+  logger.info('scan gate verdict', { ...outcome });
+  metrics.addMetric(`Verdict${outcome.verdict}`, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+  return outcome;
+}
+
+let ecr: ECRClient | undefined;
+/** The container's ECR client for reading signatures (endpoints follow AWS_ENDPOINT_URL). */
+function ecrClient(): ECRClient {
+  ecr ??= new ECRClient(CLIENT_DEFAULTS);
+  return ecr;
 }
 
 /** The scheduled quarantine expiry; throws after the run when an image could not be judged, so it is retried. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { signaturePolicySchema } from '../shared/signatures/policy.js';
 
 export const SEVERITIES = [
   'CRITICAL',
@@ -70,7 +71,12 @@ export const gatePolicySchema = z.strictObject({
     .min(0)
     .default(60)
     .describe(
-      'An image younger than this with no finished scan is PENDING, whatever onScanStatus.missing says.',
+      'An image younger than this with no finished scan, or (signatures.required) with no signature yet, is PENDING, whatever onScanStatus.missing says.',
+    ),
+  signatures: signaturePolicySchema
+    .optional()
+    .describe(
+      'Signatures an image must carry, verified against trusted keys and certificates (Notation / AWS Signer, cosign). Absent: signatures are not checked.',
     ),
 });
 

@@ -84,8 +84,28 @@ export interface ScannedImage {
   readonly repository: string;
   readonly digest: string;
   readonly tags: readonly string[];
-  readonly trigger: 'ecr-scan' | 'inspector-scan' | 'inspector-finding' | 'quarantine-expiry';
+  readonly trigger: 'ecr-scan' | 'inspector-scan' | 'inspector-finding' | 'quarantine-expiry' | 'signature';
 }
+
+/**
+ * A signature arrived (docs/events.md §3.8): an OCI 1.1 referrer was pushed (`ECR Referrer Action`, whose
+ * `image-digest` is the referrer's own: its subject is read from DescribeImages), or cosign's
+ * `sha256-<hex>.sig` tag was pushed (the subject is in the tag).
+ */
+export const signatureArrivalSchema = z.object({
+  id: z.string().min(1),
+  account: z.string().regex(/^\d{12}$/),
+  region: z.string().min(1),
+  'detail-type': z.enum([EVENTS.referrerAction, EVENTS.imageAction]),
+  detail: z.object({
+    'action-type': z.literal('PUSH'),
+    result: z.literal('SUCCESS'),
+    'repository-name': z.string().min(1),
+    'image-digest': z.string().regex(/^sha256:[a-f0-9]{64}$/),
+    'image-tag': z.string().optional(),
+  }),
+});
+export type SignatureArrival = z.output<typeof signatureArrivalSchema>;
 
 /** What EventBridge Scheduler sends to start the quarantine expiry (see lib/constructs/scan-gate.ts). */
 export const quarantineExpiryMessageSchema = z.strictObject({ kind: z.literal('quarantine-expiry') });

@@ -28,6 +28,8 @@ export interface VerdictRecord {
   readonly eventId: string;
   readonly actions: readonly string[];
   readonly quarantineTag?: string | undefined;
+  /** The signature part (`SIGNED by …`, `UNSIGNED`, `INVALID SIGNATURE (…)`, `UNTRUSTED SIGNER (…)`), when checked. */
+  readonly signature?: string | undefined;
   /**
    * When the image was first quarantined (its first FAIL with the quarantine on); kept while it stays
    * quarantined, cleared when it passes or is removed. The quarantine expiry counts from here.

@@ -53,6 +53,32 @@ export const SCAN_PATTERNS = {
 } satisfies Record<string, events.EventPattern>;
 
 /**
+ * When a gate policy requires signatures, the arrival of a signature re-judges its subject: an OCI 1.1 referrer
+ * (`ECR Referrer Action` PUSH) or cosign's `sha256-<hex>.sig` tag (an `ECR Image Action` PUSH with that tag).
+ */
+export const SIGNATURE_PATTERNS = {
+  referrerPush: {
+    source: [EVENTS.ecrSource],
+    detailType: [EVENTS.referrerAction],
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+  },
+  cosignTagPush: {
+    source: [EVENTS.ecrSource],
+    detailType: [EVENTS.imageAction],
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'image-tag': [{ wildcard: 'sha256-*.sig' }] },
+  },
+} satisfies Record<string, events.EventPattern>;
+
+/** Whether any gate policy (the default or a selection's) requires signatures. */
+export function signaturesRequired(config: StewardConfig): boolean {
+  const gate = config.gate;
+  return (
+    gate.policy.signatures?.required === true ||
+    gate.selections.some((s) => s.policy?.signatures?.required === true)
+  );
+}
+
+/**
  * Scan gate: every completed scan (basic or Inspector) and every Inspector finding change gets the image
  * a verdict in the verdict table; failures are notified on the security topic, quarantined or removed.
  */
@@ -60,6 +86,8 @@ export class ScanGate extends Construct {
   readonly verdictTable: dynamodb.TableV2;
   readonly function: StewardFunction;
   readonly rules: Record<keyof typeof SCAN_PATTERNS, events.Rule>;
+  /** Re-judge an image when its signature arrives; only when a gate policy requires signatures. */
+  readonly signatureRules?: Record<keyof typeof SIGNATURE_PATTERNS, events.Rule>;
   /** Starts the quarantine expiry; only when the config gives quarantines an expiry. */
   readonly expirySchedule?: scheduler.Schedule;
   /** The registry's scanning configuration; only when the config sets `gate.registryScanning`. */
@@ -139,7 +167,9 @@ export class ScanGate extends Construct {
       'ecr:DescribeImages',
       'ecr:DescribeRepositories',
       'ecr:ListTagsForResource',
-      ...(onFail.quarantine.enabled ? ['ecr:BatchGetImage'] : []),
+      ...(onFail.quarantine.enabled || signaturesRequired(props.config) ? ['ecr:BatchGetImage'] : []),
+      // Verifying signatures reads the referrers, their manifests and their signature blobs.
+      ...(signaturesRequired(props.config) ? ['ecr:ListImageReferrers', 'ecr:GetDownloadUrlForLayer'] : []),
     ];
     // Writes (the quarantine tag, its removal, removals) only where a selection manages the repository, as the
     // deletion guard decides: the same scope as the cleanup's.
@@ -219,6 +249,19 @@ export class ScanGate extends Construct {
         SCAN_PATTERNS.inspectorFinding,
       ),
     };
+    if (signaturesRequired(props.config))
+      this.signatureRules = {
+        referrerPush: rule(
+          'ReferrerPushRule',
+          'ECR Steward scan gate: a referrer (signature) was pushed; re-judge its subject',
+          SIGNATURE_PATTERNS.referrerPush,
+        ),
+        cosignTagPush: rule(
+          'CosignSignaturePushRule',
+          'ECR Steward scan gate: a cosign signature (sha256-<hex>.sig) was pushed; re-judge its subject',
+          SIGNATURE_PATTERNS.cosignTagPush,
+        ),
+      };
 
     const scanning = props.config.gate.registryScanning;
     if (scanning) {

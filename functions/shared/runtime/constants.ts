@@ -11,6 +11,8 @@ export const EVENTS = {
   replicationAction: 'ECR Replication Action',
   /** Emitted when a pull-through cache rule has synced an upstream image into the registry. */
   pullThroughCacheAction: 'ECR Pull Through Cache Action',
+  /** Emitted for referrers (OCI 1.1 `subject`): signatures, SBOMs, attestations (docs/events.md §3.8). */
+  referrerAction: 'ECR Referrer Action',
   inspectorScan: 'Inspector2 Scan',
   inspectorFinding: 'Inspector2 Finding',
   cloudTrailApiCall: 'AWS API Call via CloudTrail',
