@@ -18,6 +18,7 @@ import { StewardPorts } from '../functions/shared/runtime/ports.js';
 import type { LocalCloud } from './cloud.js';
 import { ociImageIndex, ociImageManifest } from './ecr-emulator.js';
 import { credentialsEnv } from './principals.js';
+import { type CosignKeyPair, cosignSign, generateCosignKey } from './signing.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
 
 const generateSchema = z.strictObject({
@@ -90,6 +91,19 @@ const stepSchema = z.union([
     cli: z.array(z.string()).min(1),
     as: z.enum(['alice', 'ops', 'mallory']).optional(),
   }),
+  /**
+   * Signs an image as cosign does, with a key the scenario generated at run time (`signingKeys`): as an OCI 1.1
+   * referrer (`ECR Referrer Action`) or under cosign's `sha256-<hex>.sig` tag. `as` pushes the signature of
+   * this image as the signature of another tag's image (a signature that does not match its image).
+   */
+  z.strictObject({
+    sign: z.strictObject({
+      repository: z.string(),
+      tag: z.string(),
+      key: z.string(),
+      mode: z.enum(['referrer', 'tag']).default('referrer'),
+    }),
+  }),
   /** A call to the approvals endpoint without a signature: the function URL refuses it. */
   z.strictObject({
     unsignedCall: z.strictObject({ method: z.enum(['GET', 'POST']), path: z.string() }),
@@ -107,6 +121,11 @@ export const scenarioSchema = z.strictObject({
       generate: generateSchema,
     }),
   ),
+  /**
+   * Cosign keys generated when the scenario starts (never stored): the config names a key's public half as
+   * `"${signingKey:NAME}"`, replaced by its PEM before the app is synthesized (`prepareScenario`).
+   */
+  signingKeys: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/)).default([]),
   steps: z.array(stepSchema),
 });
 export type Scenario = z.output<typeof scenarioSchema>;
@@ -180,6 +199,8 @@ export function populate(cloud: LocalCloud, repo: Scenario['repositories'][numbe
 export interface RunOptions {
   readonly root: string;
   readonly print: (line: string) => void;
+  /** The scenario's prepared config and keys (`prepareScenario`). @default the scenario's config, no keys */
+  readonly prepared?: PreparedScenario | undefined;
   /** Extra figures for the report (e.g. fault counters). */
   readonly faults?: () => unknown;
 }
@@ -217,12 +238,17 @@ export async function runScenario(
     }),
   );
   // The same factory as the functions and the CLI: the stores are wired once, the same way everywhere.
-  const config = parseConfig(readFileSync(path.resolve(opts.root, scenario.config), 'utf8'), scenario.config);
+  const configPath = opts.prepared?.configPath ?? scenario.config;
+  const config = parseConfig(readFileSync(path.resolve(opts.root, configPath), 'utf8'), scenario.config);
   const ports = new StewardPorts(config, {
     tables: { audit: env.AUDIT_TABLE_NAME, verdict: env.VERDICT_TABLE_NAME, state: env.STATE_TABLE_NAME },
     clients: { ecr, doc: ddb },
   });
   const { audit } = ports;
+  /** The gate's latest verdict on an image, as one line. */
+  const latestVerdict = async (repository: string, digest: string) =>
+    (await ports.verdicts.latest({ registryId: LOCAL_ACCOUNT, region: LOCAL_REGION, repository, digest }))
+      ?.summary;
   const uri = (repo: string, ref: string) =>
     `${LOCAL_ACCOUNT}.dkr.ecr.${LOCAL_REGION}.amazonaws.com/${repo}${ref.startsWith('sha256:') ? `@${ref}` : `:${ref}`}`;
   const alertsSeen = cloud.sns.messages.length;
@@ -230,6 +256,7 @@ export async function runScenario(
   /** `{{request:REPO#N}}` and `{{digest:REPO:TAG}}` in a CLI argument, resolved now. */
   const resolveArg = async (arg: string): Promise<string> => {
     let out = arg;
+    out = out.replaceAll('{{config}}', opts.prepared?.configPath ?? scenario.config);
     for (const m of arg.matchAll(/\{\{(request|digest):([^}]+)\}\}/g)) {
       let value: string | undefined;
       if (m[1] === 'request') {
@@ -337,6 +364,8 @@ export async function runScenario(
       say(
         `  scan of ${repository}:${tag} complete: ${findings.length} finding(s); tags now [${after?.tags.join(', ')}]`,
       );
+      const verdict = await latestVerdict(repository, view.digest);
+      if (verdict) say(`    scan gate: ${verdict}`);
     } else if ('deleteByHand' in step) {
       const { repository, count } = step.deleteByHand;
       const principal = step.deleteByHand.principal ?? `arn:aws:iam::${LOCAL_ACCOUNT}:user/alice`;
@@ -427,6 +456,28 @@ export async function runScenario(
       const as = step.as ? credentialsEnv(step.as) : {};
       for (const l of (await cliRun(opts.root, { ...env, ...as }, args)).split('\n').filter(Boolean))
         say(`    ${l}`);
+    } else if ('sign' in step) {
+      const { repository, tag, key: name, mode } = step.sign;
+      const key = opts.prepared?.keys.get(name);
+      if (!key) throw new Error(`scenario: no signing key ${name} (list it in signingKeys)`);
+      const subject = cloud.ecr.image(repository, tag)?.digest;
+      if (!subject) throw new Error(`scenario: no image ${repository}:${tag} to sign`);
+      const signature = cosignSign(subject, key.privateKey, {
+        mode,
+        dockerReference: `${LOCAL_ACCOUNT}.dkr.ecr.${LOCAL_REGION}.amazonaws.com/${repository}`,
+      });
+      const t0 = Date.now();
+      cloud.ecr.putImage(repository, {
+        manifest: signature.manifest,
+        tags: signature.tag ? [signature.tag] : [],
+        blobs: signature.blobs,
+      });
+      await cloud.settle();
+      say(
+        `  signed ${repository}:${tag} with key "${name}" (${key.identity}) ${mode === 'referrer' ? 'as an OCI 1.1 referrer (ECR Referrer Action)' : `under the tag ${signature.tag}`} → settled in ${Date.now() - t0} ms`,
+      );
+      const verdict = await latestVerdict(repository, subject);
+      if (verdict) say(`    scan gate: ${verdict}`);
     } else if ('unsignedCall' in step) {
       const url = new URL(step.unsignedCall.path, cloud.functionUrl('Approvals'));
       say(`  $ curl -X ${step.unsignedCall.method} ${url.pathname}   (no signature)`);
@@ -583,6 +634,43 @@ export function writeReport(dir: string, report: ScenarioReport): { json: string
   ];
   writeFileSync(markdown, md.join('\n'));
   return { json, markdown };
+}
+
+/** A scenario ready to run: its config with the generated keys' public halves in place, and the keys. */
+export interface PreparedScenario {
+  /** The config to synthesize and run with (absolute when it was derived). */
+  readonly configPath: string;
+  readonly keys: ReadonlyMap<string, CosignKeyPair>;
+}
+
+/**
+ * Generates the scenario's signing keys (those it lists and those its config names) and, when the config names
+ * them (`"${signingKey:NAME}"`), writes a copy of the config with their PEMs into `outDir`. Keys live only in
+ * this process: nothing secret is written.
+ */
+export function prepareScenario(root: string, scenario: Scenario, outDir: string): PreparedScenario {
+  return prepareConfig(root, scenario.config, outDir, scenario.signingKeys);
+}
+
+/** `prepareScenario` for a config alone (`ecr-steward local` without a scenario). */
+export function prepareConfig(
+  root: string,
+  config: string,
+  outDir: string,
+  names: readonly string[] = [],
+): PreparedScenario {
+  const text = readFileSync(path.resolve(root, config), 'utf8');
+  const marker = /"\$\{signingKey:([A-Za-z0-9_-]+)\}"/g;
+  const named = [...text.matchAll(marker)].map((m) => m[1]!);
+  const keys = new Map(
+    [...new Set([...names, ...named])].map((name) => [name, generateCosignKey()] as const),
+  );
+  if (named.length === 0) return { configPath: config, keys };
+  const derived = text.replace(marker, (_m, name: string) => JSON.stringify(keys.get(name)!.publicKeyPem));
+  mkdirSync(outDir, { recursive: true });
+  const configPath = path.join(outDir, path.basename(config));
+  writeFileSync(configPath, derived);
+  return { configPath, keys };
 }
 
 export function loadScenario(file: string): Scenario {

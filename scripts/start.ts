@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LocalCloud } from '../local/cloud.js';
-import { loadScenario, runScenario, writeReport } from '../local/scenario.js';
+import { loadScenario, prepareScenario, runScenario, writeReport } from '../local/scenario.js';
 import { synthesize } from '../local/synth.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -21,7 +21,13 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 say(`ECR Steward — local run: ${scenario.name}`);
 say(`  scenario ${path.relative(root, scenarioFile)}, config ${scenario.config}`);
 let t = Date.now();
-const cdkOut = synthesize(root, scenario.config, path.join(out, 'cdk.out'));
+// Signing keys are made now (never stored); the config gets their public halves before the app is built.
+const prepared = prepareScenario(root, scenario, path.join(out, 'config'));
+if (prepared.keys.size > 0)
+  say(
+    `  generated ${prepared.keys.size} signing key(s) for this run: ${[...prepared.keys.keys()].join(', ')}`,
+  );
+const cdkOut = synthesize(root, prepared.configPath, path.join(out, 'cdk.out'));
 say(
   `  synthesized the app and bundled the functions with esbuild (${((Date.now() - t) / 1000).toFixed(1)} s)`,
 );
@@ -33,7 +39,7 @@ say(
 say('');
 let failed = false;
 try {
-  const report = await runScenario(cloud, scenario, { root, print: say });
+  const report = await runScenario(cloud, scenario, { root, print: say, prepared });
   const files = writeReport(path.join(out, 'reports'), report);
   say('');
   say('Summary');

@@ -28,17 +28,21 @@ export function registerLocal(program: Command): void {
       const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
       const out = path.join(root, '.local');
       process.stdout.write(`synthesizing with ${opts.config} …\n`);
-      const cdkOut = synthesize(root, opts.config, path.join(out, 'cdk.out'));
+      // A config naming run-time signing keys (`"${signingKey:NAME}"`) gets them generated now, never stored.
+      const { loadScenario, prepareConfig, runScenario } = await import('../../local/scenario.js');
+      const scenario = opts.scenario ? loadScenario(opts.scenario) : undefined;
+      const prepared = prepareConfig(root, opts.config, path.join(out, 'config'), scenario?.signingKeys);
+      const cdkOut = synthesize(root, prepared.configPath, path.join(out, 'cdk.out'));
       const cloud = await LocalCloud.start({
         cdkOut,
         logDir: path.join(out, 'logs'),
         onActivity: (line) => process.stdout.write(`  ${line}\n`),
       });
-      if (opts.scenario) {
-        const { loadScenario, runScenario } = await import('../../local/scenario.js');
-        await runScenario(cloud, loadScenario(opts.scenario), {
+      if (scenario) {
+        await runScenario(cloud, scenario, {
           root,
           print: (l) => process.stdout.write(`${l}\n`),
+          prepared,
         });
       }
       process.stdout.write(`\nThe local cloud is running. In another shell:\n\n`);

@@ -1,6 +1,9 @@
 // Issue 18, "a config that cannot surprise": every bad config the issue lists fails or warns with one line
 // naming the path, the problem and the fix.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { parse } from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +17,7 @@ import {
   globCovers,
 } from '../../functions/shared/config/warnings.js';
 import { globToRegExp } from '../../functions/shared/lifecycle/match.js';
+import { prepareConfig } from '../../local/scenario.js';
 import { keepNewest } from '../fixtures/images.js';
 
 /** The issues of the ConfigError that `fn` throws. */
@@ -573,8 +577,10 @@ describe('configWarnings', () => {
     ['examples/local/steward.local.jsonc'],
     ['test/e2e/steward.e2e.jsonc'],
   ])('finds %s valid and without warnings', (file) => {
-    // Act
-    const parsed = parseConfig(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), file);
+    // Act: a config naming run-time signing keys is read as `npm start` reads it, with the keys' PEMs in place.
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const { configPath } = prepareConfig(root, file, mkdtempSync(path.join(tmpdir(), 'steward-config-')));
+    const parsed = parseConfig(readFileSync(path.resolve(root, configPath), 'utf8'), file);
 
     // Assess
     expect(configWarnings(parsed)).toEqual([]);
