@@ -12,6 +12,7 @@ import {
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CallCounter, RepositoryInfo } from '../shared/adapters/ecr.js';
+import { requestView, stateAt } from '../shared/approvals/decide.js';
 import { expireRequests } from '../shared/approvals/lifecycle.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
@@ -221,10 +222,25 @@ export async function sweep(event?: unknown): Promise<{ runId: string; managed: 
   return report;
 }
 
-/** The repositories of this registry and region with a due notice or purge (the audit table's byDue index). */
+/**
+ * The repositories of this registry and region with a due notice or purge (the audit table's byDue index). A
+ * notice that only waits for an answer to its request (pending, not expired) is not due work: its repository is
+ * run again once the request is answered or expires, not every 15 minutes meanwhile.
+ */
 async function dueRepositories(ports: StewardPorts, now: Date): Promise<RepositoryInfo[]> {
-  const due = await ports.audit.dueRepositories(now.toISOString());
-  const names = [...new Set(due.filter((r) => r.region === region()).map((r) => r.repository))].sort();
+  const due = (await ports.audit.dueRepositories(now.toISOString())).filter((r) => r.region === region());
+  const waiting = new Map<string, boolean>();
+  const requests = ports.requests;
+  for (const id of new Set(due.map((r) => r.requestId).filter((x): x is string => x !== undefined))) {
+    const request = await requests?.get(id);
+    waiting.set(
+      id,
+      request !== undefined && stateAt(requestView(request), now.getTime()) === 'PENDING_APPROVAL',
+    );
+  }
+  const names = [
+    ...new Set(due.filter((r) => !(r.requestId && waiting.get(r.requestId))).map((r) => r.repository)),
+  ].sort();
   const out: RepositoryInfo[] = [];
   for (const name of names) {
     const info = await ports.registry.describeRepository(name);

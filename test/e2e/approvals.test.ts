@@ -536,12 +536,10 @@ describe('approvals on the local cloud, over signed HTTP', () => {
     t.cloud.advanceClock(25 * HOUR);
     await processDue(t);
 
-    // Assess: nothing is deleted while the requests wait; every notice stands.
+    // Assess: nothing is deleted while the requests wait; every notice stands, and the processor does not even
+    // run the repositories (their due notices only wait for an answer).
     for (const key of Object.keys(names) as (keyof typeof names)[]) {
-      const report = await waitFor(`the due run of ${names[key]}`, () =>
-        workerReports(t, names[key]).find((w) => w.trigger === 'sweep'),
-      );
-      expect(report).toMatchObject({ outcome: 'done', awaitingApproval: 5, expired: 0, scheduled: 0 });
+      expect(workerReports(t, names[key]).filter((w) => w.trigger === 'sweep')).toEqual([]);
       expect(await describedDigests(t, names[key]), names[key]).toEqual(
         [...repos[key].seeded, repos[key].pushed].sort(),
       );
@@ -767,4 +765,22 @@ describe('approvals on the local cloud, over signed HTTP', () => {
       ms: Date.now() - started,
     });
   }, 180_000);
+
+  it('does not run a repository again every 15 minutes while its due notices only wait for an answer', async () => {
+    // Prepare
+    const t = await start('approvals-requeue');
+    await repositoryWithFiveToGo(t, 'prod/waiting');
+    await t.cloud.settle();
+    t.cloud.advanceClock(25 * HOUR);
+    await processDue(t);
+    const runs = workerReports(t, 'prod/waiting').length;
+
+    // Act
+    t.cloud.advanceClock(15 * 60_000);
+    await processDue(t);
+    await t.cloud.settle();
+
+    // Assess
+    expect(workerReports(t, 'prod/waiting')).toHaveLength(runs);
+  }, 120_000);
 });

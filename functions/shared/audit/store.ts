@@ -185,8 +185,12 @@ export class AuditStore {
    */
   async dueRepositories(
     until: string,
-  ): Promise<{ registryId: string; region: string; repository: string }[]> {
-    const seen = new Map<string, { registryId: string; region: string; repository: string }>();
+  ): Promise<{ registryId: string; region: string; repository: string; requestId?: string }[]> {
+    // One entry per repository and request (a notice's request decides whether it is due work at all).
+    const seen = new Map<
+      string,
+      { registryId: string; region: string; repository: string; requestId?: string }
+    >();
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
@@ -195,13 +199,18 @@ export class AuditStore {
           IndexName: AUDIT_INDEXES.byDue,
           KeyConditionExpression: 'gsi4pk = :pk AND gsi4sk <= :until',
           ExpressionAttributeValues: { ':pk': DUE_PARTITION, ':until': `${until}#\uffff` },
-          ProjectionExpression: 'registryId, #r, repository',
+          ProjectionExpression: 'registryId, #r, repository, requestId',
           ExpressionAttributeNames: { '#r': 'region' },
           ExclusiveStartKey,
         }),
       );
-      for (const item of (page.Items ?? []) as { registryId: string; region: string; repository: string }[])
-        seen.set(`${item.registryId}#${item.region}#${item.repository}`, item);
+      for (const item of (page.Items ?? []) as {
+        registryId: string;
+        region: string;
+        repository: string;
+        requestId?: string;
+      }[])
+        seen.set(`${item.registryId}#${item.region}#${item.repository}#${item.requestId ?? ''}`, item);
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
     return [...seen.values()];

@@ -276,8 +276,12 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
                 d.action === 'archive' ||
                 // What only the bounds or an open breaker hold back goes in a later run: it counts too, or
                 // bounds smaller than the threshold would let every deletion through unasked.
+                // and what already waits for an answer: a small run after a large one is still part of it.
                 (d.action === 'keep' &&
-                  (d.code === 'notice-pending' || d.code === 'bounds' || d.code === 'breaker-open'));
+                  (d.code === 'notice-pending' ||
+                    d.code === 'bounds' ||
+                    d.code === 'breaker-open' ||
+                    d.code === 'awaiting-approval'));
               if (!acting) return size;
               const c = request.candidates.find((x) => x.digest === d.digest);
               return { images: size.images + 1, bytes: size.bytes + (c?.sizeBytes ?? 0) };
