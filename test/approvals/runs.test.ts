@@ -378,6 +378,24 @@ describe('runs with approvals', () => {
     expect(w.registry.deleteCalls).toEqual([]);
   });
 
+  it('(d) counts what already waits for an answer: one more planned image after a large request is asked for too', async () => {
+    // Prepare: 8 planned images open a request (over 5)…
+    const w = setup({ approval: { required: { overImages: 5 } }, count: 10 });
+    const first = await w.run(0);
+    // …and a new image pushes one more of the old ones out of the two kept.
+    w.registry.repositories
+      .get(REPO)!
+      .images.push(image('img-new', { age: 0.5, tags: ['v-new'], sizeBytes: 1_000 }));
+
+    // Act
+    const second = await w.run(1);
+
+    // Assess: the one newly planned image is asked for (9 would go, over 5), not noticed unasked.
+    expect(first).toMatchObject({ requested: { images: 8 } });
+    expect(second).toMatchObject({ scheduled: 1, requested: { images: 1 }, awaitingApproval: 8 });
+    expect(w.approvals.requests.all()).toHaveLength(2);
+  });
+
   it('(e) keeps an image a hold placed after the approval covers, and deletes the rest', async () => {
     // Prepare
     const s = setup();
