@@ -424,7 +424,7 @@ async function decide(
     return parsed.answer;
   }
   const approvers = async (r: DeletionRequestRecord | undefined): Promise<readonly string[]> => {
-    if (!r || r.kind !== 'delete' || !r.repository) return config.governance.approval.approvers;
+    if (r?.kind !== 'delete' || !r.repository) return config.governance.approval.approvers;
     const managed = await managing(config, r.repository, ports);
     // A repository no selection manages any more (or deleted since): the global approvers answer.
     const selection = managed && !('missing' in managed) ? managed.selection : undefined;
