@@ -47,6 +47,13 @@ export async function liveCleanup(
       get noticesTopic() {
         return process.env[ENV.noticesTopic];
       },
+      // Approvals: a run from a laptop honours requests and opens them like the worker (the stack outputs both).
+      get requests() {
+        return opts.readOnly ? undefined : process.env[ENV.requestsTable];
+      },
+      get approvalsTopic() {
+        return process.env[ENV.approvalsTopic];
+      },
     },
     clients: { doc: dynamo() },
   });

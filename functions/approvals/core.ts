@@ -128,7 +128,13 @@ export async function handleCall(
   if (path === '/requests' && method === 'POST') return create(config, call, caller, ports, now);
   const one = /^\/requests\/([^/]+)(?:\/(approve|reject))?$/.exec(path);
   if (one) {
-    const id = decodeURIComponent(one[1]!);
+    let id: string;
+    try {
+      id = decodeURIComponent(one[1]!);
+    } catch {
+      // A malformed escape is an id that names nothing, refused (and audited) as one.
+      id = one[1]!;
+    }
     const action = one[2] as 'approve' | 'reject' | undefined;
     if (!REQUEST_ID.test(id)) {
       const message = `no request ${id.slice(0, 80)} (ids look like req-20261206T101500-k3x9qa)`;
@@ -458,7 +464,9 @@ async function decide(
     if (
       r.state === 'APPROVED' &&
       r.kind === 'breaker-reset' &&
-      (result.changed || retryOfOwn(r, caller, now))
+      // Only the approval itself resets: a repeat (idempotent, changed:false) never closes a breaker that
+      // opened again since.
+      result.changed
     )
       await ports.resetBreaker(r.scope as BreakerScope, caller.arn, r.id, now);
     if (result.changed && result.request.state === 'REJECTED')
@@ -466,13 +474,4 @@ async function decide(
     return { status: 200, body: { request: result.request, changed: result.changed } };
   }
   throw new Error(`request ${id} kept changing while it was being answered`);
-}
-
-/**
- * The approver repeating their own approval of a reset within minutes: the earlier call may have stored the
- * approval and failed before the reset, so the (idempotent) reset is done again. Later, or by someone else, a
- * repeat never closes a breaker that opened again since.
- */
-function retryOfOwn(r: DeletionRequestRecord, caller: CallerIdentity, now: Date): boolean {
-  return r.decision?.by === caller.arn && now.getTime() - Date.parse(r.decision.at) < 15 * 60_000;
 }

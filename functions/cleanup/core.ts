@@ -73,6 +73,13 @@ export interface CleanupPorts {
     record(signal: DeleteSignal): Promise<unknown>;
     /** The repository's open records (notices given, images archived). @default none */
     open?(ref: { registryId: string; region: string; repository: string }): Promise<readonly OpenRecord[]>;
+    /** One image's record, strongly consistent (approvals: which request its notice names). @default not read */
+    get?(ref: {
+      registryId: string;
+      region: string;
+      repository: string;
+      digest: string;
+    }): Promise<{ readonly status: string; readonly requestId?: string | undefined } | undefined>;
   };
   /**
    * Holds placed from the CLI (the holds table) on this repository. Throws when the table cannot be read:
@@ -339,6 +346,7 @@ export async function cleanupRepository(
         expiresAfterHours: governance.approval.expiresAfterHours,
         repositoryTags: tags,
         selection: selectionName,
+        approvers: governance.approval.approvers,
       },
       // One notice per repository and run, sent before the records that say it was given.
       announce: async (scheduled) => {

@@ -61,7 +61,11 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
   const holds = ports.holds;
   return {
     registry,
-    audit: { record: (signal) => audit.record(signal), open: (ref) => audit.open(ref) },
+    audit: {
+      record: (signal) => audit.record(signal),
+      open: (ref) => audit.open(ref),
+      get: (ref) => audit.get(ref),
+    },
     breaker: ports.breaker,
     inUse,
     holds: holds ? async (ref) => (await holds.forRepository(ref)).map(toHold) : undefined,

@@ -404,19 +404,20 @@ async function remove(
     (governance.notice.hours > 0 ||
       governance.softDelete.mode === 'archive' ||
       governance.approval.required !== 'never');
-  // A removal in a repository whose deletions need an approval waits for one, like the cleanup's.
-  const required = governed ? governance.approval.required : 'never';
+  // A removal in a repository whose deletions need an approval waits for one, like the cleanup's. The gate
+  // judges one image at a time, so a size threshold (overImages, overBytes) is never crossed by one removal:
+  // under any threshold every gate removal asks.
+  const configured = governed ? governance.approval.required : 'never';
+  const required = typeof configured === 'object' ? ('always' as const) : configured;
   const approval =
     required !== 'never' && context.selection
       ? {
           required,
           expiresAfterHours: governance!.approval.expiresAfterHours,
           selection: context.selection.name ?? context.selection.repositories?.join(','),
-          repositoryTags:
-            typeof required === 'object' && required.repositoryTags
-              ? (await ports.repository(image.repository))?.tags
-              : undefined,
+          repositoryTags: undefined,
           reason: `the scan gate removes ${image.repository}@${image.digest}: ${why}`,
+          approvers: governance!.approval.approvers,
         }
       : undefined;
   const record = governed ? await ports.openRecord?.({ ...ref, digest: image.digest }) : undefined;

@@ -121,7 +121,8 @@ export async function expireRequests(now: Date, ports: ApprovalPorts): Promise<D
       }
       continue;
     }
-    if (!(await ports.requests.answer(next))) continue;
+    // The event first (write-ahead): a failure after the state change would otherwise leave an expiry nobody
+    // recorded, since a retry no longer finds the request pending. A retry may record it twice, never not at all.
     await ports.recordEvent(
       requestEvent(next, {
         requestId: next.id,
@@ -133,6 +134,20 @@ export async function expireRequests(now: Date, ports: ApprovalPorts): Promise<D
         changed: true,
       }),
     );
+    if (!(await ports.requests.answer(next))) {
+      await ports.recordEvent(
+        requestEvent(r, {
+          requestId: r.id,
+          action: 'expire',
+          outcome: 'refused',
+          code: 'AlreadyDecided',
+          principal: 'ecr-steward',
+          at: now.toISOString(),
+          note: 'answered before the expiry landed: not expired',
+        }),
+      );
+      continue;
+    }
     await ports.publishNotice?.(refusalNotice(next));
     expired.push(next);
   }

@@ -35,10 +35,24 @@ export function arnLike(pattern: string): RegExp {
   return re;
 }
 
+/**
+ * A role pattern's form without the role's path (`role/aws-reserved/sso.amazonaws.com/Ops_*` → `role/Ops_*`):
+ * a session ARN carries the role's name but not its path, and a role name is unique in its account whatever
+ * the path, so the name alone identifies the role.
+ */
+function withoutRolePath(pattern: string): string | undefined {
+  const m = /^(arn:[^:]+:iam::[^:]+:role\/)(.+\/)([^/]+)$/.exec(pattern);
+  return m ? `${m[1]}${m[3]}` : undefined;
+}
+
 /** The first of `patterns` the caller matches (a role pattern matches the role's sessions), or undefined. */
 export function matchingPattern(callerArn: string, patterns: readonly string[]): string | undefined {
   const arns = callerArns(callerArn);
-  return patterns.find((p) => arns.some((a) => arnLike(p).test(a)));
+  const session = assumedRole(callerArn) !== undefined;
+  return patterns.find((p) => {
+    const short = session ? withoutRolePath(p) : undefined;
+    return arns.some((a) => arnLike(p).test(a) || (short !== undefined && arnLike(short).test(a)));
+  });
 }
 
 /**
@@ -50,7 +64,25 @@ export function dutyIdentity(arn: string): string {
   return callerArns(arn).at(-1)!;
 }
 
-/** True when `a` and `b` count as the same person for separation of duties. */
+/**
+ * The person behind an ARN, where it names one: an IAM user's name, or the session name of an IAM Identity Center
+ * role (`AWSReservedSSO_*`, whose session name Identity Center sets to the user's name and nobody else can choose).
+ */
+function personOf(arn: string): string | undefined {
+  const session = /^arn:[^:]+:sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(arn);
+  if (session) return session[2]!.startsWith('AWSReservedSSO_') ? `${session[1]}:${session[3]}` : undefined;
+  const user = /^arn:[^:]+:iam::(\d{12}):user\/(?:.*\/)?([^/]+)$/.exec(arn);
+  return user ? `${user[1]}:${user[2]}` : undefined;
+}
+
+/**
+ * True when `a` and `b` count as the same person for separation of duties: the same user or role (any session
+ * of it), or one person by name — the same Identity Center user under two permission sets, or an IAM user and an
+ * Identity Center session of the same name. A person who can assume an ordinary role under any session name is
+ * told apart only by the role: keep requesters out of approver roles (README, "Approvals").
+ */
 export function sameParty(a: string, b: string): boolean {
-  return dutyIdentity(a) === dutyIdentity(b);
+  if (dutyIdentity(a) === dutyIdentity(b)) return true;
+  const pa = personOf(a);
+  return pa !== undefined && pa === personOf(b);
 }

@@ -7,7 +7,8 @@
 
 import { approvalNeeded, type RequestView, requestView, stateAt } from '../approvals/decide.js';
 import { type ApprovalPorts, openRequest } from '../approvals/lifecycle.js';
-import type { Requester } from '../approvals/model.js';
+import type { DeletionRequestRecord, Requester } from '../approvals/model.js';
+import { matchingPattern, sameParty } from '../approvals/principals.js';
 import {
   type AuditStatus,
   type DeleteSignal,
@@ -73,6 +74,8 @@ export interface DeletionApproval {
   readonly requester?: Requester | undefined;
   /** Why, in the request: a summary of the run's plan. @default the candidates' reasons */
   readonly reason?: string | undefined;
+  /** The selection's approvers: an APPROVED request's decision must be by one of them. */
+  readonly approvers?: readonly string[] | undefined;
 }
 
 export interface DeletionCandidate extends GuardCandidate {
@@ -161,7 +164,16 @@ export function guardProtections(
 }
 
 /** The destructive ports: those of a delete, and (for soft delete) a registry that can archive. */
-export interface DeletionPorts extends Omit<SafeDeletePorts, 'registry'> {
+export interface DeletionPorts extends Omit<SafeDeletePorts, 'registry' | 'audit'> {
+  readonly audit: SafeDeletePorts['audit'] & {
+    /** One image's audit record, strongly consistent (which request its notice names). @default not read */
+    get?(ref: {
+      registryId: string;
+      region: string;
+      repository: string;
+      digest: string;
+    }): Promise<{ readonly status: string; readonly requestId?: string | undefined } | undefined>;
+  };
   readonly registry: SafeDeletePorts['registry'] &
     Partial<SafeArchivePorts['registry']> & {
       /** The manifests to keep in the write-ahead record of an irreversible delete. @default none kept */
@@ -175,44 +187,58 @@ export interface DeletionPorts extends Omit<SafeDeletePorts, 'registry'> {
 }
 
 /**
- * The requests the noticed images wait for (read by key: strongly consistent), and those refused lately in the
- * repository (which keep their images out of a new request for `expiresAfterHours`).
+ * The requests the images wait for, and those refused lately in the repository (which keep their images out of a
+ * new request for `expiresAfterHours`). An image is tied to a request three ways, any of which keeps it until the
+ * request is APPROVED: its notice names the request (the open records, an index read); its audit record read by
+ * key (strongly consistent, when approvals are configured: the index may lag a run that just asked); or a
+ * pending request of the repository lists it (a run that crashed after asking, before its notices).
  */
 async function approvalContext(
   request: DeletionRequest,
   open: readonly OpenRecord[],
   ports: DeletionPorts,
 ): Promise<{ requests: Map<string, RequestView>; refused: Map<string, RequestView>; cooldownMs: number }> {
-  const ids = [...new Set(open.map((r) => r.requestId).filter((id): id is string => id !== undefined))];
   const requests = new Map<string, RequestView>();
   const refused = new Map<string, RequestView>();
   const cooldownMs = (request.approval?.expiresAfterHours ?? 72) * HOUR_MS;
-  if (ids.length === 0 && (request.approval?.required ?? 'never') === 'never')
-    return { requests, refused, cooldownMs };
+  const configured = (request.approval?.required ?? 'never') !== 'never';
+  const linked = new Map(
+    open.filter((r) => r.requestId !== undefined).map((r) => [r.digest, r.requestId!] as const),
+  );
+  const ref = {
+    registryId: request.repository.registryId,
+    region: request.repository.region,
+    repository: request.repository.name,
+  };
+  if (configured && ports.audit.get) {
+    const get = ports.audit.get.bind(ports.audit);
+    const unlinked = request.candidates.filter((c) => !linked.has(c.digest));
+    await mapLimit(unlinked, 16, async (c) => {
+      const record = await get({ ...ref, digest: c.digest });
+      if (record?.requestId && ['SCHEDULED', 'PENDING', 'FAILED'].includes(record.status))
+        linked.set(c.digest, record.requestId);
+    });
+  }
+  if (linked.size === 0 && !configured) return { requests, refused, cooldownMs };
   if (!ports.approvals)
     throw new Error('deletion requests are in use but no requests table is configured (REQUESTS_TABLE_NAME)');
+  const approvals = ports.approvals;
   const byId = new Map<string, RequestView>();
-  for (const id of ids) {
-    const found = await ports.approvals.requests.get(id);
-    // A request that cannot be found cannot have been approved: its images are kept.
+  for (const id of new Set(linked.values())) {
+    const found = await approvals.requests.get(id);
+    // A request that cannot be found, or an approval that does not hold up, cannot let anything go.
+    const problem = found ? approvalProblem(found, request.approval?.approvers) : 'not found';
     byId.set(
       id,
-      found
+      found && !problem
         ? requestView(found)
-        : { id: `${id} (not found)`, state: 'EXPIRED', createdAt: 0, expiresAt: 0, decidedAt: 0 },
+        : { id: `${id} (${problem})`, state: 'EXPIRED', createdAt: 0, expiresAt: 0, decidedAt: 0 },
     );
   }
-  for (const r of open) if (r.requestId) requests.set(r.digest, byId.get(r.requestId)!);
-  if ((request.approval?.required ?? 'never') !== 'never') {
+  for (const [digest, id] of linked) requests.set(digest, byId.get(id)!);
+  if (configured) {
     const since = new Date(request.now.getTime() - 2 * cooldownMs).toISOString();
-    const recent = await ports.approvals.requests.forRepository(
-      {
-        registryId: request.repository.registryId,
-        region: request.repository.region,
-        repository: request.repository.name,
-      },
-      since,
-    );
+    const recent = await approvals.requests.forRepository(ref, since);
     const newestFirst = recent
       .filter((r) => r.kind === 'delete')
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
@@ -220,13 +246,38 @@ async function approvalContext(
       const state = stateAt(requestView(r), request.now.getTime());
       for (const image of r.images) {
         if (refused.has(image.digest) || requests.has(image.digest)) continue;
-        // Only the newest request of an image speaks for it: an approved or pending one ends the cooldown.
-        refused.set(image.digest, state === 'REJECTED' || state === 'EXPIRED' ? requestView(r) : NOT_REFUSED);
+        // A pending request listing the image keeps it, even when no notice names the request yet.
+        if (state === 'PENDING_APPROVAL') requests.set(image.digest, requestView(r));
+        // Only the newest request of an image speaks for it: an approved one ends the cooldown (and approves
+        // nothing by itself: an approval counts through the notice it was given for).
+        else
+          refused.set(
+            image.digest,
+            state === 'REJECTED' || state === 'EXPIRED' ? requestView(r) : NOT_REFUSED,
+          );
       }
     }
     for (const [digest, view] of refused) if (view === NOT_REFUSED) refused.delete(digest);
   }
   return { requests, refused, cooldownMs };
+}
+
+/**
+ * Why an APPROVED request does not hold up, or undefined: the state alone is not trusted (a row edited in the
+ * table is not an approval), so the decision must be an approval by someone other than the requester, and by an
+ * approver of the selection when the run knows them.
+ */
+function approvalProblem(
+  r: DeletionRequestRecord,
+  approvers: readonly string[] | undefined,
+): string | undefined {
+  if (r.state !== 'APPROVED') return undefined;
+  const d = r.decision;
+  if (d?.action !== 'approve' || !d.by) return 'approved without an approval decision';
+  if (r.requester.type === 'principal' && sameParty(d.by, r.requester.arn))
+    return 'approved by its own requester';
+  if (approvers && !matchingPattern(d.by, approvers)) return `approved by ${d.by}, not an approver`;
+  return undefined;
 }
 
 const NOT_REFUSED: RequestView = { id: '', state: 'APPROVED', createdAt: 0, expiresAt: 0 };
