@@ -8,7 +8,7 @@ import {
   type ScanFindingsOutput,
   scanFindingsOutputSchema,
 } from '../../functions/scan-gate/findings.js';
-import { evaluateGate, type Verdict } from '../../functions/scan-gate/gate.js';
+import { evaluateGate, policyHash, type Verdict } from '../../functions/scan-gate/gate.js';
 import { type GatePolicy, gatePolicySchema } from '../../functions/scan-gate/policy.js';
 import { signaturePart, withSignature } from '../../functions/scan-gate/signature-verdict.js';
 import { type VerdictRecord, VerdictStore } from '../../functions/scan-gate/verdicts.js';
@@ -114,9 +114,17 @@ export function registerGate(program: Command): void {
         repository: ref.repository,
         digest,
       };
+      const named = opts.config ?? process.env.ECR_STEWARD_CONFIG;
       if (!opts.live) {
         const recorded = await new VerdictStore(dynamo(), verdictTableName(opts)).latest(key);
-        if (recorded) print(opts.format, recordedJson(ref.repository, digest, recorded));
+        // A verdict recorded under another policy than the named config's (signatures required since, a
+        // stricter threshold) is stale: the image is judged again now instead.
+        const current = named ? policyHash(gatePolicyFor(loadConfig(named).gate, ref.repository)) : undefined;
+        if (recorded && current !== undefined && recorded.policyHash !== current)
+          process.stderr.write(
+            `the recorded verdict was given under another gate policy (${recorded.policyHash}, now ${current}): judging again\n`,
+          );
+        else if (recorded) print(opts.format, recordedJson(ref.repository, digest, recorded));
       }
       const config = loadConfig(opts.config);
       const meta = await scans.image(ref.repository, digest);

@@ -27,7 +27,9 @@ export interface GatePorts {
     image(
       repository: string,
       digest: string,
-    ): Promise<{ tags: string[]; pushedAt?: number | undefined } | undefined>;
+    ): Promise<
+      { tags: string[]; pushedAt?: number | undefined; subjectDigest?: string | undefined } | undefined
+    >;
     addTag(repository: string, digest: string, tag: string): Promise<void>;
     removeTag(repository: string, tag: string): Promise<void>;
   };
@@ -147,6 +149,17 @@ export function gatePolicyFor(
 /** How many blocking findings (the most severe) a verdict record keeps. */
 const RECORDED_BLOCKING = 50;
 
+/** A referrer (OCI 1.1 subject) or an image under cosign's tag scheme (`sha256-<hex>.sig|.att|.sbom`). */
+export function isSignatureArtifact(meta: {
+  tags: readonly string[];
+  subjectDigest?: string | undefined;
+}): boolean {
+  return (
+    meta.subjectDigest !== undefined ||
+    meta.tags.some((t) => /^sha256-[a-f0-9]{64}\.(?:sig|att|sbom)$/.test(t))
+  );
+}
+
 export const quarantineTag = (prefix: string, digest: string) =>
   `${prefix}${digest.replace(/^sha256:/, '').slice(0, 12)}`;
 
@@ -180,9 +193,11 @@ export async function judgeImage(
     () => ports.scans.scanFindings(image.repository, image.digest),
     SCAN_REREAD,
   );
-  // Signatures are verified, not counted: every artifact is checked against the policy's trusted signers.
+  // Signatures are verified, not counted: every artifact is checked against the policy's trusted signers. A
+  // signature or attestation is not itself signed: it is judged on its findings only (it goes with its subject).
+  const artifact = isSignatureArtifact(meta);
   const signature =
-    policy.signatures?.required && ports.signatures
+    policy.signatures?.required && ports.signatures && !artifact
       ? signatureStatus(
           image.digest,
           await ports.signatures(image.repository, image.digest),
@@ -191,7 +206,7 @@ export async function judgeImage(
         )
       : undefined;
   const verdict = evaluateGate({
-    policy,
+    policy: artifact && policy.signatures ? { ...policy, signatures: undefined } : policy,
     repository: image.repository,
     imageTags: meta.tags,
     pushedAt: meta.pushedAt,
@@ -265,7 +280,14 @@ export async function judgeImage(
     // A FAIL that rests on missing scan data alone blocks and quarantines, but never deletes: the scanner's
     // silence is no evidence against the image.
     const onIncompleteDataOnly = !completeness.complete && verdict.blocking.length === 0;
-    if ((gate.onFail.remove.enabled || expired) && onIncompleteDataOnly) {
+    if ((gate.onFail.remove.enabled || expired) && artifact) {
+      // A signature goes with its image: the lifecycle removes it with its subject, the gate never alone.
+      removal = {
+        outcome: 'kept',
+        action: 'not removed: a signature or attestation goes with its image, never on its own',
+      };
+      actions.push(removal.action);
+    } else if ((gate.onFail.remove.enabled || expired) && onIncompleteDataOnly) {
       removal = {
         outcome: 'kept',
         action: 'not removed: the FAIL rests on incomplete scan data alone, which never removes an image',

@@ -91,10 +91,9 @@ function covers(entry: AllowlistEntry, finding: Finding, repository: string): bo
 
 export function evaluateGate(input: GateInput): Verdict {
   const findings = evaluateFindings(input);
-  const required = input.policy.signatures?.required === true;
-  // An exempt tag passes whatever else is true; without a signature requirement the findings decide alone.
-  const exempt = input.imageTags.some((t) => input.policy.exemptTags.some((g) => globToRegExp(g).test(t)));
-  if (!required || exempt) return findings;
+  // Without a signature requirement the findings decide alone. An exempt tag exempts the findings, never the
+  // signature: whoever pushes chooses the tags.
+  if (input.policy.signatures?.required !== true) return findings;
   if (!input.signature)
     return withSignature(findings, {
       verdict: 'PENDING',

@@ -162,6 +162,9 @@ async function signatureArrived(
 ): Promise<GateOutcome | { ignored: string }> {
   if (!config.gate.enabled) return { ignored: 'the scan gate is disabled in the config' };
   const d = event.detail;
+  // A referrer's DELETE names no subject any more (it is gone): only a cosign tag's DELETE can be traced.
+  if (d['action-type'] === 'DELETE' && event['detail-type'] === EVENTS.referrerAction)
+    return { ignored: 'a deleted referrer: its subject can no longer be read' };
   const subject =
     event['detail-type'] === EVENTS.referrerAction
       ? await subjectOfReferrer(ecrClient(), d['repository-name'], d['image-digest'], {

@@ -88,7 +88,7 @@ export interface ScannedImage {
 }
 
 /**
- * A signature arrived (docs/events.md §3.8): an OCI 1.1 referrer was pushed (`ECR Referrer Action`, whose
+ * A signature arrived or went (docs/events.md §3.8): an OCI 1.1 referrer was pushed (`ECR Referrer Action`, whose
  * `image-digest` is the referrer's own: its subject is read from DescribeImages), or cosign's
  * `sha256-<hex>.sig` tag was pushed (the subject is in the tag).
  */
@@ -98,7 +98,8 @@ export const signatureArrivalSchema = z.object({
   region: z.string().min(1),
   'detail-type': z.enum([EVENTS.referrerAction, EVENTS.imageAction]),
   detail: z.object({
-    'action-type': z.literal('PUSH'),
+    // A push brings a signature; the DELETE of a cosign `.sig` tag takes one away (its image is judged again).
+    'action-type': z.enum(['PUSH', 'DELETE']),
     result: z.literal('SUCCESS'),
     'repository-name': z.string().min(1),
     'image-digest': z.string().regex(/^sha256:[a-f0-9]{64}$/),

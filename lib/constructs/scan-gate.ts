@@ -62,10 +62,15 @@ export const SIGNATURE_PATTERNS = {
     detailType: [EVENTS.referrerAction],
     detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
   },
+  // A cosign signature pushed, or deleted (revoked): its image is judged again either way.
   cosignTagPush: {
     source: [EVENTS.ecrSource],
     detailType: [EVENTS.imageAction],
-    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'image-tag': [{ wildcard: 'sha256-*.sig' }] },
+    detail: {
+      'action-type': ['PUSH', 'DELETE'],
+      result: ['SUCCESS'],
+      'image-tag': [{ wildcard: 'sha256-*.sig' }],
+    },
   },
 } satisfies Record<string, events.EventPattern>;
 
@@ -258,7 +263,7 @@ export class ScanGate extends Construct {
         ),
         cosignTagPush: rule(
           'CosignSignaturePushRule',
-          'ECR Steward scan gate: a cosign signature (sha256-<hex>.sig) was pushed; re-judge its subject',
+          'ECR Steward scan gate: a cosign signature (sha256-<hex>.sig) was pushed or deleted; re-judge its subject',
           SIGNATURE_PATTERNS.cosignTagPush,
         ),
       };

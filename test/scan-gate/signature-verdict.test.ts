@@ -88,20 +88,20 @@ describe('evaluateGate with a signature policy', () => {
     expect(v.signature).toBe('SIGNATURES NOT CHECKED');
   });
 
-  it('passes an exempt tag whatever the signatures say, and ignores signatures when they are not required', () => {
-    const exempt = evaluateGate(
-      input(
-        { status: 'INVALID', why: 'x' },
-        {
-          policy: policy({
-            exemptTags: ['v*'],
-            signatures: REQUIRED,
-          }),
-        },
-      ),
+  it('exempts the findings of an exempt tag, never the signature (whoever pushes chooses the tags)', () => {
+    const exemptPolicy = policy({ exemptTags: ['v*'], signatures: REQUIRED });
+    const unsigned = evaluateGate(
+      input({ status: 'UNSIGNED' }, { policy: exemptPolicy, pushedAt: NOW.getTime() - 2 * 3_600_000 }),
     );
+    const signed = evaluateGate(input({ status: 'SIGNED', identities: [KEY] }, { policy: exemptPolicy }));
+    expect(unsigned.verdict).toBe('FAIL');
+    expect(unsigned.signature).toBe('UNSIGNED');
+    expect(signed.verdict).toBe('PASS');
+    expect(signed.summary).toBe(`PASS: tag v1 is exempt from the gate; SIGNED by ${KEY}`);
+  });
+
+  it('ignores signatures when the policy does not require them', () => {
     const notRequired = evaluateGate(input({ status: 'UNSIGNED' }, { policy: policy({}) }));
-    expect(exempt.verdict).toBe('PASS');
     expect(notRequired.verdict).toBe('PASS');
     expect(notRequired.signature).toBeUndefined();
   });

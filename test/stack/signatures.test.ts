@@ -58,7 +58,11 @@ describe('the signature gate in the stack', () => {
     expect(pattern(rules.cosignTagPush)).toEqual({
       source: ['aws.ecr'],
       'detail-type': ['ECR Image Action'],
-      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'image-tag': [{ wildcard: 'sha256-*.sig' }] },
+      detail: {
+        'action-type': ['PUSH', 'DELETE'],
+        result: ['SUCCESS'],
+        'image-tag': [{ wildcard: 'sha256-*.sig' }],
+      },
     });
   });
 

@@ -503,7 +503,10 @@ export class EcrScanReader {
   async image(
     repositoryName: string,
     imageDigest: string,
-  ): Promise<{ tags: string[]; pushedAt?: number; manifest?: string; mediaType?: string } | undefined> {
+  ): Promise<
+    | { tags: string[]; pushedAt?: number; manifest?: string; mediaType?: string; subjectDigest?: string }
+    | undefined
+  > {
     try {
       this.calls.add('DescribeImages');
       const out = await this.client.send(
@@ -515,6 +518,8 @@ export class EcrScanReader {
         tags: detail.imageTags ?? [],
         pushedAt: detail.imagePushedAt?.getTime(),
         mediaType: detail.imageManifestMediaType,
+        // A referrer (a signature, an SBOM, an attestation) names its subject.
+        ...(detail.subjectManifestDigest ? { subjectDigest: detail.subjectManifestDigest } : {}),
       };
     } catch (e) {
       if (

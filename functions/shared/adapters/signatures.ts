@@ -13,7 +13,8 @@
  *   annotation `dev.cosignproject.cosign/signature` (sigstore/sigstore-rs `src/cosign/constants.rs`).
  * - Notation: an artifact of type `application/vnd.cncf.notary.signature` with one envelope blob, `application/jose+json`
  *   or `application/cose`, in `layers` (OCI image manifest) or, in the early ORAS artifact manifest form, in
- *   `blobs` (notaryproject/specifications `signature-specification.md`, "Storage"); both are read.
+ *   `blobs` (notaryproject/specifications `signature-specification.md`, "Storage"); both are read here, and the
+ *   verifier (notation.ts) accepts the `layers` form only: the `blobs` form is refused as malformed.
  * - Blobs: GetDownloadUrlForLayer gives a (presigned S3) URL, fetched with a plain GET
  *   (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetDownloadUrlForLayer.html).
  *

@@ -220,6 +220,7 @@ const FORBIDDEN_EKU = new Map<string, string>([
   ['1.3.6.1.5.5.7.3.2', 'clientAuth'],
   ['1.3.6.1.5.5.7.3.4', 'emailProtection'],
   ['1.3.6.1.5.5.7.3.8', 'timeStamping'],
+  ['1.3.6.1.5.5.7.3.9', 'OCSPSigning'],
 ]);
 const LEAF_FORBIDDEN_USAGES: readonly [x509.KeyUsageFlags, string][] = [
   [x509.KeyUsageFlags.keyEncipherment, 'keyEncipherment'],
@@ -674,6 +675,16 @@ function checkChain(chain: readonly ChainCertificate[]): string | undefined {
     if (c.node.publicKey.asymmetricKeyType === 'rsa' && (d?.modulusLength ?? 0) < 2048) {
       return `certificate "${c.cert.subject}" has an RSA key shorter than 2048 bits`;
     }
+    // A self-signed certificate ends a chain: one before its end (`[leaf, root, root]`) is refused, as
+    // notation-core-go does.
+    if (
+      i < chain.length - 1 &&
+      Buffer.from(c.cert.issuerName.toArrayBuffer()).equals(
+        Buffer.from(c.cert.subjectName.toArrayBuffer()),
+      ) &&
+      c.node.verify(c.node.publicKey)
+    )
+      return `certificate chain is malformed: the self-signed "${c.cert.subject}" is not its last certificate`;
     const problem = i === 0 ? leafProblem(c.cert) : caProblem(c.cert, i - 1);
     if (problem) return `certificate "${c.cert.subject}" ${problem}`;
   }
