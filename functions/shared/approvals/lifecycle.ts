@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Notice } from '../governance/notice.js';
+import { newHoldId } from '../holds/store.js';
 import { type RequestEvent, requestEvent } from './audit.js';
 import { expire } from './decide.js';
 import { approvalMessage, refusalNotice } from './message.js';
@@ -23,16 +24,9 @@ export interface ApprovalPorts {
   readonly publishNotice?: ((message: Notice) => Promise<void>) | undefined;
 }
 
-/** Crockford's base32, lower case: no i, l, o, u. */
-const BASE32 = '0123456789abcdefghjkmnpqrstvwxyz';
-
-/** `req-<yyyymmddThhmmss>-<6 base32>`: sortable by creation, unique (a collision fails the conditional put). */
+/** `req-<yyyymmddThhmmss>-<6 base32>`: the hold id's grammar with a prefix (a collision fails the conditional put). */
 export function newRequestId(now: Date, random: (n: number) => Uint8Array = randomBytes): string {
-  const stamp = now.toISOString().slice(0, 19).replace(/[-:]/g, '');
-  const bytes = random(6);
-  let suffix = '';
-  for (let i = 0; i < 6; i++) suffix += BASE32[(bytes[i] ?? 0) & 31];
-  return `req-${stamp}-${suffix}`;
+  return `req-${newHoldId(now, random)}`;
 }
 
 export interface NewRequest {
