@@ -8,7 +8,16 @@
  * worse of the two parts (FAIL over PENDING over PASS); both parts' reasons are kept.
  */
 import { describeSignature, type SignatureStatus } from '../shared/signatures/model.js';
-import type { Verdict, VerdictValue } from './gate.js';
+
+/** A verdict's value (the gate's `VerdictValue`, spelled here so that this part needs nothing of gate.ts). */
+type VerdictValue = 'PASS' | 'PENDING' | 'FAIL';
+
+/** What of a findings verdict the signature part reads and rewrites. */
+interface Judged {
+  readonly verdict: VerdictValue;
+  readonly summary: string;
+  readonly reasons: readonly string[];
+}
 
 const WORSE: Record<VerdictValue, number> = { PASS: 0, PENDING: 1, FAIL: 2 };
 
@@ -46,7 +55,7 @@ export function signaturePart(
 }
 
 /** The findings' verdict with the signature part: the worse of the two, with both reasons. */
-export function withSignature(findings: Verdict, part: SignaturePart): Verdict {
+export function withSignature<V extends Judged>(findings: V, part: SignaturePart): V & { signature: string } {
   const verdict = WORSE[part.verdict] > WORSE[findings.verdict] ? part.verdict : findings.verdict;
   const findingsText = findings.summary.replace(/^(PASS|FAIL|PENDING): /, '');
   // The part that decided comes first in the one-line summary a pipeline prints.

@@ -8,7 +8,7 @@
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { StoredHold } from './store.js';
+import type { StoredHold } from './model.js';
 
 /** One change of a hold. */
 export interface HoldEvent {
