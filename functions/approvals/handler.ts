@@ -8,11 +8,12 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import type { CallerIdentity } from '../shared/approvals/model.js';
 import { bundledConfig } from '../shared/runtime/config.js';
+import { functionRegion } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { handleCall } from './core.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-approvals' });
-const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+const region = functionRegion;
 
 /** The IAM identity of a signed call; undefined when the URL delivered none (never trust a body's claim). */
 export function callerOf(event: LambdaFunctionURLEvent): CallerIdentity | undefined {

@@ -17,7 +17,7 @@ import { expireRequests } from '../shared/approvals/lifecycle.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
-import { requireEnv } from '../shared/runtime/env.js';
+import { functionRegion, requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
 import { cleanupPorts } from './run.js';
@@ -39,7 +39,7 @@ let taggingClient: ResourceGroupsTaggingAPIClient | undefined;
 const sqs = () => (sqsClient ??= new SQSClient(CLIENT_DEFAULTS));
 const tagging = () => (taggingClient ??= new ResourceGroupsTaggingAPIClient(CLIENT_DEFAULTS));
 
-const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+const region = functionRegion;
 const newRunId = (now: Date) =>
   `run-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
 

@@ -13,6 +13,7 @@ import { type OpenRecord, runDeletion } from '../shared/deletion/run.js';
 import type { SafeDeletePorts } from '../shared/deletion/safe-delete.js';
 import { globToRegExp } from '../shared/lifecycle/match.js';
 import type { Hold, InUse } from '../shared/lifecycle/types.js';
+import { stripUndefined } from '../shared/runtime/format.js';
 import type { SignatureArtifact } from '../shared/signatures/model.js';
 import { signatureStatus } from '../shared/signatures/verify.js';
 import { type Finding, readScanFindings, SCAN_REREAD, type ScanFindingsOutput } from './findings.js';
@@ -664,8 +665,4 @@ function failMessage(image: ScannedImage, verdict: Verdict, newFindings: boolean
     `Pipelines: npx ecr-steward gate check ${image.repository}@${image.digest}`,
   ];
   return [subject, body.join('\n')];
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ECRClient } from '@aws-sdk/client-ecr';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   readSignatureArtifacts,
@@ -23,7 +22,7 @@ import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV, EVENTS } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
-import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
+import { StewardPorts, sharedClients, tablesFromEnv } from '../shared/runtime/ports.js';
 import {
   type ExpiryPorts,
   type ExpiryReport,
@@ -111,7 +110,7 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
       );
     },
     signatures: (repository, digest) =>
-      readSignatureArtifacts(ecrClient(), repository, digest, {
+      readSignatureArtifacts(ports.ecrClient, repository, digest, {
         calls: ports.calls,
         onWarning: (message) => logger.warn('signature read', { repository, digest, detail: message }),
       }),
@@ -167,7 +166,7 @@ async function signatureArrived(
     return { ignored: 'a deleted referrer: its subject can no longer be read' };
   const subject =
     event['detail-type'] === EVENTS.referrerAction
-      ? await subjectOfReferrer(ecrClient(), d['repository-name'], d['image-digest'], {
+      ? await subjectOfReferrer(sharedClients().ecr, d['repository-name'], d['image-digest'], {
           registryId: event.account,
         })
       : subjectOfCosignTag(d['image-tag'] ?? '');
@@ -191,13 +190,6 @@ async function signatureArrived(
   metrics.addMetric(`Verdict${outcome.verdict}`, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
   return outcome;
-}
-
-let ecr: ECRClient | undefined;
-/** The container's ECR client for reading signatures (endpoints follow AWS_ENDPOINT_URL). */
-function ecrClient(): ECRClient {
-  ecr ??= new ECRClient(CLIENT_DEFAULTS);
-  return ecr;
 }
 
 /** The scheduled quarantine expiry; throws after the run when an image could not be judged, so it is retried. */

@@ -9,7 +9,7 @@ import { newHoldId } from '../holds/store.js';
 import { type RequestEvent, requestEvent } from './audit.js';
 import { expire } from './decide.js';
 import { approvalMessage, refusalNotice } from './message.js';
-import type { DeletionRequestRecord, Requester, RequestImage } from './model.js';
+import type { DeletionRequestRecord } from './model.js';
 import type { RequestsStore } from './store.js';
 
 export interface ApprovalPorts {
@@ -29,16 +29,20 @@ export function newRequestId(now: Date, random: (n: number) => Uint8Array = rand
   return `req-${newHoldId(now, random)}`;
 }
 
-export interface NewRequest {
-  readonly kind: DeletionRequestRecord['kind'];
-  readonly registryId: string;
-  readonly region: string;
-  readonly repository?: string | undefined;
-  readonly scope?: string | undefined;
-  readonly selection?: string | undefined;
-  readonly images: readonly RequestImage[];
-  readonly reason: string;
-  readonly requester: Requester;
+/** What opening a request is given: the record's own fields, and what the store and the message derive from. */
+export interface NewRequest
+  extends Pick<
+    DeletionRequestRecord,
+    | 'kind'
+    | 'registryId'
+    | 'region'
+    | 'repository'
+    | 'scope'
+    | 'selection'
+    | 'images'
+    | 'reason'
+    | 'requester'
+  > {
   readonly now: Date;
   readonly expiresAfterHours: number;
   /** The earliest time its images may go once approved (said in the message). */

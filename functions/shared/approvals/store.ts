@@ -3,6 +3,7 @@
  * put) and answered once (conditional update from PENDING_APPROVAL): two approvers answering at the same
  * instant cannot both win, and an answered request never changes again.
  */
+
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -11,6 +12,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { stripUndefined } from '../runtime/format.js';
 import { REQUEST_INDEXES, REQUEST_RETENTION_DAYS } from './keys.js';
 import { type DeletionRequestRecord, REQUEST_STATES, type RequestState } from './model.js';
 
@@ -190,8 +192,4 @@ export class RequestsStore {
     } while (start && out.length < limit);
     return out.slice(0, limit);
   }
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -11,6 +11,7 @@
  * - GSI `byDay`: `gsi3pk = DAY#<yyyy-mm-dd>`, `gsi3sk = <time>#<repository>#<digest>` (recent deletes registry-wide).
  * Dry-run plans use `sk = PLAN#<runId>#<registryId>#<region>#<repository>` so they never collide with a deletion.
  */
+import { stripUndefined } from '../runtime/format.js';
 
 /**
  * The states of a deletion, the same names from the core through the audit table to the CLI:
@@ -416,10 +417,6 @@ function canonical(value: unknown): string {
       ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
       : v,
   );
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Evidence from ECR's own events: what the audit function consumes. */

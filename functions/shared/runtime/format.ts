@@ -15,3 +15,8 @@ export function humanBytes(bytes: number): string {
   if (Number(value.toFixed(digits)) >= 1024 && unit < UNITS.length - 1) return `1.00 ${UNITS[unit + 1]}`;
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
+
+/** A copy of `o` without its undefined fields (for DynamoDB items and records compared by content). */
+export function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -172,6 +172,11 @@ export class StewardPorts {
     );
   }
 
+  /** The ECR client of the adapters (for a reader no adapter owns, e.g. signature artifacts). */
+  get ecrClient(): ECRClient {
+    return this.clients.ecr;
+  }
+
   /** The document client of the stores (for an item kind no store owns, e.g. a breaker reset's record). */
   get documentClient(): DynamoDBDocumentClient {
     return this.clients.doc;
