@@ -41,6 +41,14 @@ export const ENV = {
   approvalsTopic: 'APPROVALS_TOPIC_ARN',
   /** The approvals endpoint (Lambda function URL, AWS_IAM): the CLI's default for `--url`. */
   approvalsUrl: 'APPROVALS_URL',
+  /** Spoke (organization): the ARN of the hub's event bus, where audit records and alerts are forwarded. */
+  orgBusArn: 'ORG_BUS_ARN',
+  /** Spoke (organization): the ARN of the hub's state table, which holds the org breaker item. */
+  orgStateTableArn: 'ORG_STATE_TABLE_ARN',
+  /** Hub (organization): the org audit table, every spoke's records keyed by account and region. */
+  orgAuditTable: 'ORG_AUDIT_TABLE_NAME',
+  /** Hub (organization): the org state table (org-scope delete counters and the org breaker). */
+  orgStateTable: 'ORG_STATE_TABLE_NAME',
   /** Only for tests and local runs: the config as JSON when it is not bundled in. */
   configJson: 'STEWARD_CONFIG_JSON',
 } as const;
