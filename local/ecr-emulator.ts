@@ -111,6 +111,23 @@ export interface ReplicateImageOptions extends PutImageOptions {
   readonly sourceRegion?: string;
 }
 
+/** One rule of the registry's replication configuration (PutReplicationConfiguration's shape). */
+export interface ReplicationRule {
+  readonly destinations: readonly { readonly region: string; readonly registryId: string }[];
+  readonly repositoryFilters?: readonly { readonly filter: string; readonly filterType: 'PREFIX_MATCH' }[];
+}
+
+/**
+ * Where a replica goes: the local organization (local/org.ts) delivers it to the destination registry's
+ * emulator, which stores it and sends `ECR Replication Action` there. Returns a failure code when the
+ * destination cannot take it (no such registry locally), undefined on success.
+ */
+export type Replicator = (
+  destination: { readonly region: string; readonly registryId: string },
+  repositoryName: string,
+  image: ReplicateImageOptions,
+) => string | undefined;
+
 /** Options of {@link EcrEmulator.pullThroughCache}: the image, and the pull-through cache rule that synced it. */
 export interface PullThroughCacheOptions extends PutImageOptions {
   /** The upstream registry of the rule. Default public.ecr.aws. */
@@ -405,6 +422,14 @@ export class EcrEmulator {
   private readonly restoreDelayMs: number;
   private readonly repositories = new Map<string, RepositoryRecord>();
   private readonly listeners = new Set<(event: EcrEvent) => void>();
+  /** The registry's replication rules (PutReplicationConfiguration), and who carries replicas out. */
+  private replicationRules: ReplicationRule[] = [];
+  private replicator?: Replicator;
+  /** Per pushed image (`repository@digest`): the replication status of each destination. */
+  private readonly replicationStatuses = new Map<
+    string,
+    { region: string; registryId: string; status: 'COMPLETE' | 'FAILED'; failureCode?: string }[]
+  >();
   /** Images being restored (ACTIVATING), so that settling them never scans a whole registry. */
   private readonly activating = new Set<{ repo: RepositoryRecord; image: ImageRecord }>();
 
@@ -422,6 +447,33 @@ export class EcrEmulator {
   onEvent(listener: (event: EcrEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Sets the registry's replication configuration (what CloudFormation's AWS::ECR::ReplicationConfiguration or
+   * PutReplicationConfiguration does). Like ECR, it applies to images pushed from now on: nothing already in
+   * the registry is copied.
+   */
+  setReplicationConfiguration(rules: readonly ReplicationRule[]): void {
+    if (rules.length > 10) throw invalidParameter('A replication configuration may contain at most 10 rules');
+    for (const rule of rules) {
+      if (rule.destinations.length === 0 || rule.destinations.length > 25)
+        throw invalidParameter('A replication rule needs between 1 and 25 destinations');
+      for (const d of rule.destinations)
+        if (d.region === this.region && d.registryId === this.accountId)
+          throw invalidParameter(
+            `Invalid destination ${d.registryId}/${d.region}: a registry cannot replicate to itself`,
+          );
+    }
+    this.replicationRules = rules.map((r) => ({
+      destinations: r.destinations.map((d) => ({ region: d.region, registryId: d.registryId })),
+      ...(r.repositoryFilters ? { repositoryFilters: [...r.repositoryFilters] } : {}),
+    }));
+  }
+
+  /** Who carries out replication (the local organization); without one, pushes are not replicated. */
+  setReplicator(replicator: Replicator | undefined): void {
+    this.replicator = replicator;
   }
 
   /** Creates a repository (RepositoryAlreadyExistsException if it exists). Returns its ARN. */
@@ -464,7 +516,40 @@ export class EcrEmulator {
    */
   putImage(repositoryName: string, opts: PutImageOptions): string {
     const repo = this.repository(repositoryName);
-    return this.store(repo, opts, opts.tags ?? [], false);
+    const digest = this.store(repo, opts, opts.tags ?? [], false);
+    this.replicate(repo, digest, opts);
+    return digest;
+  }
+
+  /**
+   * Copies a pushed image to the destinations of every replication rule whose filters match the repository
+   * (no filter matches every repository). ECR replicates pushes only: a replicated or pull-through image is not
+   * passed on, and a delete is never replicated.
+   */
+  private replicate(repo: RepositoryRecord, digest: string, opts: Omit<PutImageOptions, 'tags'>): void {
+    const destinations = new Map<string, { region: string; registryId: string }>();
+    for (const rule of this.replicationRules) {
+      const filters = rule.repositoryFilters ?? [];
+      if (filters.length > 0 && !filters.some((f) => repo.name.startsWith(f.filter))) continue;
+      for (const d of rule.destinations) destinations.set(`${d.registryId}/${d.region}`, d);
+    }
+    if (destinations.size === 0) return;
+    const image = repo.images.get(digest);
+    if (!image) return;
+    const statuses = [...destinations.values()].map((d) => {
+      const failure = this.replicator
+        ? this.replicator(d, repo.name, {
+            ...opts,
+            tags: [...image.tags],
+            sourceAccount: this.accountId,
+            sourceRegion: this.region,
+          })
+        : 'REPLICATION_NOT_CONFIGURED';
+      return failure === undefined
+        ? { ...d, status: 'COMPLETE' as const }
+        : { ...d, status: 'FAILED' as const, failureCode: failure };
+    });
+    this.replicationStatuses.set(`${repo.name}@${digest}`, statuses);
   }
 
   /**
@@ -709,9 +794,49 @@ export class EcrEmulator {
         return { body: this.deleteLifecyclePolicy(body) };
       case 'DescribeImageScanFindings':
         return { body: this.describeImageScanFindings(body) };
+      case 'PutReplicationConfiguration':
+        return { body: this.putReplicationConfigurationOp(body) };
+      case 'DescribeRegistry':
+        return {
+          body: {
+            registryId: this.accountId,
+            replicationConfiguration: { rules: this.replicationRules },
+          },
+        };
+      case 'DescribeImageReplicationStatus':
+        return { body: this.describeImageReplicationStatus(body) };
     }
     throw new ServiceError('UnknownOperationException', `The ECR emulator does not implement ${op}`);
   };
+
+  private putReplicationConfigurationOp(input: Record<string, unknown>) {
+    const config = input.replicationConfiguration as { rules?: ReplicationRule[] } | undefined;
+    if (!config || !Array.isArray(config.rules))
+      throw invalidParameter("Invalid parameter at 'replicationConfiguration': rules are required");
+    this.setReplicationConfiguration(config.rules);
+    return { replicationConfiguration: { rules: this.replicationRules } };
+  }
+
+  /**
+   * DescribeImageReplicationStatus: the image's status in each destination of the rules that applied when it
+   * was pushed (an image pushed before any rule, or matched by none, has no statuses).
+   */
+  private describeImageReplicationStatus(input: Record<string, unknown>) {
+    const repo = this.repository(required(input, 'repositoryName'));
+    const imageId = (input.imageId ?? {}) as { imageDigest?: string; imageTag?: string };
+    const digest =
+      imageId.imageDigest ?? (imageId.imageTag ? repo.tagIndex.get(imageId.imageTag) : undefined);
+    if (!digest || !repo.images.has(digest))
+      throw new ServiceError(
+        'ImageNotFoundException',
+        `The image with imageId {imageDigest:'${imageId.imageDigest ?? 'null'}', imageTag:'${imageId.imageTag ?? 'null'}'} does not exist within the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
+      );
+    return {
+      repositoryName: repo.name,
+      imageId: { imageDigest: digest, ...(imageId.imageTag ? { imageTag: imageId.imageTag } : {}) },
+      replicationStatuses: this.replicationStatuses.get(`${repo.name}@${digest}`) ?? [],
+    };
+  }
 
   private createRepositoryOp(input: Record<string, unknown>) {
     const name = required(input, 'repositoryName');
@@ -787,12 +912,13 @@ export class EcrEmulator {
       throw invalidParameter(
         "Invalid parameter at 'imageTag' failed to satisfy constraint: 'Member must have length between 1 and 300'",
       );
-    this.store(
-      repo,
-      { manifest, mediaType: input.imageManifestMediaType as string | undefined, pushedAt: this.now() },
-      tag === undefined ? [] : [tag],
-      true,
-    );
+    const pushed = {
+      manifest,
+      mediaType: input.imageManifestMediaType as string | undefined,
+      pushedAt: this.now(),
+    };
+    this.store(repo, pushed, tag === undefined ? [] : [tag], true);
+    this.replicate(repo, digest, pushed);
     const image = repo.images.get(digest) as ImageRecord;
     return {
       image: {
