@@ -1,6 +1,7 @@
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  DescribeImageReplicationStatusCommand,
   DescribeImageScanFindingsCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
@@ -145,6 +146,33 @@ export class EcrRegistry {
     this.calls.add('ListTagsForResource');
     const out = await this.client.send(new ListTagsForResourceCommand({ resourceArn: arn }));
     return Object.fromEntries((out.tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  /**
+   * The destinations holding a complete replica of each digest (DescribeImageReplicationStatus, one call per
+   * image, 5 at a time). A digest with no COMPLETE destination is left out; a digest ECR no longer knows is
+   * skipped. Only the plan's annotation uses it, so its caller treats a failure as a warning.
+   */
+  async replicas(
+    repositoryName: string,
+    digests: readonly string[],
+  ): Promise<Map<string, { region: string; registryId: string }[]>> {
+    const out = new Map<string, { region: string; registryId: string }[]>();
+    await mapLimit(digests, 5, async (imageDigest) => {
+      this.calls.add('DescribeImageReplicationStatus');
+      try {
+        const status = await this.client.send(
+          new DescribeImageReplicationStatusCommand({ repositoryName, imageId: { imageDigest } }),
+        );
+        const complete = (status.replicationStatuses ?? [])
+          .filter((r) => r.status === 'COMPLETE' && r.region && r.registryId)
+          .map((r) => ({ region: r.region as string, registryId: r.registryId as string }));
+        if (complete.length > 0) out.set(imageDigest, complete);
+      } catch (e) {
+        if ((e as Error).name !== 'ImageNotFoundException') throw e;
+      }
+    });
+    return out;
   }
 
   /** Every image of a repository, archived and restoring ones included (DescribeImages, 1000 a page). */
