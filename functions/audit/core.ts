@@ -101,13 +101,15 @@ export async function countDeletion(
     actor: record.actor.type === 'principal' ? (record.actor.principal ?? 'principal') : record.actor.type,
     rulePriority: record.actor.rulePriority ?? null,
   };
-  const scopes: Record<Threshold['scope'], BreakerScope> = {
+  const scopes: Record<Exclude<Threshold['scope'], 'organization'>, BreakerScope> = {
     registry: registryScope,
     repository: repositoryScope(record.repository),
   };
   const counts = new Map<string, { key: CounterKey; count: number }>();
   const crossings: Crossing[] = [];
   for (const t of config.alerts.thresholds) {
+    // The hub counts organization-scope thresholds over every spoke; a spoke's own count would see only its share.
+    if (t.scope === 'organization') continue;
     const scope = scopes[t.scope];
     const key: CounterKey = { scope, window: t.window, start: windowStart(at, t.window) };
     const id = `${key.scope}#${key.window}`;

@@ -14,7 +14,11 @@ export const WINDOW_MINUTES: Record<RateWindow, number> = {
 /** One delete-rate threshold: crossing it alerts, and opens the breaker when the breaker is enabled. */
 export const thresholdSchema = z
   .strictObject({
-    scope: z.enum(['repository', 'registry']).describe('Per repository, or all repositories together.'),
+    scope: z
+      .enum(['repository', 'registry', 'organization'])
+      .describe(
+        'Per repository, all repositories of the registry together, or (with "organization") every spoke together, counted in the hub, whose breaker stops every spoke.',
+      ),
     window: z
       .enum(WINDOWS)
       .describe('Counting window (aligned to the clock: 5m windows start at :00, :05, …).'),

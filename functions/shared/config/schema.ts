@@ -6,6 +6,7 @@ import { gateConfigSchema } from './gate.js';
 import { governanceSchema } from './governance.js';
 import { inUseSchema } from './in-use.js';
 import { boundsSchema, reservedConcurrencySchema } from './limits.js';
+import { backupSchema, organizationProblems, organizationSchema } from './organization.js';
 import { selectionSchema } from './selection.js';
 import { sweepSchema } from './sweep.js';
 
@@ -24,6 +25,14 @@ export {
   type GovernanceConfig,
 } from './governance.js';
 export { DEFAULT_RESERVED_CONCURRENCY } from './limits.js';
+export {
+  type BackupConfig,
+  backupSchema,
+  type OrganizationConfig,
+  type OrgEnvironment,
+  type OrgTarget,
+  organizationSchema,
+} from './organization.js';
 export { type Selection, selectionSchema } from './selection.js';
 
 /** The whole configuration (steward.config.json): every section, with its defaults. */
@@ -48,9 +57,14 @@ export const configSchema = z
     audit: auditSchema,
     governance: governanceSchema,
     alerts: alertsSchema,
+    organization: organizationSchema.optional(),
+    backup: backupSchema.optional(),
   })
   .superRefine((config, ctx) => {
-    for (const p of approvalProblems(config.governance.approval, config.selections))
+    for (const p of [
+      ...approvalProblems(config.governance.approval, config.selections),
+      ...organizationProblems(config),
+    ])
       ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
   })
   .describe('ECR Steward configuration (steward.config.json).');

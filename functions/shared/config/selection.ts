@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { stewardPolicySchema } from '../lifecycle/steward-schema.js';
 import { formatPolicyError, validatePolicyDocument } from '../lifecycle/validate.js';
 import { selectionGovernanceSchema } from './governance.js';
+import { regionNameSchema } from './regions.js';
 
 /** An inline ECR lifecycle policy, validated with ECR's own rules. */
 const lifecyclePolicySchema = z
@@ -24,6 +25,11 @@ export const repositoryGlob = z
   .min(1)
   .max(256)
   .regex(/^[a-z0-9*][a-z0-9._\-/*]*$/, 'a repository name glob: lower-case letters, digits, . _ - / and *');
+
+/** An AWS account id: exactly 12 digits, as a string (a JSON number would lose leading zeros). */
+export const accountIdSchema = z
+  .string()
+  .regex(/^\d{12}$/, 'an AWS account id is 12 digits, as a string — e.g. "222222222222"');
 
 /** Repository resource tags a selection requires. `{}` would require none, so it would match every repository. */
 export const repositoryTagsSchema = z
@@ -61,6 +67,20 @@ export const selectionSchema = z
       ),
     steward: stewardPolicySchema.optional(),
     governance: selectionGovernanceSchema.optional(),
+    accounts: z
+      .array(accountIdSchema)
+      .min(1)
+      .optional()
+      .describe(
+        'With "organization": this selection applies only in these spoke accounts (everywhere when omitted).',
+      ),
+    regions: z
+      .array(regionNameSchema)
+      .min(1)
+      .optional()
+      .describe(
+        'With "organization": this selection applies only in these regions (everywhere when omitted).',
+      ),
   })
   .refine((s) => s.repositories !== undefined || s.repositoryTags !== undefined, {
     message: 'a selection needs "repositories" (name globs) or "repositoryTags" (or both)',
