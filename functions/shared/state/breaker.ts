@@ -1,7 +1,10 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 
-/** A breaker scope: the whole registry, or one repository. */
-export type BreakerScope = 'registry' | `repository:${string}`;
+/**
+ * A breaker scope: the whole registry, one repository, or (organization) every spoke of the organization —
+ * that one lives in the hub's state table and spokes only read it.
+ */
+export type BreakerScope = 'registry' | `repository:${string}` | 'organization';
 
 export const registryScope: BreakerScope = 'registry';
 export const repositoryScope = (name: string): BreakerScope => `repository:${name}`;
@@ -27,21 +30,52 @@ export function isOpen(state: BreakerState | undefined, now: Date): boolean {
   return !(state.closesAt && Date.parse(state.closesAt) <= now.getTime());
 }
 
-/** Breakers kept in the state table. The cleanup reads them before every delete batch. */
+/**
+ * A breaker kept elsewhere that also stops this registry's deletes: the organization's, in the hub (see
+ * functions/shared/org/org-breaker.ts). `firstOpen` throws when it cannot be read.
+ */
+export interface OuterBreaker {
+  firstOpen(now: Date): Promise<BreakerState | undefined>;
+}
+
+/**
+ * What an outer breaker that cannot be read counts as: open. A spoke that cannot see the organization's
+ * breaker cannot know it may delete, so it stops (fail safe) and says why.
+ */
+export function unreadableBreaker(scope: BreakerScope, error: unknown, now: Date): BreakerState {
+  return {
+    ...breakerKey(scope),
+    scope,
+    state: 'open',
+    openedAt: now.toISOString(),
+    reason: `the ${scope} breaker cannot be read (${(error as Error).message ?? String(error)}): nothing is deleted until it can (fail safe)`,
+  };
+}
+
+/**
+ * Breakers kept in the state table. The cleanup reads them before every delete batch; in an organization's
+ * spoke the organization's breaker (`outer`) is read with them, and an unreadable one counts as open.
+ */
 export class BreakerStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
+    private readonly outer?: OuterBreaker | undefined,
   ) {}
 
-  /** The first open breaker among the scopes, if any. */
+  /** The first open breaker among the scopes (then the organization's, in a spoke), if any. */
   async firstOpen(scopes: readonly BreakerScope[], now: Date): Promise<BreakerState | undefined> {
     const items = await this.read(scopes);
     for (const scope of scopes) {
       const state = items.find((i) => i.scope === scope);
       if (isOpen(state, now)) return state;
     }
-    return undefined;
+    if (!this.outer) return undefined;
+    try {
+      return await this.outer.firstOpen(now);
+    } catch (e) {
+      return unreadableBreaker('organization', e, now);
+    }
   }
 
   async get(scope: BreakerScope): Promise<BreakerState | undefined> {
