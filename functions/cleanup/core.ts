@@ -7,6 +7,7 @@ import type { DeleteOutcome, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
 import type { ApprovalPorts } from '../shared/approvals/lifecycle.js';
 import type { DeleteSignal } from '../shared/audit/records.js';
+import { backupCovers, type Replica, withReplicas } from '../shared/backup/replicas.js';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import { effectiveGovernance, type Selection, type StewardConfig } from '../shared/config/schema.js';
 import { type DeletionCandidate, type OpenRecord, runDeletion } from '../shared/deletion/run.js';
@@ -42,6 +43,8 @@ export interface RegistryPort {
     digests: readonly string[],
   ): Promise<ReadonlyMap<string, { mediaType: string; body: string }>>;
   archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
+  /** Backup: the destinations holding a complete replica of each digest. @default not read */
+  replicas?(repository: string, digests: readonly string[]): Promise<ReadonlyMap<string, readonly Replica[]>>;
 }
 
 /** A notice to send: the images of one repository this run scheduled, with when they may go. */
@@ -172,6 +175,30 @@ export interface CleanupReport {
   readonly plan?: Plan | undefined;
 }
 
+/**
+ * Backup: in a repository that ECR replicates (config `backup`), the images the plan expires or archives that
+ * have a complete replica say so ("replicated to us-east-1"): the reader, and the audit record, see which
+ * deletions leave a copy elsewhere. Informational only — a replica never changes a decision, and a failed read
+ * is a warning, not a reason to stop.
+ */
+async function annotateReplicas(
+  config: StewardConfig,
+  repo: RepositoryInfo,
+  plan: Plan,
+  registry: RegistryPort,
+  warnings: string[],
+): Promise<Plan> {
+  if (!registry.replicas || !backupCovers(config.backup, repo.name)) return plan;
+  const acting = plan.decisions.filter((d) => d.action !== 'keep').map((d) => d.imageDigest);
+  if (acting.length === 0) return plan;
+  try {
+    return withReplicas(plan, await registry.replicas(repo.name, acting), repo.registryId);
+  } catch (e) {
+    warnings.push(`could not read the replication status of ${repo.name}: ${(e as Error).message}`);
+    return plan;
+  }
+}
+
 /** Runs the cleanup of one repository. Never throws for a per-repository condition: it reports it. */
 export async function cleanupRepository(
   config: StewardConfig,
@@ -285,7 +312,7 @@ export async function cleanupRepository(
   }
 
   const inUse = inUseFor(refs, { registryId: repo.registryId, region: req.region, name: repo.name });
-  const plan = planRepository({
+  const planned0 = planRepository({
     repository: repo.name,
     policy: policy.policy,
     images,
@@ -295,6 +322,7 @@ export async function cleanupRepository(
     steward: { ...selection.steward, holds: [...(selection.steward?.holds ?? []), ...tableHolds] },
     inUse,
   });
+  const plan = await annotateReplicas(config, repo, planned0, ports.registry, base.warnings);
   base.warnings.push(...plan.warnings);
   const planned = {
     expire: plan.summary.expire,

@@ -40,6 +40,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
         existingDigests: (r, d) => ports.registry.existingDigests(r, d),
         manifests: (r, d) => ports.registry.manifests(r, d),
         archiveImages: (r, d) => ports.registry.archiveImages(r, d),
+        replicas: (r, d) => ports.registry.replicas(r, d),
         deleteImages: async (r, d) => {
           const out = await ports.registry.deleteImages(r, d);
           wiring.onDeleteBatch?.(d.length);
