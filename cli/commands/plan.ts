@@ -1,6 +1,8 @@
 import { type Command, Option } from 'commander';
+import { configForEnvironment, NoSelectionError } from '../../functions/shared/config/organization.js';
+import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { type Plan, planRepository } from '../../functions/shared/lifecycle/index.js';
-import { loadConfig } from '../aws.js';
+import { loadConfig, resolveRegion } from '../aws.js';
 import {
   loadImagesFile,
   loadInUseFile,
@@ -9,6 +11,7 @@ import {
   loadStewardFile,
 } from '../inputs.js';
 import { liveCleanup } from '../live.js';
+import { accountOption, actInAccount } from '../org.js';
 import { renderPlanTable } from '../plan-table.js';
 import { CliError, EXIT, parseIsoTime } from '../util.js';
 
@@ -22,6 +25,8 @@ interface PlanOptions {
   readonly repository?: string;
   readonly now?: string;
   readonly format: 'table' | 'json';
+  readonly account?: string;
+  readonly role?: string;
 }
 
 /** Width of the table when stdout is not a terminal (files, CI logs): wide enough for most reasons on one line. */
@@ -51,14 +56,28 @@ export function registerPlan(program: Command): void {
       '--repository <name>',
       "repository name (default: the images' repositoryName, else the file name)",
     )
+    .option(
+      '--account <id>',
+      "live: plan a spoke's repository: act in this account (assuming --role there) with the config narrowed to it; the region is --region",
+    )
+    .option(
+      '--role <name>',
+      "with --account: the role to assume (default: the config's organization.roleName, EcrStewardReadOnly)",
+    )
     .option('--now <iso-time>', 'evaluate as of this time, e.g. 2026-11-01T00:00:00Z (default: now)')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (opts: PlanOptions) => {
       // Parse --now first: it is the cheapest input to get wrong and needs no file.
       const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
+      if (opts.role !== undefined && opts.account === undefined)
+        throw new CliError('--role goes with --account (the spoke account whose role to assume)');
       if (opts.images === undefined && opts.repository !== undefined) {
         // Live: read the repository with your credentials (or AWS_ENDPOINT_URL), exactly as the function would.
-        const { report } = await liveCleanup(loadConfig(opts.config), opts.repository, {
+        const config =
+          opts.account === undefined
+            ? loadConfig(opts.config)
+            : await inSpoke(loadConfig(opts.config), opts.account, opts.role);
+        const { report } = await liveCleanup(config, opts.repository, {
           mode: 'dry-run',
           readOnly: true,
         });
@@ -97,6 +116,23 @@ export function registerPlan(program: Command): void {
         : [];
       print({ ...plan, warnings: [...plan.warnings, ...merged] }, opts.format);
     });
+}
+
+/**
+ * Acts in a spoke for a live plan: assumes the role there (unless the caller is in that account already) and
+ * narrows the config to the selections that apply in that account and region, as its spoke stack does.
+ */
+async function inSpoke(config: StewardConfig, accountValue: string, role: string | undefined) {
+  const account = accountOption(accountValue, '--account');
+  const region = await resolveRegion();
+  await actInAccount(account, role ?? config.organization?.roleName ?? 'EcrStewardReadOnly', region);
+  if (!config.organization) return config;
+  try {
+    return configForEnvironment(config, { account, region });
+  } catch (e) {
+    if (e instanceof NoSelectionError) throw new CliError(e.message);
+    throw e;
+  }
 }
 
 function print(plan: Plan, format: 'table' | 'json'): void {
