@@ -6,6 +6,7 @@ import { registerApprovals } from './commands/approvals.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerDelete } from './commands/delete.js';
+import { registerDeployPlan } from './commands/deploy-plan.js';
 import { registerGate } from './commands/gate.js';
 import { registerHold } from './commands/hold.js';
 import { registerLocal } from './commands/local.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerDelete,
   registerApprovals,
   registerRun,
+  registerDeployPlan,
   registerLocal,
 ];
 

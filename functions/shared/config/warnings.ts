@@ -2,6 +2,7 @@ import { globToRegExp } from '../lifecycle/match.js';
 import type { LifecyclePolicy } from '../lifecycle/types.js';
 import { formatPath } from './keys.js';
 import { isWideGlob, MANAGED_TAG, requiredTags } from './load.js';
+import { literalPrefix, selectionAppliesIn, spokeEnvironments, stackNames } from './organization.js';
 import { effectiveGovernance, type Selection, type StewardConfig } from './schema.js';
 
 /** The share of a repository (one half) one run may delete, with the breaker off, before the config is warned about. */
@@ -140,8 +141,9 @@ function shareWarnings(config: StewardConfig): string[] {
 /**
  * What a valid config does that its author may not expect, one line each (`path: problem — fix`): a
  * selection shadowed by an earlier one, a repository glob no ECR repository name can match, a wide glob
- * (which manages and may delete in every repository tagged steward=managed), and a selection that can
- * delete more than `DELETE_SHARE_WARNING` of a repository in one run while the breaker is off. Never
+ * (which manages and may delete in every repository tagged steward=managed), a selection that can
+ * delete more than `DELETE_SHARE_WARNING` of a repository in one run while the breaker is off, a spoke where no
+ * selection applies (not deployed), and a backup glob that ECR's prefix filter widens. Never
  * errors: `cdk synth` and `ecr-steward validate` print them.
  */
 export function configWarnings(config: StewardConfig): string[] {
@@ -152,7 +154,30 @@ export function configWarnings(config: StewardConfig): string[] {
     ...shareWarnings(config),
     ...archiveChargeWarnings(config),
     ...ecrActsWithoutNoticeWarnings(config),
+    ...idleSpokeWarnings(config),
+    ...backupPrefixWarnings(config),
   ];
+}
+
+/** A spoke where every selection is narrowed away is not deployed (`deployPlan` skips it): say so. */
+function idleSpokeWarnings(config: StewardConfig): string[] {
+  return spokeEnvironments(config)
+    .filter((env) => !config.selections.some((s) => selectionAppliesIn(s, env)))
+    .map(
+      (env) =>
+        `organization.targets: no selection applies to account ${env.account} in ${env.region} (every one is narrowed elsewhere by "accounts"/"regions"), so ${stackNames.spoke(env)} is not deployed — add a selection for it, or remove it from the targets`,
+    );
+}
+
+/** ECR replicates by name prefix: a glob narrower than its prefix replicates more than it names. */
+function backupPrefixWarnings(config: StewardConfig): string[] {
+  return (config.backup?.repositories ?? []).flatMap((glob, i) => {
+    const prefix = literalPrefix(glob);
+    if (glob === `${prefix}*`) return [];
+    return [
+      `backup.repositories[${i}]: ECR replication filters by name prefix, so every repository whose name starts with "${prefix}" is replicated, not only those matching "${glob}" — write it as "${prefix}*" to say so, or choose a longer prefix`,
+    ];
+  });
 }
 
 /**
