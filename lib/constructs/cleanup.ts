@@ -317,6 +317,8 @@ export class Cleanup extends Construct {
       'ecr:GetLifecyclePolicy',
       'ecr:ListTagsForResource',
       'ecr:DescribeRepositories',
+      // Backup: the plan says which deletions leave a replica in another region (config `backup`).
+      ...(config.backup ? ['ecr:DescribeImageReplicationStatus'] : []),
     ];
     const statements = scope.statements('ManagedRepositories', repoActions);
     if (scope.byTags) {

@@ -1,0 +1,81 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { acknowledge, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { StewardFunction } from './steward-function.js';
+
+/** The ECR reads a live plan makes (`ecr-steward plan --repository`): listings, manifests, policy, replicas. */
+export const PLAN_READ_ACTIONS = [
+  'ecr:DescribeRepositories',
+  'ecr:ListTagsForResource',
+  'ecr:DescribeImages',
+  'ecr:BatchGetImage',
+  'ecr:GetLifecyclePolicy',
+  'ecr:DescribeImageReplicationStatus',
+] as const;
+
+export interface OrgReaderRoleProps {
+  readonly config: StewardConfig;
+  /** The hub account: its principals (operators, the platform pipeline) may assume the role. */
+  readonly hubAccount: string;
+}
+
+/**
+ * The role `ecr-steward plan --account A --region R` assumes in a spoke (`organization.roleName`). Read-only:
+ * the image metadata of the registry and the in-use sources a plan consults; no write of any kind, no table.
+ * Only principals of the hub account may assume it, and only those its own IAM allows to (sts:AssumeRole on
+ * this role's ARN), so a spoke's plan is one signed call away for the platform team and nobody else.
+ */
+export class OrgReaderRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: OrgReaderRoleProps) {
+    super(scope, id);
+    const organization = props.config.organization;
+    if (!organization) throw new Error('OrgReaderRole needs config.organization');
+    this.role = new iam.Role(this, 'Role', {
+      // A fixed name: the CLI builds the ARN from the account and the config's roleName.
+      roleName: organization.roleName,
+      assumedBy: new iam.AccountPrincipal(props.hubAccount),
+      description:
+        'ECR Steward: read-only plans of this registry from the hub account (ecr-steward plan --account)',
+    });
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ReadImageMetadata',
+        actions: [...PLAN_READ_ACTIONS],
+        resources: [StewardFunction.repositoryArn(this, '*')],
+      }),
+    ];
+    const inUse: string[] = [];
+    if (props.config.inUse.ecs.enabled)
+      inUse.push(
+        'ecs:ListClusters',
+        'ecs:ListTasks',
+        'ecs:DescribeTasks',
+        'ecs:ListServices',
+        'ecs:DescribeServices',
+        'ecs:ListTaskDefinitionFamilies',
+        'ecs:ListTaskDefinitions',
+        'ecs:DescribeTaskDefinition',
+      );
+    if (props.config.inUse.lambda.enabled)
+      inUse.push('lambda:ListFunctions', 'lambda:ListVersionsByFunction', 'lambda:GetFunction');
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'FindTaggedRepositories',
+        actions: ['tag:GetResources'],
+        resources: ['*'],
+      }),
+    );
+    if (inUse.length > 0)
+      statements.push(new iam.PolicyStatement({ sid: 'InUseSources', actions: inUse, resources: ['*'] }));
+    const policy = new iam.Policy(this, 'ReadPolicy', { statements });
+    policy.attachToRole(this.role);
+    acknowledge(
+      policy,
+      [nagRepositoryArn(this, '*'), '*'].map(wildcardResource),
+      'A plan of any repository of the registry reads its image metadata (no image layers, no writes); tag:GetResources and the ECS/Lambda list and describe actions of the in-use sources have no resource-level permissions.',
+    );
+  }
+}
