@@ -6,12 +6,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DeleteOutcome } from '../../functions/shared/adapters/ecr.js';
 import type { DeleteSignal } from '../../functions/shared/audit/records.js';
 import { type DeleteItem, safeDelete } from '../../functions/shared/deletion/safe-delete.js';
+import { StewardPorts } from '../../functions/shared/runtime/ports.js';
 import {
   type BreakerState,
   BreakerStore,
   registryScope,
   repositoryScope,
 } from '../../functions/shared/state/breaker.js';
+import { testConfig } from '../audit/helpers.js';
 import { type Dynamo, startDynamo } from '../support/dynamo.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
@@ -116,5 +118,59 @@ describe('BreakerStore with the organization breaker', () => {
     expect(result.notAttempted).toBe(2);
     expect(deleteImages).not.toHaveBeenCalled();
     expect(records).toEqual([]);
+  });
+});
+
+describe('StewardPorts.breaker in a spoke', () => {
+  it('reads the org breaker from the hub state table by its ARN, consistently, when the config has a hub', async () => {
+    // Prepare
+    const tables = await db.createTables('org-ports');
+    const calls: unknown[] = [];
+    const orgDoc = {
+      send: async (command: { input: unknown }) => {
+        calls.push(command.input);
+        return { Item: ORG_OPEN };
+      },
+    };
+    const config = testConfig({
+      organization: {
+        hub: { account: '111111111111', region: 'eu-west-1' },
+        targets: [{ accounts: ['222222222222'], regions: ['eu-west-1'] }],
+      },
+    });
+    const ports = new StewardPorts(config, {
+      tables: { state: tables.state },
+      clients: { doc: db.doc, orgDoc: orgDoc as never },
+    });
+
+    // Act
+    const open = await ports.breaker.firstOpen([registryScope], NOW);
+
+    // Assess
+    expect(open).toEqual(ORG_OPEN);
+    expect(calls).toEqual([
+      {
+        TableName: 'arn:aws:dynamodb:eu-west-1:111111111111:table/ecr-steward-org-state',
+        Key: { pk: 'BREAKER#organization', sk: 'BREAKER' },
+        ConsistentRead: true,
+      },
+    ]);
+  });
+
+  it('reads no org breaker without an organization', async () => {
+    // Prepare
+    const tables = await db.createTables('org-none');
+    const orgDoc = { send: vi.fn() };
+    const ports = new StewardPorts(testConfig(), {
+      tables: { state: tables.state },
+      clients: { doc: db.doc, orgDoc: orgDoc as never },
+    });
+
+    // Act
+    const open = await ports.breaker.firstOpen([registryScope], NOW);
+
+    // Assess
+    expect(open).toBeUndefined();
+    expect(orgDoc.send).not.toHaveBeenCalled();
   });
 });

@@ -5,6 +5,7 @@
  * two of them can wire a store differently.
  */
 
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -18,12 +19,14 @@ import type { ApprovalPorts } from '../approvals/lifecycle.js';
 import { RequestsStore } from '../approvals/store.js';
 import { SnapshotStore } from '../audit/reconcile.js';
 import { AuditStore, documentClient } from '../audit/store.js';
+import { orgArns } from '../config/organization.js';
 import type { StewardConfig } from '../config/schema.js';
 import type { Notice } from '../governance/notice.js';
 import { HoldsStore } from '../holds/store.js';
+import { OrgBreakerReader } from '../org/org-breaker.js';
 import { BreakerStore } from '../state/breaker.js';
 import { RateCounters } from '../state/counters.js';
-import { CLIENT_DEFAULTS } from './clients.js';
+import { CLIENT_DEFAULTS, DYNAMODB_CLIENT_DEFAULTS } from './clients.js';
 import { ENV } from './constants.js';
 
 export interface StewardClients {
@@ -32,6 +35,8 @@ export interface StewardClients {
   readonly lambda: LambdaClient;
   readonly doc: DynamoDBDocumentClient;
   readonly sns?: SNSClient | undefined;
+  /** The document client for the hub's state table (organization); built for the hub's region when unset. */
+  readonly orgDoc?: DynamoDBDocumentClient | undefined;
 }
 
 let shared: StewardClients | undefined;
@@ -59,6 +64,8 @@ export interface TableNames {
   readonly requests?: string | undefined;
   /** The approvals topic. */
   readonly approvalsTopic?: string | undefined;
+  /** Organization: the ARN of the hub's state table (the org breaker). Unset: built from the config's hub. */
+  readonly orgStateTable?: string | undefined;
 }
 
 /** The table names a deployed function finds in its environment. */
@@ -71,6 +78,7 @@ export function tablesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames 
     noticesTopic: env[ENV.noticesTopic],
     requests: env[ENV.requestsTable],
     approvalsTopic: env[ENV.approvalsTopic],
+    orgStateTable: env[ENV.orgStateTableArn],
   };
 }
 
@@ -82,6 +90,7 @@ const TABLE_VARIABLE = {
   noticesTopic: ENV.noticesTopic,
   requests: ENV.requestsTable,
   approvalsTopic: ENV.approvalsTopic,
+  orgStateTable: ENV.orgStateTableArn,
 } as const;
 
 /**
@@ -137,8 +146,27 @@ export class StewardPorts {
     );
   }
 
+  /**
+   * The breakers. In an organization's spoke they include the organization's, read from the hub's state table
+   * (its ARN: `ORG_STATE_TABLE_ARN`, else built from the config's hub) with a client of the hub's region.
+   */
   get breaker(): BreakerStore {
-    return this.once('breaker', () => new BreakerStore(this.clients.doc, this.table('state')));
+    return this.once(
+      'breaker',
+      () => new BreakerStore(this.clients.doc, this.table('state'), this.orgBreaker()),
+    );
+  }
+
+  private orgBreaker(): OrgBreakerReader | undefined {
+    const arn =
+      this.options.tables.orgStateTable ??
+      (this.config.organization ? orgArns(this.config).stateTableArn : undefined);
+    if (!arn) return undefined;
+    const region = arn.split(':')[3];
+    const doc =
+      this.options.clients?.orgDoc ??
+      documentClient(new DynamoDBClient({ ...DYNAMODB_CLIENT_DEFAULTS, region }));
+    return new OrgBreakerReader(doc, arn);
   }
 
   get snapshots(): SnapshotStore {
