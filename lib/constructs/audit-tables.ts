@@ -63,6 +63,34 @@ export function grantRequestRecords(table: dynamodb.ITableV2, grantee: iam.IGran
 }
 
 /**
+ * The protections of every table whose loss could lose a record or let a deletion through (the audit, state,
+ * holds and requests tables here, and the organization's audit and state tables in the hub): on-demand,
+ * point-in-time recovery, deletion protection, retained when the stack is deleted, encrypted.
+ */
+export const PROTECTED_TABLE = {
+  billing: dynamodb.Billing.onDemand(),
+  pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+  deletionProtection: true,
+  removalPolicy: RemovalPolicy.RETAIN,
+  encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+} satisfies Partial<dynamodb.TablePropsV2>;
+
+/** A string key attribute named `name`. */
+export const stringKey = (name: string): dynamodb.Attribute => ({
+  name,
+  type: dynamodb.AttributeType.STRING,
+});
+
+export interface AuditTablesProps {
+  /**
+   * Give the audit table a DynamoDB stream of new images, which the organization forwarder (`OrgForwarder`)
+   * reads to send every record to the hub. Only spokes of an organization need it.
+   * @default false
+   */
+  readonly stream?: boolean;
+}
+
+/**
  * The audit table (one record per deleted image; see functions/shared/audit/records.ts for the key design),
  * the state table (breakers, delete-rate counters, alert de-duplication, reconciliation snapshots) and the
  * holds table (holds placed from the CLI: pk/sk, see functions/shared/holds/store.ts) and the requests table
@@ -80,22 +108,17 @@ export class AuditTables extends Construct {
    */
   readonly requests: dynamodb.TableV2;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: AuditTablesProps = {}) {
     super(scope, id);
-    const common = {
-      billing: dynamodb.Billing.onDemand(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
-    };
-    const key = (name: string) => ({ name, type: dynamodb.AttributeType.STRING });
+    const common = PROTECTED_TABLE;
+    const key = stringKey;
     this.audit = new dynamodb.TableV2(this, 'Audit', {
       ...common,
       partitionKey: key('pk'),
       sortKey: key('sk'),
       // Only records given a `ttl` expire: dry-run plans always, deletions only with `audit.retentionDays`.
       timeToLiveAttribute: 'ttl',
+      ...(props.stream ? { dynamoStream: dynamodb.StreamViewType.NEW_IMAGE } : {}),
       globalSecondaryIndexes: [
         { indexName: AUDIT_INDEXES.byRepository, partitionKey: key('gsi1pk'), sortKey: key('gsi1sk') },
         { indexName: AUDIT_INDEXES.byRun, partitionKey: key('gsi2pk'), sortKey: key('gsi2sk') },
