@@ -223,7 +223,8 @@ describe('formatDeployPlan', () => {
         '  npx cdk bootstrap aws://111111111111/eu-west-1',
         "  # the hub account must be the organization's management account or a delegated administrator of StackSets,",
         '  # with trusted access on: aws cloudformation activate-organizations-access',
-        '  npx cdk deploy EcrStewardHub -c config=steward.config.json',
+        "  # the spokes' Lambda code goes through existing S3 buckets named PREFIX-<region>, one per region (eu-west-1, us-east-1), readable by the organization",
+        '  npx cdk deploy EcrStewardHub -c config=steward.config.json -c assetBucketPrefix=PREFIX',
         '',
       ].join('\n'),
     );

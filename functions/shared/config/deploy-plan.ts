@@ -201,7 +201,13 @@ export function formatDeployPlan(plan: DeployPlan, opts: FormatOptions = {}): st
       `  # the hub account must be the organization's management account or a delegated administrator of StackSets,`,
       `  # with trusted access on: aws cloudformation activate-organizations-access`,
     );
-  out.push(`  ${deploy(hub.name)}`);
+  if (plan.stackSet) {
+    // bin/app.ts refuses a StackSet without it: the spokes' Lambda code travels through these buckets.
+    out.push(
+      `  # the spokes' Lambda code goes through existing S3 buckets named PREFIX-<region>, one per region (${plan.stackSet.regions.join(', ')}), readable by the organization`,
+      `  ${deploy(hub.name)} -c assetBucketPrefix=PREFIX`,
+    );
+  } else out.push(`  ${deploy(hub.name)}`);
   if (spokes.length > 0) {
     out.push(
       `  # then the spokes (the hub's bus and breaker exist first), with the hub account's credentials`,
