@@ -7,7 +7,13 @@
  * - an EventBridge router that matches events against the template's rules and delivers them to the
  *   template's targets: the functions bundled by esbuild, run in Lambda-like execution environments with
  *   the environment the template gives them.
+ * - custom event buses with PutEvents (local/events-service.ts) and their resource policies, SNS subscriptions
+ *   that deliver to the template's queues, DynamoDB streams delivered through event source mappings
+ *   (local/streams.ts).
  * Nothing in functions/ knows it is local: every client reaches this through AWS_ENDPOINT_URL.
+ *
+ * One cloud is one environment (an account and a region, 000000000000 / us-east-1 unless told); a local
+ * organization (local/org.ts) runs one per environment behind a front door (local/front-door.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -15,21 +21,35 @@ import * as path from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type DynamoProxy, startDynamoProxy } from './dynamo-proxy.js';
-import { EcrEmulator } from './ecr-emulator.js';
+import { EcrEmulator, type ReplicationRule } from './ecr-emulator.js';
 import {
   EventRouter,
   rulesFromTemplate,
   schedulesFromTemplate,
   type TemplateSchedule,
 } from './eventbridge.js';
+import { type BusEvent, EventsService } from './events-service.js';
 import type { FaultInjector } from './faults.js';
+import { callerAccount, EVERY_ACCOUNT, type LocalOrganization } from './front-door.js';
 import { type FunctionUrlCall, type FunctionUrlServer, startFunctionUrl } from './function-url.js';
 import { FunctionPool, type InvokeResult } from './functions.js';
 import { LOCAL_PRINCIPALS, type LocalPrincipal } from './principals.js';
 import { type LocalServer, ServiceError, startLocalServer } from './server.js';
-import { EcsService, LambdaService, SnsSink, SqsService } from './services.js';
+import { EcsService, LambdaService, SnsSink, SqsService, snsEnvelope } from './services.js';
 import { LocalQueue } from './sqs.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, type MappingDef, readTemplate, type Template } from './template.js';
+import { StreamPoller, TableStream } from './streams.js';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  type LocalEnvironment,
+  type MappingDef,
+  readTemplate,
+  resolveDeep,
+  STREAM_LABEL,
+  type Template,
+  tableArn,
+  topicArn,
+} from './template.js';
 
 export interface LocalCloudOptions {
   /** The cloud assembly directory (`cdk synth` output). */
@@ -47,6 +67,24 @@ export interface LocalCloudOptions {
   readonly visibilityMs?: number;
   /** Called for every event the router delivers and every message the SNS sink receives. */
   readonly onActivity?: (line: string) => void;
+  /** The account the cloud is. @default LOCAL_ACCOUNT (000000000000) */
+  readonly account?: string;
+  /** The region the cloud is in. @default LOCAL_REGION (us-east-1) */
+  readonly region?: string;
+  /** The access key the cloud's functions and CLI sign with. @default 'local' */
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  /**
+   * The endpoint the cloud's functions and CLI use for every service (DynamoDB included): a local
+   * organization's front door. @default this cloud's own server and DynamoDB
+   */
+  readonly clientEndpoint?: string;
+  /** The organization callers belong to, for resource policies. @default every account in o-local0example */
+  readonly organization?: LocalOrganization;
+  /** Whether STS AssumeRole may hand out credentials of `account`. @default only this cloud's account */
+  readonly isLocalAccount?: (account: string) => boolean;
+  /** Wait between retries of a failed stream batch. @default 50 ms × attempt, at most 1 s */
+  readonly streamRetryDelayMs?: (attempt: number) => number;
 }
 
 export interface DeliveryRecord {
@@ -63,12 +101,10 @@ export class LocalCloud {
    * emulator and for every function invocation (notices that fall due, archives that reach their purge).
    */
   clockOffsetMs = 0;
-  readonly ecr = new EcrEmulator({
-    accountId: LOCAL_ACCOUNT,
-    region: LOCAL_REGION,
-    now: () => new Date(Date.now() + this.clockOffsetMs),
-  });
-  readonly ecs = new EcsService();
+  /** Where this cloud is: the account and region of its ARNs, registry, queues and topics. */
+  readonly env: LocalEnvironment;
+  readonly ecr: EcrEmulator;
+  readonly ecs: EcsService;
   readonly lambda = new LambdaService();
   readonly sns = new SnsSink();
   readonly queues = new Map<string, LocalQueue>();
@@ -79,7 +115,16 @@ export class LocalCloud {
   readonly urlCalls: FunctionUrlCall[] = [];
   /** The function URLs being served, by the logical id of the function they invoke. */
   private readonly urlServers = new Map<string, FunctionUrlServer>();
+  /** The default bus's router (ECR's and every AWS service's events arrive there). */
   readonly router: EventRouter;
+  /** Every bus's router by bus name, the default bus included. */
+  readonly busRouters = new Map<string, EventRouter>();
+  /** PutEvents, for the template's buses. */
+  events!: EventsService;
+  /** The streams of the template's tables that have one, by table name. */
+  readonly streams = new Map<string, TableStream>();
+  /** The event source mappings reading those streams. */
+  readonly streamPollers: StreamPoller[] = [];
   readonly schedules: readonly TemplateSchedule[];
   functions!: FunctionPool;
   private server!: LocalServer;
@@ -102,7 +147,15 @@ export class LocalCloud {
     this.template = JSON.parse(
       readFileSync(path.join(opts.cdkOut, `${stack}.template.json`), 'utf8'),
     ) as Template;
+    this.env = { account: opts.account ?? LOCAL_ACCOUNT, region: opts.region ?? LOCAL_REGION };
+    this.ecr = new EcrEmulator({
+      accountId: this.env.account,
+      region: this.env.region,
+      now: () => new Date(Date.now() + this.clockOffsetMs),
+    });
+    this.ecs = new EcsService(this.env);
     this.router = new EventRouter(rulesFromTemplate(this.template));
+    this.busRouters.set('default', this.router);
     this.schedules = schedulesFromTemplate(this.template);
   }
 
@@ -122,18 +175,13 @@ export class LocalCloud {
         ecs: (op, input) => this.ecs.handle(op, input),
         sqs: (op, input) => sqs.handle(op, input),
         sns: (op, input) => this.sns.handle(op, input),
-        // The local caller: the one principal the CLI runs as on the local cloud.
-        sts: async (op) => {
-          if (op !== 'GetCallerIdentity')
-            throw new ServiceError('InvalidAction', `STS ${op} is not emulated`, 400);
-          return {
-            body: {
-              Arn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/local`,
-              UserId: 'AIDALOCAL',
-              Account: LOCAL_ACCOUNT,
-            },
-          };
-        },
+        // The local caller: the one principal the CLI runs as in its account.
+        sts: async (
+          op,
+          input: { RoleArn?: string; RoleSessionName?: string; DurationSeconds?: string },
+          raw,
+        ) => this.sts(op, input, raw.headers),
+        events: (op, input, raw) => this.events.handle(op, input, raw),
         lambda: (op, input, raw) => this.lambda.handle(op, input, raw),
         tagging: async (op) => {
           if (op !== 'GetResources') throw new Error(`tagging ${op} not implemented`);
@@ -148,7 +196,17 @@ export class LocalCloud {
     this.dynamo = server as never;
     this.dynamoEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    this.ids = readTemplate(this.template, this.opts.cdkOut, this.endpoint);
+    this.ids = readTemplate(this.template, this.opts.cdkOut, this.endpoint, this.env);
+    for (const bus of this.ids.buses.values())
+      if (bus.name !== 'default')
+        this.busRouters.set(bus.name, new EventRouter(rulesFromTemplate(this.template, bus.name)));
+    this.events = new EventsService({
+      ...this.env,
+      buses: new Map([...this.ids.buses.values()].map((b) => [b.name, b.statements])),
+      organization: this.opts.organization ?? EVERY_ACCOUNT,
+      now: () => this.now(),
+      deliver: (bus, event) => this.publishTo(bus, event),
+    });
     for (const def of this.ids.queues.values()) {
       this.queues.set(
         def.logicalId,
@@ -169,7 +227,7 @@ export class LocalCloud {
     for (const table of this.ids.tables.values()) {
       await ddb.send(
         new CreateTableCommand({
-          TableName: table.logicalId,
+          TableName: table.name,
           KeySchema: table.keySchema as never,
           AttributeDefinitions: table.attributeDefinitions as never,
           BillingMode: 'PAY_PER_REQUEST',
@@ -186,24 +244,75 @@ export class LocalCloud {
       );
       // dynalite answers CREATING and flips the status on a timer: wait, so no first call finds no table.
       for (let attempt = 0; attempt < 200; attempt++) {
-        const { Table } = await ddb.send(new DescribeTableCommand({ TableName: table.logicalId }));
+        const { Table } = await ddb.send(new DescribeTableCommand({ TableName: table.name }));
         const indexes = Table?.GlobalSecondaryIndexes ?? [];
         if (Table?.TableStatus === 'ACTIVE' && indexes.every((i) => i.IndexStatus === 'ACTIVE')) break;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
     ddb.destroy();
-    if (this.opts.dynamoFaults && this.opts.faults) {
-      this.dynamoProxy = await startDynamoProxy({ target: this.dynamoEndpoint, faults: this.opts.faults });
+    for (const table of this.ids.tables.values()) {
+      if (!table.streamViewType) continue;
+      const keyNames = [...table.keySchema]
+        .sort((a, b) => (a.KeyType === 'HASH' ? -1 : b.KeyType === 'HASH' ? 1 : 0))
+        .map((k) => k.AttributeName);
+      const arn = `${tableArn(table.name, this.env)}/stream/${STREAM_LABEL}`;
+      this.streams.set(
+        table.name,
+        new TableStream(arn, table.streamViewType, keyNames, this.env.region, () => this.now()),
+      );
+    }
+    // The proxy stands in front of dynalite for faults and, whenever a table has a stream, to record it.
+    const faults = this.opts.dynamoFaults ? this.opts.faults : undefined;
+    if (faults || this.streams.size > 0) {
+      this.dynamoProxy = await startDynamoProxy({
+        target: this.dynamoEndpoint,
+        faults,
+        streams: this.streams,
+      });
       this.dynamoEndpoint = this.dynamoProxy.url;
     }
     this.functions = new FunctionPool(
       this.ids.functions,
-      this.clientEnv(),
+      { ...this.clientEnv(), LOCAL_LAMBDA_ACCOUNT: this.env.account },
       this.opts.logDir,
       () => this.clockOffsetMs,
     );
-    this.mappings = this.ids.mappings;
+    this.mappings = this.ids.mappings.filter((m) => m.source !== 'stream');
+    for (const mapping of this.ids.mappings) {
+      if (mapping.source !== 'stream') continue;
+      const table = this.ids.tables.get(mapping.queue);
+      const stream = table ? this.streams.get(table.name) : undefined;
+      if (!stream) continue;
+      this.streamPollers.push(
+        new StreamPoller(mapping, stream, {
+          invoke: async (id, event) => {
+            const result = await this.functions.invoke(id, event);
+            this.deliveries.push({
+              at: Date.now(),
+              kind: 'batch',
+              target: id,
+              ok: result.ok,
+              detail: result.error?.message,
+            });
+            return result;
+          },
+          sendToQueue: (queueId, body) => {
+            this.queues.get(queueId)?.send(body);
+            this.deliveries.push({
+              at: Date.now(),
+              kind: 'dead-letter',
+              target: mapping.functionId,
+              ok: false,
+            });
+          },
+          functionArn: `arn:aws:lambda:${this.env.region}:${this.env.account}:function:${mapping.functionId}`,
+          ...(this.opts.streamRetryDelayMs ? { retryDelayMs: this.opts.streamRetryDelayMs } : {}),
+          log: (line) => this.opts.onActivity?.(line),
+        }),
+      );
+    }
+    this.applyReplication();
     for (const def of this.ids.urls) {
       // The signature is judged by the real clock (the CLI signs with it, whatever the cloud's clock says);
       // the event reports the cloud's clock, the one the function runs on.
@@ -212,8 +321,8 @@ export class LocalCloud {
         authType: def.authType,
         permissions: def.permissions,
         principals: this.principals,
-        region: LOCAL_REGION,
-        accountId: LOCAL_ACCOUNT,
+        region: this.env.region,
+        accountId: this.env.account,
         invoke: (id, event) => this.functions.invoke(id, event),
         eventNow: () => this.now(),
         onCall: (call) => {
@@ -231,19 +340,33 @@ export class LocalCloud {
     this.sns.onMessage((m) =>
       this.opts.onActivity?.(`sns ${m.topicArn.split(':').pop()}: ${m.subject ?? ''}`),
     );
+    for (const sub of this.ids.subscriptions) {
+      if (sub.protocol !== 'sqs' || !sub.queue) continue;
+      const arn = topicArn(sub.topic, this.env);
+      const subscriptionArn = `${arn}:${sub.logicalId}`;
+      const queue = this.queues.get(sub.queue);
+      this.sns.onMessage((m) => {
+        if (m.topicArn !== arn || !queue) return;
+        if (sub.rawMessageDelivery)
+          queue.send(m.message, {
+            attributes: (m.attributes ?? {}) as Record<string, { DataType: string; StringValue?: string }>,
+          });
+        else queue.send(snsEnvelope(m, subscriptionArn));
+      });
+    }
     this.timer = setInterval(() => this.pump(), 25);
   }
 
   /** The environment that points AWS SDK clients (functions, CLI, tests) at this cloud. */
   clientEnv(): Record<string, string> {
     return {
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL: this.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: this.dynamoEndpoint,
-      ECR_STEWARD_REGISTRY_ID: LOCAL_ACCOUNT,
+      AWS_REGION: this.env.region,
+      AWS_DEFAULT_REGION: this.env.region,
+      AWS_ACCESS_KEY_ID: this.opts.accessKeyId ?? 'local',
+      AWS_SECRET_ACCESS_KEY: this.opts.secretAccessKey ?? 'local',
+      AWS_ENDPOINT_URL: this.opts.clientEndpoint ?? this.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: this.opts.clientEndpoint ?? this.dynamoEndpoint,
+      ECR_STEWARD_REGISTRY_ID: this.env.account,
       POWERTOOLS_METRICS_NAMESPACE: 'EcrSteward',
       // This machine runs Node 20; Lambda runs the template's runtime. The SDK's notice about that is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -318,7 +441,14 @@ export class LocalCloud {
 
   /** Puts an event on the (default) bus: every matching rule's targets receive it. */
   publish(event: unknown): void {
-    for (const { rule, target } of this.router.route(event)) {
+    this.publishTo('default', event);
+  }
+
+  /** Puts an event on the bus `busName` (default, or a bus of the template): its matching rules' targets get it. */
+  publishTo(busName: string, event: unknown | BusEvent): void {
+    const router = this.busRouters.get(busName);
+    if (!router) throw new Error(`no event bus ${busName} in the template`);
+    for (const { rule, target } of router.route(event)) {
       const id = target.resolvedLogicalId;
       if (!id) continue;
       const payload = target.input !== undefined ? JSON.parse(String(target.input)) : event;
@@ -391,8 +521,9 @@ export class LocalCloud {
     }
   }
 
-  /** Delivers queued messages to their functions (event source mappings), one batch per mapping at a time. */
+  /** Delivers queued messages and stream records to their functions, one batch per mapping at a time. */
   private pump(): void {
+    for (const poller of this.streamPollers) void poller.pump();
     for (const mapping of this.mappings) {
       if (this.pumping.has(mapping)) continue;
       const queue = this.queues.get(mapping.queue);
@@ -414,8 +545,8 @@ export class LocalCloud {
           messageAttributes: {},
           md5OfBody: '',
           eventSource: 'aws:sqs',
-          eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${mapping.queue}`,
-          awsRegion: LOCAL_REGION,
+          eventSourceARN: `arn:aws:sqs:${this.env.region}:${this.env.account}:${mapping.queue}`,
+          awsRegion: this.env.region,
         })),
       };
       void this.functions
@@ -454,6 +585,7 @@ export class LocalCloud {
   /** Whether nothing is queued or running: every mapped queue empty, no invocation in flight. */
   idle(): boolean {
     if (this.asyncInFlight > 0 || this.pumping.size > 0) return false;
+    if (!this.streamPollers.every((p) => p.idle())) return false;
     return this.mappings.every((m) => (this.queues.get(m.queue)?.depth ?? 0) === 0);
   }
 
@@ -477,6 +609,70 @@ export class LocalCloud {
     let n = 0;
     for (const [id, q] of this.queues) if (id.startsWith(prefix)) n += q.depth;
     return n;
+  }
+
+  /** STS: who the caller is (by its access key's account), and AssumeRole into a local account. */
+  private async sts(
+    op: string,
+    input: { RoleArn?: string; RoleSessionName?: string; DurationSeconds?: string },
+    headers: Readonly<Record<string, string>>,
+  ): Promise<{ body: unknown }> {
+    const caller = callerAccount(headers, this.env.account);
+    if (op === 'GetCallerIdentity')
+      return { body: { Arn: `arn:aws:iam::${caller}:user/local`, UserId: 'AIDALOCAL', Account: caller } };
+    if (op !== 'AssumeRole') throw new ServiceError('InvalidAction', `STS ${op} is not emulated`, 400);
+    const m = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(input.RoleArn ?? '');
+    const local = this.opts.isLocalAccount ?? ((a: string) => a === this.env.account);
+    if (!m || !local(m[1]!))
+      throw new ServiceError(
+        'AccessDenied',
+        `User: arn:aws:iam::${caller}:user/local is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`,
+        403,
+      );
+    const [, account, role] = m as unknown as [string, string, string];
+    const session = input.RoleSessionName ?? 'local';
+    const seconds = Number(input.DurationSeconds ?? 3600);
+    return {
+      body: {
+        Credentials: {
+          AccessKeyId: `LOCAL${account}ASSUMED`,
+          SecretAccessKey: 'local/assumed/not-a-real-secret',
+          SessionToken: `local-session/${account}/${role}/${session}`,
+          Expiration: new Date(Date.now() + seconds * 1000),
+        },
+        AssumedRoleUser: {
+          AssumedRoleId: `AROALOCAL${account}:${session}`,
+          Arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
+        },
+      },
+    };
+  }
+
+  /** The template's `AWS::ECR::ReplicationConfiguration`, applied to the registry as CloudFormation would. */
+  private applyReplication(): void {
+    for (const r of Object.values(this.template.Resources)) {
+      if (r.Type !== 'AWS::ECR::ReplicationConfiguration') continue;
+      const props = resolveDeep(r.Properties ?? {}, this.template, this.endpoint, this.env) as {
+        ReplicationConfiguration?: {
+          Rules?: {
+            Destinations?: { Region: string; RegistryId: string }[];
+            RepositoryFilters?: { Filter: string; FilterType: 'PREFIX_MATCH' }[];
+          }[];
+        };
+      };
+      const rules: ReplicationRule[] = (props.ReplicationConfiguration?.Rules ?? []).map((rule) => ({
+        destinations: (rule.Destinations ?? []).map((d) => ({ region: d.Region, registryId: d.RegistryId })),
+        ...(rule.RepositoryFilters
+          ? {
+              repositoryFilters: rule.RepositoryFilters.map((f) => ({
+                filter: f.Filter,
+                filterType: f.FilterType,
+              })),
+            }
+          : {}),
+      }));
+      this.ecr.setReplicationConfiguration(rules);
+    }
   }
 
   async close(): Promise<void> {

@@ -11,11 +11,17 @@
  * - server errors: 500 `InternalServerError`;
  * - `onceBefore` hooks run first and may drop the request (the socket is destroyed without an answer).
  * Everything else is forwarded byte for byte and dynalite's answer is returned as is.
+ *
+ * Tables with a stream (`streams`): every successful write (PutItem, UpdateItem, DeleteItem, BatchWriteItem,
+ * TransactWriteItems) is also recorded in the table's stream (local/streams.ts). Under a lock per item, the
+ * proxy reads the item (consistent GetItem) before and after the write and appends what changed, so two
+ * writers of one item through the proxy never mix their images up.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FaultInjector } from './faults.js';
+import type { FaultDecision, FaultInjector } from './faults.js';
+import { type AttributeMap, KeyedLock, type TableStream } from './streams.js';
 
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 const NAMESPACE = 'com.amazonaws.dynamodb.v20120810';
@@ -40,7 +46,10 @@ const DATA_PLANE = new Set([
 export interface DynamoProxyOptions {
   /** dynalite's URL, e.g. `http://127.0.0.1:4567`. */
   readonly target: string;
-  readonly faults: FaultInjector;
+  /** Faults to inject; none when absent (the proxy is then there for the streams). */
+  readonly faults?: FaultInjector | undefined;
+  /** The streams of the tables that have one, by table name. */
+  readonly streams?: ReadonlyMap<string, TableStream>;
   /** One line per faulted request. */
   readonly log?: (line: string) => void;
 }
@@ -71,6 +80,7 @@ export function throttleError(operation: string): { status: number; type: string
 export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<DynamoProxy> {
   const target = new URL(opts.target);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const locks = new KeyedLock();
   const server = createServer((req, res) => {
     void proxy(req, res).catch((e: Error) => {
       opts.log?.(`dynamo proxy error: ${e.message}`);
@@ -97,7 +107,9 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
       } catch {
         input = undefined;
       }
-      const decision = await opts.faults.before(operation, input);
+      const decision: FaultDecision = opts.faults
+        ? await opts.faults.before(operation, input)
+        : { drop: false };
       if (decision.drop) {
         opts.log?.(`${operation} [dropped]`);
         req.socket.destroy();
@@ -114,11 +126,78 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
         respondError(res, 500, 'InternalServerError', 'Internal server error (injected)');
         return;
       }
+      const writes = opts.streams?.size ? streamedWrites(op, input, opts.streams) : [];
+      if (writes.length > 0) {
+        await captured(req, body, res, writes);
+        return;
+      }
     }
     await forward(req, body, res);
   }
 
-  function forward(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+  /** Forwards a write while holding its items, and appends what it changed to the tables' streams. */
+  async function captured(
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+    writes: readonly StreamedWrite[],
+  ): Promise<void> {
+    const lockKeys = writes.map((w) => `${w.table}\u0000${JSON.stringify(w.key)}`);
+    const auth = req.headers.authorization;
+    await locks.with(lockKeys, async () => {
+      const before = await Promise.all(writes.map((w) => readItem(w, auth)));
+      const status = await forward(req, body, res);
+      if (status !== 200) return;
+      const after = await Promise.all(writes.map((w) => readItem(w, auth)));
+      writes.forEach((w, i) => {
+        w.stream.append(before[i], after[i]);
+      });
+    });
+  }
+
+  /** A consistent GetItem of one item, straight from dynalite. */
+  function readItem(w: StreamedWrite, authorization: string | undefined): Promise<AttributeMap | undefined> {
+    const payload = Buffer.from(JSON.stringify({ TableName: w.table, Key: w.key, ConsistentRead: true }));
+    return new Promise((resolve, reject) => {
+      const upstream = request(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          method: 'POST',
+          path: '/',
+          headers: {
+            host: target.host,
+            'content-type': 'application/x-amz-json-1.0',
+            'x-amz-target': `${TARGET_PREFIX}GetItem`,
+            'content-length': String(payload.length),
+            authorization:
+              authorization ??
+              'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+            'x-amz-date': '20200101T000000Z',
+          },
+          agent,
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (answer.statusCode !== 200) {
+              reject(new Error(`stream capture: GetItem ${w.table} answered ${answer.statusCode}: ${text}`));
+              return;
+            }
+            resolve((JSON.parse(text) as { Item?: AttributeMap }).Item);
+          });
+          answer.on('error', reject);
+        },
+      );
+      upstream.on('error', reject);
+      upstream.end(payload);
+    });
+  }
+
+  function forward(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<number> {
     return new Promise((resolve, reject) => {
       const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
       const upstream = request(
@@ -134,7 +213,7 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
-          answer.on('end', resolve);
+          answer.on('end', () => resolve(answer.statusCode ?? 502));
           answer.on('error', reject);
         },
       );
@@ -161,6 +240,50 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
         agent.destroy();
       }),
   };
+}
+
+/** One item a write touches, in a table with a stream. */
+interface StreamedWrite {
+  readonly table: string;
+  readonly key: AttributeMap;
+  readonly stream: TableStream;
+}
+
+/** The items of streamed tables that a write operation touches (none for reads and other tables). */
+function streamedWrites(
+  op: string,
+  input: unknown,
+  streams: ReadonlyMap<string, TableStream>,
+): StreamedWrite[] {
+  const out: StreamedWrite[] = [];
+  const add = (table: unknown, item: unknown) => {
+    const stream = typeof table === 'string' ? streams.get(table) : undefined;
+    if (stream && item && typeof item === 'object')
+      out.push({ table: table as string, key: stream.keyOf(item as AttributeMap), stream });
+  };
+  const i = (input ?? {}) as Record<string, unknown>;
+  switch (op) {
+    case 'PutItem':
+      add(i.TableName, i.Item);
+      break;
+    case 'UpdateItem':
+    case 'DeleteItem':
+      add(i.TableName, i.Key);
+      break;
+    case 'BatchWriteItem':
+      for (const [table, requests] of Object.entries((i.RequestItems ?? {}) as Record<string, unknown[]>))
+        for (const r of requests as Record<string, { Item?: unknown; Key?: unknown }>[])
+          add(table, r.PutRequest?.Item ?? r.DeleteRequest?.Key);
+      break;
+    case 'TransactWriteItems':
+      for (const item of (i.TransactItems ?? []) as Record<string, Record<string, unknown>>[]) {
+        if (item.Put) add(item.Put.TableName, item.Put.Item);
+        if (item.Update) add(item.Update.TableName, item.Update.Key);
+        if (item.Delete) add(item.Delete.TableName, item.Delete.Key);
+      }
+      break;
+  }
+  return out;
 }
 
 /** An awsJson1.0 error as DynamoDB sends it, with the CRC32 of the body DynamoDB clients may check. */

@@ -499,12 +499,13 @@ const KIND_BY_SERVICE: Readonly<Record<string, TargetKind>> = { lambda: 'lambda'
 /**
  * The enabled event-pattern rules of a CloudFormation template (`Template.toJSON()` or a `cdk.out` file):
  * every `AWS::Events::Rule` with an `EventPattern` whose `State` is ENABLED (or absent, CloudFormation's
- * default) or ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS, on the default event bus. Schedule-only rules,
- * DISABLED rules and rules on another bus (which never sees AWS service events) are left out. Target ARNs are
- * resolved to the target's logical id and kind; patterns are not validated here ({@link EventRouter} does).
+ * default) or ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS, on the bus `busName` (the default bus unless
+ * told: it is the one that sees AWS service events; a custom bus only sees what PutEvents puts on it).
+ * Schedule-only rules, DISABLED rules and rules on another bus are left out. Target ARNs are resolved to the
+ * target's logical id and kind; patterns are not validated here ({@link EventRouter} does).
  */
 // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is untyped JSON.
-export function rulesFromTemplate(template: any): TemplateRule[] {
+export function rulesFromTemplate(template: any, busName = 'default'): TemplateRule[] {
   const resources = resourcesOf(template);
   const rules: TemplateRule[] = [];
   for (const [logicalId, resource] of Object.entries(resources)) {
@@ -513,7 +514,7 @@ export function rulesFromTemplate(template: any): TemplateRule[] {
     if (props.EventPattern === undefined) continue;
     const state = typeof props.State === 'string' ? props.State : 'ENABLED';
     if (!ENABLED_STATES.has(state)) continue;
-    if (props.EventBusName !== undefined && props.EventBusName !== 'default') continue;
+    if (ruleBusName(props.EventBusName, resources) !== busName) continue;
     const targets = Array.isArray(props.Targets) ? props.Targets.filter(isPlainObject) : [];
     rules.push({
       logicalId,
@@ -570,6 +571,29 @@ export function schedulesFromTemplate(template: any): TemplateSchedule[] {
     });
   }
   return schedules;
+}
+
+/**
+ * The name of the bus a rule's `EventBusName` names: absent is `default`; a literal is a name or a bus ARN
+ * (`…:event-bus/<name>`); `Ref` / `Fn::GetAtt [id, Name|Arn]` of an `AWS::Events::EventBus` is its `Name`.
+ */
+export function ruleBusName(value: unknown, resources: Record<string, unknown>): string | undefined {
+  if (value === undefined) return 'default';
+  if (typeof value === 'string') return value.includes(':event-bus/') ? value.split(':event-bus/')[1] : value;
+  if (!isPlainObject(value)) return undefined;
+  const getAtt = value['Fn::GetAtt'];
+  const id =
+    typeof value.Ref === 'string'
+      ? value.Ref
+      : Array.isArray(getAtt)
+        ? getAtt[0]
+        : typeof getAtt === 'string'
+          ? getAtt.split('.')[0]
+          : undefined;
+  const bus = typeof id === 'string' ? resources[id] : undefined;
+  if (!isPlainObject(bus) || bus.Type !== 'AWS::Events::EventBus') return undefined;
+  const name = isPlainObject(bus.Properties) ? bus.Properties.Name : undefined;
+  return typeof name === 'string' ? name : id;
 }
 
 function resourcesOf(template: unknown): Record<string, unknown> {

@@ -42,7 +42,7 @@ process.on('message', async (msg) => {
     awsRequestId: randomUUID(),
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:000000000000:function:${functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:${process.env.LOCAL_LAMBDA_ACCOUNT ?? '000000000000'}:function:${functionName}`,
     memoryLimitInMB: '1024',
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',

@@ -2,9 +2,10 @@
  * The local cloud's HTTP front door: one server on 127.0.0.1 that speaks the four wire protocols the
  * project's AWS SDK v3 clients use, so that every client configured with AWS_ENDPOINT_URL=<url> reaches it:
  *
- * - awsJson (POST /, `X-Amz-Target: <prefix>.<Operation>`): ECR and ECS and Resource Groups Tagging
- *   (awsJson1.1), SQS (awsJson1.0 with `awsQueryCompatible`, as @aws-sdk/client-sqs 3.x sends it).
- * - awsQuery (form-encoded POST, `Action=<Operation>`, XML responses): SNS.
+ * - awsJson (POST /, `X-Amz-Target: <prefix>.<Operation>`): ECR, ECS, EventBridge and Resource Groups
+ *   Tagging (awsJson1.1), SQS (awsJson1.0 with `awsQueryCompatible`, as @aws-sdk/client-sqs 3.x sends it).
+ * - awsQuery (form-encoded POST, `Action=<Operation>`, XML responses): SNS, and STS (GetCallerIdentity,
+ *   AssumeRole).
  * - restJson1 (method + path, e.g. `POST /2015-03-31/functions/{FunctionName}/invocations`): Lambda.
  *
  * The server decodes the request, asks the FaultInjector what to inject, calls the service's handler with
@@ -17,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import type { FaultInjector } from './faults.js';
 
 /** The services the local cloud can host. */
-export type ServiceName = 'ecr' | 'ecs' | 'sqs' | 'tagging' | 'sns' | 'lambda' | 'sts';
+export type ServiceName = 'ecr' | 'ecs' | 'sqs' | 'tagging' | 'sns' | 'lambda' | 'sts' | 'events';
 
 /** The request as received, for handlers that need more than the decoded input (Lambda headers, raw bodies). */
 export interface RawRequest {
@@ -121,6 +122,7 @@ const JSON_TARGETS: readonly (readonly [string, ServiceName])[] = [
   ['AmazonEC2ContainerServiceV20141113.', 'ecs'],
   ['AmazonSQS.', 'sqs'],
   ['ResourceGroupsTaggingAPI_20170126.', 'tagging'],
+  ['AWSEvents.', 'events'],
 ];
 
 /** Namespaces used in awsJson `__type` values where the real service qualifies them. */
@@ -148,6 +150,10 @@ const FAULT_ERRORS: Record<ServiceName, { throttle: () => ServiceError; serverEr
   sqs: {
     throttle: () => new ServiceError('RequestThrottled', 'Rate exceeded', 403),
     serverError: () => new ServiceError('InternalFailure', 'Internal failure (injected)', 500),
+  },
+  events: {
+    throttle: () => new ServiceError('ThrottlingException', 'Rate exceeded', 400),
+    serverError: () => new ServiceError('InternalException', 'Internal error (injected)', 500),
   },
   sts: {
     throttle: () => new ServiceError('Throttling', 'Rate exceeded', 400),
@@ -365,8 +371,9 @@ function decodeRequest(raw: RawRequest): Decoded | undefined {
     const params = new URLSearchParams(raw.body);
     const action = params.get('Action');
     if (!action) return undefined;
-    // STS speaks awsQuery too; the CLI asks it who the caller is (holds and restores name their principal).
-    const service = action === 'GetCallerIdentity' ? 'sts' : 'sns';
+    // STS speaks awsQuery too; the CLI asks it who the caller is (holds and restores name their principal)
+    // and assumes a role in another account of a local organization (`plan --account --role`).
+    const service = action === 'GetCallerIdentity' || action === 'AssumeRole' ? 'sts' : 'sns';
     return { service, op: action, protocol: 'query', input: unflattenQuery(params) };
   }
   const path = raw.path.length > 1 ? raw.path.replace(/\/+$/, '') : raw.path;

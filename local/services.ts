@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ServiceError } from './server.js';
 import type { LocalQueue } from './sqs.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
+import { DEFAULT_ENVIRONMENT, type LocalEnvironment } from './template.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -90,6 +90,45 @@ export interface PublishedMessage {
   readonly message: string;
   readonly at: string;
   readonly messageId: string;
+  /** `MessageAttributes` of the Publish call, as decoded (`{name: {DataType, StringValue}}`). */
+  readonly attributes?: Readonly<Record<string, { DataType: string; StringValue?: string }>> | undefined;
+}
+
+/**
+ * The body SNS delivers to an SQS subscription without raw message delivery: the notification envelope, with
+ * SNS's members in SNS's order and layout (`"Name" : value`, two-space indent). `Subject` is present only when
+ * the message had one, `MessageAttributes` only when it had some (as `{Type, Value}`). The signature is a
+ * local placeholder (SignatureVersion 1 is SHA1withRSA over the canonical message; nothing local verifies it).
+ */
+export function snsEnvelope(message: PublishedMessage, subscriptionArn: string): string {
+  const region = message.topicArn.split(':')[3] ?? 'us-east-1';
+  const attributes = Object.entries(message.attributes ?? {});
+  const members: [string, unknown][] = [
+    ['Type', 'Notification'],
+    ['MessageId', message.messageId],
+    ['TopicArn', message.topicArn],
+    ...(message.subject !== undefined ? ([['Subject', message.subject]] as [string, unknown][]) : []),
+    ['Message', message.message],
+    ['Timestamp', message.at],
+    ['SignatureVersion', '1'],
+    ['Signature', Buffer.from(`local-signature:${message.messageId}`).toString('base64')],
+    ['SigningCertURL', `https://sns.${region}.amazonaws.com/SimpleNotificationService-local.pem`],
+    [
+      'UnsubscribeURL',
+      `https://sns.${region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${subscriptionArn}`,
+    ],
+    ...(attributes.length > 0
+      ? ([
+          [
+            'MessageAttributes',
+            Object.fromEntries(
+              attributes.map(([name, v]) => [name, { Type: v.DataType, Value: v.StringValue ?? '' }]),
+            ),
+          ],
+        ] as [string, unknown][])
+      : []),
+  ];
+  return `{\n${members.map(([k, v]) => `  ${JSON.stringify(k)} : ${JSON.stringify(v)}`).join(',\n')}\n}`;
 }
 
 /** SNS sink (query protocol): keeps every published message and tells a listener as it arrives. */
@@ -109,6 +148,9 @@ export class SnsSink {
       message: String(input.Message ?? ''),
       at: new Date().toISOString(),
       messageId: randomUUID(),
+      ...(input.MessageAttributes && typeof input.MessageAttributes === 'object'
+        ? { attributes: input.MessageAttributes as PublishedMessage['attributes'] }
+        : {}),
     };
     this.messages.push(message);
     for (const l of this.listeners) l(message);
@@ -127,17 +169,20 @@ export class EcsService {
   }[] = [];
   private readonly taskDefinitions = new Map<string, string[]>();
 
+  /** @param env where the services run: their ARNs name its account and region */
+  constructor(private readonly env: LocalEnvironment = DEFAULT_ENVIRONMENT) {}
+
   /** Declares a running service: one task of `image` (`…/repo:tag` or `…/repo@sha256:…`) with its resolved digest. */
   runService(cluster: string, name: string, image: string, digest?: string): void {
     const family = name;
     const revision = [...this.taskDefinitions.keys()].filter((k) => k.startsWith(`${family}:`)).length + 1;
-    const td = `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task-definition/${family}:${revision}`;
+    const td = `arn:aws:ecs:${this.env.region}:${this.env.account}:task-definition/${family}:${revision}`;
     this.taskDefinitions.set(`${family}:${revision}`, [image]);
     this.services.push({ cluster, name, taskDefinition: td, image, digest });
   }
 
   async handle(op: string, input: Record<string, unknown>): Promise<{ body: unknown }> {
-    const clusterArn = (c: string) => `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:cluster/${c}`;
+    const clusterArn = (c: string) => `arn:aws:ecs:${this.env.region}:${this.env.account}:cluster/${c}`;
     const clusterOf = (v: unknown) =>
       String(v ?? 'default')
         .split('/')
@@ -150,7 +195,7 @@ export class EcsService {
           body: {
             taskArns: this.services
               .filter((s) => s.cluster === clusterOf(input.cluster))
-              .map((s) => `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task/${s.cluster}/${s.name}-1`),
+              .map((s) => `arn:aws:ecs:${this.env.region}:${this.env.account}:task/${s.cluster}/${s.name}-1`),
           },
         };
       case 'DescribeTasks': {
@@ -158,7 +203,7 @@ export class EcsService {
         const tasks = this.services
           .map((s) => ({
             s,
-            arn: `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task/${s.cluster}/${s.name}-1`,
+            arn: `arn:aws:ecs:${this.env.region}:${this.env.account}:task/${s.cluster}/${s.name}-1`,
           }))
           .filter(({ arn }) => wanted.has(arn))
           .map(({ s, arn }) => ({
@@ -173,7 +218,9 @@ export class EcsService {
           body: {
             serviceArns: this.services
               .filter((s) => s.cluster === clusterOf(input.cluster))
-              .map((s) => `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:service/${s.cluster}/${s.name}`),
+              .map(
+                (s) => `arn:aws:ecs:${this.env.region}:${this.env.account}:service/${s.cluster}/${s.name}`,
+              ),
           },
         };
       case 'DescribeServices': {
@@ -200,7 +247,7 @@ export class EcsService {
           .filter((k) => k.split(':')[0] === family)
           .sort((a, b) => Number(b.split(':')[1]) - Number(a.split(':')[1]))
           .slice(0, Number(input.maxResults ?? 100))
-          .map((k) => `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task-definition/${k}`);
+          .map((k) => `arn:aws:ecs:${this.env.region}:${this.env.account}:task-definition/${k}`);
         return { body: { taskDefinitionArns: arns } };
       }
       case 'DescribeTaskDefinition': {
