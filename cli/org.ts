@@ -3,21 +3,22 @@
  * --region R`), and find the hub's tables from the config, so `audit --org` and `breaker status --org` need no
  * table names.
  */
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AssumeRoleCommand,
   type AssumeRoleCommandOutput,
   GetCallerIdentityCommand,
   STSClient,
 } from '@aws-sdk/client-sts';
-import { CLIENT_DEFAULTS } from '../functions/shared/runtime/clients.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../functions/shared/audit/store.js';
+import { orgArns } from '../functions/shared/config/organization.js';
+import { partitionOf } from '../functions/shared/config/regions.js';
+import type { StewardConfig } from '../functions/shared/config/schema.js';
+import { CLIENT_DEFAULTS, DYNAMODB_CLIENT_DEFAULTS } from '../functions/shared/runtime/clients.js';
+import { ENV } from '../functions/shared/runtime/constants.js';
 import { CliError } from './util.js';
-
-/** The partition of a region's ARNs: `aws`, `aws-cn` or `aws-us-gov`. */
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
 
 /** A 12-digit account id, or a CLI error naming the option. */
 export function accountOption(value: string, option: string): string {
@@ -59,4 +60,45 @@ export async function actInAccount(account: string, roleName: string, region: st
   // A profile would otherwise win over the assumed credentials in clients that read AWS_PROFILE first.
   delete process.env.AWS_PROFILE;
   return out.AssumedRoleUser?.Arn ?? roleArn;
+}
+
+/** A table of the hub, as the CLI addresses it: by ARN (any account) with a client of the hub's region. */
+export interface HubTable {
+  readonly tableName: string;
+  readonly region: string;
+}
+
+/**
+ * The hub's org audit or org state table: `--org-…-table` or ORG_…_TABLE_NAME (a name or an ARN), else the ARN
+ * built from the config's organization.hub. A bare name is read in the hub's region when the config names
+ * one, else in the current region.
+ */
+export function hubTable(
+  which: 'audit' | 'state',
+  option: string | undefined,
+  config: StewardConfig | undefined,
+): HubTable {
+  const given = option ?? process.env[which === 'audit' ? ENV.orgAuditTable : ENV.orgStateTable];
+  const hubRegion = config?.organization?.hub.region;
+  if (given) {
+    const arnRegion = given.startsWith('arn:') ? given.split(':')[3] : undefined;
+    const region = arnRegion ?? hubRegion ?? process.env.AWS_REGION;
+    if (!region)
+      throw new CliError(`cannot tell the region of the org ${which} table ${given}: pass its ARN`);
+    return { tableName: given, region };
+  }
+  if (!config?.organization)
+    throw new CliError(
+      `no organization: pass --config with an "organization" section (or set ECR_STEWARD_CONFIG), or --org-${which}-table`,
+    );
+  const arns = orgArns(config);
+  return {
+    tableName: which === 'audit' ? (arns.auditTableArn as string) : (arns.stateTableArn as string),
+    region: config.organization.hub.region,
+  };
+}
+
+/** A document client for a hub table's region (the hub may be in another region than the caller). */
+export function hubDocument(table: HubTable): DynamoDBDocumentClient {
+  return documentClient(new DynamoDBClient({ ...DYNAMODB_CLIENT_DEFAULTS, region: table.region }));
 }

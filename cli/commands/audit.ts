@@ -10,6 +10,7 @@ import {
   auditTableName,
   dynamo,
   type LiveOptions,
+  loadConfig,
   region,
   registryId,
   sinceToIso,
@@ -17,6 +18,7 @@ import {
 } from '../aws.js';
 import { parseDigest, parseRepositoryName } from '../refs.js';
 import { CliError } from '../util.js';
+import { auditOrganization } from './audit-org.js';
 
 interface AuditOptions extends LiveOptions {
   readonly repository?: string;
@@ -27,6 +29,9 @@ interface AuditOptions extends LiveOptions {
   readonly includePlanned?: boolean;
   readonly request?: string;
   readonly requestsTable?: string;
+  readonly org?: boolean;
+  readonly account?: string;
+  readonly orgAuditTable?: string;
 }
 
 const COLUMNS = [
@@ -72,12 +77,39 @@ export function registerAudit(program: Command): void {
       "the whole story of one deletion request: created, every answer given or refused (who, from where), each image's notice, deletion or cancellation",
     )
     .option('--requests-table <name>', 'requests table name, with --request (default: $REQUESTS_TABLE_NAME)')
+    .option(
+      '--org',
+      "the organization's audit trail, from the hub (every spoke's records); filter with --account and --region",
+    )
+    .option('--account <id>', 'with --org: one spoke account')
+    .option(
+      '--org-audit-table <name-or-arn>',
+      "with --org: the hub's org audit table (default: $ORG_AUDIT_TABLE_NAME, else built from --config's organization.hub)",
+    )
+    .option('--config <file>', 'with --org: the config naming the hub (default: $ECR_STEWARD_CONFIG)')
     .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
     .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
     .addOption(
       new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
     )
-    .action(async (opts: AuditOptions) => {
+    .action(async (opts: AuditOptions, command: Command) => {
+      if (opts.org) {
+        if (opts.digest !== undefined || opts.request !== undefined)
+          throw new CliError(
+            '--org lists records by account, region and repository; --digest and --request read one spoke',
+          );
+        if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
+        const configPath = opts.config ?? process.env.ECR_STEWARD_CONFIG;
+        const region = command.optsWithGlobals<{ region?: string }>().region;
+        process.stdout.write(
+          await auditOrganization(
+            { ...opts, region },
+            configPath === undefined ? undefined : loadConfig(configPath),
+          ),
+        );
+        return;
+      }
+      if (opts.account !== undefined) throw new CliError('--account goes with --org');
       if (opts.request !== undefined) return auditRequest(opts);
       // Checked before any AWS call: a mistyped digest would otherwise read as "no deletions recorded".
       if (opts.digest !== undefined) parseDigest(opts.digest, '--digest');

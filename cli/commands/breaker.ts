@@ -1,5 +1,6 @@
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
+import { OrgBreakerReader } from '../../functions/shared/org/org-breaker.js';
 import {
   type BreakerScope,
   type BreakerState,
@@ -7,6 +8,7 @@ import {
   isOpen,
 } from '../../functions/shared/state/breaker.js';
 import { auditTableName, dynamo, type LiveOptions, loadConfig, stateTableName } from '../aws.js';
+import { hubDocument, hubTable } from '../org.js';
 import { parseBreakerScope } from '../refs.js';
 import { connectApprovals, type EndpointOptions, endpointOptions } from '../signed.js';
 import { CliError } from '../util.js';
@@ -17,6 +19,30 @@ interface BreakerOptions extends LiveOptions, EndpointOptions {
   readonly by?: string;
   readonly request?: boolean;
   readonly reason?: string;
+  readonly org?: boolean;
+  readonly orgStateTable?: string;
+  readonly orgAuditTable?: string;
+}
+
+/** The config naming the hub, for `--org` (`--config`, else $ECR_STEWARD_CONFIG), if any. */
+const orgConfig = (opts: BreakerOptions) => {
+  const path = opts.config ?? process.env.ECR_STEWARD_CONFIG;
+  return path === undefined ? undefined : loadConfig(path);
+};
+
+/** `breaker status --org`: the organization's breaker, read from the hub as every spoke reads it. */
+async function orgStatus(opts: BreakerOptions): Promise<string> {
+  const table = hubTable('state', opts.orgStateTable, orgConfig(opts));
+  const state = await new OrgBreakerReader(hubDocument(table), table.tableName).get();
+  const now = new Date();
+  if (!state) return 'organization: closed — it has never opened: every spoke deletes as configured\n';
+  return `${describe(state, now)}\n${isOpen(state, now) ? 'Every spoke of the organization refuses to delete until it is reset (ecr-steward breaker reset --org).\n' : ''}`;
+}
+
+/** One breaker's line: open since when and why, or closed (by whom). */
+function describe(b: BreakerState, now: Date): string {
+  const open = isOpen(b, now);
+  return `${b.scope}: ${open ? 'OPEN' : 'closed'}${open ? ` since ${b.openedAt} — ${b.reason ?? ''}${b.closesAt ? ` (closes by itself at ${b.closesAt})` : ''}` : b.closedBy ? ` (reset by ${b.closedBy} at ${b.closedAt})` : ''}`;
 }
 
 /**
@@ -40,7 +66,17 @@ export function registerBreaker(program: Command): void {
     .description('list breakers and whether they are open')
     .option('--scope <scope>', 'registry or repository:<name>')
     .option('--state-table <name>', 'state table name (default: $STATE_TABLE_NAME)')
+    .option('--org', "the organization's breaker, in the hub (every spoke reads it before each delete batch)")
+    .option(
+      '--org-state-table <name-or-arn>',
+      "with --org: the hub's state table (default: $ORG_STATE_TABLE_NAME, else built from --config's organization.hub)",
+    )
+    .option('--config <file>', 'with --org: the config naming the hub (default: $ECR_STEWARD_CONFIG)')
     .action(async (opts: BreakerOptions) => {
+      if (opts.org) {
+        process.stdout.write(await orgStatus(opts));
+        return;
+      }
       const scope = opts.scope === undefined ? undefined : parseBreakerScope(opts.scope);
       const now = new Date();
       const items: BreakerState[] = [];
@@ -64,17 +100,18 @@ export function registerBreaker(program: Command): void {
         process.stdout.write('no breaker has ever opened: ECR Steward deletes as configured\n');
         return;
       }
-      for (const b of shown) {
-        const open = isOpen(b, now);
-        process.stdout.write(
-          `${b.scope}: ${open ? 'OPEN' : 'closed'}${open ? ` since ${b.openedAt} — ${b.reason ?? ''}${b.closesAt ? ` (closes by itself at ${b.closesAt})` : ''}` : b.closedBy ? ` (reset by ${b.closedBy} at ${b.closedAt})` : ''}\n`,
-        );
-      }
+      for (const b of shown) process.stdout.write(`${describe(b, now)}\n`);
     });
   const reset = breaker
     .command('reset')
     .description('close a breaker so ECR Steward deletes again in that scope (recorded in the audit table)')
-    .requiredOption('--scope <scope>', 'registry or repository:<name>')
+    .option('--scope <scope>', 'registry or repository:<name> (required unless --org)')
+    .option('--org', "reset the organization's breaker in the hub (with the hub's credentials)")
+    .option('--org-state-table <name-or-arn>', "with --org: the hub's state table (default: from --config)")
+    .option(
+      '--org-audit-table <name-or-arn>',
+      "with --org: the hub's org audit table (default: from --config)",
+    )
     .option(
       '--by <name>',
       'who resets it (default: $USER; not with --request, which names the signed caller)',
@@ -91,6 +128,12 @@ export function registerBreaker(program: Command): void {
       'config whose governance.approval.breakerReset: true makes every reset a request (default: $ECR_STEWARD_CONFIG, else none)',
     );
   endpointOptions(reset).action(async (opts: BreakerOptions) => {
+    if (opts.org) {
+      process.stdout.write(await orgReset(opts));
+      return;
+    }
+    if (opts.scope === undefined)
+      throw new CliError('--scope is required (registry or repository:<name>), or --org');
     const scope: BreakerScope = parseBreakerScope(opts.scope);
     if (resetNeedsApproval(opts)) {
       if (opts.by !== undefined)
@@ -135,4 +178,39 @@ export function registerBreaker(program: Command): void {
       `${scope}: breaker closed by ${by}${isOpen(before, now) ? '' : ' (it was not open)'}\n`,
     );
   });
+}
+
+/**
+ * `breaker reset --org`: closes the organization's breaker in the hub and records who did it in the org audit
+ * table. Every spoke deletes again from its next batch. Made with the hub's credentials: no spoke may.
+ */
+async function orgReset(opts: BreakerOptions): Promise<string> {
+  if (opts.scope !== undefined || opts.request)
+    throw new CliError('--org resets the organization breaker: no --scope, no --request');
+  const config = orgConfig(opts);
+  const state = hubTable('state', opts.orgStateTable, config);
+  const audit = hubTable('audit', opts.orgAuditTable, config);
+  const doc = hubDocument(state);
+  const by = opts.by ?? process.env.USER ?? 'unknown';
+  const now = new Date();
+  const store = new BreakerStore(doc, state.tableName);
+  const before = await store.get('organization');
+  await store.close('organization', by, now);
+  await hubDocument(audit).send(
+    new PutCommand({
+      TableName: audit.tableName,
+      Item: {
+        pk: 'BREAKER#organization',
+        sk: `RESET#${now.toISOString()}`,
+        kind: 'breaker-reset',
+        scope: 'organization',
+        by,
+        at: now.toISOString(),
+        wasOpen: isOpen(before, now),
+        openedAt: before?.openedAt,
+        reason: before?.reason,
+      },
+    }),
+  );
+  return `organization: breaker closed by ${by}${isOpen(before, now) ? '' : ' (it was not open)'}; every spoke deletes again from its next batch\n`;
 }

@@ -1,11 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  backupCovers,
-  literalPrefix,
-  replicaNote,
-  withReplicas,
-} from '../../functions/shared/backup/replicas.js';
+import { backupCovers, replicaNote, withReplicas } from '../../functions/shared/backup/replicas.js';
+import { literalPrefix } from '../../functions/shared/config/organization.js';
 import type { Decision, Plan } from '../../functions/shared/lifecycle/types.js';
 
 const decision = (digest: string, action: Decision['action']): Decision => ({

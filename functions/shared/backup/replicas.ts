@@ -7,6 +7,7 @@
  * repositories whose name starts with its literal part (what comes before the first `*`) — exactly what the
  * replication rule built from it copies, no more and no less.
  */
+import { literalPrefix } from '../config/organization.js';
 import type { Plan } from '../lifecycle/types.js';
 
 /** One destination that holds a complete copy of an image (DescribeImageReplicationStatus COMPLETE). */
@@ -19,9 +20,6 @@ export interface Replica {
 export interface BackupScope {
   readonly repositories: readonly string[];
 }
-
-/** The literal prefix of a glob: what a `PREFIX_MATCH` replication filter matches. */
-export const literalPrefix = (glob: string): string => glob.split('*', 1)[0] ?? '';
 
 /** Whether ECR replication (built from `backup`) copies the images pushed to `repository`. */
 export function backupCovers(backup: BackupScope | undefined, repository: string): boolean {
