@@ -13,7 +13,7 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from 'aws
 import type { OrgEntry } from '../shared/org/events.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { functionRegion, requireEnv } from '../shared/runtime/env.js';
-import { orgClients } from './clients.js';
+import { eventsClientFor } from './clients.js';
 import {
   alertFromMessage,
   type BusEntry,
@@ -39,8 +39,11 @@ export interface BatchResponse {
 /** Overrides for tests (backoff without waiting). */
 export const forwarderOptions: { send: SendOptions } = { send: {} };
 
-const putEvents: PutEvents = (entries) =>
-  orgClients.events.send(new PutEventsCommand({ Entries: entries.map((e) => ({ ...e })) }));
+/** PutEvents on the client of the bus's region. */
+const putEventsOn =
+  (busArn: string): PutEvents =>
+  (entries) =>
+    eventsClientFor(busArn).send(new PutEventsCommand({ Entries: entries.map((e) => ({ ...e })) }));
 
 /** Entry point for both the audit-table stream and the alerts queue. */
 export async function handler(
@@ -104,7 +107,7 @@ async function forwardStream(
     entries.map((e) => e.entry),
     busArn,
   );
-  const { failed, failures } = await sendAll(ready, putEvents, {
+  const { failed, failures } = await sendAll(ready, putEventsOn(busArn), {
     ...forwarderOptions.send,
     stopAtFirstFailure: true,
   });
@@ -150,7 +153,7 @@ async function forwardAlerts(
     entries.map((e) => e.entry),
     busArn,
   );
-  const { failed, failures } = await sendAll(ready, putEvents, forwarderOptions.send);
+  const { failed, failures } = await sendAll(ready, putEventsOn(busArn), forwarderOptions.send);
   for (const f of failures) logger.error('alert not accepted by the hub bus', { ...f });
   for (const i of [...[...failed].map((k) => positions[k]!), ...unfit]) failedIds.push(entries[i]!.messageId);
   metrics.addMetric('AlertsForwarded', MetricUnit.Count, ready.length - failed.size);
