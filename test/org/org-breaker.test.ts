@@ -56,13 +56,11 @@ describe('OrgBreakerReader', () => {
 
   it('throws when GetItem fails, so the caller counts the breaker as open', async () => {
     // Prepare
-    ddb
-      .on(GetCommand)
-      .rejects(
-        Object.assign(new Error('not authorized to perform dynamodb:GetItem'), {
-          name: 'AccessDeniedException',
-        }),
-      );
+    ddb.on(GetCommand).rejects(
+      Object.assign(new Error('not authorized to perform dynamodb:GetItem'), {
+        name: 'AccessDeniedException',
+      }),
+    );
 
     // Act
     const read = new OrgBreakerReader(documentClient(), TABLE_ARN).firstOpen(NOW);
