@@ -70,19 +70,23 @@ export class Replication extends Construct {
     const rules = props.rules.map((rule, r) => ({
       ...rule,
       destinations: (rule.destinations as Destination[]).map((d, i) => {
-        const keep = new CfnCondition(this, `NotSelf${r}x${i}`, {
-          expression: Fn.conditionNot(
-            Fn.conditionAnd(
+        // Without `backup.accounts` the destination is the stack's own account: only the region can differ.
+        const self = Token.isUnresolved(d.registryId)
+          ? Fn.conditionEquals(Aws.REGION, d.region)
+          : Fn.conditionAnd(
               Fn.conditionEquals(Aws.REGION, d.region),
               Fn.conditionEquals(Aws.ACCOUNT_ID, d.registryId),
-            ),
-          ),
-        });
+            );
+        const keep = new CfnCondition(this, `NotSelf${r}x${i}`, { expression: Fn.conditionNot(self) });
         keeps.push(keep);
-        return Fn.conditionIf(keep.logicalId, d, Aws.NO_VALUE) as unknown as Destination;
+        // The L1 renames the fields of plain objects only, not those inside an intrinsic: CloudFormation's here.
+        const cfn = { Region: d.region, RegistryId: d.registryId };
+        return Fn.conditionIf(keep.logicalId, cfn, Aws.NO_VALUE) as unknown as Destination;
       }),
     }));
-    const anyKept = new CfnCondition(this, 'AnyDestination', { expression: anyOf(keeps) });
+    // A condition defined as a bare reference to another is not valid CloudFormation: one destination's is used as is.
+    const anyKept =
+      keeps.length === 1 ? keeps[0]! : new CfnCondition(this, 'AnyDestination', { expression: anyOf(keeps) });
     this.configuration = new ecr.CfnReplicationConfiguration(this, 'Resource', {
       replicationConfiguration: { rules },
     });

@@ -1,4 +1,12 @@
-import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  BOOTSTRAP_QUALIFIER_CONTEXT,
+  CfnOutput,
+  DefaultStackSynthesizer,
+  Stack,
+  type StackProps,
+  Token,
+} from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Capability, DeploymentType, StackSet, StackSetTarget, StackSetTemplate } from 'cdk-stacksets';
 import type { Construct } from 'constructs';
@@ -13,6 +21,7 @@ import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV } from '../../functions/shared/runtime/constants.js';
 import { AlertTopics } from '../constructs/alerts.js';
 import { OrgHub, type OrgPrincipals } from '../constructs/org-hub.js';
+import { acknowledge, wildcardResource } from '../nag.js';
 import { EcrStewardStackSetStack, type OrgSpokeProps } from './ecr-steward-stack.js';
 
 /** The spokes as a service-managed StackSet (`organization.deployment: "stackset"`). */
@@ -147,6 +156,46 @@ export class EcrStewardHubStack extends Stack {
       ...(targets[0] ? { target: targets[0] } : {}),
     });
     for (const target of targets.slice(1)) stackSet.addTarget(target);
+    this.acknowledgeAssetCopy(props.assetBucketPrefix, plan.regions);
     return { stackSet, template };
+  }
+
+  /**
+   * cdk-stacksets copies the spokes' Lambda code into the asset buckets with CDK's own BucketDeployment
+   * function (one per stack): its role and runtime are CDK's, and are acknowledged here, on that function only.
+   */
+  private acknowledgeAssetCopy(prefix: string, regions: readonly string[]): void {
+    const copiers = this.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    const bucket = (name: string) => wildcardResource(`arn:<AWS::Partition>:s3:::${name}/*`);
+    const account = Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account;
+    const region = Token.isUnresolved(this.region) ? '<AWS::Region>' : this.region;
+    const qualifier = String(
+      this.node.tryGetContext(BOOTSTRAP_QUALIFIER_CONTEXT) ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER,
+    );
+    for (const copier of copiers) {
+      acknowledge(
+        copier,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        "CDK's BucketDeployment function (the StackSet asset copy) is CDK's own: its role has only the basic execution policy for its logs.",
+      );
+      acknowledge(
+        copier,
+        [
+          'AwsSolutions-IAM5[Action::s3:GetObject*]',
+          'AwsSolutions-IAM5[Action::s3:GetBucket*]',
+          'AwsSolutions-IAM5[Action::s3:List*]',
+          'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+          'AwsSolutions-IAM5[Action::s3:Abort*]',
+          bucket(`cdk-${qualifier}-assets-${account}-${region}`),
+          ...regions.map((r) => bucket(`${prefix}-${r}`)),
+        ],
+        "CDK's BucketDeployment copies the spokes' Lambda code from the CDK asset bucket into the StackSet asset buckets: object actions on those buckets' objects only.",
+      );
+      acknowledge(
+        copier,
+        'AwsSolutions-L1',
+        "The runtime of CDK's BucketDeployment function is chosen by aws-cdk-lib, not by ECR Steward; it runs only while the stack deploys.",
+      );
+    }
   }
 }
