@@ -20,6 +20,7 @@ import {
   organizationOf,
   startFrontDoor,
 } from './front-door.js';
+import { assemblyStacks } from './synth.js';
 import type { LocalEnvironment } from './template.js';
 
 /** The accounts and regions of the local organization of the issue: hub 111111111111, two spokes. */
@@ -51,6 +52,22 @@ export interface LocalOrgOptions {
   readonly onActivity?: (line: string) => void;
   /** Wait between retries of a failed stream batch (every environment). */
   readonly streamRetryDelayMs?: (attempt: number) => number;
+}
+
+/** The stack name of the hub in an assembly synthesized from a config with `organization`. */
+export const HUB_STACK_NAME = 'EcrStewardHub';
+
+/**
+ * The hub and spokes of a synthesized organization (local/synth.ts): the environment-bound stacks of the
+ * assembly, the one named {@link HUB_STACK_NAME} as the hub. Throws when the assembly has no hub.
+ */
+export function orgEnvironmentsOf(cdkOut: string): { hub: OrgEnvironmentSpec; spokes: OrgEnvironmentSpec[] } {
+  const bound = assemblyStacks(cdkOut).flatMap((s) =>
+    s.account && s.region ? [{ account: s.account, region: s.region, stackName: s.name }] : [],
+  );
+  const hub = bound.find((s) => s.stackName === HUB_STACK_NAME);
+  if (!hub) throw new Error(`${cdkOut} has no ${HUB_STACK_NAME} stack bound to an account and region`);
+  return { hub, spokes: bound.filter((s) => s !== hub) };
 }
 
 const envKey = (env: LocalEnvironment) => `${env.account}/${env.region}`;
