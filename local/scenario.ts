@@ -562,7 +562,12 @@ export function cloudTrailBatchDelete(
   digests: readonly string[],
   deleted: readonly { imageDigest?: string; imageTag?: string }[],
   principal: string,
+  where: { readonly account: string; readonly region: string } = {
+    account: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+  },
 ): unknown {
+  const { account, region } = where;
   const id = crypto.randomUUID();
   const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   return {
@@ -570,27 +575,27 @@ export function cloudTrailBatchDelete(
     id,
     'detail-type': 'AWS API Call via CloudTrail',
     source: 'aws.ecr',
-    account: LOCAL_ACCOUNT,
+    account,
     time,
-    region: LOCAL_REGION,
+    region,
     resources: [],
     detail: {
       eventVersion: '1.08',
-      userIdentity: { type: 'IAMUser', arn: principal, accountId: LOCAL_ACCOUNT },
+      userIdentity: { type: 'IAMUser', arn: principal, accountId: account },
       eventTime: time,
       eventSource: 'ecr.amazonaws.com',
       eventName: 'BatchDeleteImage',
-      awsRegion: LOCAL_REGION,
+      awsRegion: region,
       requestParameters: {
         repositoryName: repository,
-        registryId: LOCAL_ACCOUNT,
+        registryId: account,
         imageIds: digests.map((imageDigest) => ({ imageDigest })),
       },
       responseElements: { imageIds: deleted, failures: [] },
       eventID: crypto.randomUUID(),
       readOnly: false,
       eventType: 'AwsApiCall',
-      recipientAccountId: LOCAL_ACCOUNT,
+      recipientAccountId: account,
     },
   };
 }

@@ -28,9 +28,6 @@ import {
 const logger = new Logger({ serviceName: 'ecr-steward-org-forwarder' });
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'org-forwarder' });
 
-/** The registry (account) the spoke governs, when it is not the function's own account. */
-export const REGISTRY_ID_ENV = 'ECR_STEWARD_REGISTRY_ID';
-
 /** Partial batch response, for the stream and the queue alike. */
 export interface BatchResponse {
   batchItemFailures: { itemIdentifier: string }[];
@@ -51,11 +48,11 @@ export async function handler(
   context?: Pick<Context, 'invokedFunctionArn'>,
 ): Promise<BatchResponse> {
   const env = {
-    account: process.env[REGISTRY_ID_ENV] || context?.invokedFunctionArn.split(':')[4] || '',
+    account: process.env[ENV.registryId] || context?.invokedFunctionArn.split(':')[4] || '',
     region: functionRegion(),
   };
   if (!/^\d{12}$/.test(env.account))
-    throw new Error(`${REGISTRY_ID_ENV} is not set and the function's account is unknown`);
+    throw new Error(`${ENV.registryId} is not set and the function's account is unknown`);
   const busArn = requireEnv(ENV.orgBusArn);
   const records = event.Records as (DynamoDBRecord | SQSEvent['Records'][number])[];
   const response =

@@ -27,9 +27,6 @@ const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'org-hub' })
 /** Records of one batch processed at once: each write is conditional on its own item, so order never matters. */
 const RECORD_CONCURRENCY = 8;
 
-/** The dead-letter queue of the ingest queue, for malformed events (with the reason as a message attribute). */
-export const INGEST_DLQ_ENV = 'ORG_INGEST_DLQ_URL';
-
 /** The hub topic of each role, from the environment. */
 const TOPIC_ENV: Record<OrgTopic, string> = {
   alerts: ENV.alertsTopic,
@@ -128,7 +125,7 @@ async function processRecord(record: SQSRecord, config: StewardConfig, ports: Hu
 async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
   logger.error('malformed org event', { messageId: record.messageId, reason });
   metrics.addMetric('MalformedOrgEvents', MetricUnit.Count, 1);
-  const queueUrl = process.env[INGEST_DLQ_ENV];
+  const queueUrl = process.env[ENV.orgIngestDlqUrl];
   if (!queueUrl) return;
   await orgClients.sqs.send(
     new SendMessageCommand({

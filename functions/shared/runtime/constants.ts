@@ -49,6 +49,10 @@ export const ENV = {
   orgAuditTable: 'ORG_AUDIT_TABLE_NAME',
   /** Hub (organization): the org state table (org-scope delete counters and the org breaker). */
   orgStateTable: 'ORG_STATE_TABLE_NAME',
+  /** Hub (organization): where malformed or forged hub events go, with their reason. */
+  orgIngestDlqUrl: 'ORG_INGEST_DLQ_URL',
+  /** The registry (account) id a function acts in; the stack sets it, so no STS call is needed. */
+  registryId: 'ECR_STEWARD_REGISTRY_ID',
   /** Only for tests and local runs: the config as JSON when it is not bundled in. */
   configJson: 'STEWARD_CONFIG_JSON',
 } as const;
