@@ -7,26 +7,13 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { ORG_AUDIT_INDEXES, ORG_BREAKER_KEY, ORG_SOURCE } from '../../functions/shared/org/keys.js';
 import { ENV } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, wildcardResource } from '../nag.js';
 import { grantAuditRecords, PROTECTED_TABLE, stringKey } from './audit-tables.js';
 import { type ForwardedTopics, topicList } from './org-forwarder.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
-
-/** The `source` of every event a spoke puts on the hub bus (docs/org-events.md). */
-export const ORG_EVENT_SOURCE = 'ecr-steward';
-
-/** The partition key of the org breaker item in the hub state table: the only item spokes may read. */
-export const ORG_BREAKER_PK = 'BREAKER#organization';
-
-/** The indexes of the org audit table (keys written by functions/org/hub.ts). */
-export const ORG_AUDIT_INDEXES = {
-  /** gsi1pk = `ENV#<account>#<region>`, gsi1sk = `<at>#<repository>#<digest>`. */
-  byEnvironment: 'byEnvironment',
-  /** gsi3pk = `DAY#<yyyy-mm-dd>`, gsi3sk = `<at>#<account>#<region>#<repository>#<digest>`. */
-  byDay: 'byDay',
-} as const;
 
 /** Who in the organization may put events on the hub bus and read the org breaker. */
 export type OrgPrincipals =
@@ -46,9 +33,9 @@ function admit(who: OrgPrincipals): Pick<iam.PolicyStatementProps, 'principals' 
   return { principals: who.accounts.map((a) => new iam.AccountPrincipal(a)) };
 }
 
-/** The condition that limits a DynamoDB read to the org breaker item. */
+/** The condition that limits a DynamoDB read to the org breaker item (its partition key, `ORG_BREAKER_KEY`). */
 export const ORG_BREAKER_CONDITION = {
-  'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [ORG_BREAKER_PK] },
+  'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [ORG_BREAKER_KEY.pk] },
 } as const;
 
 /**
@@ -170,7 +157,7 @@ export class OrgHub extends Construct {
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: this.bus,
       description: 'ECR Steward organization: every spoke event to the ingest queue',
-      eventPattern: { source: [ORG_EVENT_SOURCE] },
+      eventPattern: { source: [ORG_SOURCE] },
     });
     this.rule.addTarget(
       new targets.SqsQueue(this.queue, {
