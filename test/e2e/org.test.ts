@@ -17,10 +17,11 @@ import { ORG_NAMES } from '../../functions/shared/config/organization.js';
 import { type OrgAuditItem, OrgAuditStore } from '../../functions/shared/org/org-audit-store.js';
 import { OrgBreakerReader } from '../../functions/shared/org/org-breaker.js';
 import { ociImageManifest } from '../../local/ecr-emulator.js';
+import { FaultInjector } from '../../local/faults.js';
 import { LocalOrg } from '../../local/org.js';
 import { cloudTrailBatchDelete } from '../../local/scenario.js';
 import { runCli } from '../cli/run-cli.js';
-import { figures, waitFor } from './harness.js';
+import { awayFromWindowEdge, figures } from './harness.js';
 import { ensureCdkOut, ROOT } from './synth.js';
 
 const CONFIG = 'test/e2e/steward.org.jsonc';
@@ -39,13 +40,14 @@ const OUTSIDER = '444444444444';
 const DAY = 86_400_000;
 
 let org: LocalOrg;
+const faults = new FaultInjector({ seed: 13 });
 let hubDoc: ReturnType<typeof documentClient>;
 
 beforeAll(async () => {
   const { cdkOut } = await ensureCdkOut(CONFIG);
   const logDir = path.join(ROOT, '.local', 'test-logs', `org-${process.pid}-${Date.now()}`);
   mkdirSync(logDir, { recursive: true });
-  org = await LocalOrg.start({ cdkOut, hub: HUB, spokes: [A, B], logDir });
+  org = await LocalOrg.start({ cdkOut, hub: HUB, spokes: [A, B], logDir, faults });
   hubDoc = documentClient(
     new DynamoDBClient({ ...org.clientConfig(HUB.account, HUB.region), maxAttempts: 10 }),
   );
@@ -83,8 +85,14 @@ function seed(
 }
 
 /** A push now, as CI would: ECR's PUSH event reaches the spoke's bus. */
-function push(env: { account: string; region: string }, repository: string, tag: string): string {
+function push(
+  env: { account: string; region: string },
+  repository: string,
+  tag: string,
+  pushedAt?: Date,
+): string {
   return cloudOf(env).ecr.putImage(repository, {
+    ...(pushedAt ? { pushedAt } : {}),
     manifest: ociImageManifest(`${env.account}/${repository}/pushed/${tag}/${Date.now()}`, {
       sizeBytes: 20_000,
     }),
@@ -108,6 +116,17 @@ async function hubRecords(
         `the hub holds ${items.length} ${status} record(s) of ${env.account}/${env.region}, not ${count}`,
       );
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Polls an async check until it returns a value, or throws after `timeoutMs`. */
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -157,7 +176,10 @@ describe('the organization on the local cloud', () => {
     cloudOf(A).ecr.createRepository('services/pay');
 
     // Act
-    const digests = ['v1', 'v2', 'v3'].map((tag) => push(A, 'services/pay', tag));
+    // A minute apart, oldest first: the rule's "newest 2" is then v2 and v3.
+    const digests = ['v1', 'v2', 'v3'].map((tag, i) =>
+      push(A, 'services/pay', tag, new Date(Date.now() - (3 - i) * 60_000)),
+    );
     await org.settle();
 
     // Assess
@@ -209,4 +231,83 @@ describe('the organization on the local cloud', () => {
     expect(refused.Entries?.[0]?.ErrorMessage).toContain(OUTSIDER);
     expect(accepted.FailedEntryCount).toBe(0);
   });
+
+  it('loses no audit record when the forwarder is killed halfway through a batch', async () => {
+    // Prepare: 14 deletions give 28 stream records (PENDING, then DELETED), three PutEvents calls of ≤ 10.
+    const old = seed(A, 'apps/kill', 15, 'k');
+    const spoke = cloudOf(A);
+    const forwarder = spoke.functionId('handler', 'OrgForwarder');
+    let calls = 0;
+    let killed = false;
+    const hook = (): (() => void) =>
+      faults.onceBefore('events:PutEvents', (ctx) => {
+        calls++;
+        if (calls < 2) {
+          hook();
+          return;
+        }
+        // The second call never reaches the bus: the execution environment dies with it in flight.
+        killed = true;
+        ctx.drop();
+        spoke.functions.kill(forwarder);
+      });
+    hook();
+
+    // Act
+    push(A, 'apps/kill', 'k-new');
+    await org.settle();
+    const deleted = await hubRecords(A, 'DELETED', 14 + 3);
+
+    // Assess
+    expect(killed).toBe(true);
+    const killedRepo = deleted.filter((r) => r.repository === 'apps/kill');
+    expect(killedRepo.map((r) => r.digest).sort()).toEqual(old.slice(0, 14).sort());
+    const failedBatches = spoke.streamPollers
+      .flatMap((p) => p.deliveries)
+      .filter((d) => d.outcome === 'error');
+    expect(failedBatches.length).toBeGreaterThan(0);
+    figures('forwarder killed', { putEventsCalls: calls, failedBatches: failedBatches.length });
+  }, 120_000);
+
+  it('opens the organization breaker on a burst in one spoke, and the other spoke refuses its next delete', async () => {
+    // Prepare
+    await awayFromWindowEdge(5, 60_000);
+    const victims = seed(A, 'apps/burst', 32, 'burst');
+    seed(B, 'apps/late', 3, 'late');
+    const alice = `arn:aws:iam::${A.account}:user/alice`;
+    const ecrA = new ECRClient({ ...org.clientConfig(A.account, A.region), maxAttempts: 5 });
+
+    // Act: alice deletes 32 images of apps/burst by hand. CloudTrail's record of her call is delivered first
+    // here, so every deletion is attributed when it is counted (in AWS it comes minutes later: see #14).
+    const imageIds = victims.map((imageDigest) => ({ imageDigest }));
+    cloudOf(A).publish(cloudTrailBatchDelete('apps/burst', victims, imageIds, alice, A));
+    await ecrA.send(new BatchDeleteImageCommand({ repositoryName: 'apps/burst', imageIds }));
+    const opened = await until('the organization breaker to open', () =>
+      new OrgBreakerReader(hubDoc, ORG_NAMES.stateTable).firstOpen(new Date()),
+    );
+    const openedAt = Date.now();
+    push(B, 'apps/late', 'late-new');
+    await org.settle();
+    const refusedAt = Date.now();
+
+    // Assess
+    expect(opened.reason).toMatch(/organization/);
+    const alerts = org.hub.sns.messages.filter(
+      (m) => m.subject?.includes('breaker') || m.message.includes('breaker'),
+    );
+    expect(alerts.length).toBe(1);
+    expect(alerts[0]?.message).toContain('222222222222');
+    expect(alerts[0]?.message).toContain('eu-west-1');
+    expect(alerts[0]?.message).toContain('apps/burst');
+    expect(alerts[0]?.message).toContain(alice);
+    expect(cloudOf(B).ecr.images('apps/late').length).toBe(4);
+    const spokeB = cloudOf(B);
+    const worker = spokeB.functionId('worker');
+    const runs = spokeB.functions.logRecords
+      .filter((l) => l.functionId === worker && l.record.message === 'cleanup run')
+      .map((l) => l.record)
+      .filter((r) => r.repository === 'apps/late');
+    expect(runs.map((r) => [r.outcome, r.expired, r.deferred])).toEqual([['breaker-open', 0, 2]]);
+    figures('org breaker', { openToRefusedMs: refusedAt - openedAt, reason: opened.reason });
+  }, 180_000);
 });
