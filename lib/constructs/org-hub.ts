@@ -181,6 +181,8 @@ export class OrgHub extends Construct {
         [ENV.securityTopic]: props.topics.security.topicArn,
         [ENV.noticesTopic]: props.topics.notices.topicArn,
         [ENV.approvalsTopic]: props.topics.approvals.topicArn,
+        // Malformed or forged events go here with their reason, never back to the queue.
+        [ENV.orgIngestDlqUrl]: dlq.queue.queueUrl,
       },
     });
     const fn = this.function.function;
@@ -191,7 +193,16 @@ export class OrgHub extends Construct {
       wildcardResource(`${nagArnRef(this.auditTable)}/index/*`),
       "The org audit queries (by environment and by day) read the org audit table's own indexes.",
     );
-    this.stateTable.grantReadWriteData(fn);
+    // Exactly what the hub's stores call: counters and once-markers (conditional puts and ADD updates, read
+    // back consistently), the org breaker (BreakerStore). No Scan, no DeleteItem, no batch writes.
+    this.stateTable.grant(
+      fn,
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    );
+    dlq.queue.grantSendMessages(fn);
     for (const topic of topicList(props.topics)) topic.grantPublish(fn);
     acknowledge(
       this.function.role,

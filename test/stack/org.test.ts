@@ -266,22 +266,10 @@ describe('EcrStewardHubStack', () => {
       ],
       [
         undefined,
-        [
-          'dynamodb:BatchGetItem',
-          'dynamodb:Query',
-          'dynamodb:GetItem',
-          'dynamodb:Scan',
-          'dynamodb:ConditionCheckItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:DescribeTable',
-        ],
+        ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         [`<${state}.Arn>`],
         undefined,
       ],
-      [undefined, ['dynamodb:GetRecords', 'dynamodb:GetShardIterator'], [`<${state}.Arn>`], undefined],
     ]);
     const publish = statements.filter(([, actions]) => (actions as string[]).includes('sns:Publish'));
     expect(publish.flatMap(([, , resources]) => resources as string[]).sort()).toEqual(
