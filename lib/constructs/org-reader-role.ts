@@ -1,5 +1,7 @@
+import { Aws, CfnCondition, type CfnResource, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { spokeEnvironments } from '../../functions/shared/config/organization.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { acknowledge, nagRepositoryArn, wildcardResource } from '../nag.js';
 import { StewardFunction } from './steward-function.js';
@@ -18,6 +20,28 @@ export interface OrgReaderRoleProps {
   readonly config: StewardConfig;
   /** The hub account: its principals (operators, the platform pipeline) may assume the role. */
   readonly hubAccount: string;
+  /**
+   * The one region of the account whose stack creates the role (a role name is global to the account, so two
+   * regional stacks must not both create it). In a StackSet, whose regions are known only at deployment, the
+   * role's resources carry a condition on AWS::Region instead. @default every region (one spoke per account)
+   */
+  readonly onlyInRegion?: string;
+}
+
+/**
+ * The region whose spoke stack creates an account's reader role: the first (alphabetically) of the account's
+ * spoke regions, or, in a StackSet, of every target region. Undefined when this stack is not it.
+ */
+export function readerRoleRegion(config: StewardConfig, stack: Stack): string | undefined {
+  const organization = config.organization;
+  if (!organization) return undefined;
+  if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region))
+    return [...new Set(organization.targets.flatMap((t) => t.regions))].sort()[0];
+  const regions = spokeEnvironments(config)
+    .filter((e) => e.account === stack.account)
+    .map((e) => e.region)
+    .sort();
+  return regions[0] === stack.region ? stack.region : undefined;
 }
 
 /**
@@ -72,6 +96,13 @@ export class OrgReaderRole extends Construct {
       statements.push(new iam.PolicyStatement({ sid: 'InUseSources', actions: inUse, resources: ['*'] }));
     const policy = new iam.Policy(this, 'ReadPolicy', { statements });
     policy.attachToRole(this.role);
+    if (props.onlyInRegion !== undefined && Token.isUnresolved(Stack.of(this).region)) {
+      const here = new CfnCondition(this, 'HomeRegion', {
+        expression: Fn.conditionEquals(Aws.REGION, props.onlyInRegion),
+      });
+      for (const resource of [this.role.node.defaultChild, policy.node.defaultChild] as CfnResource[])
+        resource.cfnOptions.condition = here;
+    }
     acknowledge(
       policy,
       [nagRepositoryArn(this, '*'), '*'].map(wildcardResource),

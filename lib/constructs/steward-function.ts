@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
+import { ENV } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, wildcardResource } from '../nag.js';
 
 /** The functions `reservedConcurrency` names. */
@@ -80,6 +81,9 @@ export class StewardFunction extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        // In an organization every function knows its account without an STS call: the forwarder names it on
+        // each event, and a StackSet's functions narrow the selections to it (runtime/config.ts).
+        ...(props.config.organization ? { [ENV.registryId]: Aws.ACCOUNT_ID } : {}),
         ...props.environment,
       },
       bundling: {

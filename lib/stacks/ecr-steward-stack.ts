@@ -10,6 +10,7 @@ import { AuditTables } from '../constructs/audit-tables.js';
 import { Cleanup } from '../constructs/cleanup.js';
 import { OrgForwarder } from '../constructs/org-forwarder.js';
 import { grantOrgBreakerRead } from '../constructs/org-hub.js';
+import { OrgReaderRole, readerRoleRegion } from '../constructs/org-reader-role.js';
 import { Replication } from '../constructs/replication.js';
 import { ScanGate } from '../constructs/scan-gate.js';
 
@@ -97,7 +98,11 @@ function buildSteward(stack: Stack, props: EcrStewardProps): StewardParts {
         noticesTopic: topics.notices,
       })
     : undefined;
-  topics.subscribe(config.alerts.subscriptions);
+  // In an organization the hub's topics deliver alerts.subscriptions, once, with the spoke named: a spoke
+  // subscribing them too would send every alert twice. Its alerts are not lost if forwarding stalls: they wait
+  // in the forwarder's queue (and its dead-letter queue, with an alarm). Notices stay with the spoke: their
+  // subscriptions filter on the selection, which only the spoke's messages carry.
+  if (!org) topics.subscribe(config.alerts.subscriptions);
   topics.subscribeNotices(config);
 
   let forwarder: OrgForwarder | undefined;
@@ -112,6 +117,10 @@ function buildSteward(stack: Stack, props: EcrStewardProps): StewardParts {
     // counts as open, so the read must be allowed wherever a delete may happen).
     for (const fn of [cleanup.worker, gate.function, ...(approvals ? [approvals.function] : [])])
       grantOrgBreakerRead(fn, org.stateTableArn);
+    // `ecr-steward plan --account A --region R` from the hub: a read-only role, once per account (IAM is global).
+    const home = readerRoleRegion(config, stack);
+    if (home !== undefined)
+      new OrgReaderRole(stack, 'OrgReader', { config, hubAccount: org.hub.account, onlyInRegion: home });
   }
   const replication = config.backup ? Replication.forStack(stack, 'Replication', config) : undefined;
 

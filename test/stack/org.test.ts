@@ -484,6 +484,82 @@ describe('EcrStewardStack (organization spoke)', () => {
   });
 });
 
+describe('EcrStewardStack (organization spoke): reader role, subscriptions, account', () => {
+  it('creates the read-only plan role once per account, assumable from the hub account only', () => {
+    // Prepare: one account with spokes in two regions, and another account.
+    const config = orgConfig({
+      targets: [
+        { accounts: [SPOKE_A.account], regions: ['eu-west-1', 'us-east-1'] },
+        { accounts: [SPOKE_B.account], regions: [SPOKE_B.region] },
+      ],
+    });
+
+    // Act
+    const roles = [SPOKE_A, { account: SPOKE_A.account, region: 'us-east-1' }, SPOKE_B].map((env) =>
+      buildSpoke(config, env).template.findResources('AWS::IAM::Role', {
+        Properties: { RoleName: 'EcrStewardReadOnly' },
+      }),
+    );
+
+    // Assess: eu-west-1 comes first for 222222222222; us-east-1 is 333333333333's only region.
+    expect(roles.map((r) => Object.keys(r).length)).toEqual([1, 0, 1]);
+    const role = only(roles[0]!) as { Properties: { AssumeRolePolicyDocument: Json } };
+    expect(role.Properties.AssumeRolePolicyDocument).toEqual({
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: {
+            AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:root']] },
+          },
+        },
+      ],
+      Version: '2012-10-17',
+    });
+    const built = buildSpoke(config, SPOKE_A);
+    const reader = built.stack.node.findChild('OrgReader') as IConstruct;
+    const statements = roleStatements(built.template, id((reader as unknown as { role: IConstruct }).role));
+    expect(
+      statements
+        .flatMap(([, actions]) => actions as string[])
+        .every((a) => /^(ecr|ecs|lambda|tag):(Describe|List|Get|BatchGet)/.test(a)),
+    ).toBe(true);
+    expect(nagViolations(built.app, built.stack)).toEqual([]);
+  });
+
+  it('leaves alerts.subscriptions to the hub (no duplicate delivery) and gives every function its account', () => {
+    // Prepare
+    const config = validateConfig({
+      ...(orgDocument() as object),
+      alerts: { subscriptions: [{ protocol: 'email', endpoint: 'ops@example.com' }] },
+    });
+
+    // Act
+    const spoke = buildSpoke(config, SPOKE_A);
+    const hub = buildHub(config);
+
+    // Assess
+    expect(
+      Object.keys(
+        spoke.template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } }),
+      ),
+    ).toEqual([]);
+    expect(
+      Object.keys(hub.template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } }))
+        .length,
+    ).toBe(2);
+    const variables = Object.values(spoke.template.findResources('AWS::Lambda::Function')).map(
+      (f) =>
+        (f as { Properties: { Environment?: { Variables?: Record<string, Json> } } }).Properties.Environment
+          ?.Variables?.ECR_STEWARD_REGISTRY_ID,
+    );
+    expect(variables.length).toBeGreaterThan(3);
+    expect(new Set(variables.map((v) => JSON.stringify(v)))).toEqual(
+      new Set([JSON.stringify({ Ref: 'AWS::AccountId' })]),
+    );
+  });
+});
+
 describe('EcrStewardStack (single account)', () => {
   it('has no audit stream, forwarder, org grant or ORG_* variable when the stack has no org', () => {
     // Prepare
@@ -621,6 +697,14 @@ describe('EcrStewardHubStack (spokes as a StackSet)', () => {
       Role: { 'Fn::GetAtt': [id(fn.role), 'Arn'] },
       Code: { S3Bucket: { 'Fn::Join': ['-', ['acme-steward-assets', { Ref: 'AWS::Region' }]] } },
       Environment: { Variables: Match.objectLike({ ORG_BUS_ARN: BUS_ARN }) },
+    });
+    // The plan role is created by the instance of the first target region only (a role name is per account).
+    const reader = only(
+      template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'EcrStewardReadOnly' } }),
+    );
+    const conditions = template.toJSON().Conditions as Record<string, Json>;
+    expect(conditions[(reader as { Condition: string }).Condition]).toEqual({
+      'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'],
     });
     expect(roleStatements(template, id(hub.spokes!.template.parts.cleanup.worker.role))).toContainEqual([
       'ReadTheOrgBreaker',

@@ -1,4 +1,5 @@
 import { validateConfig } from '../config/load.js';
+import { selectionAppliesIn } from '../config/organization.js';
 import type { StewardConfig } from '../config/schema.js';
 import { ENV } from './constants.js';
 
@@ -13,8 +14,28 @@ export function bundledConfig(env: NodeJS.ProcessEnv = process.env): StewardConf
   const text = typeof __STEWARD_CONFIG__ === 'string' ? __STEWARD_CONFIG__ : env[ENV.configJson];
   if (!text) throw new Error(`no config: the bundle carries none and ${ENV.configJson} is not set`);
   // The bundled text is plain JSON (written by the stack from the validated config): no comment parser needed.
-  cached = validateConfig(JSON.parse(text), 'bundled config');
+  cached = inThisEnvironment(validateConfig(JSON.parse(text), 'bundled config'), env);
   return cached;
+}
+
+/**
+ * An organization's config as this account and region run it: only the selections that apply here. A spoke
+ * stack is synthesized with its selections already narrowed (configForEnvironment), so this changes nothing
+ * there; a StackSet's one template runs in every account and region, so its functions narrow at start, from
+ * the account the stack gives them (ECR_STEWARD_REGISTRY_ID) and the region Lambda runs in. A place where no
+ * selection applies manages nothing.
+ */
+export function inThisEnvironment(
+  config: StewardConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): StewardConfig {
+  const account = env[ENV.registryId];
+  const region = env.AWS_REGION;
+  if (!config.organization || !account || !region) return config;
+  return {
+    ...config,
+    selections: config.selections.filter((s) => selectionAppliesIn(s, { account, region })),
+  };
 }
 
 /** Forgets the cached config (tests). */
