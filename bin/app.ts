@@ -40,10 +40,12 @@ function compose(app: App, config: StewardConfig): Stack[] {
       }),
     ];
   }
-  const assetBucketPrefix = app.node.tryGetContext('assetBucketPrefix') as string | undefined;
+  const assetBucketPrefix =
+    (app.node.tryGetContext('assetBucketPrefix') as string | undefined) ??
+    config.organization?.stackSetAssetBucketPrefix;
   if (plan.stackSet && !assetBucketPrefix)
     throw new CompositionError(
-      'ECR Steward: organization.deployment "stackset" carries the spokes\' Lambda code in S3 buckets named <prefix>-<region>, one per target region — pass -c assetBucketPrefix=PREFIX',
+      'ECR Steward: organization.deployment "stackset" carries the spokes\' Lambda code in S3 buckets named <prefix>-<region>, one per target region — set organization.stackSetAssetBucketPrefix (or pass -c assetBucketPrefix=PREFIX)',
     );
   return plan.stacks.map((planned) => {
     const env = { account: planned.account, region: planned.region };

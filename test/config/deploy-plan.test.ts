@@ -230,6 +230,26 @@ describe('formatDeployPlan', () => {
     );
   });
 
+  it('names the configured asset buckets and needs no -c when organization.stackSetAssetBucketPrefix is set', () => {
+    // Prepare
+    const config = org({
+      deployment: 'stackset',
+      organizationId: 'o-local0example',
+      stackSetAssetBucketPrefix: 'acme-steward-assets',
+      targets: [{ organizationalUnits: [OU], regions: ['eu-west-1'] }],
+    });
+
+    // Act
+    const lines = formatDeployPlan(deployPlan(config)).split('\n');
+
+    // Assess
+    expect(lines.slice(-3)).toEqual([
+      "  # the spokes' Lambda code goes through existing S3 buckets named acme-steward-assets-<region>, one per region (eu-west-1), readable by the organization",
+      '  npx cdk deploy EcrStewardHub -c config=steward.config.json',
+      '',
+    ]);
+  });
+
   it('prints the single stack and its deploy command when there is no organization', () => {
     // Prepare
     const plan = deployPlan(validateConfig({ selections: [selection()] }));

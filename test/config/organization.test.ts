@@ -76,7 +76,11 @@ describe('organization config', () => {
       roleName: 'EcrStewardReadOnly',
       deployment: 'stacks',
     });
-    expect(config.backup).toEqual({ repositories: ['services/*'], regions: ['us-east-1'] });
+    expect(config.backup).toEqual({
+      repositories: ['services/*'],
+      regions: ['us-east-1'],
+      accounts: ['333333333333'],
+    });
     expect(config.selections.map((s) => [s.name, s.accounts])).toEqual([
       ['services', undefined],
       ['team sandboxes', [A]],

@@ -768,7 +768,7 @@ describe('bin/app.ts (organization)', () => {
     expect(reports.flatMap((r) => r.violations)).toEqual([]);
   }, 180_000);
 
-  it('exits with 1 and names the context key when a StackSet deployment has no asset bucket prefix', () => {
+  it('exits with 1 and names the config key and the context key when a StackSet deployment has no asset bucket prefix', () => {
     // Act
     const result = runApp(
       orgDocument({
@@ -779,7 +779,9 @@ describe('bin/app.ts (organization)', () => {
 
     // Assess
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('pass -c assetBucketPrefix=PREFIX');
+    expect(result.stderr).toContain(
+      'set organization.stackSetAssetBucketPrefix (or pass -c assetBucketPrefix=PREFIX)',
+    );
     expect(result.stderr).not.toMatch(/\n\s+at /);
   }, 180_000);
 });

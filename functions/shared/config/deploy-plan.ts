@@ -39,6 +39,8 @@ export interface PlannedStackSet {
     readonly accounts?: readonly string[];
     readonly regions: readonly string[];
   }[];
+  /** organization.stackSetAssetBucketPrefix: the buckets `<prefix>-<region>` that carry the spokes' code. */
+  readonly assetBucketPrefix?: string;
 }
 
 export interface DeployPlan {
@@ -93,6 +95,7 @@ export function deployPlan(config: StewardConfig): DeployPlan {
         accounts: unique(targets.flatMap((t) => t.accounts ?? [])),
         regions: unique(targets.flatMap((t) => t.regions)),
         targets,
+        ...(org.stackSetAssetBucketPrefix ? { assetBucketPrefix: org.stackSetAssetBucketPrefix } : {}),
       },
       notes,
     };
@@ -203,9 +206,10 @@ export function formatDeployPlan(plan: DeployPlan, opts: FormatOptions = {}): st
     );
   if (plan.stackSet) {
     // bin/app.ts refuses a StackSet without it: the spokes' Lambda code travels through these buckets.
+    const prefix = plan.stackSet.assetBucketPrefix;
     out.push(
-      `  # the spokes' Lambda code goes through existing S3 buckets named PREFIX-<region>, one per region (${plan.stackSet.regions.join(', ')}), readable by the organization`,
-      `  ${deploy(hub.name)} -c assetBucketPrefix=PREFIX`,
+      `  # the spokes' Lambda code goes through existing S3 buckets named ${prefix ?? 'PREFIX'}-<region>, one per region (${plan.stackSet.regions.join(', ')}), readable by the organization`,
+      prefix ? `  ${deploy(hub.name)}` : `  ${deploy(hub.name)} -c assetBucketPrefix=PREFIX`,
     );
   } else out.push(`  ${deploy(hub.name)}`);
   if (spokes.length > 0) {

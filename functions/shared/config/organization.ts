@@ -70,6 +70,13 @@ export const organizationSchema = z
       .describe(
         'stacks: one CloudFormation stack per spoke account and region (`cdk deploy`). stackset: a service-managed StackSet with auto-deployment to new accounts of the organizational units.',
       ),
+    stackSetAssetBucketPrefix: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,40}$/, 'an S3 bucket name prefix: lower-case letters, digits, . and -')
+      .optional()
+      .describe(
+        'deployment "stackset": the spokes\' Lambda code is copied to buckets named <prefix>-<region> in the hub account, one per target region, readable by the organization (`-c assetBucketPrefix=` overrides it).',
+      ),
   })
   .describe('One hub and its spokes: one config for every account and region.');
 
