@@ -7,6 +7,7 @@ import apiCalls from './api-calls.js';
 import governance from './governance.js';
 import { type Benchmark, calibrate, formatMeasurement, measure } from './harness.js';
 import localLatency from './local-latency.js';
+import org from './org.js';
 import parse from './parse.js';
 import plan from './plan.js';
 
@@ -16,6 +17,7 @@ const BENCHMARKS: readonly Benchmark<never>[] = [
   apiCalls,
   governance,
   localLatency,
+  org,
 ] as Benchmark<never>[];
 
 // On Node 20 the AWS SDK warns that its later versions need Node 22: noise among the figures.
