@@ -203,6 +203,36 @@ describe('the organization on the local cloud', () => {
     ).not.toContain(digests[0]);
   }, 120_000);
 
+  it('plans a spoke repository from the hub with plan --account --region (STS AssumeRole into the spoke)', async () => {
+    // Prepare: images already there, no push: nothing has cleaned them yet.
+    const old = seed(A, 'apps/plan', 3, 'p');
+
+    // Act
+    const result = await runCli(
+      [
+        'plan',
+        '--repository',
+        'apps/plan',
+        '--account',
+        A.account,
+        '--region',
+        A.region,
+        '--config',
+        CONFIG,
+        '--format',
+        'json',
+      ],
+      { env: org.clientEnv(HUB.account, HUB.region) },
+    );
+
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as { decisions: { imageDigest: string; action: string }[] };
+    expect(plan.decisions.filter((d) => d.action === 'expire').map((d) => d.imageDigest)).toEqual([old[0]]);
+    expect(cloudOf(A).ecr.images('apps/plan').length).toBe(3);
+  }, 60_000);
+
   it('refuses an event on the hub bus from an account outside the organization', async () => {
     // Prepare
     const bus = `arn:aws:events:${HUB.region}:${HUB.account}:event-bus/${ORG_NAMES.bus}`;
