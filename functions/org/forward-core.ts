@@ -128,6 +128,21 @@ export interface SendOptions {
 export const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt - 1), 3200);
 
 /**
+ * Entry errors that no retry within the invocation can cure (PutEventsResultEntry's non-retryable codes: the
+ * hub bus's policy refuses this account, the entry is malformed): they fail at once, so the batch's failure
+ * reaches the event source mapping's retries and its failure destination instead of a 5-attempt backoff here.
+ */
+export const PERMANENT_ENTRY_ERRORS: ReadonlySet<string> = new Set([
+  'AccessDeniedException',
+  'InvalidAccountIdException',
+  'InvalidArgument',
+  'MalformedDetail',
+  'NotAuthorizedForDetailTypeException',
+  'NotAuthorizedForSourceException',
+  'RedactionFailure',
+]);
+
+/**
  * Sends entries in calls of ≤ 10 entries and ≤ 256 KB, retrying only the entries PutEvents reports failed, with
  * backoff. A call that throws (the SDK has already retried it) fails its remaining entries. Returns the
  * indices that finally failed, and those never sent when stopping at the first failure.
@@ -170,7 +185,13 @@ export async function sendAll(
           return [i, { code: r?.ErrorCode ?? 'Unknown', message: r?.ErrorMessage ?? '' }];
         }),
       );
-      pending = still;
+      // A permanent error is final for this invocation: only the others are tried again.
+      pending = still.filter((i) => !PERMANENT_ENTRY_ERRORS.has(lastErrors.get(i)?.code ?? ''));
+      for (const i of still)
+        if (!pending.includes(i)) {
+          failed.add(i);
+          failures.push({ index: i, ...(lastErrors.get(i) as { code: string; message: string }) });
+        }
     }
     for (const i of pending) {
       failed.add(i);

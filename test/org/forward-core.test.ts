@@ -192,6 +192,41 @@ describe('sendAll', () => {
     });
   });
 
+  it('does not retry an entry the hub bus refuses for good (AccessDeniedException), and retries the others', async () => {
+    // Prepare: entry 0 is refused by the bus policy; entry 1 is throttled once.
+    const entries = [entry(0), entry(1)];
+    const calls: number[][] = [];
+    const put = vi.fn(async (batch: readonly BusEntry[]): Promise<PutEventsOutput> => {
+      const ns = batch.map((e) => JSON.parse(e.Detail).n as number);
+      calls.push(ns);
+      return {
+        FailedEntryCount: ns.filter((n) => n === 0 || calls.length === 1).length,
+        Entries: ns.map((n) =>
+          n === 0
+            ? {
+                ErrorCode: 'AccessDeniedException',
+                ErrorMessage: 'not authorized to perform: events:PutEvents',
+              }
+            : calls.length === 1
+              ? { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }
+              : { EventId: 'ok' },
+        ),
+      };
+    });
+
+    // Act
+    const result = await sendAll(entries, put, { ...noWait, maxAttempts: 5 });
+
+    // Assess
+    expect(calls).toEqual([[0, 1], [1]]);
+    expect(result).toEqual({
+      failed: new Set([0]),
+      failures: [
+        { index: 0, code: 'AccessDeniedException', message: 'not authorized to perform: events:PutEvents' },
+      ],
+    });
+  });
+
   it('fails the whole call when PutEvents throws, and stops at the first failed call when asked', async () => {
     // Prepare: 25 entries are three calls; the second throws
     const entries = Array.from({ length: 25 }, (_, i) => entry(i));
