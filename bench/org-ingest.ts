@@ -13,6 +13,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { orgClients, resetOrgClients } from '../functions/org/clients.js';
+import { ORG_NAMES } from '../functions/shared/config/organization.js';
 import type { StewardConfig } from '../functions/shared/config/schema.js';
 import type { SpokeAuditItem } from '../functions/shared/org/events.js';
 import { ORG_DETAIL_TYPES, ORG_SOURCE } from '../functions/shared/org/keys.js';
@@ -47,7 +48,7 @@ export const HUB_INVOCATIONS = 5;
 /** The organization threshold of the config, far above the run so no crossing adds an alert's calls. */
 const ORG_LIMIT = 10_000_000;
 
-const BUS_ARN = `arn:aws:events:${HUB.region}:${HUB.account}:event-bus/ecr-steward-org`;
+const BUS_ARN = `arn:aws:events:${HUB.region}:${HUB.account}:event-bus/${ORG_NAMES.bus}`;
 
 /** The config both handlers run with: the org test config with one organization threshold that never trips. */
 export const INGEST_CONFIG: StewardConfig = orgConfig({
