@@ -479,7 +479,11 @@ export async function cleanupRepository(
       ...common,
       ...governanceCounts,
       outcome: 'breaker-open',
-      message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with \`ecr-steward breaker reset --scope ${open.scope}\``,
+      message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with ${
+        open.scope === 'organization'
+          ? "`ecr-steward breaker reset --org` (with the hub's credentials)"
+          : `\`ecr-steward breaker reset --scope ${open.scope}\``
+      }`,
       expired,
       bytesReclaimed,
       deferred: deferred + (result.kept['breaker-open'] ?? 0),
