@@ -132,6 +132,15 @@ export const alertsSchema = z
       })
       .default({ enabled: true }),
     subscriptions: z.array(subscriptionSchema).default([]),
+    attributionWaitSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(600)
+      .default(120)
+      .describe(
+        "How long a delete-rate alert waits for CloudTrail's attribution (who deleted) before it is sent; what arrives later is sent as a follow-up naming the principals. 0 sends at once.",
+      ),
     /** A CloudWatch alarm on EventBridge's own count of DELETE events, independent of our code. */
     backstopDeletesPer5Minutes: z.number().int().min(1).default(500),
   })
@@ -139,6 +148,7 @@ export const alertsSchema = z
     thresholds: [...DEFAULT_THRESHOLDS],
     breaker: { enabled: true },
     subscriptions: [],
+    attributionWaitSeconds: 120,
     backstopDeletesPer5Minutes: 500,
   });
 

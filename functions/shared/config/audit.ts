@@ -17,5 +17,13 @@ export const auditSchema = z
       .min(1)
       .default(14)
       .describe('Dry-run (PLANNED) records expire after this many days.'),
+    operationRetentionDays: z
+      .number()
+      .int()
+      .min(1)
+      .default(400)
+      .describe(
+        'Registry operation records (OPERATION: policy, lifecycle, mutability, scanning, repository changes) expire after this many days.',
+      ),
   })
-  .default({ plannedRetentionDays: 14 });
+  .default({ plannedRetentionDays: 14, operationRetentionDays: 400 });

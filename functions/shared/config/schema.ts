@@ -9,6 +9,7 @@ import { boundsSchema, reservedConcurrencySchema } from './limits.js';
 import { backupSchema, organizationProblems, organizationSchema } from './organization.js';
 import { selectionSchema } from './selection.js';
 import { sweepSchema } from './sweep.js';
+import { digestSchema, reportSchema } from './visibility.js';
 
 // One file per section; this file composes them and keeps the names every other module imports.
 export {
@@ -59,6 +60,8 @@ export const configSchema = z
     alerts: alertsSchema,
     organization: organizationSchema.optional(),
     backup: backupSchema.optional(),
+    digest: digestSchema,
+    report: reportSchema,
   })
   .superRefine((config, ctx) => {
     for (const p of [
