@@ -361,21 +361,7 @@ export class Cleanup extends Construct {
 
   /** In-use sources: ECS and Lambda reads. Their List and Describe actions have no resource-level scope. */
   private grantInUseReads(config: StewardConfig): void {
-    const actions: string[] = [];
-    if (config.inUse.ecs.enabled) {
-      actions.push(
-        'ecs:ListClusters',
-        'ecs:ListTasks',
-        'ecs:DescribeTasks',
-        'ecs:ListServices',
-        'ecs:DescribeServices',
-        'ecs:ListTaskDefinitionFamilies',
-        'ecs:ListTaskDefinitions',
-        'ecs:DescribeTaskDefinition',
-      );
-    }
-    if (config.inUse.lambda.enabled)
-      actions.push('lambda:ListFunctions', 'lambda:ListVersionsByFunction', 'lambda:GetFunction');
+    const actions = inUseReadActions(config);
     if (actions.length === 0) return;
     this.worker.addPolicy(
       'InUsePolicy',
@@ -387,4 +373,25 @@ export class Cleanup extends Construct {
       },
     );
   }
+}
+
+/** The ECS and Lambda reads of the in-use sources the config enables (adapters/in-use.ts). */
+export function inUseReadActions(config: StewardConfig): string[] {
+  return [
+    ...(config.inUse.ecs.enabled
+      ? [
+          'ecs:ListClusters',
+          'ecs:ListTasks',
+          'ecs:DescribeTasks',
+          'ecs:ListServices',
+          'ecs:DescribeServices',
+          'ecs:ListTaskDefinitionFamilies',
+          'ecs:ListTaskDefinitions',
+          'ecs:DescribeTaskDefinition',
+        ]
+      : []),
+    ...(config.inUse.lambda.enabled
+      ? ['lambda:ListFunctions', 'lambda:ListVersionsByFunction', 'lambda:GetFunction']
+      : []),
+  ];
 }

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { spokeEnvironments } from '../../functions/shared/config/organization.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { acknowledge, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { inUseReadActions } from './cleanup.js';
 import { StewardFunction } from './steward-function.js';
 
 /** The ECR reads a live plan makes (`ecr-steward plan --repository`): listings, manifests, policy, replicas. */
@@ -71,20 +72,7 @@ export class OrgReaderRole extends Construct {
         resources: [StewardFunction.repositoryArn(this, '*')],
       }),
     ];
-    const inUse: string[] = [];
-    if (props.config.inUse.ecs.enabled)
-      inUse.push(
-        'ecs:ListClusters',
-        'ecs:ListTasks',
-        'ecs:DescribeTasks',
-        'ecs:ListServices',
-        'ecs:DescribeServices',
-        'ecs:ListTaskDefinitionFamilies',
-        'ecs:ListTaskDefinitions',
-        'ecs:DescribeTaskDefinition',
-      );
-    if (props.config.inUse.lambda.enabled)
-      inUse.push('lambda:ListFunctions', 'lambda:ListVersionsByFunction', 'lambda:GetFunction');
+    const inUse = inUseReadActions(props.config);
     statements.push(
       new iam.PolicyStatement({
         sid: 'FindTaggedRepositories',

@@ -3,7 +3,8 @@ import { SCHEDULE_EXAMPLES, scheduleExpressionProblem } from './schedule.js';
 
 const SCHEDULE_SHAPE = /^(cron\(\S+( \S+){5}\)|rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\))$/;
 
-function isTimeZone(tz: string): boolean {
+/** Whether `tz` is an IANA time zone this runtime knows (what EventBridge Scheduler accepts). */
+export function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;

@@ -1,15 +1,6 @@
 import { z } from 'zod';
 import { regionNameSchema } from './regions.js';
-import { scheduleExpression } from './sweep.js';
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isTimeZone, scheduleExpression } from './sweep.js';
 
 /** The weekly digest: what happened and what is coming, sent to each selection's subscribers and the alerts topic. */
 export const digestSchema = z
