@@ -65,7 +65,8 @@ const lockOf = (cdkOut: string) => `${cdkOut}.lock`;
 const current = (hash: string, cdkOut: string) =>
   existsSync(stampOf(cdkOut)) &&
   readFileSync(stampOf(cdkOut), 'utf8') === hash &&
-  existsSync(path.join(cdkOut, 'EcrSteward.template.json'));
+  // The assembly's manifest: a single stack's and an organization's (hub and spokes, no EcrSteward) alike.
+  existsSync(path.join(cdkOut, 'manifest.json'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
