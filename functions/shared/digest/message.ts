@@ -193,7 +193,7 @@ function holdLines(content: DigestContent): string[] {
   for (const h of holds.slice(0, LISTED_HOLDS)) {
     const where = h.id !== undefined ? `hold ${h.id}` : 'in the config';
     lines.push(
-      `  - ${h.repository}, ${h.covers}: until ${zonedMinute(new Date(h.expiresAt), tz)}: ${h.reason} (by ${h.owner}; ${where})`,
+      `  - ${h.repository}, ${h.covers}, until ${zonedMinute(new Date(h.expiresAt), tz)}: ${h.reason} (by ${h.owner}; ${where})`,
     );
   }
   const rest = holds.length - LISTED_HOLDS;
