@@ -12,6 +12,14 @@ import {
 } from '../shared/config/schema.js';
 import { type BreakerScope, registryScope, repositoryScope } from '../shared/state/breaker.js';
 import { type CountedDelete, type CounterKey, windowStart } from '../shared/state/counters.js';
+import {
+  type Attribution,
+  MAX_WAITING,
+  type PendingAlert,
+  type PendingAlertKey,
+  type PendingAlerts,
+  pendingAlertKey,
+} from './attribution.js';
 import type { Candidate } from './signals.js';
 
 export interface AuditPorts {
@@ -36,6 +44,18 @@ export interface AuditPorts {
   /** Whether the digest still exists in the repository (asked only for ambiguous signals). */
   readonly imageExists: (repository: string, digest: string) => Promise<boolean>;
   readonly notify: (subject: string, message: string) => Promise<void>;
+  /**
+   * Where delete-rate alerts wait for CloudTrail's attribution (functions/audit/attribution.ts) and how their
+   * deadline is scheduled. Without it an alert is sent at once, naming whoever is known then.
+   */
+  readonly attribution?: AttributionPorts | undefined;
+}
+
+/** The pending alerts and the deadline's timer (a delayed message to the audit queue itself). */
+export interface AttributionPorts {
+  readonly pending: Pick<PendingAlerts, 'create' | 'get' | 'open' | 'attribute' | 'claim' | 'release'>;
+  /** Asks for `deadlineReached` on this alert after `delaySeconds`. */
+  readonly scheduleDeadline: (key: PendingAlertKey, delaySeconds: number) => Promise<void>;
 }
 
 export interface Crossing {
@@ -139,9 +159,216 @@ export async function countDeletion(
       breakerOpened,
     };
     crossings.push(crossing);
-    await ports.notify(...(await describeCrossing(config, crossing, key, record, ports)));
+    await announce(config, crossing, key, record, now, ports);
   }
   return crossings;
+}
+
+const deletionKey = (r: Pick<AuditRecord, 'repository' | 'digest'>) => `${r.repository}@${r.digest}`;
+
+/** The deletions of the crossing's window that no source has attributed yet. */
+async function unattributed(c: Crossing, key: CounterKey, ref: RecordRef, ports: AuditPorts) {
+  return (await windowRecords(c, key, ref, ports))
+    .filter((r) => r.status === 'DELETED' && r.actor.type === 'unknown')
+    .map(deletionKey)
+    .sort();
+}
+
+/**
+ * Sends a crossing's alert, or lets it wait for CloudTrail's attribution. The wait is held by the queue (a
+ * delayed message at the deadline), not by the invocation: the CloudTrail records it waits for arrive through
+ * the same queue, and an invocation that slept would hold back the very records it waits for. With a wait of
+ * 0 the alert goes out at once and a follow-up names the principals when CloudTrail's records arrive.
+ */
+async function announce(
+  config: StewardConfig,
+  c: Crossing,
+  key: CounterKey,
+  record: AuditRecord,
+  now: Date,
+  ports: AuditPorts,
+): Promise<void> {
+  const waitSeconds = config.alerts.attributionWaitSeconds;
+  const unknown = ports.attribution ? await unattributed(c, key, record, ports) : [];
+  if (!ports.attribution || unknown.length === 0) {
+    await ports.notify(...(await describeCrossing(config, c, key, record, ports)));
+    return;
+  }
+  const pending = ports.attribution.pending;
+  const alert = {
+    ...pendingAlertKey({ scope: c.scope, window: c.window, start: key.start, threshold: c.threshold }),
+    scope: c.scope,
+    window: c.window,
+    start: key.start,
+    threshold: c.threshold,
+    count: c.count,
+    limit: c.limit,
+    breakerOpened: c.breakerOpened,
+    registryId: record.registryId,
+    region: record.region,
+    repository: record.repository,
+    waiting: unknown.slice(0, MAX_WAITING),
+    untracked: Math.max(0, unknown.length - MAX_WAITING),
+    createdAt: now.toISOString(),
+    deadline: new Date(now.getTime() + waitSeconds * 1000).toISOString(),
+  };
+  // claimAlert already made this caller the only one for the window; a redelivery finds the item and goes on.
+  await pending.create(alert);
+  if (waitSeconds === 0) {
+    await send(config, (await pending.get(alert))!, now, ports);
+    return;
+  }
+  await ports.attribution.scheduleDeadline(alert, waitSeconds);
+  // CloudTrail's records may have landed between the tally above and the item's creation: take them off.
+  const still = new Set(await unattributed(c, key, record, ports));
+  const done = alert.waiting.filter((k) => !still.has(k));
+  if (done.length > 0) {
+    const after = await pending.attribute(alert, { deletions: done });
+    if (after && !after.waiting) await send(config, after, now, ports);
+  }
+}
+
+/**
+ * Takes one CloudTrail record's attribution to the pending alerts of its scopes (the registry's and its
+ * repository's); sends an alert whose deletions are now all attributed, or its follow-up.
+ */
+export async function attribute(
+  config: StewardConfig,
+  repository: string,
+  a: Attribution,
+  now: Date,
+  ports: AuditPorts,
+): Promise<number> {
+  if (!ports.attribution || a.deletions.length === 0) return 0;
+  const mine = new Set(a.deletions);
+  let sent = 0;
+  for (const scope of [registryScope, repositoryScope(repository)]) {
+    for (const alert of await ports.attribution.pending.open(scope)) {
+      if (![...(alert.waiting ?? [])].some((k) => mine.has(k))) continue;
+      const after = await ports.attribution.pending.attribute(alert, a);
+      if (after && !after.waiting && (await send(config, after, now, ports))) sent++;
+    }
+  }
+  return sent;
+}
+
+/**
+ * The deadline of a pending alert: sends it with whatever attribution has arrived. Returns the seconds still
+ * to wait when the timer fired early (the caller schedules it again), else 0.
+ */
+export async function deadlineReached(
+  config: StewardConfig,
+  key: PendingAlertKey,
+  now: Date,
+  ports: AuditPorts,
+): Promise<number> {
+  const alert = await ports.attribution?.pending.get(key);
+  if (!alert || alert.sentAt) return 0;
+  const early = Date.parse(alert.deadline) - now.getTime();
+  if (early > 0) return Math.ceil(early / 1000);
+  await send(config, alert, now, ports);
+  return 0;
+}
+
+/**
+ * Sends what a pending alert still owes: the alert itself, or (once every deletion is attributed) the
+ * follow-up. Each is claimed first, so it goes out once; a failed publish gives the claim back and throws.
+ */
+async function send(
+  config: StewardConfig,
+  alert: PendingAlert,
+  now: Date,
+  ports: AuditPorts,
+): Promise<boolean> {
+  const pending = ports.attribution!.pending;
+  const c: Crossing = {
+    scope: alert.scope as BreakerScope,
+    window: alert.window,
+    count: alert.count,
+    limit: alert.limit,
+    threshold: alert.threshold,
+    breakerOpened: alert.breakerOpened,
+  };
+  const key: CounterKey = { scope: alert.scope, window: alert.window, start: alert.start };
+  if (!alert.sentAt) {
+    const [subject, message] = await describeCrossing(config, c, key, alert, ports, alert);
+    if (!(await pending.claim(alert, 'sentAt', now.toISOString(), subject))) return false;
+    await publishOrRelease(pending, alert, 'sentAt', () => ports.notify(subject, message));
+    return true;
+  }
+  if (alert.waiting || alert.followUpSentAt) return false;
+  const [subject, message] = await describeFollowUp(c, key, alert, ports);
+  if (!(await pending.claim(alert, 'followUpSentAt', now.toISOString()))) return false;
+  await publishOrRelease(pending, alert, 'followUpSentAt', () => ports.notify(subject, message));
+  return true;
+}
+
+async function publishOrRelease(
+  pending: AttributionPorts['pending'],
+  key: PendingAlertKey,
+  field: 'sentAt' | 'followUpSentAt',
+  publish: () => Promise<void>,
+): Promise<void> {
+  try {
+    await publish();
+  } catch (e) {
+    await pending.release(key, field);
+    throw e;
+  }
+}
+
+type RecordRef = Pick<AuditRecord, 'registryId' | 'region' | 'repository'>;
+
+/** The deletion records of a crossing's window: the registry's, or the repository's. */
+async function windowRecords(
+  c: Crossing,
+  key: CounterKey,
+  ref: RecordRef,
+  ports: AuditPorts,
+): Promise<AuditRecord[]> {
+  return c.scope === registryScope
+    ? await ports.audit.recent(key.start, 2000)
+    : await ports.audit.byRepository(ref, key.start, 2000);
+}
+
+const names = (set: ReadonlySet<string> | undefined) => [...(set ?? [])].sort().join(', ');
+
+/** The follow-up: who made the deletions the alert could not name yet, from where and with what. */
+async function describeFollowUp(
+  c: Crossing,
+  key: CounterKey,
+  alert: PendingAlert,
+  ports: AuditPorts,
+): Promise<[string, string]> {
+  const where = c.scope === registryScope ? 'the registry' : `repository ${alert.repository}`;
+  const deleted = (await windowRecords(c, key, alert, ports)).filter((r) => r.status === 'DELETED');
+  const actors = tally(deleted, (r) =>
+    r.actor.type === 'principal' ? `principal ${r.actor.principal ?? '?'}` : r.actor.type,
+  );
+  const subject = `ECR Steward: who deleted in ${where} (follow-up)`.slice(0, 100);
+  const lines = [
+    `Follow-up to the alert "${alert.subject ?? ''}" sent at ${alert.sentAt}: CloudTrail has now attributed the deletions of the ${c.window} window that started ${key.start}.`,
+    '',
+    `Principals: ${names(alert.principals) || 'none named'}`,
+    `Source IPs: ${names(alert.sourceIps) || 'unknown'}`,
+    `User agents: ${names(alert.userAgents) || 'unknown'}`,
+    `Top actors: ${actors.map(([k, n]) => `${k} (${n})`).join(', ') || 'unknown'}`,
+    ...(alert.untracked > 0
+      ? [`(${alert.untracked} more deletions were not tracked for attribution; see the audit table.)`]
+      : []),
+    '',
+    `Query the audit table: npx ecr-steward audit ${c.scope === registryScope ? '' : `--repository ${alert.repository} `}--since ${WINDOW_MINUTES[c.window]}m`,
+  ];
+  return [subject, lines.join('\n')];
+}
+
+function tally(records: readonly AuditRecord[], f: (r: AuditRecord) => string | undefined) {
+  const m = new Map<string, number>();
+  for (const r of records) {
+    const k = f(r);
+    if (k) m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  return [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5);
 }
 
 /** The alert: what crossed, by how much, the top actors and rules, sample digests, and how to reset. */
@@ -149,28 +376,18 @@ async function describeCrossing(
   config: StewardConfig,
   c: Crossing,
   key: CounterKey,
-  record: AuditRecord,
+  record: RecordRef,
   ports: AuditPorts,
+  attribution?: PendingAlert,
 ): Promise<[string, string]> {
-  const records =
-    c.scope === registryScope
-      ? await ports.audit.recent(key.start, 2000)
-      : await ports.audit.byRepository(record, key.start, 2000);
-  const deleted = records.filter((r) => r.status === 'DELETED');
-  const tally = (f: (r: AuditRecord) => string | undefined) => {
-    const m = new Map<string, number>();
-    for (const r of deleted) {
-      const k = f(r);
-      if (k) m.set(k, (m.get(k) ?? 0) + 1);
-    }
-    return [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5);
-  };
-  const actors = tally((r) =>
+  const deleted = (await windowRecords(c, key, record, ports)).filter((r) => r.status === 'DELETED');
+  const actors = tally(deleted, (r) =>
     r.actor.type === 'principal' ? `principal ${r.actor.principal ?? '?'}` : r.actor.type,
   );
-  const rules = tally((r) =>
+  const rules = tally(deleted, (r) =>
     r.actor.rulePriority != null ? `${r.actor.type} rule ${r.actor.rulePriority}` : undefined,
   );
+  const waiting = (attribution?.waiting?.size ?? 0) + (attribution?.untracked ?? 0);
   const where = c.scope === registryScope ? 'the registry' : `repository ${record.repository}`;
   const over = c.count - c.limit;
   const subject =
@@ -180,6 +397,13 @@ async function describeCrossing(
     '',
     `Top actors: ${actors.map(([k, n]) => `${k} (${n})`).join(', ') || 'unknown'}`,
     `Top rules: ${rules.map(([k, n]) => `${k} (${n})`).join(', ') || 'none recorded'}`,
+    ...(attribution?.sourceIps?.size ? [`Source IPs: ${names(attribution.sourceIps)}`] : []),
+    ...(attribution?.userAgents?.size ? [`User agents: ${names(attribution.userAgents)}`] : []),
+    ...(waiting > 0
+      ? [
+          `${waiting} deletion(s) not yet attributed by CloudTrail: a follow-up on this topic will name the principals when CloudTrail's records arrive.`,
+        ]
+      : []),
     'Sample digests:',
     ...deleted
       .slice(0, 5)

@@ -1,22 +1,27 @@
 /**
  * Audit function: consumes the audit queue, which EventBridge fills with every delete signal (ECR Image
- * Action DELETE, CloudTrail PolicyExecutionEvent and BatchDeleteImage). Records one audit item per deletion,
- * counts delete rates, alerts and opens the breaker.
+ * Action DELETE, CloudTrail PolicyExecutionEvent and BatchDeleteImage) and every registry operation (CloudTrail
+ * management events of ECR, ECR Image Action PUSH). Records one audit item per deletion and per operation,
+ * counts delete rates, alerts (naming who, once CloudTrail says), opens the breaker, and tells the security
+ * topic about sensitive operations.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { OperationStore } from '../shared/audit/operations.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { mapLimit } from '../shared/runtime/concurrency.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
-import { type AuditPorts, processCandidates } from './core.js';
-import { safeParseAuditEvent } from './schema.js';
-import { extractCandidates } from './signals.js';
+import { type PendingAlertKey, PendingAlerts } from './attribution.js';
+import { type AuditPorts, attribute, deadlineReached, processCandidates } from './core.js';
+import { describeFindings, findingsOf, operationOf, type Trust, trustOf } from './operations.js';
+import { AUDIT_ENV, type AuditEvent, attributionDeadlineMessage, safeParseAuditEvent } from './schema.js';
+import { type Candidate, extractCandidates, principalOf } from './signals.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-audit' });
 /** Records of one batch processed at once. */
@@ -28,10 +33,42 @@ let sqsClient: SQSClient | undefined;
 const sns = () => (snsClient ??= new SNSClient(CLIENT_DEFAULTS));
 const sqs = () => (sqsClient ??= new SQSClient(CLIENT_DEFAULTS));
 
+/** The audit function's ports beyond the deletion audit: operations, the security topic, who belongs. */
+export interface OperationPorts {
+  readonly operations: Pick<OperationStore, 'record'>;
+  readonly notifySecurity: (subject: string, message: string) => Promise<void>;
+  readonly trust: Trust;
+}
+
 /** Builds the ports from the environment; exported for the CLI and the local cloud. */
-export function auditPorts(config = bundledConfig()): AuditPorts {
+export function auditPorts(config = bundledConfig()): AuditPorts & OperationPorts {
   const ports = new StewardPorts(config, { tables: tablesFromEnv() });
+  const queueUrl = process.env[AUDIT_ENV.queueUrl];
   return {
+    operations: new OperationStore(ports.documentClient, ports.table('audit'), {
+      ttlDays: config.audit.operationRetentionDays,
+    }),
+    notifySecurity: async (subject, message) => {
+      await sns().send(
+        new PublishCommand({
+          // The security topic; a stack that gives none (older wiring) sends to the alerts topic instead.
+          TopicArn: process.env[ENV.securityTopic] || requireEnv(ENV.alertsTopic),
+          Subject: subject,
+          Message: message,
+        }),
+      );
+    },
+    trust: trustOf(config, process.env[ENV.registryId] ?? '', {
+      roleArns: (process.env[AUDIT_ENV.ownRoleArns] ?? '').split(',').filter(Boolean),
+      rolePrefix: process.env[AUDIT_ENV.ownRolePrefix],
+    }),
+    // Without the queue's URL the deadline cannot be scheduled: alerts then go out at once (no attribution wait).
+    attribution: queueUrl
+      ? {
+          pending: new PendingAlerts(ports.documentClient, ports.table('state')),
+          scheduleDeadline: (key, delaySeconds) => scheduleDeadline(queueUrl, key, delaySeconds),
+        }
+      : undefined,
     audit: ports.audit,
     counters: ports.counters,
     breaker: ports.breaker,
@@ -72,16 +109,47 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
+/** SQS takes a message delay of at most 15 minutes. */
+const MAX_DELAY_SECONDS = 900;
+
+async function scheduleDeadline(queueUrl: string, key: PendingAlertKey, delaySeconds: number): Promise<void> {
+  await sqs().send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify({ kind: 'attribution-deadline', pk: key.pk, sk: key.sk }),
+      DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds))),
+    }),
+  );
+}
+
+/** How long an early deadline message waits in the invocation before it is sent again (clock skew, or a queue without delays). */
+const EARLY_DEADLINE_PAUSE_MS = 1000;
+
 async function processRecord(
   record: SQSRecord,
   config: ReturnType<typeof bundledConfig>,
-  ports: AuditPorts,
+  ports: AuditPorts & OperationPorts,
 ): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(record.body);
   } catch (e) {
     return deadLetter(record, `body is not JSON: ${(e as Error).message}`);
+  }
+  if (
+    typeof json === 'object' &&
+    json !== null &&
+    (json as { kind?: unknown }).kind === 'attribution-deadline'
+  ) {
+    const deadline = attributionDeadlineMessage.safeParse(json);
+    if (!deadline.success)
+      return deadLetter(record, `malformed attribution deadline: ${deadline.error.message}`);
+    const left = await deadlineReached(config, deadline.data, new Date(), ports);
+    if (left > 0 && ports.attribution) {
+      await new Promise((r) => setTimeout(r, Math.min(EARLY_DEADLINE_PAUSE_MS, left * 1000)));
+      await ports.attribution.scheduleDeadline(deadline.data, left - EARLY_DEADLINE_PAUSE_MS / 1000);
+    }
+    return;
   }
   const parsed = safeParseAuditEvent(json);
   if (!parsed.success) {
@@ -92,6 +160,24 @@ async function processRecord(
         .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
         .join('; ')}`,
     );
+  }
+  const operation = operationOf(parsed.data);
+  if (operation) {
+    const { created } = await ports.operations.record(operation);
+    // A redelivered event finds its record: its alert, if any, was sent with the first delivery.
+    const findings = created ? findingsOf(operation, config, ports.trust) : [];
+    if (findings.length > 0) await ports.notifySecurity(...describeFindings(operation, findings));
+    logger.info('registry operation audited', {
+      eventId: operation.eventId,
+      operation: operation.operation,
+      repository: operation.repository,
+      principal: operation.principal,
+      created,
+      findings: findings.map((f) => f.title),
+    });
+    if (created) metrics.addMetric('OperationsRecorded', MetricUnit.Count, 1);
+    if (findings.length > 0) metrics.addMetric('SecurityFindings', MetricUnit.Count, findings.length);
+    return;
   }
   const extraction = extractCandidates(parsed.data);
   if (extraction.kind === 'malformed') return deadLetter(record, extraction.reason);
@@ -107,7 +193,29 @@ async function processRecord(
     ...outcome,
   });
   metrics.addMetric('DeletesRecorded', MetricUnit.Count, outcome.newlyDeleted);
+  const attribution = attributionOf(parsed.data, extraction.candidates);
+  if (attribution) {
+    const sent = await attribute(config, attribution.repository, attribution, new Date(), ports);
+    if (sent > 0) logger.info('attributed alert sent', { eventId: parsed.data.id, sent });
+  }
   if (outcome.crossings.some((c) => c.breakerOpened)) metrics.addMetric('BreakerOpened', MetricUnit.Count, 1);
+}
+
+/**
+ * Who a CloudTrail delete record names for its deletions (the principal, or ECR's lifecycle), with the
+ * caller's source IP and user agent; undefined for ECR's own DELETE events, which name nobody.
+ */
+function attributionOf(event: AuditEvent, candidates: readonly Candidate[]) {
+  if (event['detail-type'] === 'ECR Image Action' || candidates.length === 0) return undefined;
+  const d = (event as Exclude<AuditEvent, { 'detail-type': 'ECR Image Action' }>).detail;
+  const lifecycle = d.eventName === 'PolicyExecutionEvent';
+  return {
+    repository: candidates[0]!.signal.repository,
+    deletions: candidates.map((c) => `${c.signal.repository}@${c.signal.digest}`),
+    principal: lifecycle ? 'ecr-lifecycle' : principalOf(d.userIdentity),
+    sourceIp: lifecycle ? undefined : d.sourceIPAddress,
+    userAgent: lifecycle ? undefined : d.userAgent,
+  };
 }
 
 /** A malformed event goes to the dead-letter queue with its reason; the rest of the batch goes on. */

@@ -21,6 +21,8 @@ const cloudTrailDetail = z.looseObject({
   awsRegion: z.string().min(1).optional(),
   recipientAccountId: z.string().optional(),
   errorCode: z.string().optional(),
+  sourceIPAddress: z.string().optional(),
+  userAgent: z.string().optional(),
   userIdentity: z
     .looseObject({
       type: z.string().optional(),
@@ -114,3 +116,25 @@ export function safeParseAuditEvent(json: unknown) {
     return cloudTrailEnvelope.safeParse(json);
   return auditEventSchema.safeParse(json);
 }
+
+/**
+ * Environment of the audit function beyond the shared ENV names (to move into ENV,
+ * functions/shared/runtime/constants.ts, when its owner adds them): the stack sets them in
+ * lib/constructs/audit.ts, the handler reads them.
+ */
+export const AUDIT_ENV = {
+  /** The audit queue itself: a pending alert's deadline is a delayed message to it. */
+  queueUrl: 'AUDIT_QUEUE_URL',
+  /** Comma-separated IAM role ARNs of the stack's functions (their changes raise no lifecycle alert). */
+  ownRoleArns: 'ECR_STEWARD_OWN_ROLE_ARNS',
+  /** The name prefix of the stack's IAM roles (`<stack name>-`), for roles not listed by ARN. */
+  ownRolePrefix: 'ECR_STEWARD_OWN_ROLE_PREFIX',
+} as const;
+
+/** The message the audit function sends itself (with a delay) when a pending alert's deadline comes. */
+export const attributionDeadlineMessage = z.strictObject({
+  kind: z.literal('attribution-deadline'),
+  pk: z.string().startsWith('ATTRIBUTION#'),
+  sk: z.string().min(1),
+});
+export type AttributionDeadlineMessage = z.output<typeof attributionDeadlineMessage>;
