@@ -267,7 +267,8 @@ export function findingsOf(
     const everyone = (p.grantees ?? []).filter((g) => g === '*');
     const outside = (p.grantees ?? []).filter((g) => {
       const account = accountOfGrantee(g);
-      return account !== undefined && !trust.accounts.has(account);
+      // The registry's own account always belongs, whether or not the stack named it.
+      return account !== undefined && account !== op.registryId && !trust.accounts.has(account);
     });
     if (everyone.length > 0)
       findings.push({
@@ -277,7 +278,7 @@ export function findingsOf(
     if (outside.length > 0)
       findings.push({
         title: `${where} policy grants access to an account outside the organization`,
-        detail: `The policy allows ${listed(p.actions)} to ${outside.join(', ')}, outside ${trust.organizationId ? `organization ${trust.organizationId} and ` : ''}the accounts ECR Steward knows (${[...trust.accounts].sort().join(', ')}).`,
+        detail: `The policy allows ${listed(p.actions)} to ${outside.join(', ')}, outside ${trust.organizationId ? `organization ${trust.organizationId} and ` : ''}the accounts ECR Steward knows (${[...new Set([op.registryId, ...trust.accounts])].filter(Boolean).sort().join(', ')}).`,
       });
     if (p.unreadable)
       findings.push({

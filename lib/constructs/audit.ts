@@ -1,4 +1,4 @@
-import { type CfnResource, Duration } from 'aws-cdk-lib';
+import { Aws, type CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,6 +9,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { AUDIT_ENV } from '../../functions/audit/schema.js';
+import { CLOUDTRAIL_OPERATIONS } from '../../functions/shared/audit/operations.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV, EVENTS } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
@@ -21,9 +23,21 @@ export interface AuditProps {
   readonly auditTable: dynamodb.ITableV2;
   readonly stateTable: dynamodb.ITableV2;
   readonly alertsTopic: sns.ITopic;
+  /**
+   * Where security alerts about registry operations go (a policy opened to everyone, a managed repository
+   * deleted, ...).
+   * @default the alerts topic
+   */
+  readonly securityTopic?: sns.ITopic;
+  /**
+   * The roles of the stack's other functions (the cleanup worker, ...): their lifecycle-policy changes raise no
+   * alert. Roles whose name starts with the stack's name are recognised without being listed.
+   * @default none beyond the stack-name prefix and the audit function's own role
+   */
+  readonly ownRoles?: readonly iam.IRole[];
 }
 
-/** The three delete signals the audit function consumes. */
+/** The delete signals and the registry operations the audit function consumes. */
 export const AUDIT_PATTERNS = {
   imageDelete: {
     source: [EVENTS.ecrSource],
@@ -39,6 +53,18 @@ export const AUDIT_PATTERNS = {
     source: [EVENTS.ecrSource],
     detailType: [EVENTS.cloudTrailApiCall],
     detail: { eventSource: ['ecr.amazonaws.com'], eventName: ['BatchDeleteImage'] },
+  },
+  /** Pushes, recorded as `PutImage` operations (docs/events.md §3.9). */
+  imagePush: {
+    source: [EVENTS.ecrSource],
+    detailType: [EVENTS.imageAction],
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+  },
+  /** Registry operations: CloudTrail management events of ECR (write calls: the rule's default state hears them). */
+  operationCall: {
+    source: [EVENTS.ecrSource],
+    detailType: [EVENTS.cloudTrailApiCall],
+    detail: { eventSource: ['ecr.amazonaws.com'], eventName: [...CLOUDTRAIL_OPERATIONS] },
   },
 } satisfies Record<string, events.EventPattern>;
 
@@ -71,7 +97,8 @@ export class Audit extends Construct {
     this.function = new StewardFunction(this, 'Function', {
       entry: 'functions/audit/handler.ts',
       handler: 'handler',
-      description: 'ECR Steward audit: one record per image deletion, delete-rate alerts and the breaker',
+      description:
+        'ECR Steward audit: one record per image deletion and registry operation, delete-rate and security alerts, the breaker',
       config: props.config,
       timeout: Duration.minutes(1),
       memorySize: 512,
@@ -81,6 +108,16 @@ export class Audit extends Construct {
         [ENV.stateTable]: props.stateTable.tableName,
         [ENV.alertsTopic]: props.alertsTopic.topicArn,
         [ENV.auditDlqUrl]: dlq.queue.queueUrl,
+        // A policy granting this account is no finding; the account comes from the stack, not from STS.
+        [ENV.registryId]: Aws.ACCOUNT_ID,
+        ...(props.securityTopic ? { [ENV.securityTopic]: props.securityTopic.topicArn } : {}),
+        // Pending alerts' deadlines are delayed messages to this queue (functions/audit/attribution.ts).
+        [AUDIT_ENV.queueUrl]: this.queue.queueUrl,
+        // CloudFormation names unnamed roles `<stack name>-<logical id>-<suffix>`.
+        [AUDIT_ENV.ownRolePrefix]: `${Stack.of(this).stackName}-`,
+        ...(props.ownRoles?.length
+          ? { [AUDIT_ENV.ownRoleArns]: props.ownRoles.map((r) => r.roleArn).join(',') }
+          : {}),
       },
     });
     this.function.function.addEventSource(
@@ -95,7 +132,9 @@ export class Audit extends Construct {
     grantAuditRecords(props.auditTable, this.function.function);
     props.stateTable.grantReadWriteData(this.function.function);
     props.alertsTopic.grantPublish(this.function.function);
+    props.securityTopic?.grantPublish(this.function.function);
     dlq.queue.grantSendMessages(this.function.function);
+    this.queue.grantSendMessages(this.function.function);
     acknowledge(
       this.function.role,
       wildcardResource(`${nagArnRef(props.auditTable)}/index/*`),
@@ -104,7 +143,7 @@ export class Audit extends Construct {
     acknowledge(
       this.function.role,
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      "Publishing to the KMS-encrypted alerts topic needs GenerateDataKey* on that topic's key only (granted by grantPublish).",
+      "Publishing to the KMS-encrypted alerts and security topics needs GenerateDataKey* on those topics' keys only (granted by grantPublish).",
     );
     // Ambiguous signals (a delete by tag) are checked against ECR: read-only, on any repository.
     this.function.addPolicy(
@@ -160,6 +199,16 @@ export class Audit extends Construct {
         'BatchDeleteRule',
         'ECR Steward audit: BatchDeleteImage calls (CloudTrail)',
         AUDIT_PATTERNS.batchDeleteCall,
+      ),
+      imagePush: rule(
+        'PushRule',
+        'ECR Steward audit: pushes (ECR Image Action PUSH)',
+        AUDIT_PATTERNS.imagePush,
+      ),
+      operationCall: rule(
+        'OperationRule',
+        'ECR Steward audit: registry operations (CloudTrail management events of ECR)',
+        AUDIT_PATTERNS.operationCall,
       ),
     };
 
