@@ -20,7 +20,8 @@ import {
   type PendingAlerts,
   pendingAlertKey,
 } from './attribution.js';
-import type { Candidate } from './signals.js';
+import type { AuditEvent } from './schema.js';
+import { type Candidate, principalOf } from './signals.js';
 
 export interface AuditPorts {
   readonly audit: {
@@ -421,4 +422,24 @@ async function describeCrossing(
     `Query the audit table: npx ecr-steward audit ${c.scope === registryScope ? '' : `--repository ${record.repository} `}--since ${WINDOW_MINUTES[c.window]}m`,
   ];
   return [subject, lines.join('\n')];
+}
+
+/**
+ * Who a CloudTrail delete record names for its deletions (the principal, or ECR's lifecycle), with the caller's
+ * source IP and user agent; undefined for ECR's own DELETE events, which name nobody.
+ */
+export function attributionOf(
+  event: AuditEvent,
+  candidates: readonly Candidate[],
+): (Attribution & { repository: string }) | undefined {
+  if (event['detail-type'] === 'ECR Image Action' || candidates.length === 0) return undefined;
+  const d = (event as Exclude<AuditEvent, { 'detail-type': 'ECR Image Action' }>).detail;
+  const lifecycle = d.eventName === 'PolicyExecutionEvent';
+  return {
+    repository: candidates[0]!.signal.repository,
+    deletions: candidates.map((c) => `${c.signal.repository}@${c.signal.digest}`),
+    principal: lifecycle ? 'ecr-lifecycle' : principalOf(d.userIdentity),
+    sourceIp: lifecycle ? undefined : d.sourceIPAddress,
+    userAgent: lifecycle ? undefined : d.userAgent,
+  };
 }

@@ -18,10 +18,10 @@ import { ENV } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type PendingAlertKey, PendingAlerts } from './attribution.js';
-import { type AuditPorts, attribute, deadlineReached, processCandidates } from './core.js';
+import { type AuditPorts, attribute, attributionOf, deadlineReached, processCandidates } from './core.js';
 import { describeFindings, findingsOf, operationOf, type Trust, trustOf } from './operations.js';
-import { AUDIT_ENV, type AuditEvent, attributionDeadlineMessage, safeParseAuditEvent } from './schema.js';
-import { type Candidate, extractCandidates, principalOf } from './signals.js';
+import { AUDIT_ENV, attributionDeadlineMessage, safeParseAuditEvent } from './schema.js';
+import { extractCandidates } from './signals.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-audit' });
 /** Records of one batch processed at once. */
@@ -199,23 +199,6 @@ async function processRecord(
     if (sent > 0) logger.info('attributed alert sent', { eventId: parsed.data.id, sent });
   }
   if (outcome.crossings.some((c) => c.breakerOpened)) metrics.addMetric('BreakerOpened', MetricUnit.Count, 1);
-}
-
-/**
- * Who a CloudTrail delete record names for its deletions (the principal, or ECR's lifecycle), with the
- * caller's source IP and user agent; undefined for ECR's own DELETE events, which name nobody.
- */
-function attributionOf(event: AuditEvent, candidates: readonly Candidate[]) {
-  if (event['detail-type'] === 'ECR Image Action' || candidates.length === 0) return undefined;
-  const d = (event as Exclude<AuditEvent, { 'detail-type': 'ECR Image Action' }>).detail;
-  const lifecycle = d.eventName === 'PolicyExecutionEvent';
-  return {
-    repository: candidates[0]!.signal.repository,
-    deletions: candidates.map((c) => `${c.signal.repository}@${c.signal.digest}`),
-    principal: lifecycle ? 'ecr-lifecycle' : principalOf(d.userIdentity),
-    sourceIp: lifecycle ? undefined : d.sourceIPAddress,
-    userAgent: lifecycle ? undefined : d.userAgent,
-  };
 }
 
 /** A malformed event goes to the dead-letter queue with its reason; the rest of the batch goes on. */
