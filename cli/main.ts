@@ -11,6 +11,7 @@ import { registerGate } from './commands/gate.js';
 import { registerHold } from './commands/hold.js';
 import { registerLocal } from './commands/local.js';
 import { registerPlan } from './commands/plan.js';
+import { registerReport } from './commands/report.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRun } from './commands/run.js';
 import { registerTrash } from './commands/trash.js';
@@ -27,6 +28,7 @@ export type RegisterCommand = (program: Command) => void;
 export const COMMANDS: readonly RegisterCommand[] = [
   registerValidate,
   registerPlan,
+  registerReport,
   registerAudit,
   registerBreaker,
   registerGate,
