@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { requestEvents } from '../../functions/shared/approvals/audit.js';
 import { REQUEST_ID, requesterName } from '../../functions/shared/approvals/model.js';
 import { RequestsStore } from '../../functions/shared/approvals/store.js';
+import { type OperationRecord, OperationStore } from '../../functions/shared/audit/operations.js';
 import type { AuditRecord } from '../../functions/shared/audit/records.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
 import { ENV } from '../../functions/shared/runtime/constants.js';
@@ -32,6 +33,8 @@ interface AuditOptions extends LiveOptions {
   readonly org?: boolean;
   readonly account?: string;
   readonly orgAuditTable?: string;
+  readonly operations?: boolean;
+  readonly principal?: string;
 }
 
 const COLUMNS = [
@@ -73,6 +76,14 @@ export function registerAudit(program: Command): void {
     .option('--limit <n>', 'at most this many records', '1000')
     .option('--include-planned', 'also list dry-run (PLANNED) records')
     .option(
+      '--operations',
+      'registry operations instead of deletions: policies, lifecycle policies, tag mutability, scanning, replication, repositories created or deleted, tags, pushes (who, from where, what changed)',
+    )
+    .option(
+      '--principal <arn>',
+      'with --operations: only the operations of this IAM principal (role or user ARN)',
+    )
+    .option(
       '--request <id>',
       "the whole story of one deletion request: created, every answer given or refused (who, from where), each image's notice, deletion or cancellation",
     )
@@ -110,6 +121,16 @@ export function registerAudit(program: Command): void {
         return;
       }
       if (opts.account !== undefined) throw new CliError('--account goes with --org');
+      if (opts.principal !== undefined && !opts.operations)
+        throw new CliError('--principal goes with --operations');
+      if (opts.operations) {
+        if (opts.digest !== undefined || opts.request !== undefined)
+          throw new CliError(
+            '--operations lists by --repository, --principal and --since; not --digest or --request',
+          );
+        if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
+        return auditOperations(opts);
+      }
       if (opts.request !== undefined) return auditRequest(opts);
       // Checked before any AWS call: a mistyped digest would otherwise read as "no deletions recorded".
       if (opts.digest !== undefined) parseDigest(opts.digest, '--digest');
@@ -200,4 +221,87 @@ async function auditRequest(opts: AuditOptions): Promise<void> {
       `${request.id}: ${request.state} — ${request.kind === 'delete' ? `${request.imageCount} image(s), ${humanBytes(request.bytes)} in ${request.repository}` : `reset ${request.scope}`}, asked by ${requesterName(request.requester)} at ${request.createdAt}, expires ${request.expiresAt}${request.decision ? `; ${request.decision.action} by ${request.decision.by} at ${request.decision.at}` : ''}\n`,
     );
   for (const l of lines) process.stdout.write(`  ${l.at}  ${l.text}\n`);
+}
+
+const OPERATION_COLUMNS = [
+  'at',
+  'operation',
+  'repository',
+  'principal',
+  'sourceIp',
+  'userAgent',
+  'what',
+] as const;
+
+/** What an operation changed, in a few words: the parameters that matter. */
+function what(r: OperationRecord): string {
+  const p = r.parameters ?? {};
+  const parts: string[] = [];
+  if (r.errorCode) parts.push(`FAILED ${r.errorCode}`);
+  if (p.grantees) parts.push(`grants ${p.grantees.join(' ') || 'nobody'}`);
+  if (p.conditioned?.length) parts.push(p.conditioned.join(' '));
+  if (p.imageTagMutability) parts.push(`tags ${p.imageTagMutability}`);
+  if (p.scanOnPush !== undefined) parts.push(`scanOnPush ${p.scanOnPush}`);
+  if (p.lifecycleRules) parts.push(`rules ${p.lifecycleRules.join(' ') || 'none'}`);
+  if (p.tags)
+    parts.push(
+      Object.entries(p.tags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    );
+  if (p.tagKeys) parts.push(`untag ${p.tagKeys.join(' ')}`);
+  if (p.destinations) parts.push(`to ${p.destinations.join(' ')}`);
+  if (p.force) parts.push('force');
+  if (p.digest) parts.push(`${p.digest.slice(0, 19)}…${p.tag ? ` ${p.tag}` : ''}`);
+  if (p.unreadable) parts.push(`unreadable policy: ${p.unreadable}`);
+  return parts.join('; ');
+}
+
+function operationRow(r: OperationRecord): Record<(typeof OPERATION_COLUMNS)[number], string> {
+  return {
+    at: r.at,
+    operation: r.operation,
+    repository: r.repository ?? '(registry)',
+    principal: r.principal ?? 'unknown',
+    sourceIp: r.sourceIPAddress ?? '',
+    userAgent: r.userAgent ?? '',
+    what: what(r),
+  };
+}
+
+/** `audit --operations`: registry operations from the audit table, newest first. */
+async function auditOperations(opts: AuditOptions): Promise<void> {
+  const store = new OperationStore(dynamo(), auditTableName(opts));
+  const since = sinceToIso(opts.since);
+  const records = await store.list({
+    registryId: await registryId(opts),
+    region: region(),
+    repository: opts.repository,
+    principal: opts.principal,
+    since,
+    limit: Number(opts.limit) || 1000,
+  });
+  records.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.eventId.localeCompare(b.eventId)));
+  if (opts.format === 'json') {
+    process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+    return;
+  }
+  const rows = records.map(operationRow);
+  if (opts.format === 'csv') {
+    process.stdout.write(
+      `${OPERATION_COLUMNS.join(',')}\n${rows.map((r) => OPERATION_COLUMNS.map((c) => csvCell(r[c])).join(',')).join('\n')}${rows.length ? '\n' : ''}`,
+    );
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`no registry operations recorded since ${since}\n`);
+    return;
+  }
+  const widths = OPERATION_COLUMNS.map((c) =>
+    Math.min(60, Math.max(c.length, ...rows.map((r) => r[c].length))),
+  );
+  const fmt = (values: string[]) => values.map((v, i) => v.slice(0, widths[i]).padEnd(widths[i]!)).join('  ');
+  process.stdout.write(
+    `${fmt([...OPERATION_COLUMNS])}\n${rows.map((r) => fmt(OPERATION_COLUMNS.map((c) => r[c]))).join('\n')}\n${rows.length} operation(s) since ${since}\n`,
+  );
 }
