@@ -555,7 +555,8 @@ describe('runDigest', () => {
     const ports = w.ports();
     const tagged: DigestPorts = {
       ...ports,
-      repositoryTags: async (arn) => (arn.endsWith(':repository/web') ? { team: 'web' } : {}),
+      repositoryTags: async (arn): Promise<Record<string, string>> =>
+        arn.endsWith(':repository/web') ? { team: 'web' } : {},
     };
 
     // Act
