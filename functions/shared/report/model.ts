@@ -341,9 +341,12 @@ export interface ReportInput {
 export function buildReport(input: ReportInput): Report {
   const price = input.price;
   const audit = 'unavailable' in input.audit ? undefined : input.audit;
+  const verdictsRead = input.verdictsUnavailable === undefined;
   const rows: RepositoryRow[] = input.repositories
-    .map(({ largest: _largest, ...summary }) => ({
+    .map(({ largest: _largest, verdicts, ...summary }) => ({
       ...summary,
+      // Counts from a table that was not read in full would read as facts: none at all, then.
+      ...(verdictsRead && verdicts ? { verdicts } : {}),
       monthlyCost: price
         ? monthlyCost({ standard: summary.standardBytes, archive: summary.archiveBytes }, price)
         : null,
@@ -391,7 +394,6 @@ export function buildReport(input: ReportInput): Report {
     if (r.verdicts)
       for (const k of ['PASS', 'FAIL', 'PENDING', 'unscanned'] as const) verdicts[k] += r.verdicts[k];
   }
-  const verdictsRead = input.verdictsUnavailable === undefined;
   const largest = input.repositories
     .flatMap((r) => r.largest)
     .sort(byBytes)

@@ -17,6 +17,17 @@ export function usd(value: number | null): string {
   return value === null ? 'n/a' : `$${value.toFixed(2)}`;
 }
 
+/** A price per GB-month: cents, or up to four decimals for a negotiated rate (`$0.10`, `$0.0925`). */
+export function unitPrice(value: number): string {
+  return `$${value.toFixed(4).replace(/0{1,2}$/, '')}`;
+}
+
+/** `1 image`, `3 images`. */
+export function plural(n: number, noun: string): string {
+  if (n === 1) return `1 ${noun}`;
+  return `${n} ${noun.endsWith('y') ? `${noun.slice(0, -1)}ies` : `${noun}s`}`;
+}
+
 /** A share as a percentage with one decimal. */
 export function percent(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
@@ -37,7 +48,7 @@ export const REPOSITORY_COLUMNS = [
   'cost/month',
   'never pulled',
   'untagged',
-  'verdicts P/F/…',
+  'gate pass/fail/pend/none',
   'reclaimed',
 ] as const;
 
@@ -79,8 +90,8 @@ export function totalCells(report: Report): string[] {
 export function headline(report: Report): string {
   const scope =
     report.scope === 'all'
-      ? `all ${report.totals.repositories} repositories`
-      : `${report.totals.repositories} selected repositories`;
+      ? `all ${plural(report.totals.repositories, 'repository')}`
+      : `${plural(report.totals.repositories, 'selected repository')}`;
   return `ECR registry ${report.registryId} in ${report.region}: ${scope}, ${report.generatedAt}`;
 }
 
@@ -92,16 +103,18 @@ export function summaryLines(report: Report): string[] {
   lines.push(
     'reason' in price
       ? `Prices: ${price.reason}`
-      : `Prices: standard $${price.standardPerGbMonth} and archive $${price.archivePerGbMonth} per GB-month (${price.source === 'config' ? 'config report.prices' : 'built-in, aws.amazon.com/ecr/pricing'})`,
+      : `Prices: standard ${unitPrice(price.standardPerGbMonth)} and archive ${unitPrice(price.archivePerGbMonth)} per GB-month (${price.source === 'config' ? 'config report.prices' : 'built-in, aws.amazon.com/ecr/pricing'})`,
   );
   lines.push(
-    `Current plan: would expire ${t.reclaimableImages} images (${humanBytes(t.reclaimableBytes)}, ${usd(t.reclaimableMonthlyCost)} a month) and archive ${humanBytes(t.archivableBytes)}` +
-      (t.repositoriesWithoutPlan > 0 ? `; ${t.repositoriesWithoutPlan} repositories without a plan` : ''),
+    `Current plan: would expire ${plural(t.reclaimableImages, 'image')} (${humanBytes(t.reclaimableBytes)}, ${usd(t.reclaimableMonthlyCost)} a month) and archive ${humanBytes(t.archivableBytes)}` +
+      (t.repositoriesWithoutPlan > 0
+        ? `; ${plural(t.repositoriesWithoutPlan, 'repository')} without a plan`
+        : ''),
   );
   lines.push(
     `Last pull: ${PULL_AGE_BUCKETS.map((b) => `${PULL_AGE_LABELS[b]} ${t.pullAge[b]}`).join(' · ')}`,
   );
-  lines.push(`Untagged: ${t.untagged} of ${t.images} images (${percent(t.untaggedShare)})`);
+  lines.push(`Untagged: ${t.untagged} of ${plural(t.images, 'image')} (${percent(t.untaggedShare)})`);
   lines.push(
     report.verdicts.available === false
       ? `Gate verdicts: not available (${report.verdicts.reason})`
@@ -110,7 +123,7 @@ export function summaryLines(report: Report): string[] {
   lines.push(
     report.audit.available === false
       ? `Reclaimed: not available (${report.audit.reason})`
-      : `Reclaimed since ${report.audit.since}: ${report.audit.deletes} deletes, ${humanBytes(report.audit.bytes)}`,
+      : `Reclaimed since ${report.audit.since}: ${plural(report.audit.deletes, 'delete')}, ${humanBytes(report.audit.bytes)}`,
   );
   return lines;
 }
