@@ -73,7 +73,8 @@ type DeadLetterKey =
   | 'audit-dlq'
   | 'scan-gate-dlq'
   | 'org-forwarder-dlq'
-  | 'org-forwarder-stream-dlq';
+  | 'org-forwarder-stream-dlq'
+  | 'digest-dlq';
 
 /** Alarm windows: five minutes for counts, so one failure is seen within minutes but a graph stays readable. */
 const PERIOD = Duration.minutes(5);
@@ -102,6 +103,7 @@ const DEAD_LETTER_LABELS: Readonly<Record<DeadLetterKey, string>> = {
   'scan-gate-dlq': 'the scan gate (async invocations, rule and schedule targets)',
   'org-forwarder-dlq': 'the organization forwarder queue',
   'org-forwarder-stream-dlq': 'the organization forwarder (audit table stream)',
+  'digest-dlq': 'the weekly digest (schedule target)',
 };
 
 /** What the config deploys to watch: the same lists drive `alarmList` and the `Monitoring` construct. */
@@ -129,6 +131,7 @@ function watched(config: StewardConfig): {
       'audit-dlq',
       'scan-gate-dlq',
       ...(org ? (['org-forwarder-dlq', 'org-forwarder-stream-dlq'] as const) : []),
+      ...(config.digest.enabled ? (['digest-dlq'] as const) : []),
     ],
   };
 }
@@ -181,8 +184,8 @@ export function alarmList(config: StewardConfig): AlarmSummary[] {
 
 /** A stack's parts, with the weekly digest once the stack builds one (its function is watched too). */
 export type MonitoredParts = StewardParts & {
-  /** @default none: no digest function to watch */
-  readonly digest?: { readonly function: StewardFunction };
+  /** The weekly digest (`Digest`). @default none: no digest to watch */
+  readonly digest?: { readonly function: StewardFunction; readonly deadLetterQueue: sqs.IQueue };
 };
 
 export interface MonitoringProps {
@@ -343,6 +346,7 @@ export class Monitoring extends Construct {
         parts.forwarder && deadLetterOf(parts.forwarder.deadLetterQueue, 'org-forwarder-dlq'),
       'org-forwarder-stream-dlq': () =>
         parts.forwarder && deadLetterOf(parts.forwarder.streamFailureQueue, 'org-forwarder-stream-dlq'),
+      'digest-dlq': () => parts.digest && deadLetterOf(parts.digest.deadLetterQueue, 'digest-dlq'),
     };
     return new Map(
       keys.flatMap((k) => {

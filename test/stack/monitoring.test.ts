@@ -19,6 +19,7 @@ import {
   Monitoring,
   STEWARD_METRICS,
 } from '../../lib/constructs/monitoring.js';
+import { DeadLetterQueue } from '../../lib/constructs/secure-queue.js';
 import { StewardFunction } from '../../lib/constructs/steward-function.js';
 import { EcrStewardStack } from '../../lib/stacks/ecr-steward-stack.js';
 import { orgSpokeProps } from '../../lib/stacks/hub-stack.js';
@@ -44,17 +45,23 @@ function build(
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new EcrStewardStack(app, 'Test', { config, ...stackProps });
   const existing = stack.node.tryFindChild('Monitoring');
-  let digest = (stack.node.tryFindChild('Digest') as { function?: StewardFunction } | undefined)?.function;
+  let digest = stack.node.tryFindChild('Digest') as MonitoredParts['digest'];
   let monitoring: Monitoring;
   if (existing instanceof Monitoring) monitoring = existing;
   else {
     if (config.digest.enabled && !digest)
-      digest = new StewardFunction(stack, 'DigestStandIn', {
-        entry: 'functions/cleanup/handler.ts',
-        handler: 'sweep',
-        description: 'stand-in for the weekly digest',
-        config,
-      });
+      digest = {
+        function: new StewardFunction(stack, 'DigestStandIn', {
+          entry: 'functions/cleanup/handler.ts',
+          handler: 'sweep',
+          description: 'stand-in for the weekly digest',
+          config,
+        }),
+        deadLetterQueue: new DeadLetterQueue(stack, 'DigestStandInDeadLetter', {
+          alarmTopic: stack.topics.alerts,
+          description: 'the weekly digest',
+        }).queue,
+      };
     const parts: MonitoredParts = {
       topics: stack.topics,
       tables: stack.tables,
@@ -63,7 +70,7 @@ function build(
       gate: stack.gate,
       ...(stack.approvals ? { approvals: stack.approvals } : {}),
       ...(stack.forwarder ? { forwarder: stack.forwarder } : {}),
-      ...(digest ? { digest: { function: digest } } : {}),
+      ...(digest ? { digest } : {}),
     };
     monitoring = new Monitoring(stack, 'Monitoring', { config, parts });
   }
@@ -97,6 +104,7 @@ const EXAMPLE_ALARMS = [
   'cleanup-async-dlq',
   'audit-dlq',
   'scan-gate-dlq',
+  'digest-dlq',
   'cleanup-worker-errors',
   'cleanup-intake-errors',
   'cleanup-sweep-errors',
@@ -221,7 +229,7 @@ describe('Monitoring (the example config)', () => {
     ['cleanup-sweep', () => built.stack.cleanup.sweep],
     ['audit', () => built.stack.audit.function],
     ['scan-gate', () => built.stack.gate.function],
-    ['digest', () => built.digest!],
+    ['digest', () => built.digest!.function],
   ])('alarms on any error of the %s function in 5 minutes', (name, fn) => {
     // Act
     const alarm = alarmNamed(template, `${name}-errors`);
@@ -301,6 +309,7 @@ describe('Monitoring (the example config)', () => {
       'cleanup-async-dlq': built.stack.cleanup.node.findChild('AsyncDeadLetter').node.findChild('Queue'),
       'audit-dlq': built.stack.audit.deadLetterQueue,
       'scan-gate-dlq': built.stack.gate.node.findChild('DeadLetter').node.findChild('Queue'),
+      'digest-dlq': built.digest!.deadLetterQueue,
     };
 
     // Act
@@ -432,6 +441,7 @@ describe('Monitoring (the example config)', () => {
       'cleanup-async-dlq',
       'audit-dlq',
       'scan-gate-dlq',
+      'digest-dlq',
     ]);
   });
 
