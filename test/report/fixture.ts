@@ -135,3 +135,51 @@ export function fixtureReport(overrides: Partial<Parameters<typeof buildReport>[
     ...overrides,
   });
 }
+
+/** Strings a registry or an audit table could hand the page, each of which must render as text. */
+export const HOSTILE = {
+  tag: '<script>alert("tag")</script>',
+  principal: 'arn:aws:sts::123456789012:assumed-role/x/<img src=x onerror=alert(1)>',
+  repository: 'evil/"><svg onload=alert(2)>',
+} as const;
+
+/**
+ * The fixture with thirteen more repositories (so the bytes chart draws ten and "others"), and a hostile tag,
+ * principal and repository name.
+ */
+export function crowdedReport(): Report {
+  const extra = Array.from({ length: 13 }, (_, i) =>
+    summarizeRepository(
+      {
+        name: i === 0 ? HOSTILE.repository : `team-${String(i).padStart(2, '0')}/app`,
+        selection: 'teams',
+        images: [
+          {
+            digest: `sha256:${String(i).padStart(64, '0')}`,
+            tags: i === 0 ? [HOSTILE.tag] : [`v${i}`],
+            pushedAt: Date.parse('2026-11-01T00:00:00Z'),
+            // The hostile one is large enough to be among the largest images the page lists.
+            sizeBytes: i === 0 ? 400_000_000 : (i + 1) * 20_000_000,
+            status: 'ACTIVE',
+          },
+        ],
+        plan: { expire: [], transition: [] },
+        verdicts: new Map(),
+      },
+      NOW,
+    ),
+  );
+  return buildReport({
+    generatedAt: NOW,
+    registryId: '123456789012',
+    region: 'us-east-1',
+    scope: 'all',
+    price: { standardPerGbMonth: 0.1, archivePerGbMonth: 0.1, source: 'built-in' },
+    repositories: [summarizeRepository(TOOLS_FACTS, NOW), summarizeRepository(API_FACTS, NOW), ...extra],
+    audit: summarizeDeletions(
+      [...DELETIONS, { ...DELETIONS[0]!, digest: `sha256:${'9'.repeat(64)}`, principal: HOSTILE.principal }],
+      SINCE,
+      NOW,
+    ),
+  });
+}

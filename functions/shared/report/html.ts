@@ -10,6 +10,7 @@ import { PULL_AGE_BUCKETS, PULL_AGE_LABELS, type Report } from './model.js';
 import {
   headline,
   percent,
+  plural,
   REPOSITORY_COLUMNS,
   repositoryCells,
   summaryLines,
@@ -170,7 +171,7 @@ h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); 
 .card .v { font-size: 20px; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tfoot td { font-weight: 600; border-top: 2px solid var(--ink); }
 code { font-size: 12px; }
 .chart { max-width: 100%; height: auto; display: block; }
@@ -219,7 +220,7 @@ export function renderHtml(report: Report): string {
     card(
       'reclaimable now',
       humanBytes(t.reclaimableBytes),
-      `${t.reclaimableImages} images, ${usd(t.reclaimableMonthlyCost)} a month`,
+      `${plural(t.reclaimableImages, 'image')}, ${usd(t.reclaimableMonthlyCost)} a month`,
     ),
     card('never pulled', String(t.neverPulled), `untagged ${percent(t.untaggedShare)}`),
   ];
@@ -250,7 +251,7 @@ export function renderHtml(report: Report): string {
       humanBytes(i.bytes),
       i.repository,
       i.tags.join(' ') || '<untagged>',
-      i.digest,
+      `${i.digest.slice(0, 19)}…`,
       i.storage,
       i.pushedAt.slice(0, 10),
       i.lastPulledAt?.slice(0, 10) ?? 'never',
