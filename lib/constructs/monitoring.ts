@@ -28,6 +28,8 @@ export const STEWARD_METRICS = {
   audit: {
     service: 'audit',
     deletesRecorded: 'DeletesRecorded',
+    operationsRecorded: 'OperationsRecorded',
+    securityFindings: 'SecurityFindings',
     malformedEvents: 'MalformedEvents',
     breakerOpened: 'BreakerOpened',
     /**
@@ -448,6 +450,7 @@ export class Monitoring extends Construct {
     rows.push([
       graph('audit: writes and failures', [
         stewardMetric(audit.service, audit.deletesRecorded, 'deletions recorded'),
+        stewardMetric(audit.service, audit.operationsRecorded, 'operations recorded'),
         stewardMetric(audit.service, audit.writeFailures, 'write failures'),
         stewardMetric(audit.service, audit.malformedEvents, 'malformed events'),
         new cloudwatch.Metric({
@@ -458,6 +461,7 @@ export class Monitoring extends Construct {
           period: PERIOD,
           label: 'audit table write throttles',
         }),
+        stewardMetric(audit.service, audit.securityFindings, 'security findings'),
       ]),
       graph('breaker', [
         stewardMetric(audit.service, audit.breakerOpened, 'breaker opened'),

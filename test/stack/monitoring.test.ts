@@ -461,9 +461,11 @@ describe('Monitoring (the example config)', () => {
     const sum = (label: string, extra: Json = {}) => ({ label, stat: 'Sum', ...extra });
     expect(audit).toEqual([
       ['EcrSteward', 'DeletesRecorded', 'service', 'audit', sum('deletions recorded')],
+      ['EcrSteward', 'OperationsRecorded', 'service', 'audit', sum('operations recorded')],
       ['EcrSteward', 'AuditWriteFailures', 'service', 'audit', sum('write failures')],
       ['EcrSteward', 'MalformedEvents', 'service', 'audit', sum('malformed events')],
       ['AWS/DynamoDB', 'WriteThrottleEvents', 'TableName', auditTable, sum('audit table write throttles')],
+      ['EcrSteward', 'SecurityFindings', 'service', 'audit', sum('security findings')],
     ]);
     // CDK renders dimensions sorted by name.
     const dryRun = ['mode', 'dry-run', 'service', 'cleanup'];
