@@ -24,10 +24,15 @@ export const digestEventSchema = z.strictObject({
 
 export type DigestEvent = z.output<typeof digestEventSchema>;
 
-/** The end of the week a run covers: the scheduled time, or `now` when the event does not give one. */
+/**
+ * The end of the week a run covers: the scheduled time, or, when the event gives none, `now` to the minute (as
+ * the scheduler's times are), so a retry within the minute is still the same run.
+ */
 export function weekEnd(event: DigestEvent, now: Date): Date {
   const t = event.scheduledTime;
-  return t === undefined || t === SCHEDULED_TIME_ATTRIBUTE ? now : new Date(Date.parse(t));
+  if (t === undefined || t === SCHEDULED_TIME_ATTRIBUTE)
+    return new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+  return new Date(Date.parse(t));
 }
 
 /** Parses the event, or throws with every problem named (Lambda then retries and dead-letters it). */

@@ -148,7 +148,7 @@ describe('handler', () => {
     ).toEqual([TABLES.holds, TABLES.verdict]);
   });
 
-  it('keys the week on now when the local cloud delivers the scheduled-time placeholder', async () => {
+  it('keys the week on the minute of now when the local cloud delivers the scheduled-time placeholder', async () => {
     // Act
     const report = await handler(
       { kind: 'digest', scheduledTime: '<aws.scheduler.scheduled-time>' },
@@ -156,9 +156,9 @@ describe('handler', () => {
     );
 
     // Assess
-    expect(report.window.end).toEqual(NOW);
+    expect(report.window.end).toEqual(new Date('2026-12-07T08:00:00.000Z'));
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input.Key).toEqual({
-      pk: 'DIGEST#2026-12-07T08:00:03.000Z',
+      pk: 'DIGEST#2026-12-07T08:00:00.000Z',
       sk: 'RUN',
     });
   });
@@ -191,11 +191,11 @@ describe('parseDigestEvent', () => {
 });
 
 describe('weekEnd', () => {
-  it('returns the scheduled time when the event gives one, else now', () => {
+  it('returns the scheduled time when the event gives one, else now to the minute', () => {
     // Act / Assess
     expect(weekEnd({ kind: 'digest', scheduledTime: '2026-12-07T08:00:00Z' }, NOW)).toEqual(
       new Date('2026-12-07T08:00:00.000Z'),
     );
-    expect(weekEnd({ kind: 'digest' }, NOW)).toBe(NOW);
+    expect(weekEnd({ kind: 'digest' }, NOW)).toEqual(new Date('2026-12-07T08:00:00.000Z'));
   });
 });
