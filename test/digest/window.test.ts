@@ -29,17 +29,18 @@ describe('digestWindow', () => {
     });
   });
 
-  it('starts at the same wall-clock time a week earlier when a clock change falls in the week', () => {
-    // Prepare: Monday 2026-11-02 08:00 in Berlin (CET, UTC+1); the week before began in summer time (UTC+2).
-    const end = new Date('2026-11-02T07:00:00.000Z');
+  it('starts at the same wall-clock time a week earlier when the clocks go back in the week', () => {
+    // Prepare: Monday 2026-10-26 08:00 in Berlin (CET, UTC+1); the clocks went back on Sunday 2026-10-25.
+    const end = new Date('2026-10-26T07:00:00.000Z');
 
     // Act
     const window = digestWindow(end, 'Europe/Berlin');
 
-    // Assess: Monday 2026-10-26 08:00 CET… the clocks went back on 2026-10-25, so 169 hours would be wrong.
-    expect(window.start.toISOString()).toBe('2026-10-26T07:00:00.000Z');
-    expect(window.weekOf).toBe('2026-10-26');
-    expect(zonedMinute(window.start, 'Europe/Berlin')).toBe('2026-10-26 08:00');
+    // Assess: Monday 2026-10-19 08:00 CEST (UTC+2), 169 hours earlier.
+    expect(window.start.toISOString()).toBe('2026-10-19T06:00:00.000Z');
+    expect(window.weekOf).toBe('2026-10-19');
+    expect(zonedMinute(window.start, 'Europe/Berlin')).toBe('2026-10-19 08:00');
+    expect((end.getTime() - window.start.getTime()) / 3_600_000).toBe(169);
   });
 
   it('is 167 hours long when the clocks go forward in the week', () => {
