@@ -172,7 +172,7 @@ export async function ingestAlert(
   now: Date,
   ports: HubPorts,
 ): Promise<{ published: boolean }> {
-  const marker = alertMessageKey(detail.messageId);
+  const marker = alertMessageKey(detail, detail.messageId);
   const expiresAt = Math.floor(now.getTime() / 1000) + ALERT_MARKER_DAYS * 86_400;
   if (!(await ports.markers.claim(marker, now, expiresAt))) return { published: false };
   await ports.publish(detail.topic, hubSubject(detail), detail.message);

@@ -9,6 +9,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { isConfiguredSpoke } from '../shared/config/organization.js';
 import type { StewardConfig } from '../shared/config/schema.js';
 import { type OrgTopic, safeParseOrgEvent } from '../shared/org/events.js';
 import { ORG_DETAIL_TYPES, ORG_SCOPE } from '../shared/org/keys.js';
@@ -102,6 +103,14 @@ async function processRecord(record: SQSRecord, config: StewardConfig, ports: Hu
     return deadLetter(
       record,
       `detail.account ${event.detail.account} is not the account that sent the event (${event.account})`,
+    );
+  // Only the config's spokes speak here: another member of the organization (which the bus policy admits) or a
+  // spoke claiming a region where it has no stack is refused, so nobody else can write the org trail or open
+  // the org breaker.
+  if (!isConfiguredSpoke(config, event.detail))
+    return deadLetter(
+      record,
+      `${event.detail.account} ${event.detail.region} is no spoke of this organization's config`,
     );
   const now = new Date();
   if (event['detail-type'] === ORG_DETAIL_TYPES.auditRecord) {

@@ -424,3 +424,21 @@ export const stackNames = {
   /** The StackSet of the spokes with `deployment: "stackset"`. */
   stackSet: 'EcrStewardSpokes',
 } as const;
+
+/**
+ * Whether an account and region may speak as a spoke of this config (the hub's check of every event): an
+ * environment of the account targets, or any account in a region of an organizational-unit target (its
+ * accounts are known only to AWS Organizations; the bus policy admits only the organization's principals).
+ */
+export function isConfiguredSpoke(
+  config: { readonly organization?: OrganizationConfig | undefined },
+  env: OrgEnvironment,
+): boolean {
+  const organization = config.organization;
+  if (!organization) return false;
+  if (spokeEnvironments(config).some((e) => e.account === env.account && e.region === env.region))
+    return true;
+  return organization.targets.some(
+    (t) => t.organizationalUnits !== undefined && t.regions.includes(env.region),
+  );
+}

@@ -65,7 +65,11 @@ export const countedKey = (env: OrgEnvironmentRef, record: { pk: string; sk: str
 });
 
 /** The marker of an alert republished from a spoke, by the SNS message id. */
-export const alertMessageKey = (messageId: string) => ({ pk: `ALERT#${messageId}`, sk: 'MESSAGE' });
+export const alertMessageKey = (env: OrgEnvironmentRef, messageId: string) => ({
+  // Scoped by the sender: another account's message with the same id can never suppress this one.
+  pk: `ALERT#${env.account}#${env.region}#${messageId}`,
+  sk: 'MESSAGE',
+});
 
 /** The marker of the one alert of an org threshold in one window. */
 export const thresholdAlertKey = (window: string, threshold: string, start: string) => ({
