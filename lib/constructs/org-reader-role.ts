@@ -3,9 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { spokeEnvironments } from '../../functions/shared/config/organization.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
-import { acknowledge, nagRepositoryArn, wildcardResource } from '../nag.js';
+import { acknowledge, wildcardResource } from '../nag.js';
 import { inUseReadActions } from './cleanup.js';
-import { StewardFunction } from './steward-function.js';
 
 /** The ECR reads a live plan makes (`ecr-steward plan --repository`): listings, manifests, policy, replicas. */
 export const PLAN_READ_ACTIONS = [
@@ -33,16 +32,22 @@ export interface OrgReaderRoleProps {
  * The region whose spoke stack creates an account's reader role: the first (alphabetically) of the account's
  * spoke regions, or, in a StackSet, of every target region. Undefined when this stack is not it.
  */
-export function readerRoleRegion(config: StewardConfig, stack: Stack): string | undefined {
+export function readerRoleRegion(
+  config: StewardConfig,
+  stack: Stack,
+  homes?: Readonly<Record<string, string>>,
+): string | undefined {
   const organization = config.organization;
   if (!organization) return undefined;
   if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region))
     return [...new Set(organization.targets.flatMap((t) => t.regions))].sort()[0];
-  const regions = spokeEnvironments(config)
-    .filter((e) => e.account === stack.account)
-    .map((e) => e.region)
-    .sort();
-  return regions[0] === stack.region ? stack.region : undefined;
+  const home =
+    homes?.[stack.account] ??
+    spokeEnvironments(config)
+      .filter((e) => e.account === stack.account)
+      .map((e) => e.region)
+      .sort()[0];
+  return home === stack.region ? stack.region : undefined;
 }
 
 /**
@@ -69,7 +74,15 @@ export class OrgReaderRole extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadImageMetadata',
         actions: [...PLAN_READ_ACTIONS],
-        resources: [StewardFunction.repositoryArn(this, '*')],
+        // Every region of the account: the one role serves `plan --account A --region R` for each of them.
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'ecr',
+            region: '*',
+            resource: 'repository',
+            resourceName: '*',
+          }),
+        ],
       }),
     ];
     const inUse = inUseReadActions(props.config);
@@ -93,7 +106,10 @@ export class OrgReaderRole extends Construct {
     }
     acknowledge(
       policy,
-      [nagRepositoryArn(this, '*'), '*'].map(wildcardResource),
+      [
+        `arn:<AWS::Partition>:ecr:*:${Token.isUnresolved(Stack.of(this).account) ? '<AWS::AccountId>' : Stack.of(this).account}:repository/*`,
+        '*',
+      ].map(wildcardResource),
       'A plan of any repository of the registry reads its image metadata (no image layers, no writes); tag:GetResources and the ECS/Lambda list and describe actions of the in-use sources have no resource-level permissions.',
     );
   }

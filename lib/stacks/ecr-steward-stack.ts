@@ -25,6 +25,11 @@ export interface OrgSpokeProps {
   readonly busArn: string;
   /** The hub state table, whose org breaker item the deleting functions read before each delete batch. */
   readonly stateTableArn: string;
+  /**
+   * The region whose spoke stack creates each account's plan role (IAM is global: one role per account).
+   * @default the first target region, as a condition on AWS::Region (a StackSet, where the region is unknown)
+   */
+  readonly planRoleHomes?: Readonly<Record<string, string>>;
 }
 
 export interface EcrStewardProps {
@@ -118,7 +123,7 @@ function buildSteward(stack: Stack, props: EcrStewardProps): StewardParts {
     for (const fn of [cleanup.worker, gate.function, ...(approvals ? [approvals.function] : [])])
       grantOrgBreakerRead(fn, org.stateTableArn);
     // `ecr-steward plan --account A --region R` from the hub: a read-only role, once per account (IAM is global).
-    const home = readerRoleRegion(config, stack);
+    const home = readerRoleRegion(config, stack, org.planRoleHomes);
     if (home !== undefined)
       new OrgReaderRole(stack, 'OrgReader', { config, hubAccount: org.hub.account, onlyInRegion: home });
   }

@@ -11,6 +11,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Capability, DeploymentType, StackSet, StackSetTarget, StackSetTemplate } from 'cdk-stacksets';
 import type { Construct } from 'constructs';
 import type { PlannedStackSet } from '../../functions/shared/config/deploy-plan.js';
+import { deployPlan } from '../../functions/shared/config/deploy-plan.js';
 import {
   hubEnvironment,
   ORG_NAMES,
@@ -51,7 +52,16 @@ export function orgSpokeProps(config: StewardConfig): OrgSpokeProps {
   const hub = hubEnvironment(config);
   if (!hub) throw new Error('orgSpokeProps: the config has no "organization"');
   const { busArn, stateTableArn } = orgArns(config);
-  return { hub, busArn, stateTableArn };
+  // The plan role's home: the first (alphabetically) region of each account's DEPLOYED spokes (a spoke where no
+  // selection applies is not deployed), decided from the whole config, which a narrowed spoke config is not.
+  const planRoleHomes: Record<string, string> = {};
+  for (const s of deployPlan(config).stacks)
+    if (
+      s.role === 'spoke' &&
+      (planRoleHomes[s.account] === undefined || s.region < planRoleHomes[s.account]!)
+    )
+      planRoleHomes[s.account] = s.region;
+  return { hub, busArn, stateTableArn, planRoleHomes };
 }
 
 /**
