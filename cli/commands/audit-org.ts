@@ -63,17 +63,28 @@ export async function auditOrganization(
     throw new CliError(
       '--since: across the organization at most 31 days back; name --account and --region for longer',
     );
-  const items =
-    account && opts.region
-      ? await store.byEnvironment({ account, region: opts.region }, since, limit)
-      : await store.recent(since, now, limit * 4);
-  const records = items
-    .filter(isImageRecord)
-    .filter((i) => account === undefined || i.account === account)
-    .filter((i) => opts.region === undefined || i.region === opts.region)
-    .filter((i) => opts.repository === undefined || i.repository === opts.repository)
-    .filter((i) => opts.includePlanned || i.status !== 'PLANNED')
-    .filter((i) => String(i.at) >= since)
+  const keep = (i: OrgAuditItem) =>
+    isImageRecord(i) &&
+    (account === undefined || i.account === account) &&
+    (opts.region === undefined || i.region === opts.region) &&
+    (opts.repository === undefined || i.repository === opts.repository) &&
+    (opts.includePlanned || i.status !== 'PLANNED') &&
+    String(i.at) >= since;
+  let records: OrgAuditItem[];
+  if (account && opts.region) {
+    records = (await store.byEnvironment({ account, region: opts.region }, since, limit)).filter(keep);
+  } else {
+    // The newest records of the whole organization are read and then filtered, so read more until `limit` of
+    // them pass the filter or the period holds no more: other spokes' newer records never crowd one out.
+    let fetch = limit * 4;
+    for (;;) {
+      const items = await store.recent(since, now, fetch);
+      records = items.filter(keep);
+      if (records.length >= limit || items.length < fetch || fetch >= 1_000_000) break;
+      fetch *= 4;
+    }
+  }
+  records = records
     .sort((a, b) => (a.at! < b.at! ? 1 : a.at! > b.at! ? -1 : `${a.pk}`.localeCompare(`${b.pk}`)))
     .slice(0, limit);
   if (opts.format === 'json') return `${JSON.stringify(records, null, 2)}\n`;

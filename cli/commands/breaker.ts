@@ -188,6 +188,12 @@ async function orgReset(opts: BreakerOptions): Promise<string> {
   if (opts.scope !== undefined || opts.request)
     throw new CliError('--org resets the organization breaker: no --scope, no --request');
   const config = orgConfig(opts);
+  // A config that makes every breaker reset wait for an approver makes no exception for the widest breaker of
+  // all: the hub has no approvals endpoint, so the reset is refused rather than done by one person.
+  if (config?.governance.approval.breakerReset)
+    throw new CliError(
+      "governance.approval.breakerReset is true: the organization breaker is not reset by one person — an approver resets it (with the hub's credentials, after approving it outside ECR Steward), or set breakerReset to false",
+    );
   const state = hubTable('state', opts.orgStateTable, config);
   const audit = hubTable('audit', opts.orgAuditTable, config);
   const doc = hubDocument(state);
