@@ -82,7 +82,8 @@ describe('organization config', () => {
       accounts: ['333333333333'],
     });
     expect(config.selections.map((s) => [s.name, s.accounts])).toEqual([
-      ['services', undefined],
+      ['services', [A]],
+      ['platform builds', ['333333333333']],
       ['team sandboxes', [A]],
     ]);
     expect(config.alerts.thresholds.map((t) => t.scope)).toEqual(['repository', 'registry', 'organization']);

@@ -147,6 +147,8 @@ export async function scanTable(
 export async function auditByDigest(e2e: E2E): Promise<Map<string, AuditRecord[]>> {
   const byDigest = new Map<string, AuditRecord[]>();
   for (const item of await scanTable(e2e.doc, e2e.tables.audit)) {
+    // Registry operations (OPERATION records: pushes, policy changes) are not deletions.
+    if ((item as { kind?: unknown }).kind === 'operation') continue;
     const r = item as unknown as AuditRecord;
     byDigest.set(r.digest, [...(byDigest.get(r.digest) ?? []), r]);
   }

@@ -52,10 +52,22 @@ describe('review 13: backup validation', () => {
     // Prepare: the shipped example backs services/* up to 333333333333 us-east-1, a spoke whose "services"
     // selection (no accounts/regions) manages services/* with "keep the last 3": every replica arrives as a push
     // there and is cleaned like the source, while the source's plan says "replicated to us-east-1".
-    const config = parseConfig(
-      readFileSync(`${ROOT}/examples/org/steward.org.jsonc`, 'utf8'),
-      'examples/org/steward.org.jsonc',
-    );
+    // (The shipped example now narrows its services selection to the source account, after this finding.)
+    const config = validateConfig({
+      mode: 'enforce',
+      organization: {
+        hub: HUB,
+        targets: [
+          { accounts: ['222222222222'], regions: ['eu-west-1'] },
+          { accounts: ['333333333333'], regions: ['us-east-1'] },
+        ],
+      },
+      backup: { repositories: ['services/*'], regions: ['us-east-1'], accounts: ['333333333333'] },
+      selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
+    });
+    expect(
+      configWarnings(parseConfig(readFileSync(`${ROOT}/examples/org/steward.org.jsonc`, 'utf8'), 'x')),
+    ).toEqual([]);
 
     // Act
     const warnings = configWarnings(config);

@@ -2,7 +2,13 @@ import { globToRegExp } from '../lifecycle/match.js';
 import type { LifecyclePolicy } from '../lifecycle/types.js';
 import { formatPath } from './keys.js';
 import { isWideGlob, MANAGED_TAG, requiredTags } from './load.js';
-import { literalPrefix, selectionAppliesIn, spokeEnvironments, stackNames } from './organization.js';
+import {
+  literalPrefix,
+  replicationRules,
+  selectionAppliesIn,
+  spokeEnvironments,
+  stackNames,
+} from './organization.js';
 import { effectiveGovernance, type Selection, type StewardConfig } from './schema.js';
 
 /** The share of a repository (one half) one run may delete, with the breaker off, before the config is warned about. */
@@ -156,7 +162,43 @@ export function configWarnings(config: StewardConfig): string[] {
     ...ecrActsWithoutNoticeWarnings(config),
     ...idleSpokeWarnings(config),
     ...backupPrefixWarnings(config),
+    ...backupDestinationWarnings(config),
   ];
+}
+
+/**
+ * Backup that surprises: no spoke has a destination other than itself (nothing is copied), or a destination
+ * spoke manages the copies (its own cleanup deletes them like any image, so the "backup" keeps no more there).
+ */
+function backupDestinationWarnings(config: StewardConfig): string[] {
+  if (!config.backup || !config.organization) return [];
+  const spokes = spokeEnvironments(config);
+  const destinations = new Map<string, { account: string; region: string }>();
+  for (const env of spokes)
+    for (const rule of replicationRules(config, env) ?? [])
+      for (const d of rule.destinations)
+        destinations.set(`${d.registryId}/${d.region}`, { account: d.registryId, region: d.region });
+  if (destinations.size === 0)
+    return [
+      'backup: every spoke would be its own only destination, so ECR replication copies nothing — name another region in backup.regions or another account in backup.accounts',
+    ];
+  const prefixes = config.backup.repositories.map(literalPrefix);
+  const overlaps = (glob: string) => {
+    const p = literalPrefix(glob);
+    return prefixes.some((b) => p.startsWith(b) || b.startsWith(p));
+  };
+  const out: string[] = [];
+  for (const dest of destinations.values()) {
+    if (!spokes.some((e) => e.account === dest.account && e.region === dest.region)) continue;
+    for (const s of config.selections) {
+      if (!selectionAppliesIn(s, dest)) continue;
+      if (s.repositories !== undefined && !s.repositories.some(overlaps)) continue;
+      out.push(
+        `backup: ${dest.account} ${dest.region} receives copies of ${config.backup.repositories.map((r) => `"${r}"`).join(', ')} and its selection ${s.name ? `"${s.name}"` : `#${config.selections.indexOf(s)}`} manages them there, so its cleanup deletes the copies like any image — narrow that selection with "accounts"/"regions" to keep every copy`,
+      );
+    }
+  }
+  return out;
 }
 
 /** A spoke where every selection is narrowed away is not deployed (`deployPlan` skips it): say so. */
