@@ -21,6 +21,8 @@ import type { LocalEnvironment, PolicyStatement } from './template.js';
 
 /** The most entries one PutEvents call may carry. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
+/** The largest PutEvents request, entries summed as EventBridge sizes them (256 KB). */
+const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
 /** An event as EventBridge delivers it to a rule's targets. */
 export interface BusEvent {
@@ -85,6 +87,24 @@ export class EventsService {
       throw new ServiceError(
         'ValidationException',
         `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${entries.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_PUT_EVENTS_ENTRIES}`}`,
+      );
+    // EventBridge's size of an entry (Time 14 bytes, Source, DetailType, Detail and Resources as UTF-8); a call
+    // whose entries add up to more than 256 KB is refused whole.
+    const bytes = (v: string | undefined) => (v === undefined ? 0 : Buffer.byteLength(v, 'utf8'));
+    const size = entries.reduce(
+      (sum, e) =>
+        sum +
+        14 +
+        bytes(e.Source) +
+        bytes(e.DetailType) +
+        bytes(e.Detail) +
+        ((e as { Resources?: string[] }).Resources ?? []).reduce((n, r) => n + bytes(r), 0),
+      0,
+    );
+    if (size > MAX_PUT_EVENTS_BYTES)
+      throw new ServiceError(
+        'ValidationException',
+        'Total size of the entries in the request is over the limit.',
       );
     const caller = callerAccount(raw.headers, this.opts.account);
     const results = entries.map((entry) => this.put(entry, caller));

@@ -122,10 +122,7 @@ describe('ecr-steward audit --org', () => {
 
     // Assess
     expect([without.code, without.stderr.trim()]).toEqual([2, 'error: --account goes with --org']);
-    expect([bad.code, bad.stderr.trim()]).toEqual([
-      2,
-      'error: --account "22": an account id has 12 digits',
-    ]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'error: --account "22": an account id has 12 digits']);
   });
 });
 
