@@ -10,6 +10,7 @@ import localLatency from './local-latency.js';
 import org from './org.js';
 import parse from './parse.js';
 import plan from './plan.js';
+import report from './report.js';
 
 const BENCHMARKS: readonly Benchmark<never>[] = [
   plan,
@@ -17,6 +18,7 @@ const BENCHMARKS: readonly Benchmark<never>[] = [
   apiCalls,
   governance,
   localLatency,
+  report,
   org,
 ] as Benchmark<never>[];
 

@@ -8,6 +8,8 @@ import { Approvals, approvalsEnabled } from '../constructs/approvals.js';
 import { Audit } from '../constructs/audit.js';
 import { AuditTables } from '../constructs/audit-tables.js';
 import { Cleanup } from '../constructs/cleanup.js';
+import { Digest } from '../constructs/digest.js';
+import { Monitoring } from '../constructs/monitoring.js';
 import { OrgForwarder } from '../constructs/org-forwarder.js';
 import { grantOrgBreakerRead } from '../constructs/org-hub.js';
 import { OrgReaderRole, readerRoleRegion } from '../constructs/org-reader-role.js';
@@ -81,6 +83,8 @@ function buildSteward(stack: Stack, props: EcrStewardProps): StewardParts {
     auditTable: tables.audit,
     stateTable: tables.state,
     alertsTopic: topics.alerts,
+    // Registry operations that weaken a managed repository are security findings.
+    securityTopic: topics.security,
   });
   const gate = new ScanGate(stack, 'ScanGate', {
     config,
@@ -128,6 +132,24 @@ function buildSteward(stack: Stack, props: EcrStewardProps): StewardParts {
       new OrgReaderRole(stack, 'OrgReader', { config, hubAccount: org.hub.account, onlyInRegion: home });
   }
   const replication = config.backup ? Replication.forStack(stack, 'Replication', config) : undefined;
+  // The weekly digest, and the dashboard and alarms that watch every part (digest included).
+  const digest = config.digest.enabled
+    ? new Digest(stack, 'Digest', { config, parts: { topics, tables, gate } })
+    : undefined;
+  new Monitoring(stack, 'Monitoring', {
+    config,
+    parts: {
+      topics,
+      tables,
+      cleanup,
+      audit,
+      gate,
+      ...(approvals ? { approvals } : {}),
+      ...(forwarder ? { forwarder } : {}),
+      ...(replication ? { replication } : {}),
+      ...(digest ? { digest } : {}),
+    },
+  });
 
   // The CLI reads these names from the environment: `export AUDIT_TABLE_NAME=<AuditTableName>` and so on.
   const outputs: [string, string, string][] = [

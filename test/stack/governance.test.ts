@@ -102,6 +102,11 @@ describe('EcrStewardStack notices topic', () => {
       [[roles(built).worker], 'sns:Publish'],
       [[roles(built).sweep], 'sns:Publish'],
       [[roles(built).gate], 'sns:Publish'],
+      // The weekly digest: one per selection, filtered by the same selection attribute.
+      [
+        [built.id(built.stack.node.findChild('Digest').node.findChild('Function').node.findChild('Role'))],
+        'sns:Publish',
+      ],
     ]);
   });
 
@@ -161,6 +166,12 @@ describe('EcrStewardStack holds table', () => {
         [[r.worker], read, [holds]],
         [[r.sweep], read, [holds]],
         [[r.gate], read, [holds]],
+        // The weekly digest counts the week's holds and those about to expire (a Scan of both small tables).
+        [
+          [built.id(built.stack.node.findChild('Digest').node.findChild('Function').node.findChild('Role'))],
+          ['dynamodb:Scan'],
+          [holds, `<${built.id(built.stack.gate.verdictTable)}.Arn>`],
+        ],
       ].sort(),
     );
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'].map(
@@ -273,7 +284,8 @@ describe('EcrStewardStack due-deletion schedule', () => {
     // Assess
     expect(needsDueProcessing(built.config)).toBe(false);
     expect(dueSchedules(built)).toEqual([]);
-    expect(schedules(built)).toHaveLength(1);
+    // The sweep's, and the weekly digest's.
+    expect(schedules(built)).toHaveLength(2);
     expect(built.stack.cleanup.dueSchedule).toBeUndefined();
     const audit = `<${built.id(built.stack.tables.audit)}.Arn>`;
     expect(grantsOn(built, audit).filter(([r]) => r.includes(roles(built).sweep))).toEqual([]);

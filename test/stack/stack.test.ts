@@ -355,6 +355,8 @@ describe('EcrStewardStack (example config)', () => {
         [[roleId(template, 'cleanup worker')], actions, resources],
         [[roleId(template, 'ECR Steward audit')], actions, resources],
         [[roleId(template, 'scan gate')], actions, resources],
+        // The weekly digest reads the week's records through the byDay index, nothing else.
+        [[roleId(template, 'weekly digest: sends')], ['dynamodb:Query'], [`${table}/index/byDay`]],
         ...sweep,
       ].sort(),
     );
@@ -373,7 +375,7 @@ describe('EcrStewardStack (example config)', () => {
     // Assess
     expect(
       groups.map((g) => [g.DeletionPolicy, g.UpdateReplacePolicy, g.Properties.RetentionInDays]),
-    ).toEqual(Array(5).fill(['Retain', 'Retain', 30]));
+    ).toEqual(Array(6).fill(['Retain', 'Retain', 30]));
   });
 
   it.each([
@@ -556,7 +558,12 @@ describe('EcrStewardStack reserved concurrency', () => {
     ]);
     expect(functions.sort()).toEqual(
       [
-        ['ECR Steward audit: one record per image deletion, delete-rate alerts and the breaker', 5],
+        [
+          'ECR Steward audit: one record per image deletion and registry operation, delete-rate and security alerts, the breaker',
+          5,
+        ],
+        // Once a week, from a schedule: nothing floods it, so it reserves nothing.
+        ['ECR Steward weekly digest: sends each selection and the alerts topic the week', undefined],
         ['ECR Steward cleanup intake: queues pushes by repository', 5],
         ['ECR Steward cleanup sweep: queues every managed repository', 1],
         ['ECR Steward cleanup worker: applies lifecycle rules to one repository', 5],
@@ -592,7 +599,7 @@ describe('EcrStewardStack reserved concurrency', () => {
     const values = Object.values(template.findResources('AWS::Lambda::Function')).map(
       (f) => f.Properties.ReservedConcurrentExecutions,
     );
-    expect(values).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(values).toEqual(Array(6).fill(undefined));
     expect(scaling(template)).toEqual([undefined, undefined]);
   });
 
