@@ -997,8 +997,9 @@ describe('the synthesized stack on the local bus', () => {
     namesOnly = synthesize({ ...config, selections: config.selections.filter((s) => !s.repositoryTags) });
   });
 
-  it('reads nine enabled rules with resolved targets and retry settings', () => {
-    expect(example.rules).toHaveLength(9);
+  it('reads eleven enabled rules with resolved targets and retry settings', () => {
+    // Nine of cleanup, audit of deletes and the gate; two of the audit of registry operations (calls, pushes).
+    expect(example.rules).toHaveLength(11);
     for (const r of example.rules) {
       expect(r.targets).toHaveLength(1);
       expect(r.targets[0]?.kind).not.toBe('other');
@@ -1040,18 +1041,27 @@ describe('the synthesized stack on the local bus', () => {
         targetKind: 'lambda',
         input: '{"kind":"quarantine-expiry"}',
       }),
+      expect.objectContaining({
+        state: 'ENABLED',
+        expression: 'cron(0 8 ? * MON *)',
+        timezone: 'Etc/UTC',
+        targetKind: 'lambda',
+        input: '{"kind":"digest","scheduledTime":"<aws.scheduler.scheduled-time>"}',
+      }),
     ]);
   });
 
   describe('ECR Image Action', () => {
     it.each(['services/api', 'web'])(
-      'routes a successful PUSH to %s only to the cleanup intake',
+      'routes a successful PUSH to %s to the cleanup intake and the audit of operations',
       (repository) => {
         expect(deliveries(example.router.route(pushEvent(repository)))).toEqual([
           `lambda:${example.ids.intake}`,
+          `sqs:${example.ids.auditQueue}`,
         ]);
         expect(deliveries(namesOnly.router.route(pushEvent(repository)))).toEqual([
           `lambda:${namesOnly.ids.intake}`,
+          `sqs:${namesOnly.ids.auditQueue}`,
         ]);
       },
     );
@@ -1062,9 +1072,11 @@ describe('the synthesized stack on the local bus', () => {
       expect(example.router.route(event)).toEqual([]);
     });
 
-    it('routes a PUSH to an unmanaged repository nowhere when the config selects repositories by name only', () => {
+    it('routes a PUSH to an unmanaged repository only to the audit of operations when the config selects repositories by name only', () => {
       for (const repository of ['other/x', 'services', 'web2', 'Services/api']) {
-        expect(namesOnly.router.route(pushEvent(repository))).toEqual([]);
+        expect(deliveries(namesOnly.router.route(pushEvent(repository)))).toEqual([
+          `sqs:${namesOnly.ids.auditQueue}`,
+        ]);
       }
     });
 
@@ -1072,6 +1084,7 @@ describe('the synthesized stack on the local bus', () => {
       // The example config also manages repositories tagged steward=managed: the intake decides by tags.
       expect(deliveries(example.router.route(pushEvent('other/x')))).toEqual([
         `lambda:${example.ids.intake}`,
+        `sqs:${example.ids.auditQueue}`,
       ]);
     });
 
@@ -1217,6 +1230,7 @@ describe('the synthesized stack on the local bus', () => {
     expect(byRule).toEqual([
       [expect.stringMatching(/^CleanupPushRule/), 2],
       [expect.stringMatching(/^AuditImageDeleteRule/), 1],
+      [expect.stringMatching(/^AuditPushRule/), 2],
     ]);
   });
 });
