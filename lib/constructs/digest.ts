@@ -9,9 +9,9 @@ import { AUDIT_INDEXES } from '../../functions/shared/audit/store.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV } from '../../functions/shared/runtime/constants.js';
 import { acknowledge, nagArnRef, nagRepositoryArn, wildcardResource } from '../nag.js';
-import type { StewardParts } from '../stacks/ecr-steward-stack.js';
 import { inUseReadActions } from './cleanup.js';
 import { managedScope } from './managed-scope.js';
+import type { StewardParts } from './parts.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import { StewardFunction } from './steward-function.js';
 

@@ -4,8 +4,8 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
-import type { StewardParts } from '../stacks/ecr-steward-stack.js';
 import { approvalsEnabled } from './approvals.js';
+import type { StewardParts } from './parts.js';
 import { DeadLetterQueue } from './secure-queue.js';
 import type { StewardFunction } from './steward-function.js';
 

@@ -13,6 +13,7 @@ import { Monitoring } from '../constructs/monitoring.js';
 import { OrgForwarder } from '../constructs/org-forwarder.js';
 import { grantOrgBreakerRead } from '../constructs/org-hub.js';
 import { OrgReaderRole, readerRoleRegion } from '../constructs/org-reader-role.js';
+import type { StewardParts } from '../constructs/parts.js';
 import { Replication } from '../constructs/replication.js';
 import { ScanGate } from '../constructs/scan-gate.js';
 
@@ -47,17 +48,7 @@ export interface EcrStewardProps {
 
 export interface EcrStewardStackProps extends StackProps, EcrStewardProps {}
 
-/** The parts of one ECR Steward (one registry: an account and a region). */
-export interface StewardParts {
-  readonly topics: AlertTopics;
-  readonly tables: AuditTables;
-  readonly cleanup: Cleanup;
-  readonly audit: Audit;
-  readonly gate: ScanGate;
-  readonly approvals?: Approvals;
-  readonly forwarder?: OrgForwarder;
-  readonly replication?: Replication;
-}
+export type { StewardParts } from '../constructs/parts.js';
 
 /**
  * Builds ECR Steward directly in `stack` (no construct of its own in between, so the logical ids of a single
