@@ -103,6 +103,8 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
         error: e as Error,
       });
       failures.push(record.messageId);
+      // The AuditWriteFailures alarm (lib/constructs/monitoring.ts) watches this: > 0 in 5 minutes.
+      metrics.addMetric('AuditWriteFailures', MetricUnit.Count, 1);
     }
   });
   metrics.publishStoredMetrics();

@@ -32,10 +32,7 @@ export const STEWARD_METRICS = {
     securityFindings: 'SecurityFindings',
     malformedEvents: 'MalformedEvents',
     breakerOpened: 'BreakerOpened',
-    /**
-     * One per audit record whose processing failed (and will be retried). Not emitted yet: the audit handler's
-     * per-record `catch` must add it (`metrics.addMetric('AuditWriteFailures', MetricUnit.Count, 1)`).
-     */
+    /** One per audit record whose processing failed (and will be retried): the audit handler's per-record `catch`. */
     writeFailures: 'AuditWriteFailures',
   },
   scanGate: {

@@ -3,6 +3,7 @@
  * dynalite reached through the SDK's standard AWS_ENDPOINT_URL_DYNAMODB setting; ECR, SNS and SQS are mocked
  * at the SDK boundary (aws-sdk-client-mock).
  */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -225,12 +226,18 @@ describe('audit handler', () => {
       record('m-b', imageActionEvent({ id: 'ev-b', digest: B })),
       record('m-bad', 'not json'),
     );
+    const added = vi.spyOn(Metrics.prototype, 'addMetric');
 
     // Act
     const response = await handler(event);
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-b' }] });
+    // One write failure for the alarm (the malformed record is a dead letter, not a write failure).
+    expect(added.mock.calls.filter(([name]) => name === 'AuditWriteFailures')).toEqual([
+      ['AuditWriteFailures', MetricUnit.Count, 1],
+    ]);
+    expect(added.mock.calls.filter(([name]) => name === 'MalformedEvents')).toHaveLength(1);
     expect((await store().byDigest(A)).map((r) => r.status)).toEqual(['DELETED']);
     expect(await store().byDigest(B)).toEqual([]);
     expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody)).toEqual([
