@@ -17,7 +17,7 @@ import { parseConfig } from '../functions/shared/config/load.js';
 import { StewardPorts } from '../functions/shared/runtime/ports.js';
 import type { LocalCloud } from './cloud.js';
 import { ociImageIndex, ociImageManifest } from './ecr-emulator.js';
-import { credentialsEnv } from './principals.js';
+import { credentialsEnv, principalNamed } from './principals.js';
 import { type CosignKeyPair, cosignSign, generateCosignKey } from './signing.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
 
@@ -104,6 +104,27 @@ const stepSchema = z.union([
       mode: z.enum(['referrer', 'tag']).default('referrer'),
     }),
   }),
+  /**
+   * A registry operation someone makes (CloudTrail's `AWS API Call via CloudTrail`, as EventBridge delivers it
+   * to the audit): e.g. `SetRepositoryPolicy` with a policy that grants everyone. `as` names who made it.
+   */
+  z.strictObject({
+    registryOperation: z.strictObject({
+      name: z.string(),
+      repository: z.string().optional(),
+      as: z.enum(['alice', 'ops', 'mallory']).default('alice'),
+      sourceIp: z.string().default('198.51.100.66'),
+      userAgent: z.string().default('console.amazonaws.com'),
+      requestParameters: z.record(z.string(), z.unknown()).default({}),
+    }),
+  }),
+  /** The weekly digest's schedule fires (EventBridge Scheduler): the digest goes to the subscribers and the alerts topic. */
+  z.strictObject({ digest: z.strictObject({}) }),
+  /**
+   * `ecr-steward report --format html` of the whole registry as of the local clock, written under the run's
+   * reports folder (`.local/reports/`): the page a platform lead opens in a browser.
+   */
+  z.strictObject({ htmlReport: z.strictObject({ since: z.string().default('120d') }) }),
   /** A call to the approvals endpoint without a signature: the function URL refuses it. */
   z.strictObject({
     unsignedCall: z.strictObject({ method: z.enum(['GET', 'POST']), path: z.string() }),
@@ -146,6 +167,8 @@ export interface ScenarioReport {
   readonly audit: { total: number; byActor: Record<string, number>; byStatus: Record<string, number> };
   readonly deadLetters: number;
   readonly faults: unknown;
+  /** The HTML report an `htmlReport` step wrote (absolute path), if any. */
+  readonly htmlReport?: string | undefined;
 }
 
 const DAY = 86_400_000;
@@ -203,6 +226,8 @@ export interface RunOptions {
   readonly prepared?: PreparedScenario | undefined;
   /** Extra figures for the report (e.g. fault counters). */
   readonly faults?: () => unknown;
+  /** Where an `htmlReport` step writes its page. @default `<root>/.local/reports` */
+  readonly reportsDir?: string | undefined;
 }
 
 /** Runs a scenario against a started local cloud and returns its report. */
@@ -252,6 +277,7 @@ export async function runScenario(
   const uri = (repo: string, ref: string) =>
     `${LOCAL_ACCOUNT}.dkr.ecr.${LOCAL_REGION}.amazonaws.com/${repo}${ref.startsWith('sha256:') ? `@${ref}` : `:${ref}`}`;
   const alertsSeen = cloud.sns.messages.length;
+  let htmlReport: string | undefined;
   const requests = env.REQUESTS_TABLE_NAME ? new RequestsStore(ddb, env.REQUESTS_TABLE_NAME) : undefined;
   /** `{{request:REPO#N}}` and `{{digest:REPO:TAG}}` in a CLI argument, resolved now. */
   const resolveArg = async (arg: string): Promise<string> => {
@@ -282,6 +308,8 @@ export async function runScenario(
       print(line);
     };
     const alertsBefore = cloud.sns.messages.length;
+    /** Messages a step printed itself (the digest): not printed again below. */
+    let alertsShown = 0;
     if ('say' in step) {
       print('');
       say(`▶ ${step.say}`);
@@ -478,17 +506,72 @@ export async function runScenario(
       );
       const verdict = await latestVerdict(repository, subject);
       if (verdict) say(`    scan gate: ${verdict}`);
+    } else if ('registryOperation' in step) {
+      const op = step.registryOperation;
+      const principal = principalNamed(op.as).arn;
+      cloud.publish(
+        cloudTrailOperation(op.name, {
+          principal,
+          sourceIp: op.sourceIp,
+          userAgent: op.userAgent,
+          requestParameters: {
+            ...(op.repository ? { repositoryName: op.repository } : {}),
+            ...op.requestParameters,
+          },
+        }),
+      );
+      await cloud.settle();
+      say(
+        `  ${op.as} calls ${op.name}${op.repository ? ` on ${op.repository}` : ''} from ${op.sourceIp} (${op.userAgent}); CloudTrail → EventBridge → the audit`,
+      );
+    } else if ('digest' in step) {
+      const result = await cloud.runSchedule('DigestSchedule');
+      await cloud.settle();
+      const digests = cloud.sns.messages.slice(alertsBefore);
+      say(
+        `  digest schedule fired: ${digests.length} message(s) (${[...new Set(digests.map((m) => topicName(m.topicArn)))].join(', ')})${result.error ? `; error ${JSON.stringify(result.error)}` : ''}`,
+      );
+      // The whole digest once (the copy on the alerts topic, or the first), then the other recipients by name.
+      const shown = digests.find((m) => topicName(m.topicArn) === 'alerts') ?? digests[0];
+      if (shown) {
+        say(`  ✉ SNS ${topicName(shown.topicArn)}: ${shown.subject ?? ''}`);
+        for (const l of shown.message.split('\n')) say(`      ${l}`);
+      }
+      alertsShown = cloud.sns.messages.length;
+    } else if ('htmlReport' in step) {
+      const dir = opts.reportsDir ?? path.join(opts.root, '.local', 'reports');
+      mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, `registry-${cloud.now().toISOString().slice(0, 10)}.html`);
+      const args = [
+        'report',
+        '--all',
+        '--format',
+        'html',
+        '--out',
+        file,
+        '--since',
+        step.htmlReport.since,
+        '--now',
+        cloud.now().toISOString(),
+        '--config',
+        opts.prepared?.configPath ?? scenario.config,
+      ];
+      say(`  $ ecr-steward ${args.map((a) => (a === file ? path.relative(opts.root, file) : a)).join(' ')}`);
+      for (const l of (await cliRun(opts.root, env, args)).split('\n').filter(Boolean)) say(`    ${l}`);
+      const html = readFileSync(file, 'utf8');
+      htmlReport = file;
+      report.figures.htmlBytes = html.length;
+      say(
+        `  wrote ${path.relative(opts.root, file)} (${(html.length / 1024).toFixed(0)} KiB, ${(html.match(/<svg/g) ?? []).length} charts, self-contained: open it in any browser)`,
+      );
     } else if ('unsignedCall' in step) {
       const url = new URL(step.unsignedCall.path, cloud.functionUrl('Approvals'));
       say(`  $ curl -X ${step.unsignedCall.method} ${url.pathname}   (no signature)`);
       const answer = await fetch(url, { method: step.unsignedCall.method });
       say(`    ${answer.status} ${await answer.text()}`);
     }
-    for (const m of cloud.sns.messages.slice(alertsBefore)) {
-      const topic = (m.topicArn.split(':').pop() ?? '')
-        .replace(/^Topics/, '')
-        .replace(/[0-9A-F]{8}$/, '')
-        .toLowerCase();
+    for (const m of cloud.sns.messages.slice(Math.max(alertsBefore, alertsShown))) {
+      const topic = topicName(m.topicArn);
       say(`  ✉ SNS ${topic}: ${m.subject ?? ''}`);
       for (const l of m.message.split('\n').slice(0, 16)) say(`      ${l}`);
     }
@@ -524,7 +607,16 @@ export async function runScenario(
       .filter(([id]) => id.includes('DeadLetter'))
       .reduce((n, [, q]) => n + q.depth, 0),
     faults: opts.faults?.() ?? null,
+    htmlReport,
   };
+}
+
+/** `alerts`, `security`, `notices`… from a topic ARN of the template (`…:TopicsSecurity1A2B3C4D`). */
+function topicName(topicArn: string): string {
+  return (topicArn.split(':').pop() ?? '')
+    .replace(/^Topics/, '')
+    .replace(/[0-9A-F]{8}$/, '')
+    .toLowerCase();
 }
 
 function topReasons(records: readonly AuditRecord[]): [string, number][] {
@@ -592,6 +684,52 @@ export function cloudTrailBatchDelete(
         imageIds: digests.map((imageDigest) => ({ imageDigest })),
       },
       responseElements: { imageIds: deleted, failures: [] },
+      eventID: crypto.randomUUID(),
+      readOnly: false,
+      eventType: 'AwsApiCall',
+      recipientAccountId: account,
+    },
+  };
+}
+
+/** The `AWS API Call via CloudTrail` event of a registry operation (SetRepositoryPolicy, PutImageTagMutability…). */
+export function cloudTrailOperation(
+  eventName: string,
+  call: {
+    readonly principal: string;
+    readonly sourceIp: string;
+    readonly userAgent: string;
+    readonly requestParameters: Record<string, unknown>;
+    /** When the call was made (the local cloud's clock). @default now */
+    readonly at?: Date | undefined;
+  },
+  where: { readonly account: string; readonly region: string } = {
+    account: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+  },
+): unknown {
+  const { account, region } = where;
+  const time = (call.at ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.ecr',
+    account,
+    time,
+    region,
+    resources: [],
+    detail: {
+      eventVersion: '1.08',
+      userIdentity: { type: 'IAMUser', arn: call.principal, accountId: account },
+      eventTime: time,
+      eventSource: 'ecr.amazonaws.com',
+      eventName,
+      awsRegion: region,
+      sourceIPAddress: call.sourceIp,
+      userAgent: call.userAgent,
+      requestParameters: { registryId: account, ...call.requestParameters },
+      responseElements: null,
       eventID: crypto.randomUUID(),
       readOnly: false,
       eventType: 'AwsApiCall',

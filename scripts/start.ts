@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole system on the embedded local cloud, no AWS account needed. Synthesizes the app
  * (functions bundled by esbuild as for Lambda), starts the local cloud from the template, runs a narrated
- * scenario and writes a report under .local/reports; then does the same for an organization (a hub and two
+ * scenario and writes a report under .local/reports (Markdown, JSON and the registry's HTML storage and cost
+ * report, whose path is the run's last line); then does the same for an organization (a hub and two
  * spokes, local/org-scenario.ts). `npm start -- --scenario FILE` runs one scenario of your own: an organization
  * one when the file says `"organization": true`, else one of the single-account kind.
  */
@@ -26,6 +27,9 @@ const { values } = parseArgs({ options: { scenario: { type: 'string' }, 'keep-lo
 const out = path.join(root, '.local');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
+/** The HTML storage and cost report the main scenario wrote, printed again as the run's last line. */
+let htmlReport: string | undefined;
+
 /** The single-account scenario (local/scenario.ts). Returns whether it passed. */
 async function runMain(scenarioFile: string): Promise<boolean> {
   const scenario = loadScenario(scenarioFile);
@@ -49,7 +53,13 @@ async function runMain(scenarioFile: string): Promise<boolean> {
   );
   say('');
   try {
-    const report = await runScenario(cloud, scenario, { root, print: say, prepared });
+    const report = await runScenario(cloud, scenario, {
+      root,
+      print: say,
+      prepared,
+      reportsDir: path.join(out, 'reports'),
+    });
+    htmlReport = report.htmlReport;
     const files = writeReport(path.join(out, 'reports'), report);
     say('');
     say('Summary');
@@ -63,6 +73,7 @@ async function runMain(scenarioFile: string): Promise<boolean> {
     say(`  alerts: ${report.alerts.length} (${report.alerts.map((a) => a.subject).join(' | ')})`);
     say(`  dead-letter messages: ${report.deadLetters}`);
     say(`  report: ${path.relative(root, files.markdown)} and ${path.relative(root, files.json)}`);
+    if (report.htmlReport) say(`  storage and cost report (HTML): ${path.relative(root, report.htmlReport)}`);
     say(`  function logs: ${path.relative(root, path.join(out, 'logs', 'functions.log'))}`);
     return true;
   } catch (e) {
@@ -108,5 +119,9 @@ if (values.scenario) {
   say('');
   const org = await runOrg(path.join(root, 'examples/local/org.json'));
   passed = main && org;
+}
+if (htmlReport) {
+  say('');
+  say(`Open the storage and cost report in a browser: ${htmlReport}`);
 }
 process.exitCode = passed ? 0 : 1;
