@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { ConfigError, parseConfig } from '../../functions/shared/config/load.js';
 import { configWarnings } from '../../functions/shared/config/warnings.js';
 import { formatPolicyError, validatePolicyText } from '../../functions/shared/lifecycle/index.js';
-import type { AlarmSummary } from '../../lib/constructs/monitoring.js';
+import { type AlarmSummary, alarmList, hubAlarmList } from '../../lib/constructs/alarm-list.js';
 import { CliError, EXIT, ExitWith, oneLine, readTextFile } from '../util.js';
 
 interface ValidateOptions {
@@ -60,33 +60,35 @@ async function validateConfigFile(file: string, format: ValidateOptions['format'
   let warnings: readonly string[] = [];
   let summary = '';
   let alarms: readonly AlarmSummary[] = [];
+  let hubAlarms: readonly AlarmSummary[] = [];
   try {
     const config = parseConfig(text, file);
     warnings = configWarnings(config).map(oneLine);
     const n = config.selections.length;
     summary = `${file}: valid ECR Steward config (${n} selection${n === 1 ? '' : 's'}, mode ${config.mode})`;
-    // Loaded here only: the list lives beside the construct that builds the alarms (aws-cdk-lib), which no
-    // other command needs to load.
-    const { alarmList } = await import('../../lib/constructs/monitoring.js');
     alarms = alarmList(config);
+    if (config.organization) hubAlarms = hubAlarmList();
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     errors = e.issues.map(oneLine);
   }
   if (format === 'json') {
     process.stdout.write(
-      `${JSON.stringify({ valid: errors.length === 0, errors, warnings, alarms }, null, 2)}\n`,
+      `${JSON.stringify({ valid: errors.length === 0, errors, warnings, alarms, ...(hubAlarms.length > 0 ? { hubAlarms } : {}) }, null, 2)}\n`,
     );
   } else {
     for (const error of errors) process.stderr.write(`${file}: ${error}\n`);
     for (const warning of warnings) process.stderr.write(`warning: ${file}: ${warning}\n`);
-    if (errors.length === 0) process.stdout.write(`${summary}\n${formatAlarms(alarms)}`);
+    if (errors.length === 0)
+      process.stdout.write(
+        `${summary}\n${formatAlarms(alarms)}${hubAlarms.length > 0 ? formatAlarms(hubAlarms, 'hub alarms', "the hub's alerts topic") : ''}`,
+      );
   }
   if (errors.length > 0) throw new ExitWith(EXIT.findings);
 }
 
 /** `alarms: N — …` and one line per alarm: name, what it watches, when it goes off. */
-function formatAlarms(alarms: readonly AlarmSummary[]): string {
+function formatAlarms(alarms: readonly AlarmSummary[], title = 'alarms', topic = 'the alerts topic'): string {
   const lines = alarms.map((a) => `  ${a.name}: ${a.what} — ${a.threshold}\n`);
-  return `alarms: ${alarms.length} — each notifies the alerts topic\n${lines.join('')}`;
+  return `${title}: ${alarms.length} — each notifies ${topic}\n${lines.join('')}`;
 }

@@ -5,7 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { effectiveApproval } from '../../functions/shared/config/approval.js';
 import { needsRepositoryTags } from '../../functions/shared/config/load.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV } from '../../functions/shared/runtime/constants.js';
@@ -14,22 +13,7 @@ import { grantAuditRecords, grantRequestRecords } from './audit-tables.js';
 import { actionNames, managedScope } from './managed-scope.js';
 import { StewardFunction } from './steward-function.js';
 
-/**
- * Whether the config puts approvals in use: some deletion may wait for one (the global `required`, or the
- * effective `required` of some selection, is not `never`), or a breaker reset needs one (`breakerReset`).
- * Only then does the stack build the approvals function and its URL; the requests table and the approvals
- * topic exist either way.
- */
-export function approvalsEnabled(config: StewardConfig): boolean {
-  const global = config.governance.approval;
-  return (
-    global.breakerReset ||
-    global.required !== 'never' ||
-    config.selections.some(
-      (selection) => effectiveApproval(global, selection.governance?.approval).required !== 'never',
-    )
-  );
-}
+export { approvalsEnabled } from './alarm-list.js';
 
 /**
  * Every principal pattern that may call the approvals endpoint: the approvers and the requesters of the
