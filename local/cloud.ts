@@ -262,16 +262,15 @@ export class LocalCloud {
         new TableStream(arn, table.streamViewType, keyNames, this.env.region, () => this.now()),
       );
     }
-    // The proxy stands in front of dynalite for faults and, whenever a table has a stream, to record it.
+    // Every client reaches dynalite through the proxy: it runs TransactWriteItems (dynalite has none), records
+    // the streams of the tables that have one, and injects the faults when asked to.
     const faults = this.opts.dynamoFaults ? this.opts.faults : undefined;
-    if (faults || this.streams.size > 0) {
-      this.dynamoProxy = await startDynamoProxy({
-        target: this.dynamoEndpoint,
-        faults,
-        streams: this.streams,
-      });
-      this.dynamoEndpoint = this.dynamoProxy.url;
-    }
+    this.dynamoProxy = await startDynamoProxy({
+      target: this.dynamoEndpoint,
+      faults,
+      streams: this.streams,
+    });
+    this.dynamoEndpoint = this.dynamoProxy.url;
     this.functions = new FunctionPool(
       this.ids.functions,
       { ...this.clientEnv(), LOCAL_LAMBDA_ACCOUNT: this.env.account },

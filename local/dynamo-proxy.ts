@@ -12,14 +12,28 @@
  * - `onceBefore` hooks run first and may drop the request (the socket is destroyed without an answer).
  * Everything else is forwarded byte for byte and dynalite's answer is returned as is.
  *
- * Tables with a stream (`streams`): every successful write (PutItem, UpdateItem, DeleteItem, BatchWriteItem,
- * TransactWriteItems) is also recorded in the table's stream (local/streams.ts). Under a lock per item, the
- * proxy reads the item (consistent GetItem) before and after the write and appends what changed, so two
- * writers of one item through the proxy never mix their images up.
+ * Every item write (PutItem, UpdateItem, DeleteItem, BatchWriteItem) and every GetItem is made holding a
+ * lock per item, so nothing lands between a transaction's writes and its rollback. dynalite has no
+ * TransactWriteItems: the proxy runs it (local/dynamo-transactions.ts), all or nothing, with DynamoDB's
+ * validation, CancellationReasons and ClientRequestToken. Every DynamoDB client of the local cloud and of the
+ * tests reaches dynalite through this proxy (local/cloud.ts, test/support/dynamo.ts), so transactions work
+ * everywhere.
+ *
+ * Tables with a stream (`streams`): every successful write (including each item of a transaction) is also
+ * recorded in the table's stream (local/streams.ts). Under the item's lock, the proxy reads the item
+ * (consistent GetItem) before and after the write and appends what changed, so two writers of one item
+ * through the proxy never mix their images up.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  type Answer,
+  DynamoError,
+  type TokenLog,
+  type TransactionDeps,
+  transactWriteItems,
+} from './dynamo-transactions.js';
 import type { FaultDecision, FaultInjector } from './faults.js';
 import { type AttributeMap, KeyedLock, type TableStream } from './streams.js';
 
@@ -81,6 +95,8 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
   const target = new URL(opts.target);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const locks = new KeyedLock();
+  const keySchemas = new Map<string, readonly string[]>();
+  const tokens: TokenLog = new Map();
   const server = createServer((req, res) => {
     void proxy(req, res).catch((e: Error) => {
       opts.log?.(`dynamo proxy error: ${e.message}`);
@@ -126,38 +142,139 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
         respondError(res, 500, 'InternalServerError', 'Internal server error (injected)');
         return;
       }
-      const writes = opts.streams?.size ? streamedWrites(op, input, opts.streams) : [];
-      if (writes.length > 0) {
-        await captured(req, body, res, writes);
+      if (op === 'TransactWriteItems') {
+        await transaction(input, req.headers.authorization, res);
+        return;
+      }
+      // A table dynalite does not know has no key schema: dynalite answers the call itself.
+      const items = await lockedItems(op, input, req.headers.authorization).catch((e: unknown) => {
+        if (e instanceof DynamoError) return [];
+        throw e;
+      });
+      if (items.length > 0) {
+        await captured(req, body, res, items);
         return;
       }
     }
     await forward(req, body, res);
   }
 
-  /** Forwards a write while holding its items, and appends what it changed to the tables' streams. */
+  /** Runs a TransactWriteItems request (local/dynamo-transactions.ts) and answers it. */
+  async function transaction(input: unknown, auth: string | undefined, res: ServerResponse): Promise<void> {
+    try {
+      await transactWriteItems(input, transactionDeps(auth), tokens);
+      respondJson(res, 200, {});
+    } catch (e) {
+      if (!(e instanceof DynamoError)) throw e;
+      respondError(res, e.status, e.type, e.message, e.extra);
+    }
+  }
+
+  function transactionDeps(auth: string | undefined): TransactionDeps {
+    return {
+      call: (operation, payload) => call(operation, payload, auth),
+      keyOf: (table, item) => keyOf(table, item, auth),
+      lockKey,
+      withLocks: (keys, fn) => locks.with(keys, fn),
+      changed: (table, before, after) => {
+        opts.streams?.get(table)?.append(before, after);
+      },
+      streamed: (table) => opts.streams?.has(table) ?? false,
+      now: () => Date.now(),
+    };
+  }
+
+  /**
+   * The items a single-item operation (or a BatchWriteItem) touches: every write is made holding its items'
+   * locks, so it never lands between a transaction's writes and its rollback, and a consistent GetItem never
+   * reads a write a transaction is about to undo. Reads of several items (BatchGetItem, Query, Scan) are read
+   * committed, as DynamoDB's are, and take no lock.
+   */
+  async function lockedItems(op: string, input: unknown, auth: string | undefined): Promise<LockedItem[]> {
+    const touched = itemsOf(op, input);
+    return Promise.all(
+      touched.map(async ({ table, item }) => {
+        const key = await keyOf(table, item, auth);
+        const stream = op === 'GetItem' ? undefined : opts.streams?.get(table);
+        return { table, key, lockKey: lockKey(table, key), stream };
+      }),
+    );
+  }
+
+  /** Forwards an operation while holding its items; writes to a table with a stream are appended to it. */
   async function captured(
     req: IncomingMessage,
     body: Buffer,
     res: ServerResponse,
-    writes: readonly StreamedWrite[],
+    items: readonly LockedItem[],
   ): Promise<void> {
-    const lockKeys = writes.map((w) => `${w.table}\u0000${JSON.stringify(w.key)}`);
     const auth = req.headers.authorization;
-    await locks.with(lockKeys, async () => {
-      const before = await Promise.all(writes.map((w) => readItem(w, auth)));
-      const status = await forward(req, body, res);
-      if (status !== 200) return;
-      const after = await Promise.all(writes.map((w) => readItem(w, auth)));
-      writes.forEach((w, i) => {
-        w.stream.append(before[i], after[i]);
-      });
-    });
+    const streamed = items.filter((w): w is LockedItem & { stream: TableStream } => w.stream !== undefined);
+    await locks.with(
+      items.map((w) => w.lockKey),
+      async () => {
+        const before = await Promise.all(streamed.map((w) => readItem(w, auth)));
+        const status = await forward(req, body, res);
+        if (status !== 200 || streamed.length === 0) return;
+        const after = await Promise.all(streamed.map((w) => readItem(w, auth)));
+        streamed.forEach((w, i) => {
+          w.stream.append(before[i], after[i]);
+        });
+      },
+    );
+  }
+
+  /** The key attributes of a table (partition key first), from DescribeTable, once per table. */
+  async function keyNames(table: string, auth: string | undefined): Promise<readonly string[]> {
+    const known = opts.streams?.get(table)?.keyNames ?? keySchemas.get(table);
+    if (known) return known;
+    const answer = await call('DescribeTable', { TableName: table }, auth);
+    if (answer.status !== 200)
+      throw new DynamoError(
+        answer.status,
+        String(answer.body.__type ?? 'ResourceNotFoundException')
+          .split('#')
+          .pop()!,
+        String(answer.body.message ?? answer.body.Message ?? `table ${table} not found`),
+      );
+    const schema = ((answer.body.Table as { KeySchema?: { AttributeName: string; KeyType: string }[] })
+      ?.KeySchema ?? []) as { AttributeName: string; KeyType: string }[];
+    const names = [...schema]
+      .sort((a, b) => (a.KeyType === 'HASH' ? -1 : b.KeyType === 'HASH' ? 1 : 0))
+      .map((k) => k.AttributeName);
+    keySchemas.set(table, names);
+    return names;
+  }
+
+  async function keyOf(table: string, item: AttributeMap, auth: string | undefined): Promise<AttributeMap> {
+    const names = await keyNames(table, auth);
+    return Object.fromEntries(names.filter((k) => item[k] !== undefined).map((k) => [k, item[k]]));
   }
 
   /** A consistent GetItem of one item, straight from dynalite. */
-  function readItem(w: StreamedWrite, authorization: string | undefined): Promise<AttributeMap | undefined> {
-    const payload = Buffer.from(JSON.stringify({ TableName: w.table, Key: w.key, ConsistentRead: true }));
+  async function readItem(
+    w: LockedItem,
+    authorization: string | undefined,
+  ): Promise<AttributeMap | undefined> {
+    const answer = await call(
+      'GetItem',
+      { TableName: w.table, Key: w.key, ConsistentRead: true },
+      authorization,
+    );
+    if (answer.status !== 200)
+      throw new Error(
+        `stream capture: GetItem ${w.table} answered ${answer.status}: ${JSON.stringify(answer.body)}`,
+      );
+    return answer.body.Item as AttributeMap | undefined;
+  }
+
+  /** One call straight to dynalite (no fault, no lock): the proxy's own reads and a transaction's writes. */
+  function call(
+    operation: string,
+    input: Record<string, unknown>,
+    authorization: string | undefined,
+  ): Promise<Answer> {
+    const payload = Buffer.from(JSON.stringify(input));
     return new Promise((resolve, reject) => {
       const upstream = request(
         {
@@ -169,7 +286,7 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
           headers: {
             host: target.host,
             'content-type': 'application/x-amz-json-1.0',
-            'x-amz-target': `${TARGET_PREFIX}GetItem`,
+            'x-amz-target': `${TARGET_PREFIX}${operation}`,
             'content-length': String(payload.length),
             authorization:
               authorization ??
@@ -183,11 +300,14 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
           answer.on('data', (c: Buffer) => chunks.push(c));
           answer.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            if (answer.statusCode !== 200) {
-              reject(new Error(`stream capture: GetItem ${w.table} answered ${answer.statusCode}: ${text}`));
-              return;
+            try {
+              resolve({
+                status: answer.statusCode ?? 502,
+                body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+              });
+            } catch {
+              reject(new Error(`${operation} answered ${answer.statusCode}: ${text}`));
             }
-            resolve((JSON.parse(text) as { Item?: AttributeMap }).Item);
           });
           answer.on('error', reject);
         },
@@ -242,53 +362,65 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
   };
 }
 
-/** One item a write touches, in a table with a stream. */
-interface StreamedWrite {
+/** One item an operation touches, the key its lock is taken by, and its table's stream (writes only). */
+interface LockedItem {
   readonly table: string;
   readonly key: AttributeMap;
-  readonly stream: TableStream;
+  readonly lockKey: string;
+  readonly stream?: TableStream | undefined;
 }
 
-/** The items of streamed tables that a write operation touches (none for reads and other tables). */
-function streamedWrites(
-  op: string,
-  input: unknown,
-  streams: ReadonlyMap<string, TableStream>,
-): StreamedWrite[] {
-  const out: StreamedWrite[] = [];
+/** The lock of one item: its table and key values in key-schema order (the same for a key and a whole item). */
+function lockKey(table: string, key: AttributeMap): string {
+  return `${table}\u0000${JSON.stringify(Object.values(key))}`;
+}
+
+/**
+ * The items a single-item operation or a BatchWriteItem touches (as whole items or keys), none for other
+ * operations (TransactWriteItems is run by the proxy itself).
+ */
+function itemsOf(op: string, input: unknown): { table: string; item: AttributeMap }[] {
+  const out: { table: string; item: AttributeMap }[] = [];
   const add = (table: unknown, item: unknown) => {
-    const stream = typeof table === 'string' ? streams.get(table) : undefined;
-    if (stream && item && typeof item === 'object')
-      out.push({ table: table as string, key: stream.keyOf(item as AttributeMap), stream });
+    if (typeof table === 'string' && item && typeof item === 'object')
+      out.push({ table, item: item as AttributeMap });
   };
   const i = (input ?? {}) as Record<string, unknown>;
   switch (op) {
     case 'PutItem':
       add(i.TableName, i.Item);
       break;
+    case 'GetItem':
     case 'UpdateItem':
     case 'DeleteItem':
       add(i.TableName, i.Key);
       break;
     case 'BatchWriteItem':
-      for (const [table, requests] of Object.entries((i.RequestItems ?? {}) as Record<string, unknown[]>))
-        for (const r of requests as Record<string, { Item?: unknown; Key?: unknown }>[])
-          add(table, r.PutRequest?.Item ?? r.DeleteRequest?.Key);
-      break;
-    case 'TransactWriteItems':
-      for (const item of (i.TransactItems ?? []) as Record<string, Record<string, unknown>>[]) {
-        if (item.Put) add(item.Put.TableName, item.Put.Item);
-        if (item.Update) add(item.Update.TableName, item.Update.Key);
-        if (item.Delete) add(item.Delete.TableName, item.Delete.Key);
-      }
+      for (const [table, requests] of Object.entries((i.RequestItems ?? {}) as Record<string, unknown>))
+        if (Array.isArray(requests))
+          for (const r of requests as Record<string, { Item?: unknown; Key?: unknown } | undefined>[])
+            add(table, r?.PutRequest?.Item ?? r?.DeleteRequest?.Key);
       break;
   }
   return out;
 }
 
 /** An awsJson1.0 error as DynamoDB sends it, with the CRC32 of the body DynamoDB clients may check. */
-function respondError(res: ServerResponse, status: number, type: string, message: string): void {
-  const body = Buffer.from(JSON.stringify({ __type: `${NAMESPACE}#${type}`, message }), 'utf8');
+function respondError(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): void {
+  // DynamoDB names the message `Message` in a TransactionCanceledException, `message` elsewhere.
+  const text = type === 'TransactionCanceledException' ? { Message: message } : { message };
+  respondJson(res, status, { __type: `${NAMESPACE}#${type}`, ...text, ...extra });
+}
+
+/** An awsJson1.0 answer with DynamoDB's headers. */
+function respondJson(res: ServerResponse, status: number, payload: Record<string, unknown>): void {
+  const body = Buffer.from(JSON.stringify(payload), 'utf8');
   res.writeHead(status, {
     'content-type': 'application/x-amz-json-1.0',
     'content-length': String(body.length),

@@ -1,6 +1,6 @@
 /**
  * A real DynamoDB for tests: dynalite (an in-memory implementation of the DynamoDB API) started in-process on
- * a random 127.0.0.1 port, with ECR Steward's audit table (pk/sk and the byRepository, byRun, byDay, byDue and
+ * a random 127.0.0.1 port, behind the local proxy that runs TransactWriteItems (`endpoint` is the proxy's), with ECR Steward's audit table (pk/sk and the byRepository, byRun, byDay, byDue and
  * openByRepository indexes of functions/shared/audit/store.ts, as lib/constructs/audit-tables.ts defines them)
  * and state table (pk/sk).
  *
@@ -22,6 +22,7 @@ import {
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { VERDICT_INDEXES } from '../../functions/scan-gate/verdicts.js';
 import { AUDIT_INDEXES, documentClient } from '../../functions/shared/audit/store.js';
+import { startDynamoProxy } from '../../local/dynamo-proxy.js';
 
 // dynalite is CommonJS and ships no types: (options) => http.Server.
 const require = createRequire(import.meta.url);
@@ -158,7 +159,10 @@ export async function createHoldsTable(client: DynamoDBClient, TableName: string
   );
 }
 
-/** Starts dynalite in-process on a random local port and creates the audit and state tables. */
+/**
+ * Starts dynalite in-process on a random local port behind the local DynamoDB proxy (local/dynamo-proxy.ts,
+ * which adds TransactWriteItems, as the local cloud's clients see it) and creates the audit and state tables.
+ */
 export async function startDynamo(): Promise<Dynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -166,7 +170,8 @@ export async function startDynamo(): Promise<Dynamo> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const proxy = await startDynamoProxy({ target: `http://127.0.0.1:${port}` });
+  const endpoint = proxy.url;
   const client = new DynamoDBClient({
     endpoint,
     region: DYNAMO_REGION,
@@ -200,6 +205,7 @@ export async function startDynamo(): Promise<Dynamo> {
     },
     async close() {
       client.destroy();
+      await proxy.close();
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
     },
   };

@@ -1,0 +1,243 @@
+/**
+ * TransactWriteItems for the local DynamoDB proxy (local/dynamo-proxy.ts): dynalite v4 has no transactions, so
+ * the proxy runs them itself over dynalite's single-item operations, with DynamoDB's contract:
+ *
+ * - validation as DynamoDB answers it (ValidationException): 1 to 100 items, exactly one operation per item,
+ *   never two operations on one item;
+ * - all or nothing: every item's key is locked (the proxy's KeyedLock, keys taken in sorted order, so two
+ *   transactions never deadlock and a single-item write through the proxy waits for the transaction), the
+ *   items' before-images are read (consistent GetItem), then each Put/Update/Delete runs against dynalite
+ *   with its own condition. If any condition fails, every write already made is put back to its before-image
+ *   and the answer is `TransactionCanceledException` with one CancellationReason per item, in order
+ *   (`ConditionalCheckFailed` with the item when `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`, else
+ *   `None`), as DynamoDB's awsJson1.0 sends it and the SDK parses it;
+ * - a ConditionCheck is evaluated by a write that changes nothing: the item as it is, put back under the
+ *   condition (or, when there is no item, a conditional DeleteItem of the absent key), so dynalite evaluates
+ *   the expression with its own rules and the item is left as it was;
+ * - `ClientRequestToken`: a repeat of a successful transaction within 10 minutes answers success without
+ *   applying it again; the same token with other parameters is an IdempotentParameterMismatchException.
+ *
+ * Every condition is evaluated against the state before the transaction (the items are distinct and locked),
+ * so the items run concurrently and the reasons say which conditions failed, not only the first one.
+ */
+import { createHash } from 'node:crypto';
+import { mapLimit } from '../functions/shared/runtime/concurrency.js';
+import type { AttributeMap } from './streams.js';
+
+/** The answer of one call to dynalite (status and parsed body). */
+export interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+export interface TransactionDeps {
+  /** One call to dynalite (not through the proxy's locks). */
+  call(operation: string, input: Record<string, unknown>): Promise<Answer>;
+  /** The key of an item of a table (throws a ResourceNotFound answer when the table does not exist). */
+  keyOf(table: string, item: AttributeMap): Promise<AttributeMap>;
+  /** The lock key of an item: the same string the proxy's single-item writes lock. */
+  lockKey(table: string, key: AttributeMap): string;
+  /** Runs `fn` holding these keys. */
+  withLocks<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T>;
+  /** Told each item a successful transaction changed (the proxy records it in the table's stream). */
+  changed(table: string, before: AttributeMap | undefined, after: AttributeMap | undefined): void;
+  /** Whether a table's changes are recorded (its after-images are then read). */
+  streamed(table: string): boolean;
+  now(): number;
+}
+
+/** An error answer (awsJson1.0) the proxy sends as it is. */
+export class DynamoError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const MAX_ITEMS = 100;
+const TOKEN_WINDOW_MS = 10 * 60_000;
+const OPERATIONS = ['ConditionCheck', 'Put', 'Delete', 'Update'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+interface Planned {
+  readonly op: Operation;
+  readonly table: string;
+  readonly key: AttributeMap;
+  readonly lockKey: string;
+  readonly spec: Record<string, unknown>;
+}
+
+/** Successful transactions by ClientRequestToken: the request's hash and when it ran. */
+export type TokenLog = Map<string, { readonly hash: string; readonly at: number }>;
+
+/** Runs one TransactWriteItems request; answers `{}` or throws a DynamoError. */
+export async function transactWriteItems(
+  input: unknown,
+  deps: TransactionDeps,
+  tokens: TokenLog,
+): Promise<Record<string, unknown>> {
+  const request = (input ?? {}) as Record<string, unknown>;
+  const items = request.TransactItems;
+  if (!Array.isArray(items) || items.length === 0)
+    throw validation(
+      "1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null",
+    );
+  if (items.length > MAX_ITEMS)
+    throw validation(
+      `1 validation error detected: Value '[${items.length} items]' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ITEMS}`,
+    );
+  const token = typeof request.ClientRequestToken === 'string' ? request.ClientRequestToken : undefined;
+  const { ClientRequestToken: _token, ...rest } = request;
+  const hash = createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+  if (token) {
+    for (const [t, seen] of tokens) if (deps.now() - seen.at > TOKEN_WINDOW_MS) tokens.delete(t);
+    const seen = tokens.get(token);
+    if (seen && seen.hash !== hash)
+      throw new DynamoError(
+        400,
+        'IdempotentParameterMismatchException',
+        'The request uses the same client token as a previous, but non-identical request.',
+      );
+    // The same request again (the SDK's retry of a call whose answer was lost): it already happened.
+    if (seen) return {};
+  }
+
+  const planned: Planned[] = [];
+  for (const raw of items as Record<string, unknown>[]) {
+    const ops = OPERATIONS.filter((op) => raw?.[op] !== undefined);
+    if (ops.length !== 1)
+      throw validation('TransactItems can only contain one of Check, Put, Update or Delete');
+    const op = ops[0]!;
+    const spec = raw[op] as Record<string, unknown>;
+    const table = spec.TableName;
+    if (typeof table !== 'string')
+      throw validation(
+        "1 validation error detected: Value null at 'transactItems.member.tableName' failed to satisfy constraint: Member must not be null",
+      );
+    const source = (op === 'Put' ? spec.Item : spec.Key) as AttributeMap | undefined;
+    if (!source || typeof source !== 'object')
+      throw validation(`1 validation error detected: ${op === 'Put' ? 'Item' : 'Key'} must not be null`);
+    const key = await deps.keyOf(table, source);
+    planned.push({ op, table, key, lockKey: deps.lockKey(table, key), spec });
+  }
+  if (new Set(planned.map((p) => p.lockKey)).size !== planned.length)
+    throw validation('Transaction request cannot include multiple operations on one item');
+
+  await deps.withLocks(
+    planned.map((p) => p.lockKey),
+    async () => {
+      const indexes = planned.map((_, i) => i);
+      const before = await mapLimit(planned, 16, (p) => readItem(deps, p.table, p.key));
+      const results = await mapLimit(indexes, 16, (i) => apply(deps, planned[i]!, before[i]));
+      const failed = results.some((r) => r.status !== 200);
+      if (failed) {
+        // Undo what landed, then answer for the whole transaction.
+        await mapLimit(indexes, 16, async (i) => {
+          const p = planned[i]!;
+          if (results[i]!.status === 200 && p.op !== 'ConditionCheck') await restore(deps, p, before[i]);
+        });
+        const other = results.find((r) => r.status !== 200 && !isConditionFailure(r));
+        if (other) {
+          const type =
+            String(other.body.__type ?? '')
+              .split('#')
+              .pop() ?? 'InternalServerError';
+          throw new DynamoError(
+            other.status,
+            type,
+            String(other.body.message ?? other.body.Message ?? 'error'),
+          );
+        }
+        const reasons = planned.map((p, i) => {
+          if (!isConditionFailure(results[i]!)) return { Code: 'None' };
+          const old = before[i];
+          return {
+            Code: 'ConditionalCheckFailed',
+            Message: 'The conditional request failed',
+            ...(p.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old ? { Item: old } : {}),
+          };
+        });
+        throw new DynamoError(
+          400,
+          'TransactionCanceledException',
+          `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+          { CancellationReasons: reasons },
+        );
+      }
+      const writes = planned
+        .map((p, i) => ({ p, before: before[i] }))
+        .filter(({ p }) => p.op !== 'ConditionCheck' && deps.streamed(p.table));
+      const after = await mapLimit(writes, 16, ({ p }) => readItem(deps, p.table, p.key));
+      writes.forEach(({ p, before: b }, i) => {
+        deps.changed(p.table, b, after[i]);
+      });
+    },
+  );
+  if (token) tokens.set(token, { hash, at: deps.now() });
+  return {};
+}
+
+function validation(message: string): DynamoError {
+  return new DynamoError(400, 'ValidationException', message);
+}
+
+function isConditionFailure(a: Answer): boolean {
+  return a.status === 400 && String(a.body.__type ?? '').endsWith('#ConditionalCheckFailedException');
+}
+
+async function readItem(deps: TransactionDeps, table: string, key: AttributeMap) {
+  const answer = await deps.call('GetItem', { TableName: table, Key: key, ConsistentRead: true });
+  if (answer.status !== 200)
+    throw new DynamoError(
+      answer.status,
+      String(answer.body.__type ?? 'InternalServerError')
+        .split('#')
+        .pop()!,
+      String(answer.body.message ?? answer.body.Message ?? `GetItem ${table} answered ${answer.status}`),
+    );
+  return answer.body.Item as AttributeMap | undefined;
+}
+
+/** The parameters a single-item call shares with its transaction item. */
+function expression(spec: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ['ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues'])
+    if (spec[k] !== undefined) out[k] = spec[k];
+  return out;
+}
+
+function apply(deps: TransactionDeps, p: Planned, before: AttributeMap | undefined): Promise<Answer> {
+  const { spec, table } = p;
+  switch (p.op) {
+    case 'Put':
+      return deps.call('PutItem', { TableName: table, Item: spec.Item, ...expression(spec) });
+    case 'Update':
+      return deps.call('UpdateItem', {
+        TableName: table,
+        Key: spec.Key,
+        UpdateExpression: spec.UpdateExpression,
+        ...expression(spec),
+      });
+    case 'Delete':
+      return deps.call('DeleteItem', { TableName: table, Key: spec.Key, ...expression(spec) });
+    case 'ConditionCheck':
+      // A write that changes nothing, so that dynalite evaluates the condition with its own rules.
+      return before
+        ? deps.call('PutItem', { TableName: table, Item: before, ...expression(spec) })
+        : deps.call('DeleteItem', { TableName: table, Key: spec.Key, ...expression(spec) });
+  }
+}
+
+async function restore(deps: TransactionDeps, p: Planned, before: AttributeMap | undefined): Promise<void> {
+  const answer = before
+    ? await deps.call('PutItem', { TableName: p.table, Item: before })
+    : await deps.call('DeleteItem', { TableName: p.table, Key: p.key });
+  if (answer.status !== 200)
+    throw new Error(
+      `transaction rollback of ${p.table} failed (${answer.status}): ${JSON.stringify(answer.body)}`,
+    );
+}
