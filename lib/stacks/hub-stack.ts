@@ -21,6 +21,7 @@ import {
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { ENV } from '../../functions/shared/runtime/constants.js';
 import { AlertTopics } from '../constructs/alerts.js';
+import { HubMonitoring } from '../constructs/hub-monitoring.js';
 import { OrgHub, type OrgPrincipals } from '../constructs/org-hub.js';
 import { acknowledge, wildcardResource } from '../nag.js';
 import { EcrStewardStackSetStack, type OrgSpokeProps } from './ecr-steward-stack.js';
@@ -85,6 +86,8 @@ export function orgPrincipals(config: StewardConfig): OrgPrincipals {
 export class EcrStewardHubStack extends Stack {
   readonly topics: AlertTopics;
   readonly hub: OrgHub;
+  /** The hub's dashboard and alarms (`hubAlarmList`). */
+  readonly monitoring: HubMonitoring;
   /** The spokes' StackSet and its template; only with `spokeStackSet`. */
   readonly spokes?: { readonly stackSet: StackSet; readonly template: EcrStewardStackSetStack };
 
@@ -100,6 +103,7 @@ export class EcrStewardHubStack extends Stack {
       stateTableArn: orgArns(config).stateTableArn,
     });
     this.topics.subscribe(config.alerts.subscriptions);
+    this.monitoring = new HubMonitoring(this, 'Monitoring', { hub: this.hub, alerts: this.topics.alerts });
     if (props.spokeStackSet) this.spokes = this.addSpokeStackSet(config, props.spokeStackSet);
 
     const outputs: [string, string, string][] = [
