@@ -52,6 +52,76 @@ export function toImage(detail: z.output<typeof imageDetailSchema>): Image {
   };
 }
 
+const IMAGE_STATUSES: ReadonlySet<unknown> = new Set(['ACTIVE', 'ARCHIVED', 'ACTIVATING']);
+const OPTIONAL_STRINGS = ['imageManifestMediaType', 'artifactMediaType', 'subjectManifestDigest'] as const;
+
+/** A timestamp the fast path takes as is: a finite number of epoch seconds (what ECR and the AWS CLI's JSON give). */
+function fastSeconds(v: unknown): number | undefined | null {
+  if (v === undefined) return undefined;
+  return typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) : null;
+}
+
+/**
+ * `toImage(imageDetailSchema.parse(detail))` without building a schema result per image, for the common shape
+ * only (epoch-second numbers, well-typed fields). Returns `undefined` for anything else — an ISO date, a `Date`,
+ * a wrong type — and the caller then parses with `imageDetailSchema`, which accepts the rest and words the
+ * errors. Never accepts what the schema refuses, so the two paths plan the same images.
+ */
+export function fastImage(detail: unknown): Image | undefined {
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return undefined;
+  const d = detail as Record<string, unknown>;
+  const digest = d.imageDigest;
+  if (typeof digest !== 'string' || digest === '') return undefined;
+  const tags = d.imageTags;
+  if (tags !== undefined) {
+    if (!Array.isArray(tags)) return undefined;
+    for (const t of tags) if (typeof t !== 'string') return undefined;
+  }
+  const size = d.imageSizeInBytes;
+  if (size !== undefined && !(typeof size === 'number' && size >= 0 && Number.isFinite(size)))
+    return undefined;
+  const pushedAt = fastSeconds(d.imagePushedAt);
+  if (pushedAt === undefined || pushedAt === null) return undefined;
+  const pulled = fastSeconds(d.lastRecordedPullTime);
+  const archived = fastSeconds(d.lastArchivedAt);
+  const activated = fastSeconds(d.lastActivatedAt);
+  if (pulled === null || archived === null || activated === null) return undefined;
+  const status = d.imageStatus;
+  if (status !== undefined && !IMAGE_STATUSES.has(status)) return undefined;
+  for (const k of OPTIONAL_STRINGS) if (d[k] !== undefined && typeof d[k] !== 'string') return undefined;
+  return {
+    digest,
+    tags: (tags as string[] | undefined) ?? [],
+    pushedAt,
+    sizeBytes: (size as number | undefined) ?? 0,
+    status: (status ?? 'ACTIVE') as ImageStatus,
+    lastPulledAt: pulled,
+    lastArchivedAt: archived,
+    lastActivatedAt: activated,
+    manifestMediaType: d.imageManifestMediaType as string | undefined,
+    artifactMediaType: d.artifactMediaType as string | undefined,
+    subjectDigest: d.subjectManifestDigest as string | undefined,
+  };
+}
+
+/**
+ * The images of `describe-images` output (`{"imageDetails": [...]}`), each by `fastImage`; `undefined` when the
+ * output is not of that shape or any image needs the schema (the caller then parses the whole output with
+ * `describeImagesOutputSchema`, for the same images or the same error).
+ */
+export function fastImages(output: unknown): Image[] | undefined {
+  if (typeof output !== 'object' || output === null) return undefined;
+  const details = (output as { imageDetails?: unknown }).imageDetails;
+  if (!Array.isArray(details)) return undefined;
+  const images: Image[] = new Array(details.length);
+  for (let i = 0; i < details.length; i++) {
+    const image = fastImage(details[i]);
+    if (!image) return undefined;
+    images[i] = image;
+  }
+  return images;
+}
+
 /** The child digests listed by an image index / manifest list document. */
 export function indexChildrenOf(manifestText: string): string[] {
   const doc = JSON.parse(manifestText) as { manifests?: { digest?: unknown }[] };

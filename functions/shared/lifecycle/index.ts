@@ -3,6 +3,8 @@ export {
   batchGetImageOutputSchema,
   DuplicateImageError,
   describeImagesOutputSchema,
+  fastImage,
+  fastImages,
   imageDetailSchema,
   indexChildrenFromBatchGet,
   indexChildrenOf,
