@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { fmt, fmtFigure } from './format.js';
 
 /**
  * A figure a benchmark reports beside wall time and heap (API calls, a ratio, a latency percentile),
@@ -162,11 +163,6 @@ async function measureRuns<State>(benchmark: Benchmark<State>, state: State): Pr
     missed,
   };
 }
-
-const fmt = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
-/** Counts as integers, ratios and small values with the digits that matter. */
-const fmtFigure = (n: number): string =>
-  Number.isInteger(n) ? n.toLocaleString('en-US') : n >= 100 ? fmt(n) : n.toPrecision(3);
 
 /** The report of one measurement, a few aligned lines. */
 export function formatMeasurement(m: Measurement): string {

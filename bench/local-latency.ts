@@ -172,6 +172,12 @@ export default defineBenchmark<State>({
         versus: ecr24h,
       },
       {
+        label: 'push→enforced cold',
+        value: r.cold.enforcedMs,
+        unit: 'ms',
+        detail: `the first push, which starts the intake, worker and audit execution environments; until quiet ${r.cold.quietMs} ms`,
+      },
+      {
         label: 'push→quiet p50',
         value: percentile(quiet, 50),
         unit: 'ms',
