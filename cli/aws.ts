@@ -6,7 +6,7 @@ import type { StewardConfig } from '../functions/shared/config/schema.js';
 import { CLIENT_DEFAULTS } from '../functions/shared/runtime/clients.js';
 import { ENV } from '../functions/shared/runtime/constants.js';
 import { NO_REGION } from './aws-errors.js';
-import { CliError } from './util.js';
+import { CliError, DEFAULT_CONFIG_PATH } from './util.js';
 
 /**
  * What the live commands need to reach a deployment: table names (from options or the environment the
@@ -21,7 +21,7 @@ export interface LiveOptions {
   readonly config?: string;
 }
 
-export const DEFAULT_CONFIG_PATH = 'examples/steward.config.jsonc';
+export { DEFAULT_CONFIG_PATH } from './util.js';
 
 export function tableName(value: string | undefined, env: string, option: string): string {
   const name = value ?? process.env[env];

@@ -1,24 +1,27 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { describeAwsSetupError } from './aws-errors.js';
-import { registerApprovals } from './commands/approvals.js';
-import { registerAudit } from './commands/audit.js';
-import { registerBreaker } from './commands/breaker.js';
-import { registerDelete } from './commands/delete.js';
-import { registerDeployPlan } from './commands/deploy-plan.js';
-import { registerGate } from './commands/gate.js';
-import { registerHold } from './commands/hold.js';
 import { registerLocal } from './commands/local.js';
-import { registerPlan } from './commands/plan.js';
-import { registerReport } from './commands/report.js';
-import { registerRestore } from './commands/restore.js';
-import { registerRun } from './commands/run.js';
-import { registerTrash } from './commands/trash.js';
-import { registerValidate } from './commands/validate.js';
-import { CliError, EXIT, ExitWith } from './util.js';
+import { registerApprovals } from './register/approvals.js';
+import { registerAudit } from './register/audit.js';
+import { registerBreaker } from './register/breaker.js';
+import { registerDelete } from './register/delete.js';
+import { registerDeployPlan } from './register/deploy-plan.js';
+import { registerGate } from './register/gate.js';
+import { registerHold } from './register/hold.js';
+import { registerPlan } from './register/plan.js';
+import { registerReport } from './register/report.js';
+import { registerRestore } from './register/restore.js';
+import { registerRun } from './register/run.js';
+import { registerTrash } from './register/trash.js';
+import { registerValidate } from './register/validate.js';
+import { CliError, EXIT, ExitWith, packageVersion } from './util.js';
 
-/** Adds one subcommand to the program. Each lives in its own file under `cli/commands/`. */
+/**
+ * Adds one subcommand to the program. Each is registered from its own file under `cli/register/` (its
+ * options and help, nothing else) and does its work in `cli/commands/`, loaded only when it runs: `--help`
+ * and `gate check` load commander and what they use, never the SDK clients of the other commands.
+ */
 export type RegisterCommand = (program: Command) => void;
 
 /**
@@ -42,13 +45,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerLocal,
 ];
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version?: string;
-  };
-  return pkg.version ?? '0.0.0';
-}
-
 /**
  * Builds the `ecr-steward` program with the built-in commands and any `extra` ones. Commander's own
  * exits are turned into exceptions so that `run` alone decides exit codes and nothing calls `process.exit`.
@@ -58,7 +54,7 @@ export function buildProgram(extra: readonly RegisterCommand[] = []): Command {
     .description(
       'Keeps Amazon ECR repositories clean and safe: ECR-exact lifecycle plans with the protections ECR lacks.',
     )
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',

@@ -1,16 +1,8 @@
-/**
- * The CLI's client of the approvals endpoint: a Lambda function URL with AuthType AWS_IAM, so every call is
- * SigV4-signed (service `lambda`) with the caller's own credentials. The endpoint takes the caller's identity
- * from the signature alone; nothing in a body says who is asking. The calls and answers are the contract of
- * `functions/shared/approvals/model.ts`.
- */
-import { readFileSync } from 'node:fs';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { Command } from 'commander';
 import { z } from 'zod';
 import {
   type DeletionRequestRecord,
@@ -21,13 +13,11 @@ import { CLIENT_DEFAULTS } from '../functions/shared/runtime/clients.js';
 import { ENV } from '../functions/shared/runtime/constants.js';
 import { resolveRegion } from './aws.js';
 import { NO_REGION } from './aws-errors.js';
-import { CliError, describeZodIssues } from './util.js';
+import { APPROVALS_URL_OUTPUT, DEFAULT_STACK_NAME } from './register/endpoint.js';
+import { CliError, describeZodIssues, packageVersion } from './util.js';
 
-/** The stack ECR Steward deploys as (`bin/app.ts`, context `stackName`). */
-export const DEFAULT_STACK_NAME = 'EcrSteward';
-
-/** The stack output that carries the approvals function URL. */
-export const APPROVALS_URL_OUTPUT = 'ApprovalsUrl';
+// Where they were first defined: the command registrations take them from the light module.
+export { APPROVALS_URL_OUTPUT, DEFAULT_STACK_NAME, endpointOptions } from './register/endpoint.js';
 
 /** The service a function URL's signature is scoped to (AWS: "sign with the service name lambda"). */
 const SIGNING_SERVICE = 'lambda';
@@ -234,10 +224,7 @@ let userAgent: string | undefined;
 /** `ecr-steward/<version>`: the endpoint audits every decision with the caller's user agent. */
 function cliUserAgent(): string {
   if (!userAgent) {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    userAgent = `ecr-steward/${pkg.version ?? '0.0.0'}`;
+    userAgent = `ecr-steward/${packageVersion()}`;
   }
   return userAgent;
 }
@@ -372,20 +359,6 @@ function unreachable(url: string, source: string, error: unknown): CliError {
 export interface EndpointOptions {
   readonly url?: string;
   readonly stack?: string;
-}
-
-/** Adds `--url` and `--stack` to a command that calls the approvals endpoint. */
-export function endpointOptions(command: Command): Command {
-  return command
-    .option(
-      '--url <url>',
-      `the approvals function URL (default: $${ENV.approvalsUrl}, else the stack output ${APPROVALS_URL_OUTPUT})`,
-    )
-    .option(
-      '--stack <name>',
-      `the ECR Steward stack whose ${APPROVALS_URL_OUTPUT} output names the URL`,
-      DEFAULT_STACK_NAME,
-    );
 }
 
 /** Reads one output of a CloudFormation stack; undefined when the stack has no such output. */

@@ -1,5 +1,11 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
+
+/** The config the commands read when neither `--config` nor $ECR_STEWARD_CONFIG names one. */
+export const DEFAULT_CONFIG_PATH = 'examples/steward.config.jsonc';
 
 /** Exit codes shared by every command. Scripts and CI branch on them, so they are part of the interface. */
 export const EXIT = {
@@ -262,4 +268,27 @@ export function parseIsoTime(value: string, label: string): Date {
     );
   }
   return new Date(ms);
+}
+
+/**
+ * The ecr-steward package's folder (a checkout, or where npm installed it): the nearest folder above this
+ * module holding a package.json. Found by walking up because this module runs from cli/util.ts under tsx and
+ * from dist/cli.mjs or dist/chunks/ once bundled.
+ */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The ecr-steward package's version (package.json), for `--version` and the user agent. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? '0.0.0';
 }

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import {
   type DeletionRequestRecord,
   REQUEST_ID,
@@ -8,13 +7,7 @@ import {
 } from '../../functions/shared/approvals/model.js';
 import { humanBytes } from '../../functions/shared/runtime/format.js';
 import { parseRepositoryName } from '../refs.js';
-import {
-  connectApprovals,
-  type DecisionAnswer,
-  type EndpointOptions,
-  EndpointRefusal,
-  endpointOptions,
-} from '../signed.js';
+import { connectApprovals, type DecisionAnswer, type EndpointOptions, EndpointRefusal } from '../signed.js';
 import { CliError, EXIT, ExitWith } from '../util.js';
 
 /** Statuses whose refusal is a finding about the request or the caller (exit 1), not bad input (exit 2). */
@@ -156,71 +149,54 @@ export function parseStateFilter(value: string): RequestState | 'all' {
   return state;
 }
 
-interface ListOptions extends EndpointOptions {
+export interface ListOptions extends EndpointOptions {
   readonly state: string;
   readonly repository?: string;
   readonly format: string;
 }
 
-interface DecideOptions extends EndpointOptions {
+export interface DecideOptions extends EndpointOptions {
   readonly comment?: string;
   readonly reason?: string;
 }
 
 /**
- * `ecr-steward approvals list`, `ecr-steward approve ID`, `ecr-steward reject ID`: the approver's side of a
- * deletion request, each a call to the approvals endpoint signed with the caller's own AWS credentials, so the
- * endpoint knows who decides (and refuses a requester approving their own request).
+ * What `ecr-steward approvals list` does. Its options and help are in cli/register/approvals.ts, which loads this module
+ * only when the command runs.
  */
-export function registerApprovals(program: Command): void {
-  const approvals = program
-    .command('approvals')
-    .description("deletion requests waiting for (or given) an approver's answer");
-  endpointOptions(
-    approvals
-      .command('list')
-      .description('list deletion and breaker-reset requests (pending ones unless --state says otherwise)')
-      .option('--state <state>', `${REQUEST_STATES.join(', ')} or all`, 'PENDING_APPROVAL')
-      .option('--repository <name>', 'only the requests of this repository')
-      .option('--format <format>', 'table or json', 'table'),
-  ).action(async (opts: ListOptions) => {
-    const state = parseStateFilter(opts.state);
-    const repository =
-      opts.repository === undefined ? undefined : parseRepositoryName(opts.repository, '--repository');
-    if (opts.format !== 'table' && opts.format !== 'json')
-      throw new CliError(`--format ${JSON.stringify(opts.format)}: use table or json`);
-    const client = await connectApprovals(opts);
-    const requests = await orRefused(client.list({ state, repository }));
-    process.stdout.write(
-      opts.format === 'json' ? `${JSON.stringify(requests, null, 2)}\n` : formatRequests(requests, state),
-    );
-  });
+export async function approvalsListCommand(opts: ListOptions) {
+  const state = parseStateFilter(opts.state);
+  const repository =
+    opts.repository === undefined ? undefined : parseRepositoryName(opts.repository, '--repository');
+  if (opts.format !== 'table' && opts.format !== 'json')
+    throw new CliError(`--format ${JSON.stringify(opts.format)}: use table or json`);
+  const client = await connectApprovals(opts);
+  const requests = await orRefused(client.list({ state, repository }));
+  process.stdout.write(
+    opts.format === 'json' ? `${JSON.stringify(requests, null, 2)}\n` : formatRequests(requests, state),
+  );
+}
 
-  endpointOptions(
-    program
-      .command('approve')
-      .description('approve a request (an approver who is not its requester); the next run acts on it')
-      .argument('<id>', 'the request id (`approvals list` shows them)')
-      .option('--comment <text>', 'a note recorded with the approval'),
-  ).action(async (idArg: string, opts: DecideOptions) => {
-    const id = parseRequestId(idArg);
-    const comment = opts.comment === undefined ? undefined : parseLine(opts.comment, '--comment', 'why');
-    const client = await connectApprovals(opts);
-    const answer = await orRefused(client.approve(id, { comment }));
-    process.stdout.write(`${describeDecision('approve', answer)}\n`);
-  });
+/**
+ * What `ecr-steward approve` does. Its options and help are in cli/register/approvals.ts, which loads this module
+ * only when the command runs.
+ */
+export async function approveCommand(idArg: string, opts: DecideOptions) {
+  const id = parseRequestId(idArg);
+  const comment = opts.comment === undefined ? undefined : parseLine(opts.comment, '--comment', 'why');
+  const client = await connectApprovals(opts);
+  const answer = await orRefused(client.approve(id, { comment }));
+  process.stdout.write(`${describeDecision('approve', answer)}\n`);
+}
 
-  endpointOptions(
-    program
-      .command('reject')
-      .description('reject a request (an approver who is not its requester); its images are kept')
-      .argument('<id>', 'the request id (`approvals list` shows them)')
-      .option('--reason <text>', 'why (required; recorded and told to the requester)'),
-  ).action(async (idArg: string, opts: DecideOptions) => {
-    const id = parseRequestId(idArg);
-    const reason = parseLine(opts.reason, '--reason', 'why the request is rejected');
-    const client = await connectApprovals(opts);
-    const answer = await orRefused(client.reject(id, { reason }));
-    process.stdout.write(`${describeDecision('reject', answer)}\n`);
-  });
+/**
+ * What `ecr-steward reject` does. Its options and help are in cli/register/approvals.ts, which loads this module
+ * only when the command runs.
+ */
+export async function rejectCommand(idArg: string, opts: DecideOptions) {
+  const id = parseRequestId(idArg);
+  const reason = parseLine(opts.reason, '--reason', 'why the request is rejected');
+  const client = await connectApprovals(opts);
+  const answer = await orRefused(client.reject(id, { reason }));
+  process.stdout.write(`${describeDecision('reject', answer)}\n`);
 }

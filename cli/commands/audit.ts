@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { requestEvents } from '../../functions/shared/approvals/audit.js';
 import { REQUEST_ID, requesterName } from '../../functions/shared/approvals/model.js';
 import { RequestsStore } from '../../functions/shared/approvals/store.js';
@@ -21,7 +21,7 @@ import { parseDigest, parseRepositoryName } from '../refs.js';
 import { CliError } from '../util.js';
 import { auditOrganization } from './audit-org.js';
 
-interface AuditOptions extends LiveOptions {
+export interface AuditOptions extends LiveOptions {
   readonly repository?: string;
   readonly digest?: string;
   readonly since: string;
@@ -65,121 +65,85 @@ function row(r: AuditRecord): Record<(typeof COLUMNS)[number], string> {
 
 const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
-/** `ecr-steward audit`: who or what deleted which image, when and why, from the audit table. */
-export function registerAudit(program: Command): void {
-  program
-    .command('audit')
-    .description('query the audit table: every image deletion, with actor, rule, reasons and evidence')
-    .option('--repository <name>', 'one repository (by repository and time)')
-    .option('--digest <digest>', 'one image digest (every repository it was deleted from)')
-    .option('--since <when>', 'how far back: 30m, 12h, 7d or an ISO time', '7d')
-    .option('--limit <n>', 'at most this many records', '1000')
-    .option('--include-planned', 'also list dry-run (PLANNED) records')
-    .option(
-      '--operations',
-      'registry operations instead of deletions: policies, lifecycle policies, tag mutability, scanning, replication, repositories created or deleted, tags, pushes (who, from where, what changed)',
-    )
-    .option(
-      '--principal <arn>',
-      'with --operations: only the operations of this IAM principal (role or user ARN)',
-    )
-    .option(
-      '--request <id>',
-      "the whole story of one deletion request: created, every answer given or refused (who, from where), each image's notice, deletion or cancellation",
-    )
-    .option('--requests-table <name>', 'requests table name, with --request (default: $REQUESTS_TABLE_NAME)')
-    .option(
-      '--org',
-      "the organization's audit trail, from the hub (every spoke's records); filter with --account and --region",
-    )
-    .option('--account <id>', 'with --org: one spoke account')
-    .option(
-      '--org-audit-table <name-or-arn>',
-      "with --org: the hub's org audit table (default: $ORG_AUDIT_TABLE_NAME, else built from --config's organization.hub)",
-    )
-    .option('--config <file>', 'with --org: the config naming the hub (default: $ECR_STEWARD_CONFIG)')
-    .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
-    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
-    .addOption(
-      new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
-    )
-    .action(async (opts: AuditOptions, command: Command) => {
-      if (opts.org) {
-        if (opts.digest !== undefined || opts.request !== undefined)
-          throw new CliError(
-            '--org lists records by account, region and repository; --digest and --request read one spoke',
-          );
-        if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
-        const configPath = opts.config ?? process.env.ECR_STEWARD_CONFIG;
-        const region = command.optsWithGlobals<{ region?: string }>().region;
-        process.stdout.write(
-          await auditOrganization(
-            { ...opts, region },
-            configPath === undefined ? undefined : loadConfig(configPath),
-          ),
-        );
-        return;
-      }
-      if (opts.account !== undefined) throw new CliError('--account goes with --org');
-      if (opts.principal !== undefined && !opts.operations)
-        throw new CliError('--principal goes with --operations');
-      if (opts.operations) {
-        if (opts.digest !== undefined || opts.request !== undefined)
-          throw new CliError(
-            '--operations lists by --repository, --principal and --since; not --digest or --request',
-          );
-        if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
-        return auditOperations(opts);
-      }
-      if (opts.request !== undefined) return auditRequest(opts);
-      // Checked before any AWS call: a mistyped digest would otherwise read as "no deletions recorded".
-      if (opts.digest !== undefined) parseDigest(opts.digest, '--digest');
-      if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
-      const store = new AuditStore(dynamo(), auditTableName(opts));
-      const since = sinceToIso(opts.since);
-      const limit = Number(opts.limit) || 1000;
-      let records: AuditRecord[];
-      if (opts.digest) {
-        records = (await store.byDigest(opts.digest)).filter(
-          (r) => !opts.repository || r.repository === opts.repository,
-        );
-      } else if (opts.repository) {
-        records = await store.byRepository(
-          { registryId: await registryId(opts), region: region(), repository: opts.repository },
-          since,
-          limit,
-        );
-      } else {
-        records = await store.recent(since, limit);
-      }
-      records = records
-        .filter((r) => opts.includePlanned || r.status !== 'PLANNED')
-        .filter((r) => opts.digest !== undefined || r.at >= since);
-      records.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.digest.localeCompare(b.digest)));
-      if (opts.format === 'json') {
-        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
-        return;
-      }
-      const rows = records.map(row);
-      if (opts.format === 'csv') {
-        process.stdout.write(
-          `${COLUMNS.join(',')}\n${rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(',')).join('\n')}${rows.length ? '\n' : ''}`,
-        );
-        return;
-      }
-      if (rows.length === 0) {
-        process.stdout.write(`no deletions recorded since ${since}\n`);
-        return;
-      }
-      const shown = rows.map((r) => ({ ...r, digest: `${r.digest.slice(0, 19)}…` }));
-      const cols = ['at', 'status', 'repository', 'digest', 'tags', 'actor', 'rule', 'evidence'] as const;
-      const widths = cols.map((c) => Math.min(40, Math.max(c.length, ...shown.map((r) => r[c].length))));
-      const fmt = (values: string[]) =>
-        values.map((v, i) => v.slice(0, widths[i]).padEnd(widths[i]!)).join('  ');
-      process.stdout.write(
-        `${fmt([...cols])}\n${shown.map((r) => fmt(cols.map((c) => r[c]))).join('\n')}\n${rows.length} record(s) since ${since}\n`,
+/**
+ * What `ecr-steward audit` does. Its options and help are in cli/register/audit.ts, which loads this module
+ * only when the command runs.
+ */
+export async function auditCommand(opts: AuditOptions, command: Command) {
+  if (opts.org) {
+    if (opts.digest !== undefined || opts.request !== undefined)
+      throw new CliError(
+        '--org lists records by account, region and repository; --digest and --request read one spoke',
       );
-    });
+    if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
+    const configPath = opts.config ?? process.env.ECR_STEWARD_CONFIG;
+    const region = command.optsWithGlobals<{ region?: string }>().region;
+    process.stdout.write(
+      await auditOrganization(
+        { ...opts, region },
+        configPath === undefined ? undefined : loadConfig(configPath),
+      ),
+    );
+    return;
+  }
+  if (opts.account !== undefined) throw new CliError('--account goes with --org');
+  if (opts.principal !== undefined && !opts.operations)
+    throw new CliError('--principal goes with --operations');
+  if (opts.operations) {
+    if (opts.digest !== undefined || opts.request !== undefined)
+      throw new CliError(
+        '--operations lists by --repository, --principal and --since; not --digest or --request',
+      );
+    if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
+    return auditOperations(opts);
+  }
+  if (opts.request !== undefined) return auditRequest(opts);
+  // Checked before any AWS call: a mistyped digest would otherwise read as "no deletions recorded".
+  if (opts.digest !== undefined) parseDigest(opts.digest, '--digest');
+  if (opts.repository !== undefined) parseRepositoryName(opts.repository, '--repository');
+  const store = new AuditStore(dynamo(), auditTableName(opts));
+  const since = sinceToIso(opts.since);
+  const limit = Number(opts.limit) || 1000;
+  let records: AuditRecord[];
+  if (opts.digest) {
+    records = (await store.byDigest(opts.digest)).filter(
+      (r) => !opts.repository || r.repository === opts.repository,
+    );
+  } else if (opts.repository) {
+    records = await store.byRepository(
+      { registryId: await registryId(opts), region: region(), repository: opts.repository },
+      since,
+      limit,
+    );
+  } else {
+    records = await store.recent(since, limit);
+  }
+  records = records
+    .filter((r) => opts.includePlanned || r.status !== 'PLANNED')
+    .filter((r) => opts.digest !== undefined || r.at >= since);
+  records.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.digest.localeCompare(b.digest)));
+  if (opts.format === 'json') {
+    process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+    return;
+  }
+  const rows = records.map(row);
+  if (opts.format === 'csv') {
+    process.stdout.write(
+      `${COLUMNS.join(',')}\n${rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(',')).join('\n')}${rows.length ? '\n' : ''}`,
+    );
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`no deletions recorded since ${since}\n`);
+    return;
+  }
+  const shown = rows.map((r) => ({ ...r, digest: `${r.digest.slice(0, 19)}…` }));
+  const cols = ['at', 'status', 'repository', 'digest', 'tags', 'actor', 'rule', 'evidence'] as const;
+  const widths = cols.map((c) => Math.min(40, Math.max(c.length, ...shown.map((r) => r[c].length))));
+  const fmt = (values: string[]) => values.map((v, i) => v.slice(0, widths[i]).padEnd(widths[i]!)).join('  ');
+  process.stdout.write(
+    `${fmt([...cols])}\n${shown.map((r) => fmt(cols.map((c) => r[c]))).join('\n')}\n${rows.length} record(s) since ${since}\n`,
+  );
 }
 
 /**

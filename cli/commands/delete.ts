@@ -1,6 +1,5 @@
-import type { Command } from 'commander';
 import { parseImageRef } from '../refs.js';
-import { connectApprovals, type EndpointOptions, endpointOptions } from '../signed.js';
+import { connectApprovals, type EndpointOptions } from '../signed.js';
 import { CliError } from '../util.js';
 import { answerCommands, orRefused, parseLine } from './approvals.js';
 
@@ -10,7 +9,7 @@ import { answerCommands, orRefused, parseLine } from './approvals.js';
  */
 export const MAX_IMAGES_PER_REQUEST = 100;
 
-interface DeleteRequestOptions extends EndpointOptions {
+export interface DeleteRequestOptions extends EndpointOptions {
   readonly reason?: string;
 }
 
@@ -40,31 +39,18 @@ export function groupDigestRefs(refs: readonly string[]): Map<string, string[]> 
 }
 
 /**
- * `ecr-steward delete request REPO@DIGEST... --reason TEXT`: a person's delete outside the policy, asked
- * rather than done. One request per repository goes to the approvals endpoint (signed, so the endpoint knows
- * who asks); once an approver (not the requester) approves it, the images go through the notice period, the
- * holds and the audit like any planned deletion.
+ * What `ecr-steward delete request` does. Its options and help are in cli/register/delete.ts, which loads this module
+ * only when the command runs.
  */
-export function registerDelete(program: Command): void {
-  const del = program
-    .command('delete')
-    .description('ask for images to be deleted: an approver must approve, then the notice period applies');
-  endpointOptions(
-    del
-      .command('request')
-      .description('create one deletion request per repository; prints the commands an approver runs')
-      .argument('<images...>', 'REPOSITORY@DIGEST of each image (digests only)')
-      .option('--reason <text>', 'why the images must go (required; shown to the approver and audited)'),
-  ).action(async (refs: string[], opts: DeleteRequestOptions) => {
-    // Every argument is checked before any call: a typo in the fifth image creates no request at all.
-    const groups = groupDigestRefs(refs);
-    const reason = parseLine(opts.reason, '--reason', 'why the images must go');
-    const client = await connectApprovals(opts);
-    // One by one, each printed as soon as it exists: if a later repository is refused, the earlier requests
-    // are already on the screen with their ids.
-    for (const [repository, digests] of groups) {
-      const created = await orRefused(client.create({ kind: 'delete', repository, digests, reason }));
-      process.stdout.write(answerCommands(created));
-    }
-  });
+export async function deleteRequestCommand(refs: string[], opts: DeleteRequestOptions) {
+  // Every argument is checked before any call: a typo in the fifth image creates no request at all.
+  const groups = groupDigestRefs(refs);
+  const reason = parseLine(opts.reason, '--reason', 'why the images must go');
+  const client = await connectApprovals(opts);
+  // One by one, each printed as soon as it exists: if a later repository is refused, the earlier requests
+  // are already on the screen with their ids.
+  for (const [repository, digests] of groups) {
+    const created = await orRefused(client.create({ kind: 'delete', repository, digests, reason }));
+    process.stdout.write(answerCommands(created));
+  }
 }

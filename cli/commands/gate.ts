@@ -1,5 +1,4 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { type Command, Option } from 'commander';
 import { gatePolicyFor } from '../../functions/scan-gate/core.js';
 import {
   type CvssSource,
@@ -47,7 +46,7 @@ import {
 /** Exit codes of the gate: what a pipeline branches on. */
 export const GATE_EXIT = { PASS: 0, FAIL: 1, PENDING: 3 } as const;
 
-interface CheckOptions extends LiveOptions {
+export interface CheckOptions extends LiveOptions {
   readonly format: 'text' | 'json';
   readonly live?: boolean;
   readonly requireSignature?: boolean;
@@ -55,7 +54,7 @@ interface CheckOptions extends LiveOptions {
   readonly publicKey?: readonly string[];
 }
 
-interface EvaluateOptions {
+export interface EvaluateOptions {
   readonly policy: string;
   readonly findings: string;
   readonly repository: string;
@@ -73,131 +72,91 @@ function print(
   throw new ExitWith(GATE_EXIT[out.verdict as keyof typeof GATE_EXIT] ?? EXIT.internal);
 }
 
-/** `ecr-steward gate check|evaluate`: the deploy-time gate for pipelines, and offline policy tests. */
-export function registerGate(program: Command): void {
-  const gate = program.command('gate').description('scan gate verdicts: exit 0 PASS, 1 FAIL, 3 PENDING');
-  gate
-    .command('check')
-    .description('the verdict of one image, for a deploy pipeline (exit 0 PASS, 1 FAIL, 3 PENDING)')
-    .argument('<image>', 'REPOSITORY@DIGEST or REPOSITORY:TAG')
-    .option(
-      '--live',
-      'judge the current findings now with the config, instead of reading the recorded verdict',
-    )
-    .option(
-      '--config <file>',
-      'config for --live, for images with no verdict yet, and (--require-signature) the trusted signers of its gate policy',
-    )
-    .option('--verdict-table <name>', 'verdict table name (default: $VERDICT_TABLE_NAME)')
-    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
-    .option(
-      '--require-signature',
-      "verify the image's signatures from the registry now, with your credentials; exit 0 only when SIGNED by a trusted signer",
-    )
-    .option(
-      '--public-key <file>',
-      "with --require-signature: a trusted cosign public key (cosign.pub, PEM); repeatable. Default: the trust of the gate policy's signatures in --config",
-      (value: string, previous: readonly string[] | undefined) => [...(previous ?? []), value],
-    )
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (image: string, opts: CheckOptions) => {
-      const ref = parseImageRef(image);
-      if (opts.requireSignature) return checkSignature(image, ref, opts);
-      if (opts.publicKey)
-        throw new CliError('--public-key is a trusted signer for --require-signature: pass that too');
-      const scans = new EcrScanReader(new ECRClient(CLIENT_DEFAULTS));
-      const digest = ref.digest ?? (await scans.digestOfTag(ref.repository, ref.tag));
-      if (!digest) throw new CliError(`${image}: no such image`, EXIT.findings);
-      const key = {
-        registryId: await registryId(opts),
-        region: region(),
-        repository: ref.repository,
-        digest,
-      };
-      const named = opts.config ?? process.env.ECR_STEWARD_CONFIG;
-      if (!opts.live) {
-        const recorded = await new VerdictStore(dynamo(), verdictTableName(opts)).latest(key);
-        // A verdict recorded under another policy than the named config's (signatures required since, a
-        // stricter threshold) is stale: the image is judged again now instead.
-        const current = named ? policyHash(gatePolicyFor(loadConfig(named).gate, ref.repository)) : undefined;
-        if (recorded && current !== undefined && recorded.policyHash !== current)
-          process.stderr.write(
-            `the recorded verdict was given under another gate policy (${recorded.policyHash}, now ${current}): judging again\n`,
-          );
-        else if (recorded) print(opts.format, recordedJson(ref.repository, digest, recorded));
-      }
-      const config = loadConfig(opts.config);
-      const meta = await scans.image(ref.repository, digest);
-      if (!meta) throw new CliError(`${image}: no such image`, EXIT.findings);
-      // Read as the function reads: every page, again while incomplete, so the verdict is the one it would record.
-      const scan = await readScanFindings(
-        // The adapter's page is the API's shape; readScanFindings parses it with the schema.
-        async () => (await scans.scanFindings(ref.repository, digest)) as ScanFindingsOutput,
+/**
+ * What `ecr-steward gate check` does. Its options and help are in cli/register/gate.ts, which loads this module
+ * only when the command runs.
+ */
+export async function gateCheckCommand(image: string, opts: CheckOptions) {
+  const ref = parseImageRef(image);
+  if (opts.requireSignature) return checkSignature(image, ref, opts);
+  if (opts.publicKey)
+    throw new CliError('--public-key is a trusted signer for --require-signature: pass that too');
+  const scans = new EcrScanReader(new ECRClient(CLIENT_DEFAULTS));
+  const digest = ref.digest ?? (await scans.digestOfTag(ref.repository, ref.tag));
+  if (!digest) throw new CliError(`${image}: no such image`, EXIT.findings);
+  const key = {
+    registryId: await registryId(opts),
+    region: region(),
+    repository: ref.repository,
+    digest,
+  };
+  const named = opts.config ?? process.env.ECR_STEWARD_CONFIG;
+  if (!opts.live) {
+    const recorded = await new VerdictStore(dynamo(), verdictTableName(opts)).latest(key);
+    // A verdict recorded under another policy than the named config's (signatures required since, a
+    // stricter threshold) is stale: the image is judged again now instead.
+    const current = named ? policyHash(gatePolicyFor(loadConfig(named).gate, ref.repository)) : undefined;
+    if (recorded && current !== undefined && recorded.policyHash !== current)
+      process.stderr.write(
+        `the recorded verdict was given under another gate policy (${recorded.policyHash}, now ${current}): judging again\n`,
       );
-      const verdict = evaluateGate({
-        policy: gatePolicyFor(config.gate, ref.repository),
-        repository: ref.repository,
-        imageTags: meta.tags,
-        pushedAt: meta.pushedAt,
-        scanStatus: scan.status,
-        findings: scan.findings,
-        completeness: scan.completeness,
-        cvssSource: config.gate.cvssSource,
-        now: new Date(),
-      });
-      print(opts.format, { image: `${ref.repository}@${digest}`, ...verdictJson(verdict), source: 'live' });
-    });
-  gate
-    .command('evaluate')
-    .description('judge an `aws ecr describe-image-scan-findings` output against a gate policy, offline')
-    .requiredOption('--policy <file>', 'gate policy JSON')
-    .requiredOption('--findings <file>', 'describe-image-scan-findings output (basic or enhanced)')
-    .option(
-      '--repository <name>',
-      'repository name (for allowlist entries scoped to repositories)',
-      'unknown',
-    )
-    .option('--tags <tags>', 'comma-separated image tags (for exempt tags)')
-    .option('--now <iso-time>', 'evaluate as of this time (allowlist expiry), default now')
-    .addOption(
-      new Option(
-        '--cvss-source <source>',
-        'which CVSS score blockCvssAtOrAbove compares (config gate.cvssSource)',
-      )
-        .choices(['scanner', 'nvd', 'max'])
-        .default('scanner'),
-    )
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (opts: EvaluateOptions) => {
-      const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
-      const policy = parseWithSchema(
-        gatePolicySchema,
-        await readJsonFile(opts.policy, '--policy'),
-        opts.policy,
-        '--policy',
-        'a gate policy',
-      );
-      const output = parseWithSchema(
-        scanFindingsOutputSchema,
-        await readJsonFile(opts.findings, '--findings'),
-        opts.findings,
-        '--findings',
-        'describe-image-scan-findings output',
-      );
-      const scan = normaliseFindings(output);
-      // An offline file has no push time: a scan that is not complete is judged without the grace window.
-      const verdict = evaluateGate({
-        policy,
-        repository: opts.repository,
-        imageTags: opts.tags ? opts.tags.split(',') : [],
-        scanStatus: scan.status,
-        findings: scan.findings,
-        completeness: scan.completeness,
-        cvssSource: opts.cvssSource,
-        now,
-      });
-      print(opts.format, verdictJson(verdict));
-    });
+    else if (recorded) print(opts.format, recordedJson(ref.repository, digest, recorded));
+  }
+  const config = loadConfig(opts.config);
+  const meta = await scans.image(ref.repository, digest);
+  if (!meta) throw new CliError(`${image}: no such image`, EXIT.findings);
+  // Read as the function reads: every page, again while incomplete, so the verdict is the one it would record.
+  const scan = await readScanFindings(
+    // The adapter's page is the API's shape; readScanFindings parses it with the schema.
+    async () => (await scans.scanFindings(ref.repository, digest)) as ScanFindingsOutput,
+  );
+  const verdict = evaluateGate({
+    policy: gatePolicyFor(config.gate, ref.repository),
+    repository: ref.repository,
+    imageTags: meta.tags,
+    pushedAt: meta.pushedAt,
+    scanStatus: scan.status,
+    findings: scan.findings,
+    completeness: scan.completeness,
+    cvssSource: config.gate.cvssSource,
+    now: new Date(),
+  });
+  print(opts.format, { image: `${ref.repository}@${digest}`, ...verdictJson(verdict), source: 'live' });
+}
+
+/**
+ * What `ecr-steward gate evaluate` does. Its options and help are in cli/register/gate.ts, which loads this module
+ * only when the command runs.
+ */
+export async function gateEvaluateCommand(opts: EvaluateOptions) {
+  const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
+  const policy = parseWithSchema(
+    gatePolicySchema,
+    await readJsonFile(opts.policy, '--policy'),
+    opts.policy,
+    '--policy',
+    'a gate policy',
+  );
+  const output = parseWithSchema(
+    scanFindingsOutputSchema,
+    await readJsonFile(opts.findings, '--findings'),
+    opts.findings,
+    '--findings',
+    'describe-image-scan-findings output',
+  );
+  const scan = normaliseFindings(output);
+  // An offline file has no push time: a scan that is not complete is judged without the grace window.
+  const verdict = evaluateGate({
+    policy,
+    repository: opts.repository,
+    imageTags: opts.tags ? opts.tags.split(',') : [],
+    scanStatus: scan.status,
+    findings: scan.findings,
+    completeness: scan.completeness,
+    cvssSource: opts.cvssSource,
+    now,
+  });
+  print(opts.format, verdictJson(verdict));
 }
 
 /** The recorded verdict as `gate check` prints it: still one line, the quarantine (if any) said at its end. */

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { ECRClient } from '@aws-sdk/client-ecr';
-import type { Command } from 'commander';
 import { EcrRegistry } from '../../functions/shared/adapters/ecr.js';
 import { needsRepositoryTags, selectionFor } from '../../functions/shared/config/load.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
@@ -23,7 +22,7 @@ import {
 import { parseDigest, parseRepositoryName } from '../refs.js';
 import { CliError, parseIsoTime } from '../util.js';
 
-interface HoldOptions extends LiveOptions {
+export interface HoldOptions extends LiveOptions {
   readonly holdsTable?: string;
   readonly digest?: string;
   readonly tag?: string;
@@ -174,145 +173,120 @@ export function formatHolds(holds: readonly ListedHold[]): string {
   return `${[header, ...rows].map(line).join('\n')}\n`;
 }
 
-/** `ecr-steward hold add|list|remove`: holds anyone can place without editing and redeploying the config. */
-export function registerHold(program: Command): void {
-  const hold = program
-    .command('hold')
-    .description('keep images (or a whole repository) from any deletion, recorded in the audit table');
-  hold
-    .command('add')
-    .description('hold one image (--digest), a tag wherever it points (--tag), or the whole repository')
-    .argument('<repository>', 'repository name')
-    .option('--digest <digest>', 'hold this image (sha256:…)')
-    .option('--tag <tag>', 'hold whichever image carries this tag when a run evaluates it')
-    .option('--reason <text>', 'why (required; shown in plans, notices and the audit)')
-    .option('--until <when>', 'end of the hold: 30m, 12h, 7d or an ISO-8601 time (default: until removed)')
-    .option('--json', 'print the hold as JSON')
-    .option('--holds-table <name>', `holds table name (default: $${HOLDS_TABLE_ENV})`)
-    .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
-    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
-    .action(async (repositoryArg: string, opts: HoldOptions) => {
-      // Every input is checked before any AWS call: bad input writes nothing and exits 2.
-      const now = new Date();
-      const repository = parseRepositoryName(repositoryArg, 'repository');
-      if (opts.digest !== undefined && opts.tag !== undefined)
-        throw new CliError('give --digest or --tag, not both (neither: the whole repository)');
-      const digest = opts.digest === undefined ? undefined : parseDigest(opts.digest, '--digest');
-      if (opts.tag !== undefined && !TAG.test(opts.tag))
-        throw new CliError(
-          `--tag ${JSON.stringify(opts.tag)}: not an image tag (up to 300 letters, digits, _ . -, not starting with . or -)`,
-        );
-      const reason = parseReason(opts.reason);
-      const expiresAt = opts.until === undefined ? undefined : parseUntil(opts.until, now);
-      const holdsTable = holdsTableName(opts);
-      const auditTable = auditTableName(opts);
+/**
+ * What `ecr-steward hold add` does. Its options and help are in cli/register/hold.ts, which loads this module
+ * only when the command runs.
+ */
+export async function holdAddCommand(repositoryArg: string, opts: HoldOptions) {
+  // Every input is checked before any AWS call: bad input writes nothing and exits 2.
+  const now = new Date();
+  const repository = parseRepositoryName(repositoryArg, 'repository');
+  if (opts.digest !== undefined && opts.tag !== undefined)
+    throw new CliError('give --digest or --tag, not both (neither: the whole repository)');
+  const digest = opts.digest === undefined ? undefined : parseDigest(opts.digest, '--digest');
+  if (opts.tag !== undefined && !TAG.test(opts.tag))
+    throw new CliError(
+      `--tag ${JSON.stringify(opts.tag)}: not an image tag (up to 300 letters, digits, _ . -, not starting with . or -)`,
+    );
+  const reason = parseReason(opts.reason);
+  const expiresAt = opts.until === undefined ? undefined : parseUntil(opts.until, now);
+  const holdsTable = holdsTableName(opts);
+  const auditTable = auditTableName(opts);
 
-      const registry = await registryId(opts);
-      const ecr = new EcrRegistry(new ECRClient(CLIENT_DEFAULTS));
-      if (!(await ecr.describeRepository(repository)))
-        throw new CliError(
-          `repository ${JSON.stringify(repository)} not found in registry ${registry} (${region()})`,
-        );
-      // A digest must be there now; a tag need not be: a tag hold follows the tag to whatever it will name.
-      if (digest !== undefined && !(await ecr.existingDigests(repository, [digest])).has(digest))
-        throw new CliError(`--digest ${digest}: no such image in ${repository}`);
-      const principal = await callerPrincipal('is changing the hold');
+  const registry = await registryId(opts);
+  const ecr = new EcrRegistry(new ECRClient(CLIENT_DEFAULTS));
+  if (!(await ecr.describeRepository(repository)))
+    throw new CliError(
+      `repository ${JSON.stringify(repository)} not found in registry ${registry} (${region()})`,
+    );
+  // A digest must be there now; a tag need not be: a tag hold follows the tag to whatever it will name.
+  if (digest !== undefined && !(await ecr.existingDigests(repository, [digest])).has(digest))
+    throw new CliError(`--digest ${digest}: no such image in ${repository}`);
+  const principal = await callerPrincipal('is changing the hold');
 
-      const store = new HoldsStore(dynamo(), holdsTable, auditTable);
-      const added = await store.add(
-        {
-          registryId: registry,
-          region: region(),
-          repository,
-          ...(digest !== undefined ? { digest } : {}),
-          ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
-          reason,
-          principal,
-          ...(expiresAt !== undefined ? { expiresAt } : {}),
-        },
-        now,
-      );
-      process.stdout.write(
-        opts.json
-          ? `${JSON.stringify(added, null, 2)}\n`
-          : `hold ${added.id} added: ${holdTarget(repository, added)}, ${untilText(added.expiresAt, false)}, by ${principal}: ${reason}\n`,
-      );
-    });
-  hold
-    .command('list')
-    .description("the holds of the table and the config's static steward.holds (of REPO, or of all)")
-    .argument('[repository]', 'only the holds of this repository')
-    .option('--json', 'print the holds as JSON')
-    .option(
-      '--config <file>',
-      'config whose steward.holds are listed too (default: $ECR_STEWARD_CONFIG or the example, if present)',
-    )
-    .option('--holds-table <name>', `holds table name (default: $${HOLDS_TABLE_ENV})`)
-    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
-    .action(async (repositoryArg: string | undefined, opts: HoldOptions) => {
-      const now = new Date();
-      const repository =
-        repositoryArg === undefined ? undefined : parseRepositoryName(repositoryArg, 'repository');
-      const holdsTable = holdsTableName(opts);
-      const config = listConfig(opts.config);
-      const store = new HoldsStore(dynamo(), holdsTable);
-      let stored: StoredHold[];
-      let fromConfig: ListedHold[] = [];
-      if (repository === undefined) {
-        await resolveRegion();
-        stored = await store.list();
-        if (config) fromConfig = configHolds(config, now);
-      } else {
-        const registry = await registryId(opts);
-        stored = await store.list({ registryId: registry, region: region(), repository });
-        if (config) {
-          // A selection by repository tags decides on the repository's tags: read them only when one does.
-          let tags: Record<string, string> | undefined;
-          if (needsRepositoryTags(config)) {
-            const ecr = new EcrRegistry(new ECRClient(CLIENT_DEFAULTS));
-            const info = await ecr.describeRepository(repository);
-            tags = info ? await ecr.repositoryTags(info.arn) : undefined;
-          }
-          fromConfig = configHolds(config, now, { name: repository, tags });
-        }
+  const store = new HoldsStore(dynamo(), holdsTable, auditTable);
+  const added = await store.add(
+    {
+      registryId: registry,
+      region: region(),
+      repository,
+      ...(digest !== undefined ? { digest } : {}),
+      ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
+      reason,
+      principal,
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    },
+    now,
+  );
+  process.stdout.write(
+    opts.json
+      ? `${JSON.stringify(added, null, 2)}\n`
+      : `hold ${added.id} added: ${holdTarget(repository, added)}, ${untilText(added.expiresAt, false)}, by ${principal}: ${reason}\n`,
+  );
+}
+
+/**
+ * What `ecr-steward hold list` does. Its options and help are in cli/register/hold.ts, which loads this module
+ * only when the command runs.
+ */
+export async function holdListCommand(repositoryArg: string | undefined, opts: HoldOptions) {
+  const now = new Date();
+  const repository =
+    repositoryArg === undefined ? undefined : parseRepositoryName(repositoryArg, 'repository');
+  const holdsTable = holdsTableName(opts);
+  const config = listConfig(opts.config);
+  const store = new HoldsStore(dynamo(), holdsTable);
+  let stored: StoredHold[];
+  let fromConfig: ListedHold[] = [];
+  if (repository === undefined) {
+    await resolveRegion();
+    stored = await store.list();
+    if (config) fromConfig = configHolds(config, now);
+  } else {
+    const registry = await registryId(opts);
+    stored = await store.list({ registryId: registry, region: region(), repository });
+    if (config) {
+      // A selection by repository tags decides on the repository's tags: read them only when one does.
+      let tags: Record<string, string> | undefined;
+      if (needsRepositoryTags(config)) {
+        const ecr = new EcrRegistry(new ECRClient(CLIENT_DEFAULTS));
+        const info = await ecr.describeRepository(repository);
+        tags = info ? await ecr.repositoryTags(info.arn) : undefined;
       }
-      const listed: ListedHold[] = [
-        ...stored.map(
-          (h): ListedHold => ({ ...h, source: 'table', expired: !holdInForce(h, now.getTime()) }),
-        ),
-        ...fromConfig,
-      ];
-      process.stdout.write(opts.json ? `${JSON.stringify(listed, null, 2)}\n` : formatHolds(listed));
-    });
-  hold
-    .command('remove')
-    .description('lift a hold placed with `hold add` (recorded in the audit table)')
-    .argument('<id>', 'the hold id (`hold list` shows it)')
-    .option('--reason <text>', 'why the hold is lifted (recorded in the audit)')
-    .option('--holds-table <name>', `holds table name (default: $${HOLDS_TABLE_ENV})`)
-    .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
-    .action(async (id: string, opts: HoldOptions) => {
-      if (id.startsWith('config'))
-        throw new CliError(
-          `${JSON.stringify(id)}: a config hold is lifted by removing it from steward.holds in the config`,
-        );
-      if (!HOLD_ID.test(id))
-        throw new CliError(
-          `${JSON.stringify(id)}: not a hold id (e.g. 20260601T120000-k3x9qa; \`hold list\` shows them)`,
-        );
-      const note = opts.reason === undefined ? undefined : parseReason(opts.reason);
-      const holdsTable = holdsTableName(opts);
-      const auditTable = auditTableName(opts);
-      await resolveRegion();
-      const store = new HoldsStore(dynamo(), holdsTable, auditTable);
-      // Looked up before asking STS: an unknown id writes nothing and needs no principal.
-      if (!(await store.get(id)))
-        throw new CliError(`no hold ${id}: \`ecr-steward hold list\` shows the holds`);
-      const principal = await callerPrincipal('is changing the hold');
-      const removed = await store.remove(id, principal, new Date(), note);
-      if (!removed) throw new CliError(`no hold ${id}: it was removed meanwhile`);
-      process.stdout.write(
-        `hold ${id} removed by ${principal}: ${holdTarget(removed.repository, removed)} (placed by ${removed.principal} at ${removed.createdAt}: ${removed.reason})\n`,
-      );
-    });
+      fromConfig = configHolds(config, now, { name: repository, tags });
+    }
+  }
+  const listed: ListedHold[] = [
+    ...stored.map((h): ListedHold => ({ ...h, source: 'table', expired: !holdInForce(h, now.getTime()) })),
+    ...fromConfig,
+  ];
+  process.stdout.write(opts.json ? `${JSON.stringify(listed, null, 2)}\n` : formatHolds(listed));
+}
+
+/**
+ * What `ecr-steward hold remove` does. Its options and help are in cli/register/hold.ts, which loads this module
+ * only when the command runs.
+ */
+export async function holdRemoveCommand(id: string, opts: HoldOptions) {
+  if (id.startsWith('config'))
+    throw new CliError(
+      `${JSON.stringify(id)}: a config hold is lifted by removing it from steward.holds in the config`,
+    );
+  if (!HOLD_ID.test(id))
+    throw new CliError(
+      `${JSON.stringify(id)}: not a hold id (e.g. 20260601T120000-k3x9qa; \`hold list\` shows them)`,
+    );
+  const note = opts.reason === undefined ? undefined : parseReason(opts.reason);
+  const holdsTable = holdsTableName(opts);
+  const auditTable = auditTableName(opts);
+  await resolveRegion();
+  const store = new HoldsStore(dynamo(), holdsTable, auditTable);
+  // Looked up before asking STS: an unknown id writes nothing and needs no principal.
+  if (!(await store.get(id))) throw new CliError(`no hold ${id}: \`ecr-steward hold list\` shows the holds`);
+  const principal = await callerPrincipal('is changing the hold');
+  const removed = await store.remove(id, principal, new Date(), note);
+  if (!removed) throw new CliError(`no hold ${id}: it was removed meanwhile`);
+  process.stdout.write(
+    `hold ${id} removed by ${principal}: ${holdTarget(removed.repository, removed)} (placed by ${removed.principal} at ${removed.createdAt}: ${removed.reason})\n`,
+  );
 }

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
+import { CliError, packageRoot } from '../util.js';
 
 interface LocalOptions {
   readonly config: string;
@@ -22,14 +24,11 @@ export function registerLocal(program: Command): void {
     .option('--scenario <file>', 'seed it with a scenario first (e.g. examples/local/scenario.json)')
     .action(async (opts: LocalOptions) => {
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      // Loaded on demand: the other commands never need the local cloud's code.
-      const { LocalCloud } = await import('../../local/cloud.js');
-      const { synthesize } = await import('../../local/synth.js');
-      const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+      const root = packageRoot();
+      const { LocalCloud, synthesize, loadScenario, prepareConfig, runScenario } = await loadLocalCloud(root);
       const out = path.join(root, '.local');
       process.stdout.write(`synthesizing with ${opts.config} …\n`);
       // A config naming run-time signing keys (`"${signingKey:NAME}"`) gets them generated now, never stored.
-      const { loadScenario, prepareConfig, runScenario } = await import('../../local/scenario.js');
       const scenario = opts.scenario ? loadScenario(opts.scenario) : undefined;
       const prepared = prepareConfig(root, opts.config, path.join(out, 'config'), scenario?.signingKeys);
       const cdkOut = synthesize(root, prepared.configPath, path.join(out, 'cdk.out'));
@@ -56,4 +55,39 @@ export function registerLocal(program: Command): void {
       });
       await cloud.close();
     });
+}
+
+/**
+ * The local cloud's code, loaded from the checkout's TypeScript sources, never bundled into the CLI: it
+ * synthesizes the CDK app with the checkout's `cdk` and serves DynamoDB with dynalite, both development
+ * dependencies, so `ecr-steward local` is a tool of a checkout (after `npm ci`), not of an installed package.
+ * tsx's `tsImport` compiles them for this call alone, whether the CLI runs from its bundle or from tsx.
+ */
+async function loadLocalCloud(root: string) {
+  if (!existsSync(path.join(root, 'local', 'cloud.ts')))
+    throw new CliError(
+      'ecr-steward local runs inside an ecr-steward checkout (git clone, then npm ci): it synthesizes the CDK app and runs dynalite, which an installed ecr-steward does not carry',
+    );
+  let tsImport: typeof import('tsx/esm/api').tsImport;
+  try {
+    ({ tsImport } = await import('tsx/esm/api'));
+  } catch {
+    throw new CliError(
+      'ecr-steward local needs the development dependencies (tsx): run npm ci in the checkout',
+    );
+  }
+  const load = (file: string): Promise<unknown> =>
+    tsImport(pathToFileURL(path.join(root, file)).href, import.meta.url);
+  const [cloud, synth, scenario] = await Promise.all([
+    load('local/cloud.ts') as Promise<typeof import('../../local/cloud.js')>,
+    load('local/synth.ts') as Promise<typeof import('../../local/synth.js')>,
+    load('local/scenario.ts') as Promise<typeof import('../../local/scenario.js')>,
+  ]);
+  return {
+    LocalCloud: cloud.LocalCloud,
+    synthesize: synth.synthesize,
+    loadScenario: scenario.loadScenario,
+    prepareConfig: scenario.prepareConfig,
+    runScenario: scenario.runScenario,
+  };
 }

@@ -1,4 +1,3 @@
-import { type Command, Option } from 'commander';
 import { configForEnvironment, NoSelectionError } from '../../functions/shared/config/organization.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { type Plan, planRepository } from '../../functions/shared/lifecycle/index.js';
@@ -15,7 +14,7 @@ import { accountOption, actInAccount } from '../org.js';
 import { renderPlanTable } from '../plan-table.js';
 import { CliError, EXIT, parseIsoTime } from '../util.js';
 
-interface PlanOptions {
+export interface PlanOptions {
   readonly policy?: string;
   readonly images?: string;
   readonly config?: string;
@@ -33,89 +32,55 @@ interface PlanOptions {
 const PIPE_WIDTH = 160;
 
 /**
- * `ecr-steward plan`: what ECR's lifecycle rules, plus the Steward protections, would do to one repository,
- * computed offline from `describe-images` output. Read-only by construction: it never calls AWS.
+ * What `ecr-steward plan` does. Its options and help are in cli/register/plan.ts, which loads this module
+ * only when the command runs.
  */
-export function registerPlan(program: Command): void {
-  program
-    .command('plan')
-    .description('plan a repository offline: which images the lifecycle policy expires or archives, and why')
-    .option('--policy <file>', 'offline: ECR lifecycle policy JSON')
-    .option('--images <file>', 'offline: aws ecr describe-images output ({"imageDetails": [...]})')
-    .option('--config <file>', 'live (with --repository and no --images): the steward config to apply')
-    .option(
-      '--manifests <file>',
-      'aws ecr batch-get-image output for the image indexes (multi-arch children)',
-    )
-    .option('--steward <file>', 'Steward policy JSON: protected tags, semver retention, holds, …')
-    .option(
-      '--in-use <file>',
-      'images in use: {"digests": {"sha256:…": ["ecs:…"]}, "tags": {"v1": ["lambda:…"]}}',
-    )
-    .option(
-      '--repository <name>',
-      "repository name (default: the images' repositoryName, else the file name)",
-    )
-    .option(
-      '--account <id>',
-      "live: plan a spoke's repository: act in this account (assuming --role there) with the config narrowed to it; the region is --region",
-    )
-    .option(
-      '--role <name>',
-      "with --account: the role to assume (default: the config's organization.roleName, EcrStewardReadOnly)",
-    )
-    .option('--now <iso-time>', 'evaluate as of this time, e.g. 2026-11-01T00:00:00Z (default: now)')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (opts: PlanOptions) => {
-      // Parse --now first: it is the cheapest input to get wrong and needs no file.
-      const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
-      if (opts.role !== undefined && opts.account === undefined)
-        throw new CliError('--role goes with --account (the spoke account whose role to assume)');
-      if (opts.images === undefined && opts.repository !== undefined) {
-        // Live: read the repository with your credentials (or AWS_ENDPOINT_URL), exactly as the function would.
-        const config =
-          opts.account === undefined
-            ? loadConfig(opts.config)
-            : await inSpoke(loadConfig(opts.config), opts.account, opts.role);
-        const { report } = await liveCleanup(config, opts.repository, {
-          mode: 'dry-run',
-          readOnly: true,
-        });
-        if (!report.plan)
-          throw new CliError(`${opts.repository}: ${report.outcome}: ${report.message ?? ''}`, EXIT.findings);
-        print(report.plan, opts.format);
-        return;
-      }
-      if (opts.policy === undefined || opts.images === undefined) {
-        throw new CliError(
-          'plan needs --policy and --images (offline), or --repository (live, with --config)',
-        );
-      }
-      // One file at a time, in option order: with several bad files the error reported is always the same one.
-      const policy = await loadPolicyFile(opts.policy);
-      const loaded = await loadImagesFile(opts.images);
-      const indexChildren =
-        opts.manifests === undefined ? undefined : await loadManifestsFile(opts.manifests);
-      const steward = opts.steward === undefined ? undefined : await loadStewardFile(opts.steward);
-      const inUse = opts.inUse === undefined ? undefined : await loadInUseFile(opts.inUse);
-      const repository = opts.repository ?? loaded.repository;
-      const plan = planRepository({
-        repository,
-        policy,
-        images: loaded.images,
-        now,
-        indexChildren,
-        steward,
-        inUse,
-      });
-      // Worded as the worker's warning for the same listing, so a file and a live read say the same thing.
-      const merged = loaded.merged.length
-        ? [
-            `DescribeImages listed ${loaded.merged.length} digest(s) of ${repository} more than once; merged: ${loaded.merged.slice(0, 5).join(', ')}`,
-          ]
-        : [];
-      print({ ...plan, warnings: [...plan.warnings, ...merged] }, opts.format);
+export async function planCommand(opts: PlanOptions) {
+  // Parse --now first: it is the cheapest input to get wrong and needs no file.
+  const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
+  if (opts.role !== undefined && opts.account === undefined)
+    throw new CliError('--role goes with --account (the spoke account whose role to assume)');
+  if (opts.images === undefined && opts.repository !== undefined) {
+    // Live: read the repository with your credentials (or AWS_ENDPOINT_URL), exactly as the function would.
+    const config =
+      opts.account === undefined
+        ? loadConfig(opts.config)
+        : await inSpoke(loadConfig(opts.config), opts.account, opts.role);
+    const { report } = await liveCleanup(config, opts.repository, {
+      mode: 'dry-run',
+      readOnly: true,
     });
+    if (!report.plan)
+      throw new CliError(`${opts.repository}: ${report.outcome}: ${report.message ?? ''}`, EXIT.findings);
+    print(report.plan, opts.format);
+    return;
+  }
+  if (opts.policy === undefined || opts.images === undefined) {
+    throw new CliError('plan needs --policy and --images (offline), or --repository (live, with --config)');
+  }
+  // One file at a time, in option order: with several bad files the error reported is always the same one.
+  const policy = await loadPolicyFile(opts.policy);
+  const loaded = await loadImagesFile(opts.images);
+  const indexChildren = opts.manifests === undefined ? undefined : await loadManifestsFile(opts.manifests);
+  const steward = opts.steward === undefined ? undefined : await loadStewardFile(opts.steward);
+  const inUse = opts.inUse === undefined ? undefined : await loadInUseFile(opts.inUse);
+  const repository = opts.repository ?? loaded.repository;
+  const plan = planRepository({
+    repository,
+    policy,
+    images: loaded.images,
+    now,
+    indexChildren,
+    steward,
+    inUse,
+  });
+  // Worded as the worker's warning for the same listing, so a file and a live read say the same thing.
+  const merged = loaded.merged.length
+    ? [
+        `DescribeImages listed ${loaded.merged.length} digest(s) of ${repository} more than once; merged: ${loaded.merged.slice(0, 5).join(', ')}`,
+      ]
+    : [];
+  print({ ...plan, warnings: [...plan.warnings, ...merged] }, opts.format);
 }
 
 /**

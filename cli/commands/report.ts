@@ -1,15 +1,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { type Command, Option } from 'commander';
 import { readRegistryReport } from '../../functions/shared/adapters/report-reader.js';
-import { REPORT_FORMATS, type ReportFormat, renderReport } from '../../functions/shared/report/index.js';
+import { type ReportFormat, renderReport } from '../../functions/shared/report/index.js';
 import { ENV } from '../../functions/shared/runtime/constants.js';
 import { StewardPorts } from '../../functions/shared/runtime/ports.js';
 import { dynamo, type LiveOptions, loadConfig, region, registryId, sinceToIso } from '../aws.js';
+import { MAX_CONCURRENCY } from '../register/report.js';
 import { CliError, parseIsoTime } from '../util.js';
 
-interface ReportOptions extends LiveOptions {
+export interface ReportOptions extends LiveOptions {
   readonly all?: boolean;
   readonly format: ReportFormat;
   readonly out?: string;
@@ -19,96 +19,61 @@ interface ReportOptions extends LiveOptions {
   readonly progress?: boolean;
 }
 
-/** Repositories read at once, at most: ECR's request rates are per account, shared with everything else. */
-const MAX_CONCURRENCY = 32;
-
 /**
- * `ecr-steward report`: what the registry holds, costs and could reclaim, per repository and in total, and what
- * was reclaimed over `--since`. Read-only: it lists, plans (the cleanup's read-only preview) and queries; it
- * never deletes, archives or writes a record.
+ * What `ecr-steward report` does. Its options and help are in cli/register/report.ts, which loads this module
+ * only when the command runs.
  */
-export function registerReport(program: Command): void {
-  program
-    .command('report')
-    .description(
-      'report the registry: images, bytes, reclaimable bytes, monthly cost, pull age, verdicts, deletions by principal',
-    )
-    .option(
-      '--config <file>',
-      'the steward config: its selections, policies and prices (default: $ECR_STEWARD_CONFIG)',
-    )
-    .option('--all', 'every repository of the registry, not only those the config manages')
-    .addOption(new Option('--format <format>', 'output format').choices([...REPORT_FORMATS]).default('table'))
-    .option('--out <file>', 'write the report to this file instead of stdout')
-    .option(
-      '--since <when>',
-      'the deletions of this period, from the audit table: 12h, 30d or an ISO time',
-      '30d',
-    )
-    .option('--now <iso-time>', 'report as of this time (pull ages, the plan, the period end; default: now)')
-    .option(
-      '--audit-table <name>',
-      'audit table name (default: $AUDIT_TABLE_NAME; without one: "not available")',
-    )
-    .option(
-      '--verdict-table <name>',
-      'verdict table name (default: $VERDICT_TABLE_NAME; without one: "not available")',
-    )
-    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
-    .option('--concurrency <n>', `repositories read at once (1–${MAX_CONCURRENCY})`, '8')
-    .option('--progress', 'show the progress bar on stderr even when it is not a terminal')
-    .action(async (opts: ReportOptions) => {
-      const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
-      const since = new Date(sinceToIso(opts.since, now));
-      if (since.getTime() > now.getTime()) throw new CliError(`--since ${opts.since}: after --now`);
-      const concurrency = Number(opts.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
-        throw new CliError(`--concurrency ${opts.concurrency}: a whole number from 1 to ${MAX_CONCURRENCY}`);
-      const config = loadConfig(opts.config);
-      const auditTable = opts.auditTable ?? process.env[ENV.auditTable];
-      const verdictTable = opts.verdictTable ?? process.env[ENV.verdictTable];
-      const ports = new StewardPorts(config, {
-        tables: { audit: auditTable, verdict: verdictTable },
-        clients: { doc: dynamo() },
-      });
-      const account = await registryId(opts);
-      const bar = progressBar(opts.progress === true);
-      let report: Awaited<ReturnType<typeof readRegistryReport>>;
-      try {
-        report = await readRegistryReport(ports, {
-          registryId: account,
-          region: region(),
-          now,
-          since,
-          all: opts.all === true,
-          concurrency,
-          verdicts: verdictTable ? true : `no verdict table: pass --verdict-table or set ${ENV.verdictTable}`,
-          audit: auditTable ? true : `no audit table: pass --audit-table or set ${ENV.auditTable}`,
-          onProgress: bar
-            ? (done, total) => {
-                if (done === 0) bar.start(total, 0);
-                else bar.update(done);
-              }
-            : undefined,
-        });
-      } finally {
-        bar?.stop();
-      }
-      const text = renderReport(report, opts.format);
-      if (opts.out === undefined) {
-        process.stdout.write(text);
-        return;
-      }
-      try {
-        await mkdir(dirname(opts.out), { recursive: true });
-        await writeFile(opts.out, text);
-      } catch (e) {
-        throw new CliError(`--out ${opts.out}: cannot write the file: ${(e as Error).message}`);
-      }
-      process.stderr.write(
-        `report written to ${opts.out} (${report.totals.repositories} repositories, ${report.totals.images} images, ${ports.calls.total} calls)\n`,
-      );
+export async function reportCommand(opts: ReportOptions) {
+  const now = opts.now === undefined ? new Date() : parseIsoTime(opts.now, '--now');
+  const since = new Date(sinceToIso(opts.since, now));
+  if (since.getTime() > now.getTime()) throw new CliError(`--since ${opts.since}: after --now`);
+  const concurrency = Number(opts.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
+    throw new CliError(`--concurrency ${opts.concurrency}: a whole number from 1 to ${MAX_CONCURRENCY}`);
+  const config = loadConfig(opts.config);
+  const auditTable = opts.auditTable ?? process.env[ENV.auditTable];
+  const verdictTable = opts.verdictTable ?? process.env[ENV.verdictTable];
+  const ports = new StewardPorts(config, {
+    tables: { audit: auditTable, verdict: verdictTable },
+    clients: { doc: dynamo() },
+  });
+  const account = await registryId(opts);
+  const bar = progressBar(opts.progress === true);
+  let report: Awaited<ReturnType<typeof readRegistryReport>>;
+  try {
+    report = await readRegistryReport(ports, {
+      registryId: account,
+      region: region(),
+      now,
+      since,
+      all: opts.all === true,
+      concurrency,
+      verdicts: verdictTable ? true : `no verdict table: pass --verdict-table or set ${ENV.verdictTable}`,
+      audit: auditTable ? true : `no audit table: pass --audit-table or set ${ENV.auditTable}`,
+      onProgress: bar
+        ? (done, total) => {
+            if (done === 0) bar.start(total, 0);
+            else bar.update(done);
+          }
+        : undefined,
     });
+  } finally {
+    bar?.stop();
+  }
+  const text = renderReport(report, opts.format);
+  if (opts.out === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    await mkdir(dirname(opts.out), { recursive: true });
+    await writeFile(opts.out, text);
+  } catch (e) {
+    throw new CliError(`--out ${opts.out}: cannot write the file: ${(e as Error).message}`);
+  }
+  process.stderr.write(
+    `report written to ${opts.out} (${report.totals.repositories} repositories, ${report.totals.images} images, ${ports.calls.total} calls)\n`,
+  );
 }
 
 /** The bar on stderr: when stderr is a terminal, or when asked (`--progress`, e.g. a CI log). */

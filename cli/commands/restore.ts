@@ -1,5 +1,4 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
-import type { Command } from 'commander';
 import { EcrRegistry, EcrScanReader } from '../../functions/shared/adapters/ecr.js';
 import type { AuditRecord } from '../../functions/shared/audit/records.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
@@ -9,7 +8,7 @@ import { auditTableName, callerPrincipal, dynamo, type LiveOptions, region, regi
 import { parseImageRef } from '../refs.js';
 import { CliError, EXIT, ExitWith } from '../util.js';
 
-interface RestoreOptions extends LiveOptions {
+export interface RestoreOptions extends LiveOptions {
   readonly wait?: boolean;
   readonly pollEvery: string;
   readonly timeout: string;
@@ -127,166 +126,148 @@ async function recordOfTag(
 }
 
 /**
- * `ecr-steward restore REPO@DIGEST|REPO:TAG [--wait]`: brings an image ECR Steward archived back to ECR's
- * standard class, gives it back the recorded tags that are free, and records `RESTORED` with the caller.
+ * What `ecr-steward restore` does. Its options and help are in cli/register/restore.ts, which loads this module
+ * only when the command runs.
  */
-export function registerRestore(program: Command): void {
-  program
-    .command('restore')
-    .description(
-      'bring back an image ECR Steward archived (soft delete): restore it to ECR standard storage and re-apply its free tags',
-    )
-    .argument('<image>', 'REPOSITORY@DIGEST or REPOSITORY:TAG (a tag the archived image carried)')
-    .option(
-      '--wait',
-      'wait for ECR to finish the restore (typically up to 20 minutes), then re-apply the tags',
-    )
-    .option('--poll-every <seconds>', 'with --wait: how often to ask ECR', '15')
-    .option('--timeout <seconds>', 'with --wait: give up waiting after this long', '1800')
-    .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
-    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
-    .action(async (image: string, opts: RestoreOptions) => {
-      const ref = parseImageRef(image);
-      const pollMs = positiveSeconds(opts.pollEvery, '--poll-every') * 1000;
-      const timeoutMs = positiveSeconds(opts.timeout, '--timeout') * 1000;
-      const table = auditTableName(opts);
-      const repo = { registryId: await registryId(opts), region: region(), repository: ref.repository };
-      const store = new AuditStore(dynamo(), table);
-      const client = new ECRClient(CLIENT_DEFAULTS);
-      const ecr = new EcrRegistry(client);
+export async function restoreCommand(image: string, opts: RestoreOptions) {
+  const ref = parseImageRef(image);
+  const pollMs = positiveSeconds(opts.pollEvery, '--poll-every') * 1000;
+  const timeoutMs = positiveSeconds(opts.timeout, '--timeout') * 1000;
+  const table = auditTableName(opts);
+  const repo = { registryId: await registryId(opts), region: region(), repository: ref.repository };
+  const store = new AuditStore(dynamo(), table);
+  const client = new ECRClient(CLIENT_DEFAULTS);
+  const ecr = new EcrRegistry(client);
 
-      const record =
-        ref.digest !== undefined
-          ? await store.get({ ...repo, digest: ref.digest })
-          : await recordOfTag(store, repo, ref.tag);
-      const shown = ref.digest ? `${ref.repository}@${ref.digest}` : `${ref.repository}:${ref.tag}`;
-      // A purged image is explained from its record alone: its repository may be gone as well.
-      if (record?.status === 'DELETED') {
-        process.stdout.write(purgedReport(`${ref.repository}@${record.digest}`, record));
-        throw new ExitWith(EXIT.findings);
-      }
-      if (!(await ecr.describeRepository(ref.repository)))
-        throw new CliError(
-          `repository ${JSON.stringify(ref.repository)} does not exist in registry ${repo.registryId} (${repo.region})`,
-        );
-      if (!record)
-        throw new CliError(
-          ref.digest
-            ? `${shown}: ECR Steward has neither archived nor deleted this image; nothing to restore`
-            : `${shown}: no image of ${ref.repository} that ECR Steward archived or deleted carried tag ${ref.tag}; nothing to restore`,
-        );
-      if (record.status !== 'ARCHIVED' && record.status !== 'RESTORED')
-        throw new CliError(
-          `${ref.repository}@${record.digest} is not archived (audit state ${record.status}); nothing to restore`,
-        );
-      const digest = record.digest;
-      const full = `${ref.repository}@${digest}`;
+  const record =
+    ref.digest !== undefined
+      ? await store.get({ ...repo, digest: ref.digest })
+      : await recordOfTag(store, repo, ref.tag);
+  const shown = ref.digest ? `${ref.repository}@${ref.digest}` : `${ref.repository}:${ref.tag}`;
+  // A purged image is explained from its record alone: its repository may be gone as well.
+  if (record?.status === 'DELETED') {
+    process.stdout.write(purgedReport(`${ref.repository}@${record.digest}`, record));
+    throw new ExitWith(EXIT.findings);
+  }
+  if (!(await ecr.describeRepository(ref.repository)))
+    throw new CliError(
+      `repository ${JSON.stringify(ref.repository)} does not exist in registry ${repo.registryId} (${repo.region})`,
+    );
+  if (!record)
+    throw new CliError(
+      ref.digest
+        ? `${shown}: ECR Steward has neither archived nor deleted this image; nothing to restore`
+        : `${shown}: no image of ${ref.repository} that ECR Steward archived or deleted carried tag ${ref.tag}; nothing to restore`,
+    );
+  if (record.status !== 'ARCHIVED' && record.status !== 'RESTORED')
+    throw new CliError(
+      `${ref.repository}@${record.digest} is not archived (audit state ${record.status}); nothing to restore`,
+    );
+  const digest = record.digest;
+  const full = `${ref.repository}@${digest}`;
 
-      let current = await ecr.describeImage(ref.repository, digest);
-      if (!current) {
-        // The record says archived but ECR has no such image: someone deleted it outside ECR Steward.
-        process.stdout.write(
-          purgedReport(full, { ...record, note: 'deleted outside ECR Steward after it was archived' }),
-        );
-        throw new ExitWith(EXIT.findings);
-      }
-      const firstRestore = record.status === 'ARCHIVED';
-      if (firstRestore)
-        process.stdout.write(
-          `restoring ${full} (archived ${record.archivedAt ?? record.at}${record.purgeAt ? `, purge was due ${record.purgeAt}` : ''})\n`,
-        );
-      // Who restores is known before ECR is touched: a restore that could not be recorded is not made.
-      const principal = await callerPrincipal('restored');
-      let status = current.status as string;
-      if (status === 'ARCHIVED') {
-        status = (await ecr.restoreImage(ref.repository, digest)) ?? 'ACTIVATING';
-        // Recorded at once: a restore interrupted while waiting for ECR (Ctrl-C) is still in the audit trail.
-        const at = new Date().toISOString();
-        await store.record({
-          ...repo,
-          digest,
-          evidence: 'steward-restore',
-          status: 'RESTORED',
-          at,
-          restoredAt: at,
-          actor: { type: 'principal', principal },
-          note: 'restore started; tags not re-applied yet',
-        });
-      }
-
-      if (status === 'ACTIVATING' && opts.wait) {
-        const started = Date.now();
-        while (status === 'ACTIVATING') {
-          if (Date.now() - started >= timeoutMs) break;
-          process.stderr.write(
-            `waiting for ECR: ${ref.repository}@${short(digest)} is ACTIVATING (${elapsed(Date.now() - started)})\n`,
-          );
-          await new Promise((resolve) => setTimeout(resolve, pollMs));
-          current = await ecr.describeImage(ref.repository, digest);
-          status = current?.status ?? 'GONE';
-        }
-        if (status === 'GONE') {
-          process.stdout.write(
-            purgedReport(full, { ...record, note: 'deleted while it was being restored' }),
-          );
-          throw new ExitWith(EXIT.findings);
-        }
-      }
-
-      // The tags: the recorded ones, sorted against every image of the repository now (archived ones included).
-      const images = await ecr.listImages(ref.repository);
-      const sorted = sortTags(record.tags, digest, images);
-      const reapplied: string[] = [];
-      const failed: { tag: string; error: string }[] = [];
-      const pending = status === 'ACTIVE' ? [] : sorted.free;
-      if (status === 'ACTIVE') {
-        const reader = new EcrScanReader(client);
-        for (const tag of sorted.free) {
-          try {
-            await reader.addTag(ref.repository, digest, tag);
-            reapplied.push(tag);
-          } catch (e) {
-            failed.push({ tag, error: `${(e as Error).name}: ${(e as Error).message}` });
-          }
-        }
-      }
-      const outcome: TagOutcome = { reapplied, kept: sorted.kept, taken: sorted.taken, pending, failed };
-
-      const now = new Date().toISOString();
-      const note = restoreNote(outcome);
-      await store.record({
-        ...repo,
-        digest,
-        evidence: 'steward-restore',
-        status: 'RESTORED',
-        at: now,
-        // The record keeps the first restore's time (set when the restore started, or now).
-        actor: { type: 'principal', principal },
-        note: note ?? 'every recorded tag is back on the image',
-      });
-
-      const lines: string[] = [];
-      if (status === 'ACTIVE') lines.push(`restored ${full}: ACTIVE`);
-      else if (status === 'ACTIVATING')
-        lines.push(
-          opts.wait
-            ? `${full} is still ACTIVATING after ${elapsed(timeoutMs)}; run \`ecr-steward restore ${full} --wait\` again`
-            : `ECR is restoring ${full} (ACTIVATING; typically up to 20 minutes)`,
-        );
-      else lines.push(`${full}: ECR reports ${status}`);
-      if (reapplied.length > 0) lines.push(`tags re-applied: ${reapplied.join(', ')}`);
-      if (sorted.kept.length > 0) lines.push(`tags still on the image: ${sorted.kept.join(', ')}`);
-      for (const t of sorted.taken)
-        lines.push(
-          `tag ${t.tag} not restored: it is now on ${t.digest} (${t.status}), and a tag names one image; move it with docker tag/push if you mean to`,
-        );
-      for (const f of failed) lines.push(`tag ${f.tag} not restored: ECR refused it (${f.error})`);
-      if (pending.length > 0)
-        lines.push(
-          `tags to re-apply once ECR finishes: ${pending.join(', ')}; run \`ecr-steward restore ${full} --wait\``,
-        );
-      lines.push(`recorded RESTORED in ${table} (by ${principal})`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-      if (status !== 'ACTIVE' && opts.wait) throw new ExitWith(EXIT.findings);
+  let current = await ecr.describeImage(ref.repository, digest);
+  if (!current) {
+    // The record says archived but ECR has no such image: someone deleted it outside ECR Steward.
+    process.stdout.write(
+      purgedReport(full, { ...record, note: 'deleted outside ECR Steward after it was archived' }),
+    );
+    throw new ExitWith(EXIT.findings);
+  }
+  const firstRestore = record.status === 'ARCHIVED';
+  if (firstRestore)
+    process.stdout.write(
+      `restoring ${full} (archived ${record.archivedAt ?? record.at}${record.purgeAt ? `, purge was due ${record.purgeAt}` : ''})\n`,
+    );
+  // Who restores is known before ECR is touched: a restore that could not be recorded is not made.
+  const principal = await callerPrincipal('restored');
+  let status = current.status as string;
+  if (status === 'ARCHIVED') {
+    status = (await ecr.restoreImage(ref.repository, digest)) ?? 'ACTIVATING';
+    // Recorded at once: a restore interrupted while waiting for ECR (Ctrl-C) is still in the audit trail.
+    const at = new Date().toISOString();
+    await store.record({
+      ...repo,
+      digest,
+      evidence: 'steward-restore',
+      status: 'RESTORED',
+      at,
+      restoredAt: at,
+      actor: { type: 'principal', principal },
+      note: 'restore started; tags not re-applied yet',
     });
+  }
+
+  if (status === 'ACTIVATING' && opts.wait) {
+    const started = Date.now();
+    while (status === 'ACTIVATING') {
+      if (Date.now() - started >= timeoutMs) break;
+      process.stderr.write(
+        `waiting for ECR: ${ref.repository}@${short(digest)} is ACTIVATING (${elapsed(Date.now() - started)})\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      current = await ecr.describeImage(ref.repository, digest);
+      status = current?.status ?? 'GONE';
+    }
+    if (status === 'GONE') {
+      process.stdout.write(purgedReport(full, { ...record, note: 'deleted while it was being restored' }));
+      throw new ExitWith(EXIT.findings);
+    }
+  }
+
+  // The tags: the recorded ones, sorted against every image of the repository now (archived ones included).
+  const images = await ecr.listImages(ref.repository);
+  const sorted = sortTags(record.tags, digest, images);
+  const reapplied: string[] = [];
+  const failed: { tag: string; error: string }[] = [];
+  const pending = status === 'ACTIVE' ? [] : sorted.free;
+  if (status === 'ACTIVE') {
+    const reader = new EcrScanReader(client);
+    for (const tag of sorted.free) {
+      try {
+        await reader.addTag(ref.repository, digest, tag);
+        reapplied.push(tag);
+      } catch (e) {
+        failed.push({ tag, error: `${(e as Error).name}: ${(e as Error).message}` });
+      }
+    }
+  }
+  const outcome: TagOutcome = { reapplied, kept: sorted.kept, taken: sorted.taken, pending, failed };
+
+  const now = new Date().toISOString();
+  const note = restoreNote(outcome);
+  await store.record({
+    ...repo,
+    digest,
+    evidence: 'steward-restore',
+    status: 'RESTORED',
+    at: now,
+    // The record keeps the first restore's time (set when the restore started, or now).
+    actor: { type: 'principal', principal },
+    note: note ?? 'every recorded tag is back on the image',
+  });
+
+  const lines: string[] = [];
+  if (status === 'ACTIVE') lines.push(`restored ${full}: ACTIVE`);
+  else if (status === 'ACTIVATING')
+    lines.push(
+      opts.wait
+        ? `${full} is still ACTIVATING after ${elapsed(timeoutMs)}; run \`ecr-steward restore ${full} --wait\` again`
+        : `ECR is restoring ${full} (ACTIVATING; typically up to 20 minutes)`,
+    );
+  else lines.push(`${full}: ECR reports ${status}`);
+  if (reapplied.length > 0) lines.push(`tags re-applied: ${reapplied.join(', ')}`);
+  if (sorted.kept.length > 0) lines.push(`tags still on the image: ${sorted.kept.join(', ')}`);
+  for (const t of sorted.taken)
+    lines.push(
+      `tag ${t.tag} not restored: it is now on ${t.digest} (${t.status}), and a tag names one image; move it with docker tag/push if you mean to`,
+    );
+  for (const f of failed) lines.push(`tag ${f.tag} not restored: ECR refused it (${f.error})`);
+  if (pending.length > 0)
+    lines.push(
+      `tags to re-apply once ECR finishes: ${pending.join(', ')}; run \`ecr-steward restore ${full} --wait\``,
+    );
+  lines.push(`recorded RESTORED in ${table} (by ${principal})`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (status !== 'ACTIVE' && opts.wait) throw new ExitWith(EXIT.findings);
 }

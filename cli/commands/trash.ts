@@ -1,11 +1,10 @@
-import type { Command } from 'commander';
 import type { AuditRecord } from '../../functions/shared/audit/records.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
 import { auditTableName, dynamo, type LiveOptions, region, registryId } from '../aws.js';
 import { parseRepositoryName } from '../refs.js';
 import { humanBytes } from '../util.js';
 
-interface TrashListOptions extends LiveOptions {
+export interface TrashListOptions extends LiveOptions {
   readonly json?: boolean;
 }
 
@@ -67,34 +66,25 @@ export function trashTable(entries: readonly TrashEntry[]): string {
   return `${[fmt([...cols]), ...rows.map((r) => fmt(cols.map((c) => r[c])))].join('\n')}\n${entries.length} archived image(s)\n`;
 }
 
-/** `ecr-steward trash list [REPO] [--json]`: the images ECR Steward archived (soft-deleted), with their purge dates. */
-export function registerTrash(program: Command): void {
-  const trash = program
-    .command('trash')
-    .description('images ECR Steward archived (soft delete) and when they will be purged');
-  trash
-    .command('list')
-    .description('list archived images: digest, tags, size, when archived, when purged, why')
-    .argument('[repository]', 'one repository (default: every repository)')
-    .option('--json', 'print JSON')
-    .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
-    .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
-    .action(async (repository: string | undefined, opts: TrashListOptions) => {
-      if (repository !== undefined) parseRepositoryName(repository, 'repository');
-      const store = new AuditStore(dynamo(), auditTableName(opts));
-      const records = repository
-        ? await store.open({ registryId: await registryId(opts), region: region(), repository })
-        : // Every open record: the byDue index holds SCHEDULED and ARCHIVED ones, due at any time.
-          await store.due('9999-12-31T23:59:59.999Z', 1_000_000);
-      const entries = trashEntries(records);
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
-        return;
-      }
-      if (entries.length === 0) {
-        process.stdout.write(`no archived images${repository ? ` in ${repository}` : ''}\n`);
-        return;
-      }
-      process.stdout.write(trashTable(entries));
-    });
+/**
+ * What `ecr-steward trash list` does. Its options and help are in cli/register/trash.ts, which loads this module
+ * only when the command runs.
+ */
+export async function trashListCommand(repository: string | undefined, opts: TrashListOptions) {
+  if (repository !== undefined) parseRepositoryName(repository, 'repository');
+  const store = new AuditStore(dynamo(), auditTableName(opts));
+  const records = repository
+    ? await store.open({ registryId: await registryId(opts), region: region(), repository })
+    : // Every open record: the byDue index holds SCHEDULED and ARCHIVED ones, due at any time.
+      await store.due('9999-12-31T23:59:59.999Z', 1_000_000);
+  const entries = trashEntries(records);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    return;
+  }
+  if (entries.length === 0) {
+    process.stdout.write(`no archived images${repository ? ` in ${repository}` : ''}\n`);
+    return;
+  }
+  process.stdout.write(trashTable(entries));
 }

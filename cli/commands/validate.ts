@@ -1,40 +1,23 @@
-import { type Command, Option } from 'commander';
 import { ConfigError, parseConfig } from '../../functions/shared/config/load.js';
 import { configWarnings } from '../../functions/shared/config/warnings.js';
 import { formatPolicyError, validatePolicyText } from '../../functions/shared/lifecycle/index.js';
 import { type AlarmSummary, alarmList, hubAlarmList } from '../../lib/constructs/alarm-list.js';
 import { CliError, EXIT, ExitWith, oneLine, readTextFile } from '../util.js';
 
-interface ValidateOptions {
+export interface ValidateOptions {
   readonly policy?: string;
   readonly config?: string;
   readonly format: 'text' | 'json';
 }
 
 /**
- * `ecr-steward validate --policy FILE | --config FILE [--format text|json]`: checks an ECR lifecycle policy
- * as `PutLifecyclePolicy` would, or a whole ECR Steward config as `cdk synth` would, listing every error
- * (and, for a config, every warning and the CloudWatch alarms its stack deploys). Exit 0 valid (warnings or
- * not), 1 invalid, 2 unreadable file or usage.
+ * What `ecr-steward validate` does. Its options and help are in cli/register/validate.ts, which loads this module
+ * only when the command runs.
  */
-export function registerValidate(program: Command): void {
-  program
-    .command('validate')
-    .description(
-      'check an ECR lifecycle policy the way ECR does, or a whole ECR Steward config, listing every error',
-    )
-    .addOption(
-      new Option('--policy <file>', 'lifecycle policy JSON, as given to put-lifecycle-policy').conflicts(
-        'config',
-      ),
-    )
-    .option('--config <file>', 'ECR Steward config (steward.config.json, comments allowed)')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (opts: ValidateOptions) => {
-      if (opts.config !== undefined) return validateConfigFile(opts.config, opts.format);
-      if (opts.policy !== undefined) return validatePolicyFile(opts.policy, opts.format);
-      throw new CliError('validate needs --policy FILE or --config FILE');
-    });
+export async function validateCommand(opts: ValidateOptions) {
+  if (opts.config !== undefined) return validateConfigFile(opts.config, opts.format);
+  if (opts.policy !== undefined) return validatePolicyFile(opts.policy, opts.format);
+  throw new CliError('validate needs --policy FILE or --config FILE');
 }
 
 async function validatePolicyFile(file: string, format: ValidateOptions['format']): Promise<void> {
