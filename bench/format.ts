@@ -5,4 +5,4 @@ export const fmt = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(1
 
 /** Counts as integers, ratios and small values with the digits that matter. */
 export const fmtFigure = (n: number): string =>
-  Number.isInteger(n) ? n.toLocaleString('en-US') : n >= 100 ? fmt(n) : n.toPrecision(3);
+  Number.isInteger(n) || n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3);

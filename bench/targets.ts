@@ -30,6 +30,8 @@ export interface Target {
 
 /** Figure labels the targets read; the benchmarks that report them use these constants or the same text. */
 export const LABELS = {
+  /** bench/cleanup-20x200.ts: the cleanup process's own wall time (its start not counted). */
+  cleanupWall: 'cleanup wall',
   requests: 'requests',
   requestsFloor: 'requests floor',
   dynamo: 'DynamoDB requests',
@@ -50,7 +52,12 @@ const CLEANUP = 'cleanup-20x200';
 
 /** Issue #19's Targets table, row by row. */
 export const TARGETS: readonly Target[] = [
-  { measure: 'cleanup 20×200, one process: wall', source: { wallOf: CLEANUP }, unit: 'ms', below: 4_000 },
+  {
+    measure: 'cleanup 20×200, one process: wall',
+    source: { figure: LABELS.cleanupWall, of: CLEANUP },
+    unit: 'ms',
+    below: 4_000,
+  },
   {
     measure: 'cleanup 20×200, one process: requests',
     source: { figure: LABELS.requests, of: CLEANUP },
