@@ -49,11 +49,12 @@ const ALSO_WATCHED = ['scripts/build-cli.mjs', 'package.json', 'node_modules/.pa
  * chunks first, cli.mjs next, the manifest last: a command starting meanwhile (or a build racing this one)
  * runs either the old build or the new one, never half of one. Chunks are named by their content, so a
  * chunk both builds have is the same file; chunks the new build no longer uses are removed once they are
- * ten minutes old (a command of the old build still running may yet load one).
- * @param {{ root?: string, esbuild?: typeof import('esbuild') }} [options]
+ * `keepOldChunksMs` old (a command of the old build still running may yet load one); an explicit build
+ * (`npm run build`, `prepare` before `npm pack`) removes them all, so the package carries only its own.
+ * @param {{ root?: string, esbuild?: typeof import('esbuild'), keepOldChunksMs?: number }} [options]
  * @returns {Promise<{ bundle: string, bytes: number, chunks: number, inputs: number, ms: number }>}
  */
-export async function buildCli({ root = ROOT, esbuild } = {}) {
+export async function buildCli({ root = ROOT, esbuild, keepOldChunksMs = 10 * 60_000 } = {}) {
   const started = Date.now();
   const { build } = esbuild ?? (await import('esbuild'));
   const dist = path.join(root, 'dist');
@@ -102,7 +103,7 @@ export async function buildCli({ root = ROOT, esbuild } = {}) {
       `${JSON.stringify({ builtAt: started, inputs }, null, 1)}\n`,
     );
     renameSync(path.join(tmp, 'manifest.json'), path.join(root, OUTPUT.manifest));
-    pruneChunks(path.join(dist, 'chunks'), new Set(chunks), started);
+    pruneChunks(path.join(dist, 'chunks'), new Set(chunks), started, keepOldChunksMs);
     const bytes = Object.entries(result.metafile.outputs)
       .filter(([file]) => file.endsWith('.mjs'))
       .reduce((sum, [, output]) => sum + output.bytes, 0);
@@ -118,12 +119,12 @@ export async function buildCli({ root = ROOT, esbuild } = {}) {
   }
 }
 
-/** Removes the chunks (and maps) of earlier builds that `keep` does not name, once ten minutes old. */
-function pruneChunks(dir, keep, now) {
+/** Removes the chunks (and maps) of earlier builds that `keep` does not name, once `graceMs` old. */
+function pruneChunks(dir, keep, now, graceMs) {
   for (const file of readdirSync(dir)) {
     if (keep.has(file)) continue;
     const stat = statSync(path.join(dir, file), { throwIfNoEntry: false });
-    if (stat && now - stat.mtimeMs > 10 * 60_000) rmSync(path.join(dir, file), { force: true });
+    if (stat && now - stat.mtimeMs >= graceMs) rmSync(path.join(dir, file), { force: true });
   }
 }
 
@@ -186,7 +187,7 @@ async function main(args) {
     return 0;
   }
   try {
-    const { bundle, bytes, chunks, inputs, ms } = await buildCli({ esbuild });
+    const { bundle, bytes, chunks, inputs, ms } = await buildCli({ esbuild, keepOldChunksMs: 0 });
     process.stdout.write(
       `${bundle} and ${chunks} chunks: ${(bytes / 1024).toFixed(0)} KiB from ${inputs} sources in ${ms} ms\n`,
     );
