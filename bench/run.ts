@@ -13,6 +13,7 @@ import os from 'node:os';
 import * as path from 'node:path';
 import apiCalls from './api-calls.js';
 import cleanup20x200, { cleanup20x200Cloud } from './cleanup-20x200.js';
+import cliStart from './cli-start.js';
 import governance from './governance.js';
 import { type Benchmark, calibrate, formatMeasurement, measure } from './harness.js';
 import localLatency from './local-latency.js';
@@ -36,6 +37,7 @@ const BENCHMARKS: readonly Benchmark<never>[] = [
   plan,
   parse,
   cliPlan,
+  cliStart,
   apiCalls,
   cleanup20x200,
   cleanup20x200Cloud,
