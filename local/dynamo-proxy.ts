@@ -151,6 +151,12 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
         if (e instanceof DynamoError) return [];
         throw e;
       });
+      const allOld = (input as { ReturnValuesOnConditionCheckFailure?: unknown } | undefined)
+        ?.ReturnValuesOnConditionCheckFailure;
+      if (items.length === 1 && allOld === 'ALL_OLD' && op !== 'GetItem') {
+        await returningOld(op, input as Record<string, unknown>, req.headers.authorization, res, items[0]!);
+        return;
+      }
       if (items.length > 0) {
         await captured(req, body, res, items);
         return;
@@ -222,6 +228,32 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
         });
       },
     );
+  }
+
+  /**
+   * A single-item write with `ReturnValuesOnConditionCheckFailure: ALL_OLD` (dynalite ignores it): under the
+   * item's lock, the item is read before the write, and a failed condition is answered with it, as DynamoDB
+   * answers (ConditionalCheckFailedException with `Item`).
+   */
+  async function returningOld(
+    op: string,
+    input: Record<string, unknown>,
+    auth: string | undefined,
+    res: ServerResponse,
+    item: LockedItem,
+  ): Promise<void> {
+    const { ReturnValuesOnConditionCheckFailure: _old, ...forwarded } = input;
+    await locks.with([item.lockKey], async () => {
+      const before = await readItem(item, auth);
+      const answer = await call(op, forwarded, auth);
+      if (answer.status === 200) {
+        if (item.stream) item.stream.append(before, await readItem(item, auth));
+        respondJson(res, 200, answer.body);
+        return;
+      }
+      const failed = String(answer.body.__type ?? '').endsWith('#ConditionalCheckFailedException');
+      respondJson(res, answer.status, failed && before ? { ...answer.body, Item: before } : answer.body);
+    });
   }
 
   /** The key attributes of a table (partition key first), from DescribeTable, once per table. */

@@ -6,12 +6,11 @@
 import type { DeleteOutcome, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { type ImageReference, InUseUnavailableError, inUseFor } from '../shared/adapters/in-use.js';
 import type { ApprovalPorts } from '../shared/approvals/lifecycle.js';
-import type { DeleteSignal } from '../shared/audit/records.js';
 import { backupCovers, type Replica, withReplicas } from '../shared/backup/replicas.js';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import { effectiveGovernance, type Selection, type StewardConfig } from '../shared/config/schema.js';
 import { type DeletionCandidate, type OpenRecord, runDeletion } from '../shared/deletion/run.js';
-import { breakerScopesFor } from '../shared/deletion/safe-delete.js';
+import { type AuditWriter, breakerScopesFor } from '../shared/deletion/safe-delete.js';
 import { thresholdWarning } from '../shared/governance/threshold.js';
 import { isIndex } from '../shared/lifecycle/graph.js';
 import { planRepository } from '../shared/lifecycle/plan.js';
@@ -72,8 +71,7 @@ export interface NoticeRequest {
 
 export interface CleanupPorts {
   readonly registry: RegistryPort;
-  readonly audit: {
-    record(signal: DeleteSignal): Promise<unknown>;
+  readonly audit: AuditWriter & {
     /** The repository's open records (notices given, images archived). @default none */
     open?(ref: { registryId: string; region: string; repository: string }): Promise<readonly OpenRecord[]>;
     /** One image's record, strongly consistent (approvals: which request its notice names). @default not read */

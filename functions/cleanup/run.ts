@@ -64,6 +64,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
     registry,
     audit: {
       record: (signal) => audit.record(signal),
+      recordAll: (signals, known) => audit.recordAll(signals, known),
       open: (ref) => audit.open(ref),
       get: (ref) => audit.get(ref),
     },

@@ -21,7 +21,9 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  type PutCommandInput,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -91,8 +93,29 @@ function repositoryWithImages(name: string): void {
   });
 }
 
-/** The audit records written (puts to the audit table; the state table also gets snapshots and counters). */
-const auditPuts = () => ddb.commandCalls(PutCommand).filter((c) => c.args[0].input.TableName === AUDIT_TABLE);
+/**
+ * The audit records written (puts to the audit table; the state table also gets snapshots and counters): single
+ * PutItems and each Put of a TransactWriteItems (write-ahead and settle go in transactions of up to 100), the
+ * latter ordered by the transaction's call.
+ */
+const auditPuts = () =>
+  [
+    ...ddb.commandCalls(PutCommand).map((c) => ({ input: c.args[0].input, call: c })),
+    ...ddb
+      .commandCalls(TransactWriteCommand)
+      .flatMap((c) =>
+        (c.args[0].input.TransactItems ?? []).flatMap((t) => (t.Put ? [{ input: t.Put, call: c }] : [])),
+      ),
+  ]
+    .filter((p) => p.input.TableName === AUDIT_TABLE)
+    // The transaction's own call (its id orders it against other calls), seen with one Put as its input.
+    .map(
+      ({ input, call }) =>
+        Object.assign(Object.create(call), { args: [{ input }] }) as {
+          readonly args: readonly [{ readonly input: PutCommandInput }];
+          calledBefore(other: never): boolean;
+        },
+    );
 const puts = () => auditPuts().map((c) => c.args[0].input.Item as EventJson);
 
 beforeEach(() => {

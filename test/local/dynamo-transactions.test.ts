@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
+  ConditionalCheckFailedException,
   CreateTableCommand,
   DynamoDBClient,
   TransactionCanceledException,
@@ -403,5 +404,37 @@ describe('TransactWriteItems on the local DynamoDB', () => {
     // Assess
     expect(await get('once')).toEqual({ pk, sk: 'once', n: 1 });
     expect(mismatch?.name).toBe('IdempotentParameterMismatchException');
+  });
+});
+
+describe('single-item writes on the local DynamoDB', () => {
+  it('answers a failed conditional PutItem with the item found when ReturnValuesOnConditionCheckFailure is ALL_OLD', async () => {
+    // Prepare
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk, sk: 'one', n: 1 } }));
+    const put = (ReturnValuesOnConditionCheckFailure?: 'ALL_OLD') =>
+      doc
+        .send(
+          new PutCommand({
+            TableName: TABLE,
+            Item: { pk, sk: 'one', n: 2 },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure,
+          }),
+        )
+        .then(
+          () => undefined,
+          (e: ConditionalCheckFailedException) => e,
+        );
+
+    // Act
+    const asked = await put('ALL_OLD');
+    const unasked = await put();
+
+    // Assess
+    expect(asked).toBeInstanceOf(ConditionalCheckFailedException);
+    expect(asked?.Item).toEqual({ pk: { S: pk }, sk: { S: 'one' }, n: { N: '1' } });
+    expect(unasked).toBeInstanceOf(ConditionalCheckFailedException);
+    expect(unasked?.Item).toBeUndefined();
+    expect(await get('one')).toEqual({ pk, sk: 'one', n: 1 });
   });
 });

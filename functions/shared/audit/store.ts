@@ -1,5 +1,17 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type AttributeValue,
+  type CancellationReason,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DYNAMODB_CLIENT_DEFAULTS } from '../runtime/clients.js';
 import {
   type AuditRecord,
@@ -61,9 +73,25 @@ export function putCondition(
   };
 }
 
+/** The most puts in one TransactWriteItems call (DynamoDB's limit, and BatchDeleteImage's batch). */
+export const TRANSACTION_ITEMS = 100;
+
+/** Below DynamoDB's 4 MB per transaction, so a batch of write-ahead records with manifests is split in time. */
+const TRANSACTION_BYTES = 3_500_000;
+
+/** Cancellation reasons that say "try again" rather than "your condition failed". */
+const TRANSIENT_REASONS = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+]);
+
 /**
- * The audit table. Every write is a read-merge-conditional-put on the record's version, so concurrent and
- * repeated signals about one deletion converge on one record without losing any of them.
+ * The audit table. Every write is a merge-conditional-put on the record's version, so concurrent and repeated
+ * signals about one deletion converge on one record without losing any of them: `record` reads the record
+ * first; `recordAll` writes up to 100 records in one transaction on what the caller knows of them, and reads
+ * only the records whose condition failed (they come back with the cancellation).
  */
 export class AuditStore {
   constructor(
@@ -130,6 +158,127 @@ export class AuditStore {
     throw new Error(
       `audit record for ${signal.repository}@${signal.digest} kept changing; giving up after 10 attempts`,
     );
+  }
+
+  /**
+   * Records many signals (one per record) in TransactWriteItems calls of up to 100 conditional puts: the merge
+   * is made on `known[i]`, what the caller knows of signal i's record (undefined: believed absent, so a new
+   * write-ahead costs no read), and each put is conditioned as `record`'s is. A put whose condition fails (a
+   * redelivery, a confirmation that came first) cancels the transaction; DynamoDB returns the record it found
+   * (ReturnValuesOnConditionCheckFailure ALL_OLD), the merge is made again on it, and the transaction is sent
+   * again. Nothing is written unless the whole batch is, so a write-ahead batch is durable entirely or not at
+   * all. Returns one result per signal, in order.
+   */
+  async recordAll(
+    signals: readonly DeleteSignal[],
+    known: readonly (AuditRecord | undefined)[] = [],
+  ): Promise<RecordResult[]> {
+    const results: RecordResult[] = new Array(signals.length);
+    const current = signals.map((_, i) => known[i]);
+    const now = this.now();
+    const batches: number[][] = [];
+    let batch: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < signals.length; i++) {
+      // Sized on the record as known so far; a merge only adds evidence and event ids, far below the margin.
+      const size = JSON.stringify(signals[i]).length + JSON.stringify(current[i] ?? {}).length;
+      if (batch.length === TRANSACTION_ITEMS || (batch.length > 0 && bytes + size > TRANSACTION_BYTES)) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(i);
+      bytes += size;
+    }
+    if (batch.length > 0) batches.push(batch);
+    for (const indexes of batches) await this.transact(indexes, signals, current, results, now);
+    return results;
+  }
+
+  private async transact(
+    indexes: readonly number[],
+    signals: readonly DeleteSignal[],
+    current: (AuditRecord | undefined)[],
+    results: RecordResult[],
+    now: string,
+  ): Promise<void> {
+    const opts = { ttlDays: this.options.ttlDays, plannedTtlDays: this.options.plannedTtlDays };
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const writes: { i: number; next: AuditRecord }[] = [];
+      for (const i of indexes) {
+        const next = mergeSignal(current[i], signals[i]!, now, opts);
+        if (next) writes.push({ i, next });
+        else results[i] = { record: current[i], newlyDeleted: false };
+      }
+      if (writes.length === 0) return;
+      if (writes.length === 1) {
+        // One record: a conditional PutItem does what a transaction of one would, at the same cost.
+        const { i, next } = writes[0]!;
+        try {
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: next,
+              ...putCondition(current[i], next),
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          );
+          results[i] = { record: next, newlyDeleted: becameDeleted(current[i], next) };
+          return;
+        } catch (e) {
+          if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+          current[i] = await this.found(signals[i]!, (e as { Item?: Record<string, AttributeValue> }).Item);
+          continue;
+        }
+      }
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: writes.map(({ i, next }) => ({
+              Put: {
+                TableName: this.tableName,
+                Item: next,
+                ...putCondition(current[i], next),
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            })),
+          }),
+        );
+        for (const { i, next } of writes)
+          results[i] = { record: next, newlyDeleted: becameDeleted(current[i], next) };
+        return;
+      } catch (e) {
+        const reasons = (e as { CancellationReasons?: CancellationReason[] }).CancellationReasons;
+        if ((e as Error).name !== 'TransactionCanceledException' || !reasons) throw e;
+        let transient = false;
+        for (const [k, reason] of reasons.entries()) {
+          const write = writes[k];
+          if (!write) continue;
+          if (reason.Code === 'ConditionalCheckFailed')
+            current[write.i] = await this.found(signals[write.i]!, reason.Item);
+          else if (reason.Code && reason.Code !== 'None')
+            if (TRANSIENT_REASONS.has(reason.Code)) transient = true;
+            else throw e;
+        }
+        // Another writer holds one of the records, or the table throttled the transaction: back off and retry.
+        if (transient) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+    const first = signals[indexes[0]!]!;
+    throw new Error(
+      `audit records of ${first.repository} (${indexes.length} starting with ${first.digest}) kept changing; giving up after 10 attempts`,
+    );
+  }
+
+  /**
+   * The record a failed condition found: the item DynamoDB returned with the failure (ALL_OLD), or, from a
+   * DynamoDB that did not return it, a consistent read.
+   */
+  private async found(
+    signal: DeleteSignal,
+    item: Record<string, AttributeValue> | undefined,
+  ): Promise<AuditRecord | undefined> {
+    return item ? (unmarshall(item) as AuditRecord) : this.get(signal);
   }
 
   /** Deletion records of a repository, newest first, optionally since a time. */

@@ -29,6 +29,7 @@ import {
 } from './guard.js';
 import {
   breakerScopesFor,
+  recordBatch,
   type SafeArchivePorts,
   type SafeDeletePorts,
   safeArchive,
@@ -386,7 +387,10 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
 
   if (request.mode === 'dry-run') {
     const planned = chosen('plan');
-    await mapLimit(planned, 16, (c) => ports.audit.record(signal(c, 'PLANNED')));
+    await recordBatch(
+      ports.audit,
+      planned.map((c) => signal(c, 'PLANNED')),
+    );
     return { ...base, planned: planned.length };
   }
 
@@ -435,8 +439,9 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   }
   const requestOf = (digest: string) =>
     asked.has(digest) ? base.requested?.id : approvals?.requests.get(digest)?.id;
-  await mapLimit(base.scheduled, 16, ({ candidate, dueAt }) =>
-    ports.audit.record(
+  await recordBatch(
+    ports.audit,
+    base.scheduled.map(({ candidate, dueAt }) =>
       signal(candidate, 'SCHEDULED', {
         evidence: 'steward-notice',
         dueAt,
@@ -460,23 +465,24 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
             'no longer planned (re-tagged, pulled, or the policy changed)',
         });
   const openByDigest = new Map(open.map((r) => [r.digest, r]));
-  await mapLimit(base.cancelled, 16, ({ digest, reason }) => {
-    const c = byDigest.get(digest);
-    const fallback = {
-      digest,
-      tags: openByDigest.get(digest)?.tags ?? [],
-      sizeBytes: 0,
-      rulePriority: null,
-      reasons: [],
-    };
-    return ports.audit.record(
-      signal(c ?? fallback, 'CANCELLED', {
+  await recordBatch(
+    ports.audit,
+    base.cancelled.map(({ digest, reason }) => {
+      const c = byDigest.get(digest);
+      const fallback = {
+        digest,
+        tags: openByDigest.get(digest)?.tags ?? [],
+        sizeBytes: 0,
+        rulePriority: null,
+        reasons: [],
+      };
+      return signal(c ?? fallback, 'CANCELLED', {
         evidence: 'steward-cancel',
         note: reason,
         ...(c ? {} : { actor: undefined }),
-      }),
-    );
-  });
+      });
+    }),
+  );
 
   // Soft delete: archive what is due; ECR's refusals are deleted or kept as the config says.
   const toArchive = chosen('archive');

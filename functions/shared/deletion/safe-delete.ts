@@ -2,9 +2,15 @@
  * The one destructive call path of ECR Steward: for each batch of at most 100 images, read the breaker, write
  * the PENDING audit records, call BatchDeleteImage, then settle each record. A crash at any point leaves
  * records that reconciliation settles. Only `runDeletion` (./run.ts) calls it, after the guard.
+ *
+ * With an audit store that writes in batches (`recordAll`: one TransactWriteItems of conditional puts per 100
+ * records), a batch of 100 images costs one breaker read, one write-ahead call, one delete call and one settle
+ * call: the write-ahead transaction is all or nothing, so the delete call is made only once every record of
+ * the batch is durable, and the settle merges on the records the write-ahead wrote (re-reading only those a
+ * confirmation changed in between).
  */
 import { chunks, type DeleteOutcome } from '../adapters/ecr.js';
-import type { DeleteSignal, Evidence } from '../audit/records.js';
+import type { AuditRecord, DeleteSignal, Evidence } from '../audit/records.js';
 import { mapLimit } from '../runtime/concurrency.js';
 import { type BreakerScope, registryScope, repositoryScope } from '../state/breaker.js';
 
@@ -14,7 +20,7 @@ export interface SafeDeletePorts {
     /** Which of these digests still exist (DescribeImages by digest). */
     existingDigests(repository: string, digests: readonly string[]): Promise<ReadonlySet<string>>;
   };
-  readonly audit: { record(signal: DeleteSignal): Promise<unknown> };
+  readonly audit: AuditWriter;
   readonly breaker: {
     firstOpen(
       scopes: readonly BreakerScope[],
@@ -24,6 +30,34 @@ export interface SafeDeletePorts {
   readonly checkpoint?:
     | ((step: 'after-write-ahead' | 'after-delete', repository: string) => void | Promise<void>)
     | undefined;
+}
+
+/** The audit store as the destructive path writes it. */
+export interface AuditWriter {
+  record(signal: DeleteSignal): Promise<unknown>;
+  /**
+   * Records many signals at once, all or nothing per call (AuditStore.recordAll); `known[i]` is what the caller
+   * knows of signal i's record. @default one `record` per signal, 16 at a time
+   */
+  recordAll?(
+    signals: readonly DeleteSignal[],
+    known?: readonly (AuditRecord | undefined)[],
+  ): Promise<readonly { readonly record: AuditRecord | undefined }[]>;
+}
+
+/**
+ * Records a batch of signals: in one batched write when the store has it, else one write per signal. Returns
+ * the records written (undefined where unknown), for a later batch's `known`.
+ */
+export async function recordBatch(
+  audit: AuditWriter,
+  signals: readonly DeleteSignal[],
+  known?: readonly (AuditRecord | undefined)[],
+): Promise<readonly (AuditRecord | undefined)[]> {
+  if (signals.length === 0) return [];
+  if (audit.recordAll) return (await audit.recordAll(signals, known)).map((r) => r.record);
+  await mapLimit(signals, 16, (signal) => audit.record(signal));
+  return signals.map(() => undefined);
 }
 
 /** One image to delete, with what its audit record must say. */
@@ -82,8 +116,9 @@ export async function safeDelete(
       };
     }
     // Write-ahead: every record is durable before the delete call is made.
-    await mapLimit(batch, 16, (item) =>
-      ports.audit.record(item.signal('PENDING', { evidence: 'steward-write-ahead' })),
+    const written = await recordBatch(
+      ports.audit,
+      batch.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead' })),
     );
     attempted += batch.length;
     await ports.checkpoint?.('after-write-ahead', repository);
@@ -113,9 +148,9 @@ export async function safeDelete(
     const unattributed = (outcome.unattributed ?? [])
       .map((f) => `${f.tag ? `tag ${f.tag}: ` : ''}${f.code} ${f.reason}`.trim())
       .join('; ');
-    await mapLimit(batch, 16, async (item) => {
+    const settlement = batch.map((item) => {
       const settle = (status: 'DELETED' | 'FAILED', evidence: Evidence, extra: Partial<DeleteSignal> = {}) =>
-        ports.audit.record(item.signal(status, { evidence, ...extra }));
+        item.signal(status, { evidence, ...extra });
       if (deleted.has(item.digest)) {
         deletedCount++;
         bytesReclaimed += item.sizeBytes;
@@ -148,6 +183,7 @@ export async function safeDelete(
         failure: { code: reported.code, reason: reported.reason },
       });
     });
+    await recordBatch(ports.audit, settlement, written);
   }
   return { deleted: deletedCount, bytesReclaimed, alreadyGone, failures, notAttempted: 0 };
 }
@@ -204,8 +240,9 @@ export async function safeArchive(
         breaker: open,
         notAttempted: items.length - attempted,
       };
-    await mapLimit(batch, 16, (item) =>
-      ports.audit.record(item.signal('PENDING', { evidence: 'steward-write-ahead', intent: 'archive' })),
+    const written = await recordBatch(
+      ports.audit,
+      batch.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead', intent: 'archive' })),
     );
     attempted += batch.length;
     await ports.checkpoint?.('after-write-ahead', repository);
@@ -216,14 +253,16 @@ export async function safeArchive(
     await ports.checkpoint?.('after-delete', repository);
     const done = new Set(outcome.deleted);
     const failed = new Map(outcome.failures.map((f) => [f.digest, f]));
-    await mapLimit(batch, 16, async (item) => {
+    const settlement = batch.map((item): DeleteSignal | undefined => {
       if (done.has(item.digest)) {
         archived++;
         bytesArchived += item.sizeBytes;
         const at = new Date().toISOString();
-        return ports.audit.record(
-          item.signal('ARCHIVED', { evidence: 'steward-archive', archivedAt: at, purgeAt: item.purgeAt }),
-        );
+        return item.signal('ARCHIVED', {
+          evidence: 'steward-archive',
+          archivedAt: at,
+          purgeAt: item.purgeAt,
+        });
       }
       const f = failed.get(item.digest) ?? {
         digest: item.digest,
@@ -232,19 +271,26 @@ export async function safeArchive(
       };
       if (f.code === 'ImageNotFoundException' || f.code === 'ImageNotFound') {
         alreadyGone++;
-        return ports.audit.record(item.signal('DELETED', { evidence: 'steward-already-gone' }));
+        return item.signal('DELETED', { evidence: 'steward-already-gone' });
       }
       if (f.code === ARCHIVE_REFUSED) {
         // ECR will not archive this image: the caller deletes it instead, or keeps it, as the config says.
         refused.push(f);
-        return;
+        return undefined;
       }
       // Any other failure (access denied, a validation error…) is no refusal: FAILED, and the next run retries.
       failures.push(f);
-      return ports.audit.record(
-        item.signal('FAILED', { evidence: 'steward-failure', failure: { code: f.code, reason: f.reason } }),
-      );
+      return item.signal('FAILED', {
+        evidence: 'steward-failure',
+        failure: { code: f.code, reason: f.reason },
+      });
     });
+    const settled = settlement.flatMap((signal, i) => (signal ? [{ signal, known: written[i] }] : []));
+    await recordBatch(
+      ports.audit,
+      settled.map((s) => s.signal),
+      settled.map((s) => s.known),
+    );
   }
   return { archived, bytesArchived, alreadyGone, refused, failures, notAttempted: 0 };
 }
