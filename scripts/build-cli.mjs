@@ -11,7 +11,16 @@
 // Only node: built-ins at the top: bin/ecr-steward.js imports this file for `bundleState` at every start in a
 // checkout, and esbuild is loaded only when a build is due.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -93,7 +102,8 @@ export async function buildCli({ root = ROOT, esbuild, keepOldChunksMs = 10 * 60
     const inputs = Object.keys(result.metafile.inputs)
       .filter((file) => !file.includes('node_modules/') && !file.startsWith('<'))
       .sort();
-    const chunks = readdirSync(path.join(tmp, 'chunks'));
+    // A CLI with nothing loaded on demand has no chunks at all.
+    const chunks = existsSync(path.join(tmp, 'chunks')) ? readdirSync(path.join(tmp, 'chunks')) : [];
     mkdirSync(path.join(dist, 'chunks'), { recursive: true });
     for (const chunk of chunks) renameSync(path.join(tmp, 'chunks', chunk), path.join(dist, 'chunks', chunk));
     renameSync(path.join(tmp, 'cli.mjs.map'), path.join(root, OUTPUT.map));
