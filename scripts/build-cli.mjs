@@ -45,11 +45,11 @@ const EXTERNAL = ['tsx', 'tsx/*'];
 
 /**
  * Files besides the bundle's own inputs whose change makes a bundle stale: this script (the build's
- * settings), package.json (versions, `type`) and the lockfile npm writes inside node_modules at every
- * install (an upgraded dependency keeps its tarball's old modification times, so the files themselves
- * cannot tell).
+ * settings), package.json (versions, `type`) and package-lock.json, which `npm install` rewrites when a
+ * dependency changes (an upgraded package keeps its tarball's old modification times, so its own files
+ * cannot tell; `npm ci` runs the build itself).
  */
-const ALSO_WATCHED = ['scripts/build-cli.mjs', 'package.json', 'node_modules/.package-lock.json'];
+const ALSO_WATCHED = ['scripts/build-cli.mjs', 'package.json', 'package-lock.json'];
 
 /**
  * Bundles the CLI into dist/: cli.mjs (commander and the command registrations: all that `--help` loads) and
@@ -157,7 +157,7 @@ export function bundleState(root = ROOT) {
   const files = [...(Array.isArray(manifest.inputs) ? manifest.inputs : []), ...ALSO_WATCHED];
   for (const file of files) {
     const stat = statSync(path.join(root, file), { throwIfNoEntry: false });
-    // A watched file that is absent (no node_modules lockfile yet) cannot have changed; a source that is gone can.
+    // A watched file that is absent (a checkout without a lockfile) cannot have changed; a source that is gone can.
     if (stat === undefined ? !ALSO_WATCHED.includes(file) : stat.mtimeMs > builtAt) return 'stale';
   }
   return 'current';
