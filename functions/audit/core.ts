@@ -36,6 +36,8 @@ export interface AuditPorts {
   };
   readonly counters: {
     add(key: CounterKey, n: number, sample: CountedDelete): Promise<number>;
+    /** Adds a batch's deletions in one ADD (RateCounters.addMany). @default `add` with the first sample */
+    addMany?(key: CounterKey, samples: readonly CountedDelete[]): Promise<number>;
     claimAlert(key: CounterKey, threshold: string): Promise<boolean>;
     repositoryImageCount(repository: string): Promise<number | undefined>;
   };
@@ -78,12 +80,17 @@ export interface AuditOutcome {
 export const thresholdId = (t: Threshold): string =>
   `${t.scope}-${t.window}-${t.maxDeletes ?? ''}-${t.maxPercentOfImages ?? ''}`;
 
-/** Processes candidate deletions in order. Throws (for a retry) only when AWS cannot be read or written. */
+/**
+ * Processes candidate deletions in order. Throws (for a retry) only when AWS cannot be read or written.
+ * `countLater` takes each newly deleted record instead of counting it here: the audit handler counts a whole
+ * batch's deletions at once (`countDeletions`), with one ADD per scope and window.
+ */
 export async function processCandidates(
   config: StewardConfig,
   candidates: readonly Candidate[],
   now: Date,
   ports: AuditPorts,
+  countLater?: (record: AuditRecord) => void,
 ): Promise<AuditOutcome> {
   let recorded = 0;
   let newlyDeleted = 0;
@@ -103,9 +110,90 @@ export async function processCandidates(
     recorded++;
     if (!result.newlyDeleted || !result.record) continue;
     newlyDeleted++;
-    crossings.push(...(await countDeletion(config, result.record, now, ports)));
+    if (countLater) countLater(result.record);
+    else crossings.push(...(await countDeletion(config, result.record, now, ports)));
   }
   return { recorded, newlyDeleted, tagOnly, crossings };
+}
+
+/**
+ * Counts many deletions (the newly deleted records of a batch) with one ADD per scope, window and window start,
+ * then checks each threshold as `countDeletion` does for one; a crossing is reported with the last deletion of
+ * its window (its group is the message that made it).
+ */
+export async function countDeletions(
+  config: StewardConfig,
+  deletions: readonly { record: AuditRecord; group: number }[],
+  now: Date,
+  ports: AuditPorts,
+): Promise<{ crossing: Crossing; group: number }[]> {
+  if (deletions.length === 0) return [];
+  const out: { crossing: Crossing; group: number }[] = [];
+  const counted = new Map<
+    string,
+    { key: CounterKey; entries: { record: AuditRecord; group: number }[]; count?: number }
+  >();
+  const plan: { t: Threshold; scope: BreakerScope; id: string }[] = [];
+  for (const t of config.alerts.thresholds) {
+    if (t.scope === 'organization') continue;
+    for (const d of deletions) {
+      const at = new Date(Math.min(Date.parse(d.record.at) || now.getTime(), now.getTime()));
+      const scope = t.scope === 'registry' ? registryScope : repositoryScope(d.record.repository);
+      const key: CounterKey = { scope, window: t.window, start: windowStart(at, t.window) };
+      const id = `${key.scope}#${key.window}#${key.start}`;
+      const group = counted.get(id) ?? { key, entries: [] };
+      // Each deletion counts once per scope and window, however many thresholds share them.
+      if (!group.entries.includes(d)) group.entries.push(d);
+      counted.set(id, group);
+      if (!plan.some((p) => p.id === id && p.t === t)) plan.push({ t, scope, id });
+    }
+  }
+  const sampleOf = (r: AuditRecord): CountedDelete => ({
+    repository: r.repository,
+    digest: r.digest,
+    actor: r.actor.type === 'principal' ? (r.actor.principal ?? 'principal') : r.actor.type,
+    rulePriority: r.actor.rulePriority ?? null,
+  });
+  for (const group of counted.values()) {
+    const samples = group.entries.map((e) => sampleOf(e.record));
+    group.count = ports.counters.addMany
+      ? await ports.counters.addMany(group.key, samples)
+      : await ports.counters.add(group.key, samples.length, samples[0]!);
+  }
+  const images = new Map<string, number | undefined>();
+  for (const { t, scope, id } of plan) {
+    const group = counted.get(id)!;
+    const last = group.entries.at(-1)!;
+    const count = group.count!;
+    const limits: number[] = [];
+    if (t.maxDeletes !== undefined) limits.push(t.maxDeletes);
+    if (t.maxPercentOfImages !== undefined) {
+      const repository = last.record.repository;
+      if (!images.has(repository))
+        images.set(repository, await ports.counters.repositoryImageCount(repository));
+      const n = images.get(repository);
+      if (n !== undefined) limits.push(Math.floor((n * t.maxPercentOfImages) / 100));
+    }
+    if (limits.length === 0) continue;
+    const limit = Math.min(...limits);
+    if (count <= limit) continue;
+    if (!(await ports.counters.claimAlert(group.key, thresholdId(t)))) continue;
+    const reason = `${count} deletions in ${t.scope === 'registry' ? 'the registry' : last.record.repository} within the ${t.window} window starting ${group.key.start} (limit ${limit})`;
+    const breakerOpened = config.alerts.breaker.enabled
+      ? await ports.breaker.open(scope, reason, now, config.alerts.breaker.cooldownMinutes)
+      : false;
+    const crossing: Crossing = {
+      scope,
+      window: t.window,
+      count,
+      limit,
+      threshold: thresholdId(t),
+      breakerOpened,
+    };
+    out.push({ crossing, group: last.group });
+    await announce(config, crossing, group.key, last.record, now, ports);
+  }
+  return out;
 }
 
 /** Counts one deletion in every configured scope and window; reports and acts on crossings. */

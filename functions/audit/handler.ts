@@ -11,6 +11,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { OperationStore } from '../shared/audit/operations.js';
+import type { AuditRecord } from '../shared/audit/records.js';
+import { type AuditStore, recordKey } from '../shared/audit/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { mapLimit } from '../shared/runtime/concurrency.js';
 import { bundledConfig } from '../shared/runtime/config.js';
@@ -18,10 +20,17 @@ import { ENV } from '../shared/runtime/constants.js';
 import { requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type PendingAlertKey, PendingAlerts } from './attribution.js';
-import { type AuditPorts, attribute, attributionOf, deadlineReached, processCandidates } from './core.js';
+import {
+  type AuditPorts,
+  attribute,
+  attributionOf,
+  countDeletions,
+  deadlineReached,
+  processCandidates,
+} from './core.js';
 import { describeFindings, findingsOf, operationOf, type Trust, trustOf } from './operations.js';
-import { AUDIT_ENV, attributionDeadlineMessage, safeParseAuditEvent } from './schema.js';
-import { extractCandidates } from './signals.js';
+import { AUDIT_ENV, type AuditEvent, attributionDeadlineMessage, safeParseAuditEvent } from './schema.js';
+import { type Candidate, extractCandidates } from './signals.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-audit' });
 /** Records of one batch processed at once. */
@@ -41,7 +50,9 @@ export interface OperationPorts {
 }
 
 /** Builds the ports from the environment; exported for the CLI and the local cloud. */
-export function auditPorts(config = bundledConfig()): AuditPorts & OperationPorts {
+export function auditPorts(
+  config = bundledConfig(),
+): AuditPorts & OperationPorts & { readonly store: AuditStore } {
   const ports = new StewardPorts(config, { tables: tablesFromEnv() });
   const queueUrl = process.env[AUDIT_ENV.queueUrl];
   return {
@@ -70,6 +81,7 @@ export function auditPorts(config = bundledConfig()): AuditPorts & OperationPort
         }
       : undefined,
     audit: ports.audit,
+    store: ports.audit,
     counters: ports.counters,
     breaker: ports.breaker,
     imageExists: async (repositoryName, imageDigest) => {
@@ -92,23 +104,102 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const config = bundledConfig();
   const ports = auditPorts(config);
   const failures: string[] = [];
+  const failed = (record: SQSRecord, e: unknown) => {
+    logger.error('audit record failed; it will be retried', {
+      messageId: record.messageId,
+      error: e as Error,
+    });
+    failures.push(record.messageId);
+    // The AuditWriteFailures alarm (lib/constructs/monitoring.ts) watches this: > 0 in 5 minutes.
+    metrics.addMetric('AuditWriteFailures', MetricUnit.Count, 1);
+  };
   // Records are independent: every audit write is a versioned merge, so signals about one deletion converge
   // in any order (as they do across concurrent invocations). A throttled record no longer holds up the rest.
+  const deletes: DeleteMessage[] = [];
   await mapLimit(event.Records, RECORD_CONCURRENCY, async (record) => {
     try {
-      await processRecord(record, config, ports);
+      const signal = await processRecord(record, config, ports);
+      if (signal) deletes.push(signal);
     } catch (e) {
-      logger.error('audit record failed; it will be retried', {
-        messageId: record.messageId,
-        error: e as Error,
-      });
-      failures.push(record.messageId);
-      // The AuditWriteFailures alarm (lib/constructs/monitoring.ts) watches this: > 0 in 5 minutes.
-      metrics.addMetric('AuditWriteFailures', MetricUnit.Count, 1);
+      failed(record, e);
     }
   });
+  if (deletes.length > 0) {
+    // The delete signals of the whole batch: their records are read in one consistent BatchGetItem, and each
+    // message's merge is written on what it found (a conditional put, no read of its own). A record that
+    // changed since (another message about the same image) fails its condition, which returns the record
+    // found, and the merge is made again on it.
+    const known = await readBatch(deletes, ports.store).catch((e: unknown) => {
+      logger.warn('audit records could not be read for the batch; each message reads its own', {
+        error: e as Error,
+      });
+      return undefined;
+    });
+    const batchPorts = known ? { ...ports, audit: knownAudit(ports.store, known) } : ports;
+    const newlyDeleted: { record: AuditRecord; group: number }[] = [];
+    await mapLimit(
+      deletes.map((message, group) => ({ message, group })),
+      RECORD_CONCURRENCY,
+      async ({ message, group }) => {
+        try {
+          await auditDeletion(message, config, batchPorts, (record) => newlyDeleted.push({ record, group }));
+        } catch (e) {
+          failed(message.record, e);
+        }
+      },
+    );
+    // The batch's new deletions are counted together: one ADD per scope, window and window start.
+    try {
+      const crossings = await countDeletions(config, newlyDeleted, new Date(), batchPorts);
+      if (crossings.some(({ crossing }) => crossing.breakerOpened))
+        metrics.addMetric('BreakerOpened', MetricUnit.Count, 1);
+    } catch (e) {
+      for (const group of new Set(newlyDeleted.map((d) => d.group))) failed(deletes[group]!.record, e);
+    }
+  }
   metrics.publishStoredMetrics();
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** A message carrying delete signals, parsed and extracted, waiting for the batch's read of its records. */
+interface DeleteMessage {
+  readonly record: SQSRecord;
+  readonly event: AuditEvent;
+  readonly candidates: readonly Candidate[];
+}
+
+/** The records every delete signal of the batch names, keyed by `recordKey`, read at once. */
+async function readBatch(
+  deletes: readonly DeleteMessage[],
+  store: AuditStore,
+): Promise<Map<string, AuditRecord | undefined>> {
+  const signals = deletes.flatMap((d) => d.candidates.map((c) => c.signal));
+  const found = await store.getAll(signals);
+  // Every key asked is known: a record absent from the answer does not exist (yet).
+  return new Map(signals.map((s) => [recordKey(s), found.get(recordKey(s))]));
+}
+
+/**
+ * The audit store over what the batch read: `get` answers from it, and `record` merges on it with one
+ * conditional put (AuditStore.recordAll of one signal), keeping it up to date for the batch's other messages.
+ * A key the batch did not read is read as usual.
+ */
+function knownAudit(store: AuditStore, known: Map<string, AuditRecord | undefined>): AuditPorts['audit'] {
+  return {
+    get: async (signal) => {
+      const key = recordKey(signal);
+      return known.has(key) ? known.get(key) : store.get(signal);
+    },
+    record: async (signal) => {
+      const key = recordKey(signal);
+      if (!known.has(key)) return store.record(signal);
+      const [result] = await store.recordAll([signal], [known.get(key)]);
+      if (result?.record) known.set(key, result.record);
+      return result!;
+    },
+    byRepository: (ref, since, limit) => store.byRepository(ref, since, limit),
+    recent: (since, limit) => store.recent(since, limit),
+  };
 }
 
 /** SQS takes a message delay of at most 15 minutes. */
@@ -127,11 +218,15 @@ async function scheduleDeadline(queueUrl: string, key: PendingAlertKey, delaySec
 /** How long an early deadline message waits in the invocation before it is sent again (clock skew, or a queue without delays). */
 const EARLY_DEADLINE_PAUSE_MS = 1000;
 
+/**
+ * Processes one message, except the delete signals it carries: those are returned, for the batch's read of
+ * their records (`auditDeletion`).
+ */
 async function processRecord(
   record: SQSRecord,
   config: ReturnType<typeof bundledConfig>,
   ports: AuditPorts & OperationPorts,
-): Promise<void> {
+): Promise<DeleteMessage | undefined> {
   let json: unknown;
   try {
     json = JSON.parse(record.body);
@@ -188,23 +283,36 @@ async function processRecord(
     return;
   }
   for (const note of extraction.notes) logger.warn(note, { eventId: parsed.data.id });
-  const outcome = await processCandidates(config, extraction.candidates, new Date(), ports);
+  return { record, event: parsed.data, candidates: extraction.candidates };
+}
+
+/**
+ * Records one message's delete signals (its new deletions go to `countLater`, counted with the batch's), then
+ * takes its attribution to pending alerts.
+ */
+async function auditDeletion(
+  message: DeleteMessage,
+  config: ReturnType<typeof bundledConfig>,
+  ports: AuditPorts,
+  countLater: (record: AuditRecord) => void,
+): Promise<void> {
+  const { event, candidates } = message;
+  const outcome = await processCandidates(config, candidates, new Date(), ports, countLater);
   logger.info('delete signal audited', {
-    eventId: parsed.data.id,
-    detailType: parsed.data['detail-type'],
+    eventId: event.id,
+    detailType: event['detail-type'],
     ...outcome,
   });
   metrics.addMetric('DeletesRecorded', MetricUnit.Count, outcome.newlyDeleted);
-  const attribution = attributionOf(parsed.data, extraction.candidates);
+  const attribution = attributionOf(event, candidates);
   if (attribution) {
     const sent = await attribute(config, attribution.repository, attribution, new Date(), ports);
-    if (sent > 0) logger.info('attributed alert sent', { eventId: parsed.data.id, sent });
+    if (sent > 0) logger.info('attributed alert sent', { eventId: event.id, sent });
   }
-  if (outcome.crossings.some((c) => c.breakerOpened)) metrics.addMetric('BreakerOpened', MetricUnit.Count, 1);
 }
 
 /** A malformed event goes to the dead-letter queue with its reason; the rest of the batch goes on. */
-async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
+async function deadLetter(record: SQSRecord, reason: string): Promise<undefined> {
   logger.error('malformed event sent to the dead-letter queue', { messageId: record.messageId, reason });
   metrics.addMetric('MalformedEvents', MetricUnit.Count, 1);
   await sqs().send(
@@ -214,4 +322,5 @@ async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
       MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
     }),
   );
+  return undefined;
 }

@@ -5,6 +5,7 @@ import {
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -18,6 +19,7 @@ import {
   becameDeleted,
   type DeleteSignal,
   DUE_PARTITION,
+  type ImageRef,
   keysOf,
   mergeSignal,
   repoKey,
@@ -32,6 +34,12 @@ export const AUDIT_INDEXES = {
   /** Sparse: the same open records (SCHEDULED, ARCHIVED) by repository (gsi5pk = OPEN#REPO#…, gsi5sk = <time>#<digest>). */
   openByRepository: 'openByRepository',
 } as const;
+
+/** The key of a deletion's record (not a dry-run plan's) as one string: the map key of `getAll`. */
+export const recordKey = (ref: ImageRef): string => {
+  const { pk, sk } = keysOf(ref, { dryRun: false });
+  return `${pk}\n${sk}`;
+};
 
 export function documentClient(
   client = new DynamoDBClient(DYNAMODB_CLIENT_DEFAULTS),
@@ -128,6 +136,32 @@ export class AuditStore {
     return out.Item as AuditRecord | undefined;
   }
 
+  /**
+   * The records of many signals (deletions, not dry-run plans), strongly consistent, in BatchGetItem calls of up
+   * to 100 keys (keys DynamoDB leaves unprocessed are asked again). Keyed by `recordKey`.
+   */
+  async getAll(refs: readonly ImageRef[]): Promise<Map<string, AuditRecord>> {
+    const found = new Map<string, AuditRecord>();
+    const keys = [...new Map(refs.map((r) => [recordKey(r), keysOf(r, { dryRun: false })])).values()];
+    for (let i = 0; i < keys.length; i += 100) {
+      let request: Record<string, unknown>[] = keys.slice(i, i + 100);
+      for (let attempt = 0; request.length > 0; attempt++) {
+        if (attempt === 8)
+          throw new Error(`audit records unreadable: DynamoDB left ${request.length} key(s) unprocessed`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+        const out = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } },
+          }),
+        );
+        for (const item of (out.Responses?.[this.tableName] ?? []) as AuditRecord[])
+          found.set(recordKey(item), item);
+        request = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof request;
+      }
+    }
+    return found;
+  }
+
   /** Records one signal; retries on a concurrent write until the merge lands. */
   async record(signal: DeleteSignal): Promise<RecordResult> {
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -175,6 +209,14 @@ export class AuditStore {
   ): Promise<RecordResult[]> {
     const results: RecordResult[] = new Array(signals.length);
     const current = signals.map((_, i) => known[i]);
+    const keys = signals.map((s, i) => {
+      const runId = s.actor?.runId ?? known[i]?.actor.runId;
+      const { pk, sk } = keysOf(s, { dryRun: s.status === 'PLANNED', runId });
+      return `${pk}\n${sk}`;
+    });
+    // A transaction takes one operation per item: two signals of one record are the caller's to sequence.
+    if (new Set(keys).size !== keys.length)
+      throw new Error('recordAll takes one signal per record; record the others in a later call');
     const now = this.now();
     const batches: number[][] = [];
     let batch: number[] = [];
