@@ -122,7 +122,11 @@ export class Audit extends Construct {
     });
     this.function.function.addEventSource(
       new SqsEventSource(this.queue, {
-        batchSize: 10,
+        // A burst (a cleanup's 100-image batches, a person's mass delete) arrives as a few large batches: the
+        // handler reads a batch's records in one BatchGetItem of up to 100 keys and counts its deletions with one
+        // ADD per window, so 100 at a time, gathered for up to 2 s, cut its DynamoDB calls by the batch.
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(2),
         reportBatchItemFailures: true,
         maxConcurrency: StewardFunction.sqsMaxConcurrency(
           StewardFunction.reservedConcurrency(props.config, 'audit'),

@@ -149,7 +149,8 @@ describe('Audit construct (rules)', () => {
     });
     expect(mappings.map((m) => m.Properties)).toEqual([
       {
-        BatchSize: 10,
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 2,
         EventSourceArn: arnOf(stack.audit.queue),
         FunctionName: ref(stack.audit.function.function),
         FunctionResponseTypes: ['ReportBatchItemFailures'],
