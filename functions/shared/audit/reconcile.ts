@@ -144,8 +144,10 @@ export async function reconcileRepository(
 }
 
 /**
- * Snapshots in the state table, split into up to 256 parts by the digest's first two hex characters so a
- * 100,000-image repository fits DynamoDB's item size and a run rewrites only the parts that changed.
+ * Snapshots in the state table. A small repository's snapshot is one part (one item, rewritten when anything
+ * changed); a larger one is split into up to 256 parts by the digest's first two hex characters, so a
+ * 100,000-image repository fits DynamoDB's item size and a run rewrites only the parts that changed. META
+ * names the parts it was written with, so either layout loads, whichever the previous run used.
  */
 /** One image in a snapshot part: digest, tags, pushedAt, sizeBytes (positional, to keep parts small). */
 type PartEntry = [string, readonly string[], number, number];
@@ -156,6 +158,9 @@ export class SnapshotStore {
     readonly tableName: string,
   ) {}
 
+  /** The part hashes of the snapshots this store loaded or saved, by pk: a save after a load reads no META. */
+  private readonly known = new Map<string, Record<string, string>>();
+
   private pk(ref: RepositoryRef): string {
     return `SNAP#${ref.registryId}#${ref.region}#${ref.repository}`;
   }
@@ -165,6 +170,7 @@ export class SnapshotStore {
     const head = meta[0];
     if (!head) return undefined;
     const parts = (head.parts ?? {}) as Record<string, string>;
+    this.known.set(this.pk(ref), parts);
     const keys = Object.keys(parts).map((p) => ({ pk: this.pk(ref), sk: `PART#${p}` }));
     const entries: SnapshotEntry[] = [];
     for (let i = 0; i < keys.length; i += 100) {
@@ -184,12 +190,18 @@ export class SnapshotStore {
 
   async save(ref: RepositoryRef, snapshot: Snapshot): Promise<void> {
     const byPart = new Map<string, PartEntry[]>();
-    for (const e of [...snapshot.entries].sort((a, b) => (a.digest < b.digest ? -1 : 1))) {
-      const part = partOf(e.digest);
-      byPart.set(part, [...(byPart.get(part) ?? []), [e.digest, e.tags, e.pushedAt, e.sizeBytes]]);
+    const sorted = [...snapshot.entries].sort((a, b) => (a.digest < b.digest ? -1 : 1));
+    const single =
+      sorted.length <= SINGLE_PART_MAX_IMAGES && JSON.stringify(sorted).length <= SINGLE_PART_MAX_BYTES;
+    for (const e of sorted) {
+      const part = single ? SINGLE_PART : partOf(e.digest);
+      let entries = byPart.get(part);
+      if (!entries) byPart.set(part, (entries = []));
+      entries.push([e.digest, e.tags, e.pushedAt, e.sizeBytes]);
     }
-    const previous = (await this.batchGet([{ pk: this.pk(ref), sk: 'META' }]))[0];
-    const oldHashes = (previous?.parts ?? {}) as Record<string, string>;
+    const oldHashes =
+      this.known.get(this.pk(ref)) ??
+      (((await this.batchGet([{ pk: this.pk(ref), sk: 'META' }]))[0]?.parts ?? {}) as Record<string, string>);
     const hashes: Record<string, string> = {};
     const changed: [string, typeof byPart extends Map<string, infer V> ? V : never][] = [];
     for (const [part, entries] of byPart) {
@@ -208,6 +220,7 @@ export class SnapshotStore {
       ),
     );
     // Parts that became empty are dropped from META (stale part items are simply never read).
+    this.known.set(this.pk(ref), hashes);
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
@@ -239,6 +252,12 @@ export class SnapshotStore {
     return out;
   }
 }
+
+/** The one part of a small repository's snapshot (no digest prefix is `*`). */
+const SINGLE_PART = '*';
+/** A snapshot up to this many images and bytes is one item (DynamoDB's limit is 400 KB an item). */
+const SINGLE_PART_MAX_IMAGES = 1000;
+const SINGLE_PART_MAX_BYTES = 250_000;
 
 function partOf(digest: string): string {
   const hex = digest.startsWith('sha256:')
