@@ -1,7 +1,10 @@
-import { type CleanupReport, cleanupRepository } from '../functions/cleanup/core.js';
+import { type CleanupReport, cleanupRepository, type RegistryPort } from '../functions/cleanup/core.js';
 import { cleanupPorts } from '../functions/cleanup/run.js';
-import type { CallCounter } from '../functions/shared/adapters/ecr.js';
+import type { CallCounter, RepositoryInfo } from '../functions/shared/adapters/ecr.js';
+import type { ImageReference } from '../functions/shared/adapters/in-use.js';
+import { needsRepositoryTags, selectionFor } from '../functions/shared/config/load.js';
 import type { StewardConfig } from '../functions/shared/config/schema.js';
+import { mapLimit } from '../functions/shared/runtime/concurrency.js';
 import { ENV } from '../functions/shared/runtime/constants.js';
 import { StewardPorts } from '../functions/shared/runtime/ports.js';
 import {
@@ -15,71 +18,237 @@ import {
 } from './aws.js';
 
 /**
- * The cleanup run from the CLI: the same core, adapters, engine and wiring as the worker (cleanupPorts). A
- * read-only run (the preview) records nothing; an enforcing run writes the same audit records, reconciles the
- * repository as the worker does (settling PENDING records a crash left, recording digests that vanished) and
- * respects the same breaker.
+ * How long a preview's reads (the repository's listing, policy and indexes, and the run's in-use snapshot) are
+ * reused by the run it previewed. Confirmed later than this, the run reads everything again.
  */
-export async function liveCleanup(
-  config: StewardConfig,
-  repository: string,
-  opts: LiveOptions & {
-    mode: 'dry-run' | 'enforce';
-    readOnly: boolean;
-    holdsTable?: string;
-    onDeleteBatch?: (n: number) => void;
-  },
-): Promise<{ report: CleanupReport; calls: CallCounter }> {
-  const ports = new StewardPorts(config, {
-    // Table names are asked for only when a store is used: a read-only preview needs none.
-    tables: {
-      get audit() {
-        return auditTableName(opts);
+export const PREVIEW_REUSE_MS = 5 * 60_000;
+
+export interface LiveSessionOptions extends LiveOptions {
+  readonly holdsTable?: string | undefined;
+  /** @default PREVIEW_REUSE_MS */
+  readonly reuseMs?: number | undefined;
+  /** The clock (tests move it past the reuse window). @default Date.now */
+  readonly clock?: (() => number) | undefined;
+}
+
+/** What a preview read of one repository, for the run that follows it. */
+interface PreviewReads {
+  readonly at: number;
+  readonly memo: Map<string, Promise<unknown>>;
+}
+
+/**
+ * A registry port that answers the plan's reads from `reads` (filling it on a miss): the preview fills it, and
+ * a run confirmed within the window plans on exactly what the preview showed. Every other call goes through.
+ */
+function remembering(registry: RegistryPort, reads: PreviewReads): RegistryPort {
+  const memo =
+    <A extends unknown[], R>(name: string, read: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      const key = `${name}#${JSON.stringify(args)}`;
+      const known = reads.memo.get(key) as Promise<R> | undefined;
+      if (known) return known;
+      const fresh = read(...args);
+      reads.memo.set(key, fresh);
+      fresh.catch(() => reads.memo.delete(key));
+      return fresh;
+    };
+  return {
+    describeRepository: memo('describeRepository', (n: string) => registry.describeRepository(n)),
+    repositoryTags: memo('repositoryTags', (a: string) => registry.repositoryTags(a)),
+    lifecyclePolicyText: memo('lifecyclePolicyText', (r: string) => registry.lifecyclePolicyText(r)),
+    listImages: memo('listImages', (r: string) => registry.listImages(r)),
+    indexChildren: memo('indexChildren', (r: string, d: readonly string[]) => registry.indexChildren(r, d)),
+    deleteImages: (r, d) => registry.deleteImages(r, d),
+    existingDigests: (r, d) => registry.existingDigests(r, d),
+    archiveImages: (r, d) => registry.archiveImages(r, d),
+    manifests: registry.manifests ? (r, d) => registry.manifests!(r, d) : undefined,
+    replicas: registry.replicas ? (r, d) => registry.replicas!(r, d) : undefined,
+    imagesByDigest: registry.imagesByDigest ? (r, d) => registry.imagesByDigest!(r, d) : undefined,
+  };
+}
+
+/**
+ * One CLI run over one or more repositories, in one process: one set of clients and stores, one in-use snapshot
+ * for the whole run (not one per repository, nor one for the preview and another for the run), and each
+ * repository's preview reads reused by its run when confirmed within `PREVIEW_REUSE_MS`. A run on reused reads
+ * re-verifies every delete batch by digest right before its write-ahead (the deletion path's `reverify`): an
+ * image that changed since the preview is left alone. Past the window, the snapshot and the listings are read
+ * again, as a fresh run would.
+ *
+ * Same core, adapters, engine and wiring as the worker (cleanupPorts): a read-only preview records nothing; an
+ * enforcing run writes the same audit records, reconciles the repository as the worker does (settling PENDING
+ * records a crash left, recording digests that vanished) and respects the same breaker.
+ */
+export class LiveSession {
+  readonly ports: StewardPorts;
+  private readonly reads = new Map<string, PreviewReads>();
+  private snapshot: { at: number; refs: Promise<readonly ImageReference[]> } | undefined;
+  private readonly clock: () => number;
+  private readonly reuseMs: number;
+
+  private constructor(
+    readonly config: StewardConfig,
+    readonly accountId: string,
+    readonly region: string,
+    opts: LiveSessionOptions,
+  ) {
+    this.clock = opts.clock ?? Date.now;
+    this.reuseMs = opts.reuseMs ?? PREVIEW_REUSE_MS;
+    this.ports = new StewardPorts(config, {
+      // Table names are asked for only when a store is used: a read-only preview needs none.
+      tables: {
+        get audit() {
+          return auditTableName(opts);
+        },
+        get state() {
+          return stateTableName(opts);
+        },
+        // An enforcing run reads the holds placed from the CLI like the worker; without the table it refuses to
+        // run rather than delete what a hold would keep. A preview never asks.
+        get holds() {
+          return tableName(opts.holdsTable, ENV.holdsTable, '--holds-table');
+        },
+        get noticesTopic() {
+          return process.env[ENV.noticesTopic];
+        },
+        // Approvals: a run from a laptop honours requests and opens them like the worker (the stack outputs both).
+        get requests() {
+          return process.env[ENV.requestsTable];
+        },
+        get approvalsTopic() {
+          return process.env[ENV.approvalsTopic];
+        },
       },
-      get state() {
-        return stateTableName(opts);
-      },
-      // An enforcing run reads the holds placed from the CLI like the worker; without the table it refuses to
-      // run rather than delete what a hold would keep.
-      get holds() {
-        return opts.readOnly ? undefined : tableName(opts.holdsTable, ENV.holdsTable, '--holds-table');
-      },
-      get noticesTopic() {
-        return process.env[ENV.noticesTopic];
-      },
-      // Approvals: a run from a laptop honours requests and opens them like the worker (the stack outputs both).
-      get requests() {
-        return opts.readOnly ? undefined : process.env[ENV.requestsTable];
-      },
-      get approvalsTopic() {
-        return process.env[ENV.approvalsTopic];
-      },
+      clients: { doc: dynamo() },
+    });
+  }
+
+  /** Settles the account (and with it the region keys use) first, as every live path does. */
+  static async open(config: StewardConfig, opts: LiveSessionOptions = {}): Promise<LiveSession> {
+    const accountId = await registryId(opts);
+    return new LiveSession(config, accountId, region(), opts);
+  }
+
+  get calls(): CallCounter {
+    return this.ports.calls;
+  }
+
+  /**
+   * The run's in-use snapshot: read once, shared by every repository and by preview and run; read again only
+   * once it is older than the window. An unreadable source stays a rejection (InUseUnavailableError) that every
+   * repository of the run sees: none deletes anything.
+   */
+  private inUse(): Promise<readonly ImageReference[]> {
+    const now = this.clock();
+    if (!this.snapshot || now - this.snapshot.at > this.reuseMs) {
+      // StewardPorts memoizes the read per instance; a snapshot past the window is read past that memo.
+      const refs = (
+        this.snapshot ? new StewardPorts(this.config, { tables: {}, calls: this.ports.calls }) : this.ports
+      ).inUse(this.accountId, this.region);
+      refs.catch(() => undefined);
+      this.snapshot = { at: now, refs };
+    }
+    return this.snapshot.refs;
+  }
+
+  /** Takes the in-use snapshot now (before the previews), so its age counts from before any plan. */
+  snapshotInUse(): void {
+    void this.inUse();
+  }
+
+  /**
+   * The repositories the config manages, by name (and by repository tags when a selection asks for them), in
+   * name order: the `run --all` set. Their descriptions and tags are kept for their previews.
+   */
+  async managedRepositories(concurrency: number): Promise<string[]> {
+    const listed = await this.ports.registry.listRepositories();
+    const byTags = needsRepositoryTags(this.config);
+    const chosen = await mapLimit(listed, concurrency, async (repository: RepositoryInfo) => {
+      const tags = byTags ? await this.ports.registry.repositoryTags(repository.arn) : undefined;
+      if (!selectionFor(this.config, repository.name, tags)) return undefined;
+      const reads = this.readsOf(repository.name, true);
+      reads.memo.set(`describeRepository#${JSON.stringify([repository.name])}`, Promise.resolve(repository));
+      if (tags) reads.memo.set(`repositoryTags#${JSON.stringify([repository.arn])}`, Promise.resolve(tags));
+      return repository.name;
+    });
+    return chosen.filter((n): n is string => n !== undefined).sort((a, b) => a.localeCompare(b));
+  }
+
+  private readsOf(repository: string, fresh: boolean): PreviewReads {
+    const known = this.reads.get(repository);
+    if (known && !fresh) return known;
+    const reads = { at: this.clock(), memo: new Map<string, Promise<unknown>>() };
+    this.reads.set(repository, reads);
+    return reads;
+  }
+
+  /** The cleanup of one repository in this session. `budget` is shared by the repositories of one phase. */
+  async cleanup(
+    repository: string,
+    opts: {
+      readonly mode: 'dry-run' | 'enforce';
+      readonly readOnly: boolean;
+      readonly budget: { remaining: number };
+      readonly onDeleteBatch?: ((n: number) => void) | undefined;
     },
-    clients: { doc: dynamo() },
-  });
-  // The account first: it settles the region (the profile's, when AWS_REGION is not set) that keys use.
-  const accountId = await registryId(opts);
-  const now = new Date();
-  const runId = `cli-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
-  const report = await cleanupRepository(
-    config,
-    {
-      repository,
-      region: region(),
-      runId,
-      now,
-      trigger: 'cli',
-      budget: { remaining: config.bounds.maxDeletesPerRun },
-      mode: opts.mode,
-    },
-    cleanupPorts(ports, {
-      accountId,
-      region: region(),
+  ): Promise<{ report: CleanupReport; reused: boolean }> {
+    const previewed = this.reads.get(repository);
+    // A preview starts from what `managedRepositories` kept; a run reuses its preview's reads while they are
+    // recent, and then re-verifies each batch before deleting from them.
+    const reused = !opts.readOnly && previewed !== undefined && this.clock() - previewed.at <= this.reuseMs;
+    const reads = opts.readOnly
+      ? (previewed ?? this.readsOf(repository, true))
+      : reused
+        ? previewed!
+        : this.readsOf(repository, true);
+    const now = new Date();
+    const runId = `cli-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+    const wired = cleanupPorts(this.ports, {
+      accountId: this.accountId,
+      region: this.region,
       runId,
       now,
       readOnly: opts.readOnly,
       onDeleteBatch: opts.onDeleteBatch,
-    }),
-  );
-  return { report, calls: ports.calls };
+    });
+    const report = await cleanupRepository(
+      this.config,
+      {
+        repository,
+        region: this.region,
+        runId,
+        now,
+        trigger: 'cli',
+        budget: opts.budget,
+        mode: opts.mode,
+        reverify: reused,
+      },
+      { ...wired, registry: remembering(wired.registry, reads), inUse: () => this.inUse() },
+    );
+    return { report, reused };
+  }
+}
+
+/**
+ * The cleanup of one repository from the CLI, in a session of its own (`ecr-steward plan --repository`): the
+ * same core, adapters, engine and wiring as the worker.
+ */
+export async function liveCleanup(
+  config: StewardConfig,
+  repository: string,
+  opts: LiveSessionOptions & {
+    mode: 'dry-run' | 'enforce';
+    readOnly: boolean;
+    onDeleteBatch?: (n: number) => void;
+  },
+): Promise<{ report: CleanupReport; calls: CallCounter }> {
+  const session = await LiveSession.open(config, opts);
+  const { report } = await session.cleanup(repository, {
+    mode: opts.mode,
+    readOnly: opts.readOnly,
+    budget: { remaining: config.bounds.maxDeletesPerRun },
+    onDeleteBatch: opts.onDeleteBatch,
+  });
+  return { report, calls: session.calls };
 }

@@ -1,23 +1,52 @@
 import type { Command } from 'commander';
 import type { RunOptions } from '../commands/run.js';
 
-/** `ecr-steward run`: what the cleanup function would do to one repository, now, with your credentials. */
+/** Repositories cleaned at once, at most: ECR's request rates are per account, shared with everything else. */
+export const RUN_MAX_CONCURRENCY = 16;
+
+/**
+ * `ecr-steward run`: what the cleanup function would do to one or more repositories, now, with your
+ * credentials, in one process (one in-use snapshot for the whole run; each preview reused by its run when
+ * confirmed within five minutes).
+ */
 export function registerRun(program: Command): void {
   program
     .command('run')
     .description(
-      'run the cleanup of one repository now (dry-run unless --enforce; asks before deleting unless --yes)',
+      'run the cleanup of repositories now (dry-run unless --enforce; asks before deleting unless --yes)',
     )
-    .requiredOption('--repository <name>', 'repository name')
+    .option(
+      '--repository <name>',
+      'repository name (repeat for more)',
+      (name: string, names: string[]) => [...names, name],
+      [] as string[],
+    )
+    .option('--all', 'every repository the config manages (listed from the registry)')
+    .option(
+      '--concurrency <n>',
+      `repositories planned and cleaned at once (1–${RUN_MAX_CONCURRENCY}); the in-use sources are read once per run whatever it is`,
+      '4',
+    )
     .option(
       '--config <file>',
       'steward config (default: $ECR_STEWARD_CONFIG or examples/steward.config.jsonc)',
     )
     .option('--enforce', 'delete what the plan expires (the config mode otherwise decides)')
-    .option('--yes', 'do not ask for confirmation')
+    .option(
+      '--yes',
+      'do not ask for confirmation (otherwise: type the repository name, or for several repositories the number of images)',
+    )
     .option('--audit-table <name>', 'audit table name (default: $AUDIT_TABLE_NAME)')
     .option('--state-table <name>', 'state table name (default: $STATE_TABLE_NAME)')
     .option('--holds-table <name>', 'holds table name (default: $HOLDS_TABLE_NAME)')
     .option('--registry-id <id>', 'registry (account) id (default: $ECR_STEWARD_REGISTRY_ID or STS)')
+    .addHelpText(
+      'after',
+      `
+Each repository is previewed (read-only) and its plan shown; confirmed, the cleanup runs on what the preview
+read when confirmed within 5 minutes (each delete batch is checked again by digest just before it is deleted:
+an image re-tagged, pushed again, pulled or gone since is left alone), or reads everything again when later.
+Exit 1 when any repository could not be cleaned or a delete failed.`,
+    )
     .action(async (opts: RunOptions) => (await import('../commands/run.js')).runCommand(opts));
 }
