@@ -117,6 +117,76 @@ export async function processCandidates(
 }
 
 /**
+ * `processCandidates` for the messages of a whole SQS batch at once (one group of candidates per message), with
+ * the same records and counts as processing them one by one, on `known` (the batch's records, read at once):
+ * each record is merged on what is known and the merges are written in one transaction per round of up to 100
+ * (AuditStore.recordAll: a record that changed since comes back with the refused condition and is merged again).
+ * A record named twice in the batch (the per-tag events of one image) goes in the next round, merged on the
+ * first. A signal that adds nothing (a redelivery) is not written. Each newly deleted record goes to
+ * `countLater` as soon as its round is written. Returns one outcome per group, in order (crossings empty:
+ * the caller counts).
+ */
+export async function processCandidateBatch(
+  groups: readonly (readonly Candidate[])[],
+  ports: Pick<AuditPorts, 'imageExists'>,
+  store: {
+    recordAll(
+      signals: readonly DeleteSignal[],
+      known: readonly (AuditRecord | undefined)[],
+    ): Promise<readonly RecordResult[]>;
+  },
+  known: Map<string, AuditRecord | undefined>,
+  keyOf: (signal: DeleteSignal) => string,
+  countLater: (record: AuditRecord, group: number) => void,
+): Promise<AuditOutcome[]> {
+  const outcomes = groups.map(() => ({
+    recorded: 0,
+    newlyDeleted: 0,
+    tagOnly: 0,
+    crossings: [] as Crossing[],
+  }));
+  let pending: { candidate: Candidate; group: number }[] = [];
+  for (const [group, candidates] of groups.entries())
+    for (const candidate of candidates) {
+      const s = candidate.signal;
+      // As processCandidates: a record already DELETED is trusted; otherwise ECR says whether the image stays.
+      const trusted = known.get(keyOf(s))?.status === 'DELETED';
+      if (candidate.verify && !trusted && (await ports.imageExists(s.repository, s.digest))) {
+        outcomes[group]!.tagOnly++;
+        continue;
+      }
+      pending.push({ candidate, group });
+    }
+  while (pending.length > 0) {
+    const round: typeof pending = [];
+    const later: typeof pending = [];
+    const taken = new Set<string>();
+    for (const entry of pending) {
+      const key = keyOf(entry.candidate.signal);
+      if (taken.has(key)) later.push(entry);
+      else {
+        taken.add(key);
+        round.push(entry);
+      }
+    }
+    const results = await store.recordAll(
+      round.map((e) => e.candidate.signal),
+      round.map((e) => known.get(keyOf(e.candidate.signal))),
+    );
+    for (const [i, result] of results.entries()) {
+      const { candidate, group } = round[i]!;
+      outcomes[group]!.recorded++;
+      if (result.record) known.set(keyOf(candidate.signal), result.record);
+      if (!result.newlyDeleted || !result.record) continue;
+      outcomes[group]!.newlyDeleted++;
+      countLater(result.record, group);
+    }
+    pending = later;
+  }
+  return outcomes;
+}
+
+/**
  * Counts many deletions (the newly deleted records of a batch) with one ADD per scope, window and window start,
  * then checks each threshold as `countDeletion` does for one; a crossing is reported with the last deletion of
  * its window (its group is the message that made it).

@@ -21,11 +21,13 @@ import { requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type PendingAlertKey, PendingAlerts } from './attribution.js';
 import {
+  type AuditOutcome,
   type AuditPorts,
   attribute,
   attributionOf,
   countDeletions,
   deadlineReached,
+  processCandidateBatch,
   processCandidates,
 } from './core.js';
 import { describeFindings, findingsOf, operationOf, type Trust, trustOf } from './operations.js';
@@ -35,6 +37,11 @@ import { type Candidate, extractCandidates } from './signals.js';
 const logger = new Logger({ serviceName: 'ecr-steward-audit' });
 /** Records of one batch processed at once. */
 const RECORD_CONCURRENCY = 8;
+/**
+ * Above this many delete messages in a batch (a burst), their records are written in transactions of up to 100;
+ * a small batch writes one conditional put per message, where a transaction would save little.
+ */
+const BULK_MESSAGES = 10;
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'audit' });
 
 let snsClient: SNSClient | undefined;
@@ -137,17 +144,42 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     });
     const batchPorts = known ? { ...ports, audit: knownAudit(ports.store, known) } : ports;
     const newlyDeleted: { record: AuditRecord; group: number }[] = [];
-    await mapLimit(
-      deletes.map((message, group) => ({ message, group })),
-      RECORD_CONCURRENCY,
-      async ({ message, group }) => {
-        try {
-          await auditDeletion(message, config, batchPorts, (record) => newlyDeleted.push({ record, group }));
-        } catch (e) {
-          failed(message.record, e);
-        }
-      },
-    );
+    const countLater = (record: AuditRecord, group: number) => newlyDeleted.push({ record, group });
+    // A burst: the batch's records are written in transactions of up to 100 (one call, not one per message).
+    // Should a transaction fail, the messages are processed one by one below, each failing alone; what the
+    // transactions already wrote is found there and not written (or counted) twice.
+    let remaining = deletes.map((message, group) => ({ message, group }));
+    if (known && deletes.length > BULK_MESSAGES) {
+      try {
+        const outcomes = await processCandidateBatch(
+          deletes.map((d) => d.candidates),
+          ports,
+          ports.store,
+          known,
+          recordKey,
+          countLater,
+        );
+        await mapLimit(remaining, RECORD_CONCURRENCY, async ({ message, group }) => {
+          try {
+            await audited(message, outcomes[group]!, config, batchPorts);
+          } catch (e) {
+            failed(message.record, e);
+          }
+        });
+        remaining = [];
+      } catch (e) {
+        logger.warn('the batch transaction failed; its messages are audited one by one', {
+          error: e as Error,
+        });
+      }
+    }
+    await mapLimit(remaining, RECORD_CONCURRENCY, async ({ message, group }) => {
+      try {
+        await auditDeletion(message, config, batchPorts, (record) => countLater(record, group));
+      } catch (e) {
+        failed(message.record, e);
+      }
+    });
     // The batch's new deletions are counted together: one ADD per scope, window and window start.
     try {
       const crossings = await countDeletions(config, newlyDeleted, new Date(), batchPorts);
@@ -296,8 +328,18 @@ async function auditDeletion(
   ports: AuditPorts,
   countLater: (record: AuditRecord) => void,
 ): Promise<void> {
+  const outcome = await processCandidates(config, message.candidates, new Date(), ports, countLater);
+  await audited(message, outcome, config, ports);
+}
+
+/** Logs a message's audit, and takes its attribution (a CloudTrail record's) to the pending alerts. */
+async function audited(
+  message: DeleteMessage,
+  outcome: AuditOutcome,
+  config: ReturnType<typeof bundledConfig>,
+  ports: AuditPorts,
+): Promise<void> {
   const { event, candidates } = message;
-  const outcome = await processCandidates(config, candidates, new Date(), ports, countLater);
   logger.info('delete signal audited', {
     eventId: event.id,
     detailType: event['detail-type'],

@@ -158,4 +158,74 @@ describe('audit handler, batch read', () => {
       actor: { type: 'unknown' },
     });
   });
+
+  it('writes a burst in one transaction, a record named twice in a second round, with the records of one by one', async () => {
+    // Prepare: 11 external deletions, one of them reported per tag (two events for one image)
+    const store = new AuditStore(db.doc, tables.audit);
+    const ref = { registryId: ACCOUNT, region: REGION, repository: REPO };
+    const digests = Array.from({ length: 11 }, (_, i) => digestOf(`burst-${i}`));
+    const events = [
+      ...digests.map((digest, i) => imageActionEvent({ id: `ev-${i}`, digest, tag: `t${i}` })),
+      imageActionEvent({ id: 'ev-again', digest: digests[0]!, tag: 'latest' }),
+    ];
+    const calls = journal();
+
+    // Act
+    const response = await handler({ Records: events.map((e, i) => message(`m-${i}`, e)) });
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(calls.filter((c) => c !== 'UpdateCommand' && c !== 'GetCommand')).toEqual([
+      'BatchGetCommand',
+      'TransactWriteCommand',
+      'PutCommand',
+    ]);
+    expect(await store.get({ ...ref, digest: digests[0]! })).toMatchObject({
+      status: 'DELETED',
+      version: 2,
+      tags: ['latest', 't0'],
+      eventIds: ['ev-0', 'ev-again'],
+    });
+    for (const [i, digest] of digests.entries())
+      if (i > 0)
+        expect(await store.get({ ...ref, digest })).toMatchObject({
+          status: 'DELETED',
+          version: 1,
+          eventIds: [`ev-${i}`],
+        });
+  });
+
+  it('audits a burst message by message when its transaction fails, each message failing alone', async () => {
+    // Prepare: every transaction is refused; the put of one record too
+    const store = new AuditStore(db.doc, tables.audit);
+    const ref = { registryId: ACCOUNT, region: REGION, repository: REPO };
+    const digests = Array.from({ length: 12 }, (_, i) => digestOf(`fallback-${i}`));
+    const base = Object.getPrototypeOf(DynamoDBDocumentClient.prototype) as {
+      send: (c: unknown) => Promise<unknown>;
+    };
+    const original = base.send;
+    const refused = (message: string) =>
+      Promise.reject(
+        Object.assign(new Error(message), { name: 'InternalServerError', $fault: 'server', $metadata: {} }),
+      );
+    vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(function (
+      this: unknown,
+      command: { constructor: { name: string }; input: { Item?: { digest?: string } } },
+    ) {
+      if (command.constructor.name === 'TransactWriteCommand') return refused('transaction refused');
+      if (command.constructor.name === 'PutCommand' && command.input.Item?.digest === digests[5])
+        return refused('put refused');
+      return original.call(this, command);
+    } as never);
+
+    // Act
+    const response = await handler({
+      Records: digests.map((digest, i) => message(`m-${i}`, imageActionEvent({ id: `ev-${i}`, digest }))),
+    });
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-5' }] });
+    for (const [i, digest] of digests.entries())
+      expect((await store.get({ ...ref, digest }))?.status).toBe(i === 5 ? undefined : 'DELETED');
+  });
 });
