@@ -1,4 +1,9 @@
-import { type CleanupReport, cleanupRepository, type RegistryPort } from '../functions/cleanup/core.js';
+import {
+  type CleanupPorts,
+  type CleanupReport,
+  cleanupRepository,
+  type RegistryPort,
+} from '../functions/cleanup/core.js';
 import { cleanupPorts } from '../functions/cleanup/run.js';
 import type { CallCounter, RepositoryInfo } from '../functions/shared/adapters/ecr.js';
 import type { ImageReference } from '../functions/shared/adapters/in-use.js';
@@ -224,9 +229,34 @@ export class LiveSession {
         mode: opts.mode,
         reverify: reused,
       },
-      { ...wired, registry: remembering(wired.registry, reads), inUse: () => this.inUse() },
+      {
+        ...wired,
+        registry: remembering(wired.registry, reads),
+        inUse: () => this.inUse(),
+        reconcile: wired.reconcile && reused ? this.reconcileFresh(wired.reconcile) : wired.reconcile,
+      },
     );
     return { report, reused };
+  }
+  /**
+   * Reconciliation on a reused listing: the digests of PENDING write-ahead records (another run's delete or
+   * archive, possibly made since the preview) are described afresh, so a record is settled on what ECR shows now,
+   * never FAILED from a listing that still showed an image deleted since.
+   */
+  private reconcileFresh(
+    reconcile: NonNullable<CleanupPorts['reconcile']>,
+  ): NonNullable<CleanupPorts['reconcile']> {
+    return async (repo, images, options) => {
+      const pending = await this.ports.audit.pending({
+        registryId: repo.registryId,
+        region: this.region,
+        repository: repo.name,
+      });
+      if (pending.length === 0) return reconcile(repo, images, options);
+      const digests = new Set(pending.map((r) => r.digest));
+      const now = await this.ports.registry.imagesByDigest(repo.name, [...digests]);
+      return reconcile(repo, [...images.filter((i) => !digests.has(i.digest)), ...now.values()], options);
+    };
   }
 }
 

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { shareBudget } from '../../cli/commands/run.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
 import { validateConfig } from '../../functions/shared/config/load.js';
 import { EcrEmulator, ociImageManifest } from '../../local/ecr-emulator.js';
 import { type LocalServer, ServiceError, type ServiceHandler, startLocalServer } from '../../local/server.js';
@@ -154,7 +155,11 @@ describe('ecr-steward run over many repositories', () => {
     expect(calls('lambda')).toHaveLength(1);
     for (const repository of MANAGED) expect(listings(repository)).toHaveLength(1);
     expect(listings('other/x')).toHaveLength(0);
-    expect(calls('ecr', 'BatchDeleteImage').map((r) => r.input.repositoryName)).toEqual(MANAGED);
+    expect(
+      calls('ecr', 'BatchDeleteImage')
+        .map((r) => r.input.repositoryName)
+        .sort(),
+    ).toEqual(MANAGED);
     const lines = out.stdout.split('\n');
     expect(lines.filter((l) => l.startsWith('ECR Steward plan for '))).toHaveLength(3);
     expect(lines.filter((l) => /^app\/[abc]: /.test(l))).toEqual([
@@ -267,6 +272,42 @@ describe('LiveSession: a preview reused by its run', () => {
     expect(listings('app/a')).toHaveLength(1);
     expect(calls('ecs', 'ListClusters')).toHaveLength(1);
     expect(calls('lambda')).toHaveLength(1);
+  }, 60_000);
+
+  it("settles another run's PENDING record on what ECR shows now, not on the preview's listing", async () => {
+    // Prepare: after the preview, a worker wrote ahead and deleted the kept v5, then stopped before settling
+    const s = await session();
+    await s.preview('app/a');
+    const v5 = emulator.images('app/a').find((i) => i.tags.includes('v5'))!.digest;
+    const audit = new AuditStore(db.doc, env.AUDIT_TABLE_NAME!);
+    await audit.record({
+      registryId: ACCOUNT,
+      region: REGION,
+      repository: 'app/a',
+      digest: v5,
+      evidence: 'steward-write-ahead',
+      status: 'PENDING',
+      at: new Date().toISOString(),
+      tags: ['v5'],
+      actor: { type: 'ecr-steward', runId: 'worker-1', rulePriority: 1, reasons: ['rule 1'] },
+    });
+    await emulator.handle('BatchDeleteImage', { repositoryName: 'app/a', imageIds: [{ imageDigest: v5 }] }, {
+      path: '/',
+      method: 'POST',
+      headers: {},
+      body: '',
+    } as never);
+
+    // Act
+    const { report, reused } = await s.enforce('app/a');
+
+    // Assess
+    expect(reused).toBe(true);
+    expect(report.expired).toBe(3);
+    expect(
+      await audit.get({ registryId: ACCOUNT, region: REGION, repository: 'app/a', digest: v5 }),
+    ).toMatchObject({ status: 'DELETED', evidence: expect.arrayContaining(['settled']) });
+    expect(listings('app/a')).toHaveLength(1);
   }, 60_000);
 
   it('reads the listing and the in-use sources again past the window: an image in use since is kept', async () => {
