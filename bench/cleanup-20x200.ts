@@ -61,7 +61,7 @@ function cdkOut(): string {
   return assembly;
 }
 
-const repositoryName = (set: string, i: number) => `bench/${set}-${String(i).padStart(2, '0')}`;
+export const repositoryName = (set: string, i: number) => `bench/${set}-${String(i).padStart(2, '0')}`;
 
 /** Fills the 20 repositories of one run (events off: images that were there before ECR Steward). */
 function seed(cloud: LocalCloud, set: string): string[] {
@@ -100,7 +100,7 @@ function seed(cloud: LocalCloud, set: string): string[] {
   return names;
 }
 
-interface CloudState {
+export interface CloudState {
   readonly cloud: LocalCloud;
   readonly faults: FaultInjector;
   readonly config: StewardConfig;
@@ -112,7 +112,7 @@ interface CloudState {
   readonly clients: ReturnType<typeof localClients>;
 }
 
-async function startCloud(name: string, runs: number): Promise<CloudState> {
+export async function startCloud(name: string, runs: number): Promise<CloudState> {
   const out = cdkOut();
   const faults = new FaultInjector().set('*', { latencyMs: LATENCY_MS });
   const logDir = path.join(OUT, `bench-${name}-logs`);
@@ -126,7 +126,7 @@ async function startCloud(name: string, runs: number): Promise<CloudState> {
   return { cloud, faults, config, env, sets, clients: localClients(cloud) };
 }
 
-async function stopCloud(state: CloudState): Promise<void> {
+export async function stopCloud(state: CloudState): Promise<void> {
   for (const client of Object.values(state.clients)) client.destroy();
   await state.cloud.close();
 }
@@ -153,7 +153,7 @@ export function byService(requests: Readonly<Record<string, number>>): Record<st
   return out;
 }
 /** `ecr 100 (DescribeImages 20, BatchDeleteImage 40, …); dynamodb …`, largest first. */
-function breakdown(requests: Readonly<Record<string, number>>): string {
+export function breakdown(requests: Readonly<Record<string, number>>): string {
   const services = Object.entries(byService(requests)).sort(([, a], [, b]) => b - a);
   return services
     .map(([s, total]) => {
@@ -192,7 +192,7 @@ function localClients(cloud: LocalCloud) {
 }
 
 /** Throws unless every repository of the set holds exactly what the policy keeps. */
-function checkCleaned(cloud: LocalCloud, names: readonly string[], what: string): void {
+export function checkCleaned(cloud: LocalCloud, names: readonly string[], what: string): void {
   const kept = KEEP_TAGGED;
   const wrong = names.filter((n) => cloud.ecr.imageCount(n) !== kept);
   if (wrong.length > 0)
