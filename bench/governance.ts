@@ -14,7 +14,9 @@ import { documentClient } from '../functions/shared/audit/store.js';
 import { validateConfig } from '../functions/shared/config/load.js';
 import { CLIENT_DEFAULTS, DYNAMODB_CLIENT_DEFAULTS } from '../functions/shared/runtime/clients.js';
 import { StewardPorts } from '../functions/shared/runtime/ports.js';
+import { type DynamoProxy, startDynamoProxy } from '../local/dynamo-proxy.js';
 import { EcrEmulator, ociImageManifest } from '../local/ecr-emulator.js';
+import { FaultInjector } from '../local/faults.js';
 import { type LocalServer, startLocalServer } from '../local/server.js';
 import { createHoldsTable, createStewardTables } from '../test/support/dynamo.js';
 import { defineBenchmark, type Figure } from './harness.js';
@@ -30,10 +32,11 @@ import { defineBenchmark, type Figure } from './harness.js';
  * due run (safeDelete: PENDING, BatchDeleteImage, DELETED), so it costs what that run costs per image, and
  * timing it too would add about a minute to `npm run bench`.
  * The real cleanupRepository runs over the real wiring (cleanupPorts over StewardPorts: EcrRegistry,
- * AuditStore, breaker, snapshots, counters, holds). ECR is the emulator over HTTP; DynamoDB is dynalite, in a
- * process of its own (bench/dynalite-process.mjs), with the stack's tables and indexes. Every request is
- * counted where it arrives (the local server's log, dynalite's HTTP server), retries included. SNS is a
- * stand-in that keeps what was published.
+ * AuditStore, breaker, snapshots, counters, holds). ECR is the emulator over HTTP; DynamoDB is dynalite in a
+ * process of its own (bench/dynalite-process.mjs), with the stack's tables and indexes, behind the local proxy
+ * (local/dynamo-proxy.ts: it runs TransactWriteItems, which dynalite lacks). Every request is counted where it
+ * arrives (the local server's log, the DynamoDB proxy), retries included. SNS is a stand-in that keeps what
+ * was published.
  */
 
 const KEEP = 100;
@@ -103,8 +106,17 @@ interface Phase {
 interface State {
   readonly ecr: EcrEmulator;
   readonly server: LocalServer;
-  /** dynalite's process: it counts the DynamoDB requests (see dynamoCounts). */
+  /** dynalite's process. */
   readonly dynalite: ChildProcess;
+  /**
+   * The local DynamoDB proxy in front of it (it runs TransactWriteItems, which dynalite lacks); its injector,
+   * with no fault set, counts the requests the bench's clients make (see dynamoCounts).
+   */
+  readonly proxy: {
+    readonly dynamo: DynamoProxy;
+    readonly counter: FaultInjector;
+    last: Record<string, number>;
+  };
   /** One factory per repository, each over its own empty tables, so neither run reads the other's records. */
   readonly ports: { readonly archive: StewardPorts; readonly delete: StewardPorts };
   readonly clients: { ecr: ECRClient; ecs: ECSClient; lambda: LambdaClient; ddb: DynamoDBClient };
@@ -156,11 +168,20 @@ function reply<T>(child: ChildProcess, key: string): Promise<T> {
   });
 }
 
-/** DynamoDB requests by operation since the last call (dynalite's process counts them as they arrive). */
-async function dynamoCounts(child: ChildProcess): Promise<Record<string, number>> {
-  const answer = reply<{ counts: Record<string, number> }>(child, 'counts');
-  child.send('counts');
-  return (await answer).counts;
+/** DynamoDB requests by operation since the last call (the proxy counts them as they arrive). */
+async function dynamoCounts(proxy: State['proxy']): Promise<Record<string, number>> {
+  const total = Object.fromEntries(
+    Object.entries(proxy.counter.snapshot())
+      .filter(([op]) => op.startsWith('dynamodb:'))
+      .map(([op, c]) => [op.slice('dynamodb:'.length), c.requests]),
+  );
+  const since = Object.fromEntries(
+    Object.entries(total)
+      .map(([op, n]) => [op, n - (proxy.last[op] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
+  proxy.last = total;
+  return since;
 }
 
 /** Runs `work` with the clock at `now`, counting what reached ECR, DynamoDB and SNS meanwhile. */
@@ -171,7 +192,7 @@ async function phase(
 ): Promise<Phase> {
   state.clock.now = now;
   state.wire.clear();
-  await dynamoCounts(state.dynalite);
+  await dynamoCounts(state.proxy);
   const publishedBefore = state.published.length;
   const start = process.hrtime.bigint();
   const report = await work();
@@ -180,7 +201,7 @@ async function phase(
     wallMs,
     ecr: sorted(state.wire),
     dynamo: Object.fromEntries(
-      Object.entries(await dynamoCounts(state.dynalite)).sort(([a], [b]) => a.localeCompare(b)),
+      Object.entries(await dynamoCounts(state.proxy)).sort(([a], [b]) => a.localeCompare(b)),
     ),
     publishes: state.published.length - publishedBefore,
     report,
@@ -354,10 +375,12 @@ export default defineBenchmark<State>({
     const port = await reply<{ port: number }>(db, 'port');
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const local = { ...CLIENT_DEFAULTS, region: REGION, endpoint: server.url, credentials };
+    const counter = new FaultInjector();
+    const dynamo = await startDynamoProxy({ target: `http://127.0.0.1:${port.port}`, faults: counter });
     const ddb = new DynamoDBClient({
       ...DYNAMODB_CLIENT_DEFAULTS,
       region: REGION,
-      endpoint: `http://127.0.0.1:${port.port}`,
+      endpoint: dynamo.url,
       credentials,
     });
     const clients = {
@@ -385,7 +408,8 @@ export default defineBenchmark<State>({
       });
     };
     const ports = { archive: await factory('bench-archive'), delete: await factory('bench-delete') };
-    return { ecr, server, dynalite: db, ports, clients, wire, published, clock, doc };
+    const proxy = { dynamo, counter, last: {} };
+    return { ecr, server, dynalite: db, proxy, ports, clients, wire, published, clock, doc };
   },
   async run(state): Promise<Result> {
     const t0 = Date.now();
@@ -467,6 +491,7 @@ export default defineBenchmark<State>({
     state.clients.lambda.destroy();
     state.clients.ddb.destroy();
     await state.server.close();
+    await state.proxy.dynamo.close();
     state.dynalite.disconnect();
   },
 });
