@@ -10,6 +10,7 @@ import { type ApprovalPorts, openRequest } from '../approvals/lifecycle.js';
 import type { DeletionRequestRecord, Requester } from '../approvals/model.js';
 import { matchingPattern, sameParty } from '../approvals/principals.js';
 import {
+  type AuditRecord,
   type AuditStatus,
   type DeleteSignal,
   type KeptManifest,
@@ -474,6 +475,13 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
             'no longer planned (re-tagged, pulled, or the policy changed)',
         });
   const openByDigest = new Map(open.map((r) => [r.digest, r]));
+  // The open records as the store returns them are whole audit records: the write-ahead merges on them.
+  const knownOf = (digest: string): AuditRecord | undefined => {
+    const r = openByDigest.get(digest) as Partial<AuditRecord> | undefined;
+    return r && typeof r.version === 'number' && typeof r.pk === 'string' && r.dryRun === false
+      ? (r as AuditRecord)
+      : undefined;
+  };
   await recordBatch(
     ports.audit,
     base.cancelled.map(({ digest, reason }) => {
@@ -510,6 +518,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
         sizeBytes: c.sizeBytes,
         purgeAt,
         seen: c,
+        known: knownOf(c.digest),
         signal: (status, extra) => signal(c, status, extra),
       })),
       {
@@ -569,6 +578,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       digest: c.digest,
       sizeBytes: c.sizeBytes,
       seen: c,
+      known: knownOf(c.digest),
       signal: (status, extra) =>
         signal(c, status, { ...(status === 'PENDING' ? { manifest: manifestOf(c.digest) } : {}), ...extra }),
     })),

@@ -125,6 +125,12 @@ export interface DeleteItem {
   readonly sizeBytes: number;
   /** What the plan saw of it; with `reverify`, the image is deleted only while ECR still shows exactly this. */
   readonly seen?: SeenImage | undefined;
+  /**
+   * The image's audit record as the caller last read or wrote it (an open notice): the write-ahead merges on
+   * it instead of assuming none, so a noticed image costs no refused transaction. A stale one is only refused
+   * (its version moved) and merged again on the record the refusal returns.
+   */
+  readonly known?: AuditRecord | undefined;
   /** Builds the audit signal for a status; the caller knows the actor, rule and reasons. */
   readonly signal: (
     status: 'PENDING' | 'ARCHIVED' | 'DELETED' | 'FAILED',
@@ -200,6 +206,7 @@ export async function safeDelete(
     const written = await recordBatch(
       ports.audit,
       batch.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead' })),
+      batch.map((item) => item.known),
     );
     await ports.checkpoint?.('after-write-ahead', repository);
     const outcome = await ports.registry.deleteImages(
@@ -334,6 +341,7 @@ export async function safeArchive(
     const written = await recordBatch(
       ports.audit,
       batch.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead', intent: 'archive' })),
+      batch.map((item) => item.known),
     );
     await ports.checkpoint?.('after-write-ahead', repository);
     const outcome = await ports.registry.archiveImages(
