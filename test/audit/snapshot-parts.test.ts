@@ -1,7 +1,7 @@
 /**
  * SnapshotStore's layout for small repositories (functions/shared/audit/reconcile.ts): up to 1,000 images (and
- * 250 KB) the snapshot is one part, so a run reads and writes a handful of items instead of one per digest
- * prefix; a save after a load reuses the META it read. Larger snapshots keep 256 parts (reconcile.test.ts).
+ * 250 KB) the snapshot is META itself, read in one call and written only when it changed; a save after a load
+ * reuses the META it read. Larger snapshots keep 256 parts (reconcile.test.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SnapshotEntry, SnapshotStore } from '../../functions/shared/audit/reconcile.js';
@@ -48,25 +48,29 @@ function journaled(): { store: SnapshotStore; calls: string[] } {
 }
 
 describe('SnapshotStore, small repositories', () => {
-  it('keeps 200 images in one part and a save after a load reads no META', async () => {
+  it('keeps 200 images in META, reads them in one call and writes them only when they changed', async () => {
     // Prepare
     const { store, calls } = journaled();
     await store.save(ref, { at: '2026-06-01T00:00:00.000Z', entries: entries(200) });
     const first = calls.splice(0);
 
-    // Act: the next run loads, then saves with one image retagged
+    // Act: the next run loads and saves the same images; the one after loads, then saves one image retagged
     const loaded = await store.load(ref);
+    await store.save(ref, { at: '2026-06-02T00:00:00.000Z', entries: entries(200) });
+    const unchanged = calls.splice(0);
+    const next = new SnapshotStore(db.doc, tables.state);
+    await next.load(ref);
     const changed = entries(200).map((e, i) => (i === 0 ? { ...e, tags: ['retagged'] } : e));
-    await store.save(ref, { at: '2026-06-02T00:00:00.000Z', entries: changed });
+    await next.save(ref, { at: '2026-06-03T00:00:00.000Z', entries: changed });
 
     // Assess
-    expect(first).toEqual(['BatchGetCommand', 'PutCommand PART#*', 'PutCommand META']);
-    expect(loaded?.entries).toEqual(entries(200));
-    expect(calls).toEqual(['BatchGetCommand', 'BatchGetCommand', 'PutCommand PART#*', 'PutCommand META']);
+    expect(first).toEqual(['BatchGetCommand', 'PutCommand META']);
+    expect(loaded).toEqual({ at: '2026-06-01T00:00:00.000Z', entries: entries(200) });
+    expect(unchanged).toEqual(['BatchGetCommand']);
     expect((await new SnapshotStore(db.doc, tables.state).load(ref))?.entries).toEqual(changed);
   });
 
-  it('loads a snapshot a previous run split into 256 parts and replaces it with one part', async () => {
+  it('loads a snapshot a previous run split into 256 parts and replaces it with one kept in META', async () => {
     // Prepare: 2,000 images are written in parts; the repository then shrinks to 300
     const { store } = journaled();
     await store.save(ref, { at: '2026-06-01T00:00:00.000Z', entries: entries(2_000) });
@@ -81,6 +85,7 @@ describe('SnapshotStore, small repositories', () => {
     expect(before?.entries).toHaveLength(2_000);
     expect(after?.entries).toEqual(entries(300));
     const meta = (await db.scan(tables.state)).find((i) => i.sk === 'META');
-    expect(Object.keys(meta?.parts as object)).toEqual(['*']);
+    expect(meta).toMatchObject({ parts: {}, count: 300 });
+    expect(meta?.entries).toHaveLength(300);
   });
 });

@@ -144,10 +144,10 @@ export async function reconcileRepository(
 }
 
 /**
- * Snapshots in the state table. A small repository's snapshot is one part (one item, rewritten when anything
- * changed); a larger one is split into up to 256 parts by the digest's first two hex characters, so a
- * 100,000-image repository fits DynamoDB's item size and a run rewrites only the parts that changed. META
- * names the parts it was written with, so either layout loads, whichever the previous run used.
+ * Snapshots in the state table. A small repository's snapshot (up to 1,000 images and 250 KB) is META itself:
+ * one item, read in one call and written only when it changed. A larger one is split into up to 256 parts by
+ * the digest's first two hex characters, so a 100,000-image repository fits DynamoDB's item size and a run
+ * rewrites only the parts that changed; META names them. Either layout loads, whichever the last run wrote.
  */
 /** One image in a snapshot part: digest, tags, pushedAt, sizeBytes (positional, to keep parts small). */
 type PartEntry = [string, readonly string[], number, number];
@@ -158,8 +158,11 @@ export class SnapshotStore {
     readonly tableName: string,
   ) {}
 
-  /** The part hashes of the snapshots this store loaded or saved, by pk: a save after a load reads no META. */
-  private readonly known = new Map<string, Record<string, string>>();
+  /**
+   * What META said of the snapshots this store loaded or saved, by pk (the part hashes, or the hash of the
+   * entries it holds itself): a save after a load reads no META.
+   */
+  private readonly known = new Map<string, { parts: Record<string, string>; inline?: string | undefined }>();
 
   private pk(ref: RepositoryRef): string {
     return `SNAP#${ref.registryId}#${ref.region}#${ref.repository}`;
@@ -170,7 +173,18 @@ export class SnapshotStore {
     const head = meta[0];
     if (!head) return undefined;
     const parts = (head.parts ?? {}) as Record<string, string>;
-    this.known.set(this.pk(ref), parts);
+    this.known.set(this.pk(ref), { parts, inline: head.inline as string | undefined });
+    // A small repository's snapshot is META itself: one read.
+    if (Array.isArray(head.entries))
+      return {
+        at: String(head.at),
+        entries: (head.entries as PartEntry[]).map(([digest, tags, pushedAt, sizeBytes]) => ({
+          digest,
+          tags,
+          pushedAt,
+          sizeBytes,
+        })),
+      };
     const keys = Object.keys(parts).map((p) => ({ pk: this.pk(ref), sk: `PART#${p}` }));
     const entries: SnapshotEntry[] = [];
     for (let i = 0; i < keys.length; i += 100) {
@@ -193,15 +207,37 @@ export class SnapshotStore {
     const sorted = [...snapshot.entries].sort((a, b) => (a.digest < b.digest ? -1 : 1));
     const single =
       sorted.length <= SINGLE_PART_MAX_IMAGES && JSON.stringify(sorted).length <= SINGLE_PART_MAX_BYTES;
+    const pk = this.pk(ref);
+    let previous = this.known.get(pk);
+    if (!previous) {
+      const [head] = await this.batchGet([{ pk, sk: 'META' }]);
+      previous = {
+        parts: (head?.parts ?? {}) as Record<string, string>,
+        inline: head?.inline as string | undefined,
+      };
+    }
+    if (single) {
+      // A small repository: the entries go in META itself, one item, written only when they changed (META's
+      // `at` is then when the snapshot last changed).
+      const entries: PartEntry[] = sorted.map((e) => [e.digest, e.tags, e.pushedAt, e.sizeBytes]);
+      const inline = createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
+      if (previous.inline === inline) return;
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, inline, entries },
+        }),
+      );
+      this.known.set(pk, { parts: {}, inline });
+      return;
+    }
     for (const e of sorted) {
-      const part = single ? SINGLE_PART : partOf(e.digest);
+      const part = partOf(e.digest);
       let entries = byPart.get(part);
       if (!entries) byPart.set(part, (entries = []));
       entries.push([e.digest, e.tags, e.pushedAt, e.sizeBytes]);
     }
-    const oldHashes =
-      this.known.get(this.pk(ref)) ??
-      (((await this.batchGet([{ pk: this.pk(ref), sk: 'META' }]))[0]?.parts ?? {}) as Record<string, string>);
+    const oldHashes = previous.parts;
     const hashes: Record<string, string> = {};
     const changed: [string, typeof byPart extends Map<string, infer V> ? V : never][] = [];
     for (const [part, entries] of byPart) {
@@ -220,7 +256,7 @@ export class SnapshotStore {
       ),
     );
     // Parts that became empty are dropped from META (stale part items are simply never read).
-    this.known.set(this.pk(ref), hashes);
+    this.known.set(pk, { parts: hashes });
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
@@ -253,9 +289,7 @@ export class SnapshotStore {
   }
 }
 
-/** The one part of a small repository's snapshot (no digest prefix is `*`). */
-const SINGLE_PART = '*';
-/** A snapshot up to this many images and bytes is one item (DynamoDB's limit is 400 KB an item). */
+/** A snapshot up to this many images and bytes is kept in META itself (DynamoDB's limit is 400 KB an item). */
 const SINGLE_PART_MAX_IMAGES = 1000;
 const SINGLE_PART_MAX_BYTES = 250_000;
 
