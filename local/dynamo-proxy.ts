@@ -12,8 +12,9 @@
  * - `onceBefore` hooks run first and may drop the request (the socket is destroyed without an answer).
  * Everything else is forwarded byte for byte and dynalite's answer is returned as is.
  *
- * Every item write (PutItem, UpdateItem, DeleteItem, BatchWriteItem) and every GetItem is made holding a
- * lock per item, so nothing lands between a transaction's writes and its rollback. dynalite has no
+ * Every item write (PutItem, UpdateItem, DeleteItem, BatchWriteItem) and every item read (GetItem,
+ * BatchGetItem) is made holding a lock per item, so nothing lands, and nothing is read, between a
+ * transaction's writes and its rollback. dynalite has no
  * TransactWriteItems: the proxy runs it (local/dynamo-transactions.ts), all or nothing, with DynamoDB's
  * validation, CancellationReasons and ClientRequestToken. Every DynamoDB client of the local cloud and of the
  * tests reaches dynalite through this proxy (local/cloud.ts, test/support/dynamo.ts), so transactions work
@@ -191,17 +192,18 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
   }
 
   /**
-   * The items a single-item operation (or a BatchWriteItem) touches: every write is made holding its items'
-   * locks, so it never lands between a transaction's writes and its rollback, and a consistent GetItem never
-   * reads a write a transaction is about to undo. Reads of several items (BatchGetItem, Query, Scan) are read
-   * committed, as DynamoDB's are, and take no lock.
+   * The items an item operation (or a batch of them) touches: every write is made holding its items' locks, so
+   * it never lands between a transaction's writes and its rollback, and a GetItem or BatchGetItem never reads a
+   * write a transaction is about to undo (DynamoDB's item reads never see a transaction's writes before it
+   * commits). Query and Scan take no lock: a transaction's writes may show there as they land (the local
+   * proxy's approximation of read committed).
    */
   async function lockedItems(op: string, input: unknown, auth: string | undefined): Promise<LockedItem[]> {
     const touched = itemsOf(op, input);
     return Promise.all(
       touched.map(async ({ table, item }) => {
         const key = await keyOf(table, item, auth);
-        const stream = op === 'GetItem' ? undefined : opts.streams?.get(table);
+        const stream = READS.has(op) ? undefined : opts.streams?.get(table);
         return { table, key, lockKey: lockKey(table, key), stream };
       }),
     );
@@ -394,6 +396,9 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
   };
 }
 
+/** The item reads that take their items' locks (so they never see a write a transaction is about to undo). */
+const READS = new Set(['GetItem', 'BatchGetItem']);
+
 /** One item an operation touches, the key its lock is taken by, and its table's stream (writes only). */
 interface LockedItem {
   readonly table: string;
@@ -426,6 +431,12 @@ function itemsOf(op: string, input: unknown): { table: string; item: AttributeMa
     case 'UpdateItem':
     case 'DeleteItem':
       add(i.TableName, i.Key);
+      break;
+    case 'BatchGetItem':
+      for (const [table, request] of Object.entries((i.RequestItems ?? {}) as Record<string, unknown>)) {
+        const keys = (request as { Keys?: unknown } | undefined)?.Keys;
+        if (Array.isArray(keys)) for (const key of keys) add(table, key);
+      }
       break;
     case 'BatchWriteItem':
       for (const [table, requests] of Object.entries((i.RequestItems ?? {}) as Record<string, unknown>))
