@@ -13,6 +13,7 @@ import os from 'node:os';
 import * as path from 'node:path';
 import apiCalls from './api-calls.js';
 import cleanup20x200, { cleanup20x200Cloud } from './cleanup-20x200.js';
+import cleanup20x200Cli from './cleanup-20x200-cli.js';
 import cliStart from './cli-start.js';
 import governance from './governance.js';
 import { type Benchmark, calibrate, formatMeasurement, measure } from './harness.js';
@@ -41,6 +42,7 @@ const BENCHMARKS: readonly Benchmark<never>[] = [
   apiCalls,
   cleanup20x200,
   cleanup20x200Cloud,
+  cleanup20x200Cli,
   governance,
   localLatency,
   report,
