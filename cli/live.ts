@@ -81,6 +81,11 @@ function remembering(registry: RegistryPort, reads: PreviewReads): RegistryPort 
  * image that changed since the preview is left alone. Past the window, the snapshot and the listings are read
  * again, as a fresh run would.
  *
+ * What this trades: within the window, a workload started after the snapshot on an image the plan expires, by a
+ * tag or digest the image already had, is not seen until the next run (the snapshot is up to the window old when
+ * the run deletes, where two reads made it seconds old). A worker's snapshot ages the same way over its own run;
+ * a re-tag, a push or a pull since the preview is caught by the re-verification.
+ *
  * Same core, adapters, engine and wiring as the worker (cleanupPorts): a read-only preview records nothing; an
  * enforcing run writes the same audit records, reconciles the repository as the worker does (settling PENDING
  * records a crash left, recording digests that vanished) and respects the same breaker.
