@@ -7,8 +7,8 @@
  * between preview and run are driven through the same LiveSession in this process.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { shareBudget } from '../../cli/commands/run.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runCommand, shareBudget } from '../../cli/commands/run.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
 import { validateConfig } from '../../functions/shared/config/load.js';
 import { EcrEmulator, ociImageManifest } from '../../local/ecr-emulator.js';
@@ -16,6 +16,18 @@ import { type LocalServer, ServiceError, type ServiceHandler, startLocalServer }
 import { EcsService, LambdaService } from '../../local/services.js';
 import { createHoldsTable, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
 import { removeTempFiles, runCli, tempFiles } from './run-cli.js';
+
+/** The confirmation prompt, answered by the test: what was asked, and what to answer. */
+const prompt = vi.hoisted(() => ({ asked: [] as string[], answer: '' }));
+vi.mock('node:readline/promises', () => ({
+  createInterface: () => ({
+    question: async (text: string) => {
+      prompt.asked.push(text);
+      return prompt.answer;
+    },
+    close: () => undefined,
+  }),
+}));
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -327,6 +339,61 @@ describe('LiveSession: a preview reused by its run', () => {
     expect(tagsOf('app/c')).toEqual(['v1', 'v4', 'v5']);
     expect(listings('app/c')).toHaveLength(2);
     expect(calls('ecs', 'ListClusters')).toHaveLength(2);
+  }, 60_000);
+});
+
+describe('ecr-steward run: the confirmation in a terminal', () => {
+  /** runCommand in this process, as in a terminal; what it printed, and its exit (0 when it returned). */
+  async function inTerminal(answer: string, ...repository: string[]) {
+    Object.assign(process.env, env);
+    prompt.asked = [];
+    prompt.answer = answer;
+    const tty = Object.getOwnPropertyDescriptor(process.stdin, 'isTTY');
+    Object.defineProperty(process.stdin, 'isTTY', { value: true, configurable: true });
+    let printed = '';
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed += String(chunk);
+      return true;
+    });
+    try {
+      await runCommand({ repository, concurrency: '4', enforce: true });
+      return { printed, exit: 0 };
+    } catch (e) {
+      return { printed, exit: (e as { exitCode?: number }).exitCode ?? -1 };
+    } finally {
+      write.mockRestore();
+      if (tty) Object.defineProperty(process.stdin, 'isTTY', tty);
+      else delete (process.stdin as { isTTY?: boolean }).isTTY;
+    }
+  }
+
+  it('asks for the repository name for one repository, as it always did', async () => {
+    const { exit } = await inTerminal('app/a', 'app/a');
+
+    expect(prompt.asked).toEqual(['Delete 3 image(s) in app/a? Type the repository name to confirm: ']);
+    expect(exit).toBe(0);
+    expect(tagsOf('app/a')).toEqual(['v4', 'v5']);
+  }, 60_000);
+
+  it('asks for the number of images for several repositories and deletes nothing on another answer', async () => {
+    const { exit, printed } = await inTerminal('app/a', 'app/a', 'app/b');
+
+    expect(prompt.asked).toEqual([
+      'Delete 6 image(s) in 2 repositories? Type 6 (the number of images) to confirm: ',
+    ]);
+    expect(exit).toBe(1);
+    expect(printed).toContain('not confirmed: nothing deleted\n');
+    expect(calls('ecr', 'BatchDeleteImage')).toHaveLength(0);
+    for (const repository of MANAGED) expect(tagsOf(repository)).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
+  }, 60_000);
+
+  it('deletes in every repository once the number is typed', async () => {
+    const { exit } = await inTerminal('6', 'app/a', 'app/b');
+
+    expect(exit).toBe(0);
+    expect(tagsOf('app/a')).toEqual(['v4', 'v5']);
+    expect(tagsOf('app/b')).toEqual(['v4', 'v5']);
+    expect(tagsOf('app/c')).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
   }, 60_000);
 });
 
