@@ -49,8 +49,9 @@ function journaled(): { store: SnapshotStore; calls: string[] } {
 
 describe('SnapshotStore, small repositories', () => {
   it('keeps 200 images in META, reads them in one call and writes them only when they changed', async () => {
-    // Prepare
+    // Prepare: a first run finds no snapshot, then saves one
     const { store, calls } = journaled();
+    await store.load(ref);
     await store.save(ref, { at: '2026-06-01T00:00:00.000Z', entries: entries(200) });
     const first = calls.splice(0);
 

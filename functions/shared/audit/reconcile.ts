@@ -171,7 +171,11 @@ export class SnapshotStore {
   async load(ref: RepositoryRef): Promise<Snapshot | undefined> {
     const meta = await this.batchGet([{ pk: this.pk(ref), sk: 'META' }]);
     const head = meta[0];
-    if (!head) return undefined;
+    if (!head) {
+      // None yet: the save that follows needs no read to know it.
+      this.known.set(this.pk(ref), { parts: {} });
+      return undefined;
+    }
     const parts = (head.parts ?? {}) as Record<string, string>;
     this.known.set(this.pk(ref), { parts, inline: head.inline as string | undefined });
     // A small repository's snapshot is META itself: one read.
