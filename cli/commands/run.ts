@@ -10,7 +10,7 @@ import { CliError, EXIT, ExitWith } from '../util.js';
 
 export interface RunOptions extends LiveOptions {
   /** Repeatable: every name given. */
-  readonly repository: readonly string[];
+  readonly repository?: readonly string[] | undefined;
   readonly all?: boolean;
   readonly concurrency: string;
   readonly holdsTable?: string;
@@ -45,7 +45,7 @@ export function shareBudget(needs: readonly number[], maxDeletesPerRun: number):
  * within the reuse window, the deletion path then re-verifying each batch by digest (see LiveSession).
  */
 export async function runCommand(opts: RunOptions) {
-  const names = [...new Set(opts.repository)];
+  const names = [...new Set(opts.repository ?? [])];
   if (opts.all && names.length > 0) throw new CliError('run takes --repository or --all, not both');
   if (!opts.all && names.length === 0)
     throw new CliError('run needs --repository <name> (repeatable) or --all');

@@ -18,8 +18,7 @@ export function registerRun(program: Command): void {
     .option(
       '--repository <name>',
       'repository name (repeat for more)',
-      (name: string, names: string[]) => [...names, name],
-      [] as string[],
+      (name: string, names: string[] | undefined) => [...(names ?? []), name],
     )
     .option('--all', 'every repository the config manages (listed from the registry)')
     .option(
