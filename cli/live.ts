@@ -1,9 +1,4 @@
-import {
-  type CleanupPorts,
-  type CleanupReport,
-  cleanupRepository,
-  type RegistryPort,
-} from '../functions/cleanup/core.js';
+import { type CleanupReport, cleanupRepository, type RegistryPort } from '../functions/cleanup/core.js';
 import { cleanupPorts } from '../functions/cleanup/run.js';
 import type { CallCounter, RepositoryInfo } from '../functions/shared/adapters/ecr.js';
 import type { ImageReference } from '../functions/shared/adapters/in-use.js';
@@ -23,8 +18,8 @@ import {
 } from './aws.js';
 
 /**
- * How long a preview's reads (the repository's listing, policy and indexes, and the run's in-use snapshot) are
- * reused by the run it previewed. Confirmed later than this, the run reads everything again.
+ * How long the run's in-use snapshot, taken before the previews, is reused by the runs they preview. Confirmed
+ * later than this, the sources are read again.
  */
 export const PREVIEW_REUSE_MS = 5 * 60_000;
 
@@ -36,16 +31,19 @@ export interface LiveSessionOptions extends LiveOptions {
   readonly clock?: (() => number) | undefined;
 }
 
-/** What a preview read of one repository, for the run that follows it. */
+/** Registry reads of one repository, by method and arguments. */
 interface PreviewReads {
-  readonly at: number;
   readonly memo: Map<string, Promise<unknown>>;
 }
 
 /**
- * A registry port that answers the plan's reads from `reads` (filling it on a miss): the preview fills it, and
- * a run confirmed within the window plans on exactly what the preview showed. Every other call goes through.
+ * What a run takes over from its preview: reads that cannot go stale in a way that matters. A repository's
+ * description (name, ARN, registry) and an index's children (a manifest's content is its digest). Never the
+ * listing, the lifecycle policy or the repository's tags: the run plans on those as they are when it runs.
  */
+const UNCHANGING = ['describeRepository#', 'indexChildren#'];
+
+/** A registry port that answers the plan's reads from `reads`, filling it on a miss; every other call goes through. */
 function remembering(registry: RegistryPort, reads: PreviewReads): RegistryPort {
   const memo =
     <A extends unknown[], R>(name: string, read: (...args: A) => Promise<R>) =>
@@ -74,17 +72,21 @@ function remembering(registry: RegistryPort, reads: PreviewReads): RegistryPort 
 }
 
 /**
- * One CLI run over one or more repositories, in one process: one set of clients and stores, one in-use snapshot
- * for the whole run (not one per repository, nor one for the preview and another for the run), and each
- * repository's preview reads reused by its run when confirmed within `PREVIEW_REUSE_MS`. A run on reused reads
- * re-verifies every delete batch by digest right before its write-ahead (the deletion path's `reverify`): an
- * image that changed since the preview is left alone. Past the window, the snapshot and the listings are read
- * again, as a fresh run would.
+ * One CLI run over one or more repositories, in one process: one set of clients and stores, and one in-use
+ * snapshot for the whole run, taken before the previews and shared by every preview and run (not one per
+ * repository, nor one for the preview and another for the run); read again only once older than
+ * `PREVIEW_REUSE_MS`. An unreadable source refuses the deletes of every repository of the run.
  *
- * What this trades: within the window, a workload started after the snapshot on an image the plan expires, by a
- * tag or digest the image already had, is not seen until the next run (the snapshot is up to the window old when
- * the run deletes, where two reads made it seconds old). A worker's snapshot ages the same way over its own run;
- * a re-tag, a push or a pull since the preview is caught by the re-verification.
+ * Each repository's run lists it again and plans on what it lists (as the worker does), taking over from the
+ * preview only what cannot go stale (UNCHANGING). Reusing the preview's listing was weighed and left: a plan is
+ * made on the whole repository (a count rule keeps the newest N of what is there), so an image deleted or
+ * re-tagged since the preview changes what other images the plan may delete; checking that exactly takes a listing
+ * again, and a listing (1,000 images a call) is cheaper than any check by digest (100 a call).
+ *
+ * What reusing the in-use snapshot trades: within the window, a workload started after the snapshot on an image
+ * the plan expires, by a tag or digest the image already had, is not seen until the next run (the snapshot is up
+ * to the window old when the run deletes, where a second read made it seconds old). A worker's snapshot ages the
+ * same way over its own run.
  *
  * Same core, adapters, engine and wiring as the worker (cleanupPorts): a read-only preview records nothing; an
  * enforcing run writes the same audit records, reconciles the repository as the worker does (settling PENDING
@@ -177,7 +179,7 @@ export class LiveSession {
     const chosen = await mapLimit(listed, concurrency, async (repository: RepositoryInfo) => {
       const tags = byTags ? await this.ports.registry.repositoryTags(repository.arn) : undefined;
       if (!selectionFor(this.config, repository.name, tags)) return undefined;
-      const reads = this.readsOf(repository.name, true);
+      const reads = this.readsOf(repository.name);
       reads.memo.set(`describeRepository#${JSON.stringify([repository.name])}`, Promise.resolve(repository));
       if (tags) reads.memo.set(`repositoryTags#${JSON.stringify([repository.arn])}`, Promise.resolve(tags));
       return repository.name;
@@ -185,10 +187,10 @@ export class LiveSession {
     return chosen.filter((n): n is string => n !== undefined).sort((a, b) => a.localeCompare(b));
   }
 
-  private readsOf(repository: string, fresh: boolean): PreviewReads {
+  private readsOf(repository: string): PreviewReads {
     const known = this.reads.get(repository);
-    if (known && !fresh) return known;
-    const reads = { at: this.clock(), memo: new Map<string, Promise<unknown>>() };
+    if (known) return known;
+    const reads = { memo: new Map<string, Promise<unknown>>() };
     this.reads.set(repository, reads);
     return reads;
   }
@@ -202,16 +204,14 @@ export class LiveSession {
       readonly budget: { remaining: number };
       readonly onDeleteBatch?: ((n: number) => void) | undefined;
     },
-  ): Promise<{ report: CleanupReport; reused: boolean }> {
-    const previewed = this.reads.get(repository);
-    // A preview starts from what `managedRepositories` kept; a run reuses its preview's reads while they are
-    // recent, and then re-verifies each batch before deleting from them.
-    const reused = !opts.readOnly && previewed !== undefined && this.clock() - previewed.at <= this.reuseMs;
+  ): Promise<{ report: CleanupReport }> {
+    const previewed = this.readsOf(repository);
+    // A preview starts from what `managedRepositories` kept; a run from what cannot have gone stale since.
     const reads = opts.readOnly
-      ? (previewed ?? this.readsOf(repository, true))
-      : reused
-        ? previewed!
-        : this.readsOf(repository, true);
+      ? previewed
+      : {
+          memo: new Map([...previewed.memo].filter(([key]) => UNCHANGING.some((u) => key.startsWith(u)))),
+        };
     const now = new Date();
     const runId = `cli-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
     const wired = cleanupPorts(this.ports, {
@@ -232,36 +232,14 @@ export class LiveSession {
         trigger: 'cli',
         budget: opts.budget,
         mode: opts.mode,
-        reverify: reused,
       },
       {
         ...wired,
         registry: remembering(wired.registry, reads),
         inUse: () => this.inUse(),
-        reconcile: wired.reconcile && reused ? this.reconcileFresh(wired.reconcile) : wired.reconcile,
       },
     );
-    return { report, reused };
-  }
-  /**
-   * Reconciliation on a reused listing: the digests of PENDING write-ahead records (another run's delete or
-   * archive, possibly made since the preview) are described afresh, so a record is settled on what ECR shows now,
-   * never FAILED from a listing that still showed an image deleted since.
-   */
-  private reconcileFresh(
-    reconcile: NonNullable<CleanupPorts['reconcile']>,
-  ): NonNullable<CleanupPorts['reconcile']> {
-    return async (repo, images, options) => {
-      const pending = await this.ports.audit.pending({
-        registryId: repo.registryId,
-        region: this.region,
-        repository: repo.name,
-      });
-      if (pending.length === 0) return reconcile(repo, images, options);
-      const digests = new Set(pending.map((r) => r.digest));
-      const now = await this.ports.registry.imagesByDigest(repo.name, [...digests]);
-      return reconcile(repo, [...images.filter((i) => !digests.has(i.digest)), ...now.values()], options);
-    };
+    return { report };
   }
 }
 

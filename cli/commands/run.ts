@@ -41,8 +41,8 @@ export function shareBudget(needs: readonly number[], maxDeletesPerRun: number):
  * only when the command runs.
  *
  * One process for every repository: the in-use snapshot is taken once, before the previews, and shared by
- * every repository's preview and run; each repository's preview reads are reused by its run when confirmed
- * within the reuse window, the deletion path then re-verifying each batch by digest (see LiveSession).
+ * every repository's preview and run while it is recent; each run lists its repository again and plans on it as
+ * it is (see LiveSession).
  */
 export async function runCommand(opts: RunOptions) {
   const names = [...new Set(opts.repository ?? [])];

@@ -6,8 +6,7 @@ export const RUN_MAX_CONCURRENCY = 16;
 
 /**
  * `ecr-steward run`: what the cleanup function would do to one or more repositories, now, with your
- * credentials, in one process (one in-use snapshot for the whole run; each preview reused by its run when
- * confirmed within five minutes).
+ * credentials, in one process (one in-use snapshot for the whole run, reused when confirmed within five minutes).
  */
 export function registerRun(program: Command): void {
   program
@@ -42,9 +41,9 @@ export function registerRun(program: Command): void {
     .addHelpText(
       'after',
       `
-Each repository is previewed (read-only) and its plan shown; confirmed, the cleanup runs on what the preview
-read when confirmed within 5 minutes (each delete batch is checked again by digest just before it is deleted:
-an image re-tagged, pushed again, pulled or gone since is left alone), or reads everything again when later.
+Each repository is previewed (read-only) and its plan shown; confirmed, each is listed again and cleaned as it is
+then, removing at most what its preview showed. The in-use sources (ECS, Lambda) are read once for the whole run,
+before the previews, and again only when the confirmation comes more than 5 minutes later.
 Exit 1 when any repository could not be cleaned or a delete failed.`,
     )
     .action(async (opts: RunOptions) => (await import('../commands/run.js')).runCommand(opts));

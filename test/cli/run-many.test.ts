@@ -1,10 +1,10 @@
 /**
  * `ecr-steward run` over many repositories in one process, against a real DynamoDB API (dynalite), the local
  * cloud's ECR emulator and its ECS and Lambda services, every request counted at the server: exact deletions per
- * repository, the in-use sources read once per run, each preview's listing reused by its run within the window
- * (and re-read past it), an image changed between preview and run left alone, and an unreadable in-use source
- * refusing every delete. The CLI itself runs as a person runs it (a child process); the window and the changes
- * between preview and run are driven through the same LiveSession in this process.
+ * repository, the in-use sources read once per run (and again past the reuse window), each run planned on the
+ * repository as it is when it runs (an image deleted since the preview keeps a count rule exact), and an
+ * unreadable in-use source refusing every delete. The CLI itself runs as a person runs it (a child process); the
+ * window and the changes between preview and run are driven through the same LiveSession in this process.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -88,6 +88,14 @@ const tagsOf = (repository: string) =>
     .images(repository)
     .map((i) => i.tags.join(','))
     .sort();
+/** A delete made outside ECR Steward (a person, another tool). */
+const deleteElsewhere = (repositoryName: string, imageDigest: string) =>
+  emulator.handle('BatchDeleteImage', { repositoryName, imageIds: [{ imageDigest }] }, {
+    path: '/',
+    method: 'POST',
+    headers: {},
+    body: '',
+  } as never);
 const uri = (repository: string, digest: string) =>
   `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${repository}@${digest}`;
 
@@ -148,7 +156,7 @@ beforeEach(async () => {
 const cli = (...args: string[]) => runCli(['run', ...args], { cwd, env });
 
 describe('ecr-steward run over many repositories', () => {
-  it('cleans every managed repository with --all, reading the in-use sources once and each repository once', async () => {
+  it('cleans every managed repository with --all, reading the in-use sources once per run', async () => {
     // Prepare: app/b's v1 runs in ECS
     const running = emulator.images('app/b').find((i) => i.tags.includes('v1'))!.digest;
     ecs.runService('prod', 'web', uri('app/b', running), running);
@@ -165,7 +173,9 @@ describe('ecr-steward run over many repositories', () => {
     expect(tagsOf('other/x')).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
     expect(calls('ecs', 'ListClusters')).toHaveLength(1);
     expect(calls('lambda')).toHaveLength(1);
-    for (const repository of MANAGED) expect(listings(repository)).toHaveLength(1);
+    // Each repository listed for its preview and again for its run; described once (from the registry's list).
+    for (const repository of MANAGED) expect(listings(repository)).toHaveLength(2);
+    expect(calls('ecr', 'DescribeRepositories')).toHaveLength(1);
     expect(listings('other/x')).toHaveLength(0);
     expect(
       calls('ecr', 'BatchDeleteImage')
@@ -235,7 +245,7 @@ describe('ecr-steward run over many repositories', () => {
   }, 60_000);
 });
 
-describe('LiveSession: a preview reused by its run', () => {
+describe('LiveSession: a run after its preview', () => {
   /** The CLI's session in this process, on the same endpoints, with a clock the test moves. */
   async function session() {
     Object.assign(process.env, env);
@@ -259,34 +269,29 @@ describe('LiveSession: a preview reused by its run', () => {
     };
   }
 
-  it('runs on the preview listing within the window and leaves alone an image re-tagged or pulled since', async () => {
-    // Prepare
+  it('plans the run on the repository as it is, with the in-use snapshot of the preview', async () => {
+    // Prepare: after the preview (v1, v2, v3 expire), v5 is deleted by someone else
     const s = await session();
     const previewed = await s.preview('app/a');
     expect(previewed.report.planned.expire).toBe(3);
-    const v1 = emulator.images('app/a').find((i) => i.tags.includes('v1'))!.digest;
-    const v2 = emulator.images('app/a').find((i) => i.tags.includes('v2'))!.digest;
-    emulator.putImage('app/a', { manifest: ociImageManifest('app/a-1'), tags: ['prod'] });
-    emulator.pullImage('app/a', 'v2');
+    const v5 = emulator.images('app/a').find((i) => i.tags.includes('v5'))!.digest;
+    await deleteElsewhere('app/a', v5);
     s.later(60_000);
 
     // Act
-    const { report, reused } = await s.enforce('app/a');
+    const { report } = await s.enforce('app/a');
 
-    // Assess: v3 alone went; one listing and one in-use read for preview and run
-    expect(reused).toBe(true);
+    // Assess: "keep the newest 2" of what is there keeps v3; one in-use read, one description, two listings
     expect(report.outcome).toBe('done');
-    expect(report.expired).toBe(1);
-    expect(tagsOf('app/a')).toEqual(['v1,prod', 'v2', 'v4', 'v5']);
-    const warning = report.warnings.find((w) => w.startsWith('2 image(s) changed since they were listed'));
-    expect(warning).toContain(`${v1} (tags changed since the plan (v1 → prod,v1))`);
-    expect(warning).toContain(`${v2} (pulled since the plan)`);
-    expect(listings('app/a')).toHaveLength(1);
+    expect(report.expired).toBe(2);
+    expect(tagsOf('app/a')).toEqual(['v3', 'v4']);
+    expect(listings('app/a')).toHaveLength(2);
+    expect(calls('ecr', 'DescribeRepositories')).toHaveLength(1);
     expect(calls('ecs', 'ListClusters')).toHaveLength(1);
     expect(calls('lambda')).toHaveLength(1);
   }, 60_000);
 
-  it("settles another run's PENDING record on what ECR shows now, not on the preview's listing", async () => {
+  it("settles another run's PENDING record on what ECR shows when the run starts", async () => {
     // Prepare: after the preview, a worker wrote ahead and deleted the kept v5, then stopped before settling
     const s = await session();
     await s.preview('app/a');
@@ -303,26 +308,20 @@ describe('LiveSession: a preview reused by its run', () => {
       tags: ['v5'],
       actor: { type: 'ecr-steward', runId: 'worker-1', rulePriority: 1, reasons: ['rule 1'] },
     });
-    await emulator.handle('BatchDeleteImage', { repositoryName: 'app/a', imageIds: [{ imageDigest: v5 }] }, {
-      path: '/',
-      method: 'POST',
-      headers: {},
-      body: '',
-    } as never);
+    await deleteElsewhere('app/a', v5);
 
     // Act
-    const { report, reused } = await s.enforce('app/a');
+    const { report } = await s.enforce('app/a');
 
     // Assess
-    expect(reused).toBe(true);
-    expect(report.expired).toBe(3);
+    expect(report.expired).toBe(2);
     expect(
       await audit.get({ registryId: ACCOUNT, region: REGION, repository: 'app/a', digest: v5 }),
     ).toMatchObject({ status: 'DELETED', evidence: expect.arrayContaining(['settled']) });
-    expect(listings('app/a')).toHaveLength(1);
+    expect(listings('app/a')).toHaveLength(2);
   }, 60_000);
 
-  it('reads the listing and the in-use sources again past the window: an image in use since is kept', async () => {
+  it('reads the in-use sources again past the window: an image in use since is kept', async () => {
     // Prepare
     const s = await session();
     await s.preview('app/c');
@@ -331,10 +330,9 @@ describe('LiveSession: a preview reused by its run', () => {
     s.later(5 * 60_000 + 1);
 
     // Act
-    const { report, reused } = await s.enforce('app/c');
+    const { report } = await s.enforce('app/c');
 
     // Assess
-    expect(reused).toBe(false);
     expect(report.expired).toBe(2);
     expect(tagsOf('app/c')).toEqual(['v1', 'v4', 'v5']);
     expect(listings('app/c')).toHaveLength(2);
