@@ -67,7 +67,6 @@ function remembering(registry: RegistryPort, reads: PreviewReads): RegistryPort 
     archiveImages: (r, d) => registry.archiveImages(r, d),
     manifests: registry.manifests ? (r, d) => registry.manifests!(r, d) : undefined,
     replicas: registry.replicas ? (r, d) => registry.replicas!(r, d) : undefined,
-    imagesByDigest: registry.imagesByDigest ? (r, d) => registry.imagesByDigest!(r, d) : undefined,
   };
 }
 

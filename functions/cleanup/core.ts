@@ -42,8 +42,6 @@ export interface RegistryPort {
     digests: readonly string[],
   ): Promise<ReadonlyMap<string, { mediaType: string; body: string }>>;
   archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
-  /** These images as ECR shows them now, by digest (`CleanupRequest.reverify`). @default not read */
-  imagesByDigest?(repository: string, digests: readonly string[]): Promise<ReadonlyMap<string, Image>>;
   /** Backup: the destinations holding a complete replica of each digest. @default not read */
   replicas?(repository: string, digests: readonly string[]): Promise<ReadonlyMap<string, readonly Replica[]>>;
 }
@@ -134,11 +132,6 @@ export interface CleanupRequest {
   readonly budget: { remaining: number };
   /** Overrides the config's mode (the CLI's `--enforce`). */
   readonly mode?: 'dry-run' | 'enforce' | undefined;
-  /**
-   * The registry port serves a listing older than the run (the CLI's confirmed preview): every delete batch is
-   * re-verified by digest before its write-ahead (DeletionRequest.reverify). @default false
-   */
-  readonly reverify?: boolean | undefined;
 }
 
 export type CleanupOutcome =
@@ -374,7 +367,6 @@ export async function cleanupRepository(
       governance: governed ? governance : undefined,
       open,
       wholeRepository: true,
-      reverify: req.reverify,
       approval: {
         required: governance.approval.required,
         expiresAfterHours: governance.approval.expiresAfterHours,
@@ -436,13 +428,6 @@ export async function cleanupRepository(
     ports,
   );
   const deferred = (result.kept.bounds ?? 0) + result.notAttempted;
-  if (result.changed && result.changed.length > 0)
-    base.warnings.push(
-      `${result.changed.length} image(s) changed since they were listed and were left for the next run: ${result.changed
-        .slice(0, 5)
-        .map((c) => `${c.digest} (${c.reason})`)
-        .join('; ')}${result.changed.length > 5 ? '; …' : ''}`,
-    );
   if ((result.kept.bounds ?? 0) > 0)
     base.warnings.push(`${result.kept.bounds} planned deletions exceed the bounds and wait for the next run`);
   // The plan protects what the guard checks, so the guard keeping more means they disagree: say so. A notice
@@ -525,7 +510,6 @@ export async function cleanupRepository(
         governance,
         open,
         candidates,
-        reverify: req.reverify,
       },
       ports,
     );

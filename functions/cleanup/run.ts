@@ -41,7 +41,6 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
         manifests: (r, d) => ports.registry.manifests(r, d),
         archiveImages: (r, d) => ports.registry.archiveImages(r, d),
         replicas: (r, d) => ports.registry.replicas(r, d),
-        imagesByDigest: (r, d) => ports.registry.imagesByDigest(r, d),
         deleteImages: async (r, d) => {
           const out = await ports.registry.deleteImages(r, d);
           wiring.onDeleteBatch?.(d.length);

@@ -206,16 +206,8 @@ export class EcrRegistry {
    * missing, so a batch that fails is asked again one digest at a time.
    */
   async existingDigests(repositoryName: string, digests: readonly string[]): Promise<Set<string>> {
-    return new Set((await this.imagesByDigest(repositoryName, digests)).keys());
-  }
-
-  /**
-   * These images as ECR shows them now (tags, times, storage class), in any storage class; a digest that is
-   * gone is absent. DescribeImages by digest, 100 ids a call, as `existingDigests`.
-   */
-  async imagesByDigest(repositoryName: string, digests: readonly string[]): Promise<Map<string, Image>> {
     const wanted = new Set(digests);
-    const found = new Map<string, Image>();
+    const found = new Set<string>();
     const describe = async (batch: readonly string[]): Promise<boolean> => {
       this.calls.add('DescribeImages');
       try {
@@ -227,8 +219,7 @@ export class EcrRegistry {
           }),
         );
         for (const detail of out.imageDetails ?? [])
-          if (detail.imageDigest && wanted.has(detail.imageDigest))
-            found.set(detail.imageDigest, fromDetail(detail));
+          if (detail.imageDigest && wanted.has(detail.imageDigest)) found.add(detail.imageDigest);
         return true;
       } catch (e) {
         if ((e as Error).name === 'ImageNotFoundException') return false;

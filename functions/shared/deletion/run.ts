@@ -125,12 +125,6 @@ export interface DeletionRequest {
   readonly keptReasons?: ReadonlyMap<string, string> | undefined;
   /** The selection's approvals. @default none asked for (requests already open are still honoured) */
   readonly approval?: DeletionApproval | undefined;
-  /**
-   * The candidates come from a listing that may be older than this run (the CLI's preview, confirmed later):
-   * each delete or archive batch is described again by digest right before its write-ahead, and an image whose
-   * tags, push or pull time changed since (or that is gone) is left alone (`changed`). @default false
-   */
-  readonly reverify?: boolean | undefined;
 }
 
 export interface DeletionResult {
@@ -155,8 +149,6 @@ export interface DeletionResult {
   readonly bytesArchived: number;
   /** The request this run opened for deletions that need an approval. */
   readonly requested?: { readonly id: string; readonly images: number } | undefined;
-  /** `reverify`: images left alone because they changed since the listing the candidates came from. */
-  readonly changed?: readonly { readonly digest: string; readonly reason: string }[] | undefined;
 }
 
 /** The protections of a selection that the guard applies to every caller. */
@@ -392,7 +384,6 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     archived: 0,
     bytesArchived: 0,
     requested: undefined as { id: string; images: number } | undefined,
-    changed: [] as readonly { digest: string; reason: string }[],
   };
 
   if (request.mode === 'dry-run') {
@@ -517,18 +508,11 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
         digest: c.digest,
         sizeBytes: c.sizeBytes,
         purgeAt,
-        seen: c,
         known: knownOf(c.digest),
         signal: (status, extra) => signal(c, status, extra),
       })),
-      {
-        ...ports,
-        registry: {
-          archiveImages: ports.registry.archiveImages.bind(ports.registry),
-          imagesByDigest: ports.registry.imagesByDigest?.bind(ports.registry),
-        },
-      },
-      { breakerCheckedAt: now, reverify: request.reverify },
+      { ...ports, registry: { archiveImages: ports.registry.archiveImages.bind(ports.registry) } },
+      { breakerCheckedAt: now },
     );
     result = {
       ...result,
@@ -538,7 +522,6 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       notAttempted: archived.notAttempted,
       breaker: archived.breaker ?? breaker,
       failures: [...archived.failures],
-      changed: archived.changed ?? [],
     };
     for (const refusal of archived.refused) {
       const c = byDigest.get(refusal.digest)!;
@@ -577,19 +560,17 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     toDelete.map((c) => ({
       digest: c.digest,
       sizeBytes: c.sizeBytes,
-      seen: c,
       known: knownOf(c.digest),
       signal: (status, extra) =>
         signal(c, status, { ...(status === 'PENDING' ? { manifest: manifestOf(c.digest) } : {}), ...extra }),
     })),
     ports,
     // The guard's breaker read covers the first batch unless an archive ran in between.
-    { breakerCheckedAt: toArchive.length === 0 ? now : undefined, reverify: request.reverify },
+    { breakerCheckedAt: toArchive.length === 0 ? now : undefined },
   );
   return {
     ...result,
     ...deleted,
-    changed: [...(result.changed ?? []), ...(deleted.changed ?? [])],
     alreadyGone: result.alreadyGone + deleted.alreadyGone,
     notAttempted: result.notAttempted + deleted.notAttempted,
     breaker: deleted.breaker ?? result.breaker,

@@ -11,7 +11,6 @@
  */
 import { chunks, type DeleteOutcome } from '../adapters/ecr.js';
 import type { AuditRecord, DeleteSignal, Evidence } from '../audit/records.js';
-import type { Image } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
 import { type BreakerScope, registryScope, repositoryScope } from '../state/breaker.js';
 
@@ -20,8 +19,6 @@ export interface SafeDeletePorts {
     deleteImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
     /** Which of these digests still exist (DescribeImages by digest). */
     existingDigests(repository: string, digests: readonly string[]): Promise<ReadonlySet<string>>;
-    /** These images as ECR shows them now (DescribeImages by digest); absent when gone. Needed by `reverify`. */
-    imagesByDigest?(repository: string, digests: readonly string[]): Promise<ReadonlyMap<string, Image>>;
   };
   readonly audit: AuditWriter;
   readonly breaker: {
@@ -63,68 +60,10 @@ export async function recordBatch(
   return signals.map(() => undefined);
 }
 
-/** What the caller's plan saw of an image: re-verified against ECR right before its delete (`reverify`). */
-export interface SeenImage {
-  readonly tags: readonly string[];
-  /** ISO time. */
-  readonly pushedAt?: string | undefined;
-  /** ISO time. */
-  readonly lastPulledAt?: string | undefined;
-}
-
-/**
- * Pure: why the image ECR shows now is not the one the plan saw, or undefined when it is. Any change of tags,
- * push time or pull time is one: the plan's decision (a count rule, a tag pattern, a pull window, an in-use
- * reference by tag) was made on what it saw, so a changed image is left for a run that plans it afresh.
- */
-export function changedSince(seen: SeenImage, current: Image | undefined): string | undefined {
-  if (!current) return 'no longer in the repository';
-  const before = [...seen.tags].sort();
-  const now = [...current.tags].sort();
-  if (before.length !== now.length || before.some((t, i) => t !== now[i]))
-    return `tags changed since the plan (${before.join(',') || 'untagged'} → ${now.join(',') || 'untagged'})`;
-  const at = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
-  if (at(seen.pushedAt) !== undefined && at(seen.pushedAt) !== current.pushedAt)
-    return 'pushed again since the plan';
-  if ((current.lastPulledAt ?? 0) > (at(seen.lastPulledAt) ?? 0)) return 'pulled since the plan';
-  return undefined;
-}
-
-/**
- * With `reverify`, the batch as ECR shows it now (one DescribeImages by digest): the items still as the plan saw
- * them, and the others with why. Without it, the batch as it is.
- */
-async function verifiedBatch<T extends DeleteItem>(
-  repository: string,
-  batch: readonly T[],
-  registry: Pick<SafeDeletePorts['registry'], 'imagesByDigest'>,
-  reverify: boolean | undefined,
-): Promise<{ acting: T[]; changed: { digest: string; reason: string }[] }> {
-  if (!reverify) return { acting: [...batch], changed: [] };
-  if (!registry.imagesByDigest)
-    throw new Error('re-verification before a delete needs a registry that describes images by digest');
-  const current = await registry.imagesByDigest(
-    repository,
-    batch.map((i) => i.digest),
-  );
-  const acting: T[] = [];
-  const changed: { digest: string; reason: string }[] = [];
-  for (const item of batch) {
-    const reason = item.seen
-      ? changedSince(item.seen, current.get(item.digest))
-      : 'the plan recorded nothing to verify it against';
-    if (reason) changed.push({ digest: item.digest, reason });
-    else acting.push(item);
-  }
-  return { acting, changed };
-}
-
 /** One image to delete, with what its audit record must say. */
 export interface DeleteItem {
   readonly digest: string;
   readonly sizeBytes: number;
-  /** What the plan saw of it; with `reverify`, the image is deleted only while ECR still shows exactly this. */
-  readonly seen?: SeenImage | undefined;
   /**
    * The image's audit record as the caller last read or wrote it (an open notice): the write-ahead merges on
    * it instead of assuming none, so a noticed image costs no refused transaction. A stale one is only refused
@@ -147,19 +86,6 @@ export interface SafeDeleteResult {
   /** Set when the breaker stopped the deletes; `notAttempted` images were left alone. */
   readonly breaker?: { readonly scope: string; readonly reason?: string | undefined } | undefined;
   readonly notAttempted: number;
-  /** `reverify`: images left alone because ECR no longer shows them as the plan saw them, with why. */
-  readonly changed?: readonly { digest: string; reason: string }[] | undefined;
-}
-
-/**
- * Options of a destructive batch run. `reverify`: the caller's plan may be older than the run (the CLI's preview,
- * confirmed later), so every batch is described again by digest right before its write-ahead records, and only
- * the images ECR still shows as the plan saw them are written ahead and deleted.
- */
-export interface SafeRunOptions {
-  /** When the caller read the breaker itself just before: the first batch does not read it again. */
-  readonly breakerCheckedAt?: Date | undefined;
-  readonly reverify?: boolean | undefined;
 }
 
 /** The breakers that cover a repository: the whole registry's and the repository's own. */
@@ -172,16 +98,15 @@ export async function safeDelete(
   repository: string,
   items: readonly DeleteItem[],
   ports: SafeDeletePorts,
-  options: SafeRunOptions = {},
+  options: { readonly breakerCheckedAt?: Date | undefined } = {},
 ): Promise<SafeDeleteResult> {
   const scopes = breakerScopesFor(repository);
   const failures: { digest: string; code: string; reason: string }[] = [];
-  const changed: { digest: string; reason: string }[] = [];
   let deletedCount = 0;
   let alreadyGone = 0;
   let bytesReclaimed = 0;
   let attempted = 0;
-  for (const [i, planned] of chunks(items, 100).entries()) {
+  for (const [i, batch] of chunks(items, 100).entries()) {
     // The breaker is read before every batch (the first one's read may have been made by the caller just
     // before): an alert raised mid-run stops the rest of it.
     const open =
@@ -194,20 +119,15 @@ export async function safeDelete(
         failures,
         breaker: open,
         notAttempted: items.length - attempted,
-        changed,
       };
     }
-    const verified = await verifiedBatch(repository, planned, ports.registry, options.reverify);
-    changed.push(...verified.changed);
-    attempted += planned.length;
-    const batch = verified.acting;
-    if (batch.length === 0) continue;
     // Write-ahead: every record is durable before the delete call is made.
     const written = await recordBatch(
       ports.audit,
       batch.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead' })),
       batch.map((item) => item.known),
     );
+    attempted += batch.length;
     await ports.checkpoint?.('after-write-ahead', repository);
     const outcome = await ports.registry.deleteImages(
       repository,
@@ -272,15 +192,13 @@ export async function safeDelete(
     });
     await recordBatch(ports.audit, settlement, written);
   }
-  return { deleted: deletedCount, bytesReclaimed, alreadyGone, failures, notAttempted: 0, changed };
+  return { deleted: deletedCount, bytesReclaimed, alreadyGone, failures, notAttempted: 0 };
 }
 
 export interface SafeArchivePorts extends Omit<SafeDeletePorts, 'registry'> {
   readonly registry: {
     /** UpdateImageStorageClass to ARCHIVE, one image a call; `deleted` lists the archived digests. */
     archiveImages(repository: string, digests: readonly string[]): Promise<DeleteOutcome>;
-    /** As SafeDeletePorts' (needed by `reverify`). */
-    imagesByDigest?(repository: string, digests: readonly string[]): Promise<ReadonlyMap<string, Image>>;
   };
 }
 
@@ -296,8 +214,6 @@ export interface SafeArchiveResult {
   readonly refused: readonly { digest: string; code: string; reason: string }[];
   readonly breaker?: { readonly scope: string; readonly reason?: string | undefined } | undefined;
   readonly notAttempted: number;
-  /** As SafeDeleteResult's. */
-  readonly changed?: readonly { digest: string; reason: string }[] | undefined;
 }
 
 /**
@@ -309,17 +225,16 @@ export async function safeArchive(
   repository: string,
   items: readonly (DeleteItem & { readonly purgeAt: string })[],
   ports: SafeArchivePorts,
-  options: SafeRunOptions = {},
+  options: { readonly breakerCheckedAt?: Date | undefined } = {},
 ): Promise<SafeArchiveResult> {
   const scopes = breakerScopesFor(repository);
   const refused: { digest: string; code: string; reason: string }[] = [];
-  const changed: { digest: string; reason: string }[] = [];
   const failures: { digest: string; code: string; reason: string }[] = [];
   let archived = 0;
   let bytesArchived = 0;
   let alreadyGone = 0;
   let attempted = 0;
-  for (const [i, planned] of chunks(items, 100).entries()) {
+  for (const [i, batch] of chunks(items, 100).entries()) {
     const open =
       i === 0 && options.breakerCheckedAt ? undefined : await ports.breaker.firstOpen(scopes, new Date());
     if (open)
@@ -331,18 +246,13 @@ export async function safeArchive(
         failures,
         breaker: open,
         notAttempted: items.length - attempted,
-        changed,
       };
-    const verified = await verifiedBatch(repository, planned, ports.registry, options.reverify);
-    changed.push(...verified.changed);
-    attempted += planned.length;
-    const batch = verified.acting;
-    if (batch.length === 0) continue;
     const written = await recordBatch(
       ports.audit,
       batch.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead', intent: 'archive' })),
       batch.map((item) => item.known),
     );
+    attempted += batch.length;
     await ports.checkpoint?.('after-write-ahead', repository);
     const outcome = await ports.registry.archiveImages(
       repository,
@@ -390,5 +300,5 @@ export async function safeArchive(
       settled.map((s) => s.known),
     );
   }
-  return { archived, bytesArchived, alreadyGone, refused, failures, notAttempted: 0, changed };
+  return { archived, bytesArchived, alreadyGone, refused, failures, notAttempted: 0 };
 }
