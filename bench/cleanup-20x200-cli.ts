@@ -18,8 +18,7 @@ import { defineBenchmark, type Figure } from './harness.js';
  * Issue #19's 20 × 200 workload through the CLI (`ecr-steward run … --enforce --yes`), local cloud at 5 ms per
  * call, ECR's events off (every request counted is the CLI's), two ways on two untouched sets of repositories:
  * - one process for the 20 repositories (`--repository` × 20, `--concurrency 4`): one in-use snapshot for the
- *   run, each repository listed once for its preview and its run (the run re-verifies each delete batch by
- *   digest);
+ *   whole run, each repository described once and listed for its preview and again for its run;
  * - one process per repository, in turn: what a script around `run --repository R` does (the issue measured
  *   174 s that way before #19, on a third-party emulator).
  * Wall times are the processes' as a person sees them (node's start included).
