@@ -82,10 +82,10 @@ function remembering(registry: RegistryPort, reads: PreviewReads): RegistryPort 
  * re-tagged since the preview changes what other images the plan may delete; checking that exactly takes a listing
  * again, and a listing (1,000 images a call) is cheaper than any check by digest (100 a call).
  *
- * What reusing the in-use snapshot trades: within the window, a workload started after the snapshot on an image
- * the plan expires, by a tag or digest the image already had, is not seen until the next run (the snapshot is up
- * to the window old when the run deletes, where a second read made it seconds old). A worker's snapshot ages the
- * same way over its own run.
+ * What reusing the in-use snapshot trades: with `--yes`, previews and runs follow each other at once and share
+ * the snapshot (read again past the window, so a long run over many repositories never works on one older than
+ * that), as a worker's snapshot ages over its own run. When a person confirms at a prompt, the sources are read
+ * again right after the answer (`refreshInUse`): a workload started while the prompt was open is seen.
  *
  * Same core, adapters, engine and wiring as the worker (cleanupPorts): a read-only preview records nothing; an
  * enforcing run writes the same audit records, reconciles the repository as the worker does (settling PENDING
@@ -166,6 +166,20 @@ export class LiveSession {
   /** Takes the in-use snapshot now (before the previews), so its age counts from before any plan. */
   snapshotInUse(): void {
     void this.inUse();
+  }
+
+  /**
+   * Reads the in-use sources again now, whatever the snapshot's age: after a person confirmed the previews.
+   * A prompt may stay open for any time under the window, and a workload started meanwhile on an image the
+   * plan expires must be seen before anything is deleted; one read for the whole run, not one per repository.
+   */
+  refreshInUse(): void {
+    const refs = new StewardPorts(this.config, { tables: {}, calls: this.ports.calls }).inUse(
+      this.accountId,
+      this.region,
+    );
+    refs.catch(() => undefined);
+    this.snapshot = { at: this.clock(), refs };
   }
 
   /**

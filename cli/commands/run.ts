@@ -134,6 +134,8 @@ export async function runCommand(opts: RunOptions) {
       process.stdout.write('not confirmed: nothing deleted\n');
       throw new ExitWith(EXIT.findings);
     }
+    // The prompt may have stayed open for minutes: what runs now is read again, once for the whole run.
+    session.refreshInUse();
   }
 
   const bar = new SingleBar(

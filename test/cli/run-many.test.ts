@@ -18,11 +18,18 @@ import { createHoldsTable, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '.
 import { removeTempFiles, runCli, tempFiles } from './run-cli.js';
 
 /** The confirmation prompt, answered by the test: what was asked, and what to answer. */
-const prompt = vi.hoisted(() => ({ asked: [] as string[], answer: '' }));
+const prompt = vi.hoisted(() => ({
+  asked: [] as string[],
+  answer: '',
+  /** What happens in the world while the prompt is open. */
+  meanwhile: undefined as (() => void) | undefined,
+}));
 vi.mock('node:readline/promises', () => ({
   createInterface: () => ({
     question: async (text: string) => {
       prompt.asked.push(text);
+      prompt.meanwhile?.();
+      prompt.meanwhile = undefined;
       return prompt.answer;
     },
     close: () => undefined,
@@ -383,6 +390,20 @@ describe('ecr-steward run: the confirmation in a terminal', () => {
     expect(printed).toContain('not confirmed: nothing deleted\n');
     expect(calls('ecr', 'BatchDeleteImage')).toHaveLength(0);
     for (const repository of MANAGED) expect(tagsOf(repository)).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
+  }, 60_000);
+
+  it('reads the in-use sources again after the answer: a service started while the prompt was open keeps its image', async () => {
+    // Prepare: while the person reads the plan, a service starts on app/a's v1 (which the plan expires)
+    const v1 = emulator.images('app/a').find((i) => i.tags.includes('v1'))!.digest;
+    prompt.meanwhile = () => ecs.runService('prod', 'late', uri('app/a', v1), v1);
+
+    // Act
+    const { exit } = await inTerminal('app/a', 'app/a');
+
+    // Assess: read once before the preview and once after the answer; v1 is kept
+    expect(exit).toBe(0);
+    expect(tagsOf('app/a')).toEqual(['v1', 'v4', 'v5']);
+    expect(calls('ecs', 'ListClusters')).toHaveLength(2);
   }, 60_000);
 
   it('deletes in every repository once the number is typed', async () => {
