@@ -145,7 +145,7 @@ export async function reconcileRepository(
 
 /**
  * Snapshots in the state table. A small repository's snapshot (up to 1,000 images and 250 KB) is META itself:
- * one item, read in one call and written only when it changed. A larger one is split into up to 256 parts by
+ * one item, read in one call and written in one. A larger one is split into up to 256 parts by
  * the digest's first two hex characters, so a 100,000-image repository fits DynamoDB's item size and a run
  * rewrites only the parts that changed; META names them. Either layout loads, whichever the last run wrote.
  */
@@ -158,11 +158,8 @@ export class SnapshotStore {
     readonly tableName: string,
   ) {}
 
-  /**
-   * What META said of the snapshots this store loaded or saved, by pk (the part hashes, or the hash of the
-   * entries it holds itself): a save after a load reads no META.
-   */
-  private readonly known = new Map<string, { parts: Record<string, string>; inline?: string | undefined }>();
+  /** The part hashes of the snapshots this store loaded or saved, by pk: a save after a load reads no META. */
+  private readonly known = new Map<string, Record<string, string>>();
 
   private pk(ref: RepositoryRef): string {
     return `SNAP#${ref.registryId}#${ref.region}#${ref.repository}`;
@@ -173,11 +170,11 @@ export class SnapshotStore {
     const head = meta[0];
     if (!head) {
       // None yet: the save that follows needs no read to know it.
-      this.known.set(this.pk(ref), { parts: {} });
+      this.known.set(this.pk(ref), {});
       return undefined;
     }
     const parts = (head.parts ?? {}) as Record<string, string>;
-    this.known.set(this.pk(ref), { parts, inline: head.inline as string | undefined });
+    this.known.set(this.pk(ref), parts);
     // A small repository's snapshot is META itself: one read.
     if (Array.isArray(head.entries))
       return {
@@ -212,27 +209,17 @@ export class SnapshotStore {
     const single =
       sorted.length <= SINGLE_PART_MAX_IMAGES && JSON.stringify(sorted).length <= SINGLE_PART_MAX_BYTES;
     const pk = this.pk(ref);
-    let previous = this.known.get(pk);
-    if (!previous) {
-      const [head] = await this.batchGet([{ pk, sk: 'META' }]);
-      previous = {
-        parts: (head?.parts ?? {}) as Record<string, string>,
-        inline: head?.inline as string | undefined,
-      };
-    }
     if (single) {
-      // A small repository: the entries go in META itself, one item, written only when they changed (META's
-      // `at` is then when the snapshot last changed).
+      // A small repository: the entries go in META itself, one item. Like the parts' META, it is written on
+      // every save, so its `at` is when the snapshot was taken, changed or not.
       const entries: PartEntry[] = sorted.map((e) => [e.digest, e.tags, e.pushedAt, e.sizeBytes]);
-      const inline = createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
-      if (previous.inline === inline) return;
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, inline, entries },
+          Item: { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, entries },
         }),
       );
-      this.known.set(pk, { parts: {}, inline });
+      this.known.set(pk, {});
       return;
     }
     for (const e of sorted) {
@@ -241,7 +228,9 @@ export class SnapshotStore {
       if (!entries) byPart.set(part, (entries = []));
       entries.push([e.digest, e.tags, e.pushedAt, e.sizeBytes]);
     }
-    const oldHashes = previous.parts;
+    const oldHashes =
+      this.known.get(pk) ??
+      (((await this.batchGet([{ pk, sk: 'META' }]))[0]?.parts ?? {}) as Record<string, string>);
     const hashes: Record<string, string> = {};
     const changed: [string, typeof byPart extends Map<string, infer V> ? V : never][] = [];
     for (const [part, entries] of byPart) {
@@ -260,7 +249,7 @@ export class SnapshotStore {
       ),
     );
     // Parts that became empty are dropped from META (stale part items are simply never read).
-    this.known.set(pk, { parts: hashes });
+    this.known.set(pk, hashes);
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
