@@ -59,6 +59,8 @@ export class DynamoError extends Error {
 }
 
 const MAX_ITEMS = 100;
+/** DynamoDB's limit on a transaction's items, together. */
+const MAX_BYTES = 4 * 1024 * 1024;
 const TOKEN_WINDOW_MS = 10 * 60_000;
 const OPERATIONS = ['ConditionCheck', 'Put', 'Delete', 'Update'] as const;
 type Operation = (typeof OPERATIONS)[number];
@@ -89,6 +91,13 @@ export async function transactWriteItems(
   if (items.length > MAX_ITEMS)
     throw validation(
       `1 validation error detected: Value '[${items.length} items]' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ITEMS}`,
+    );
+  // DynamoDB: "The aggregate size of the items in the transaction cannot exceed 4 MB". Measured here on the
+  // request's items as JSON (UTF-8), slightly above DynamoDB's own measure of attribute names and values.
+  const size = Buffer.byteLength(JSON.stringify(items));
+  if (size > MAX_BYTES)
+    throw validation(
+      `Transaction request size exceeds the limit of 4 MB (the items of this request take ${size} bytes)`,
     );
   const token = typeof request.ClientRequestToken === 'string' ? request.ClientRequestToken : undefined;
   const { ClientRequestToken: _token, ...rest } = request;

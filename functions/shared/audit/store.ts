@@ -84,6 +84,20 @@ export function putCondition(
 /** The most puts in one TransactWriteItems call (DynamoDB's limit, and BatchDeleteImage's batch). */
 export const TRANSACTION_ITEMS = 100;
 
+/**
+ * DynamoDB refuses a PutItem on an item an ongoing transaction is writing with TransactionConflictException,
+ * which the SDK does not retry: a write-ahead or settle that meets the audit function's burst transaction waits
+ * and tries again.
+ */
+function isTransactionConflict(e: unknown): boolean {
+  return (e as Error | undefined)?.name === 'TransactionConflictException';
+}
+
+/** 20 ms, doubling, at most 1.3 s: the wait before attempt `attempt + 1` of a contended write. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 20 * 2 ** Math.min(attempt, 6)));
+}
+
 /** Below DynamoDB's 4 MB per transaction, so a batch of write-ahead records with manifests is split in time. */
 const TRANSACTION_BYTES = 3_500_000;
 
@@ -186,6 +200,10 @@ export class AuditStore {
           (e as Error).name === 'ConditionalCheckFailedException'
         )
           continue;
+        if (isTransactionConflict(e)) {
+          await backoff(attempt);
+          continue;
+        }
         throw e;
       }
     }
@@ -223,7 +241,9 @@ export class AuditStore {
     let bytes = 0;
     for (let i = 0; i < signals.length; i++) {
       // Sized on the record as known so far; a merge only adds evidence and event ids, far below the margin.
-      const size = JSON.stringify(signals[i]).length + JSON.stringify(current[i] ?? {}).length;
+      // UTF-8 bytes, as DynamoDB counts them (a kept manifest may be far from ASCII).
+      const size =
+        Buffer.byteLength(JSON.stringify(signals[i])) + Buffer.byteLength(JSON.stringify(current[i] ?? {}));
       if (batch.length === TRANSACTION_ITEMS || (batch.length > 0 && bytes + size > TRANSACTION_BYTES)) {
         batches.push(batch);
         batch = [];
@@ -268,6 +288,11 @@ export class AuditStore {
           results[i] = { record: next, newlyDeleted: becameDeleted(current[i], next) };
           return;
         } catch (e) {
+          if (isTransactionConflict(e)) {
+            // Another transaction is writing this record (DynamoDB refuses the put; the SDK does not retry it).
+            await backoff(attempt);
+            continue;
+          }
           if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
           current[i] = await this.found(signals[i]!, (e as { Item?: Record<string, AttributeValue> }).Item);
           continue;
@@ -303,7 +328,7 @@ export class AuditStore {
             else throw e;
         }
         // Another writer holds one of the records, or the table throttled the transaction: back off and retry.
-        if (transient) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** Math.min(attempt, 6)));
+        if (transient) await backoff(attempt);
       }
     }
     const first = signals[indexes[0]!]!;
