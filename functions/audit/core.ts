@@ -3,7 +3,7 @@
  * deletion once per scope and window, and when a threshold is crossed send one alert and open the breaker.
  */
 import type { AuditRecord, DeleteSignal } from '../shared/audit/records.js';
-import type { RecordResult } from '../shared/audit/store.js';
+import { PartialRecordError, type RecordResult } from '../shared/audit/store.js';
 import {
   type RateWindow,
   type StewardConfig,
@@ -169,11 +169,21 @@ export async function processCandidateBatch(
         round.push(entry);
       }
     }
-    const results = await store.recordAll(
-      round.map((e) => e.candidate.signal),
-      round.map((e) => known.get(keyOf(e.candidate.signal))),
-    );
+    let results: readonly (RecordResult | undefined)[];
+    let failure: unknown;
+    try {
+      results = await store.recordAll(
+        round.map((e) => e.candidate.signal),
+        round.map((e) => known.get(keyOf(e.candidate.signal))),
+      );
+    } catch (e) {
+      if (!(e instanceof PartialRecordError)) throw e;
+      // What the earlier transactions wrote is counted now: the caller's retry finds those records written.
+      results = e.results;
+      failure = e.cause;
+    }
     for (const [i, result] of results.entries()) {
+      if (!result) continue;
       const { candidate, group } = round[i]!;
       outcomes[group]!.recorded++;
       if (result.record) known.set(keyOf(candidate.signal), result.record);
@@ -181,6 +191,7 @@ export async function processCandidateBatch(
       outcomes[group]!.newlyDeleted++;
       countLater(result.record, group);
     }
+    if (failure !== undefined) throw failure;
     pending = later;
   }
   return outcomes;

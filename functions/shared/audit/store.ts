@@ -85,6 +85,20 @@ export function putCondition(
 export const TRANSACTION_ITEMS = 100;
 
 /**
+ * `recordAll` failed part way: `results[i]` is set for every signal whose record is written (or needed no
+ * write), undefined for the rest; `cause` is the failure.
+ */
+export class PartialRecordError extends Error {
+  constructor(
+    readonly results: readonly (RecordResult | undefined)[],
+    override readonly cause: unknown,
+  ) {
+    super(`audit records written in part: ${(cause as Error | undefined)?.message ?? String(cause)}`);
+    this.name = 'PartialRecordError';
+  }
+}
+
+/**
  * DynamoDB refuses a PutItem on an item an ongoing transaction is writing with TransactionConflictException,
  * which the SDK does not retry: a write-ahead or settle that meets the audit function's burst transaction waits
  * and tries again.
@@ -253,7 +267,17 @@ export class AuditStore {
       bytes += size;
     }
     if (batch.length > 0) batches.push(batch);
-    for (const indexes of batches) await this.transact(indexes, signals, current, results, now);
+    for (const [k, indexes] of batches.entries()) {
+      try {
+        await this.transact(indexes, signals, current, results, now);
+      } catch (e) {
+        // The transactions before this one are written: their results go with the error, so the caller counts
+        // their new deletions (a retry would find them written and count nothing). The first failing alone
+        // wrote nothing: its error goes as it is.
+        if (k === 0) throw e;
+        throw new PartialRecordError(results, e);
+      }
+    }
     return results;
   }
 
