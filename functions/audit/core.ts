@@ -245,32 +245,15 @@ export async function countDeletions(
   for (const { t, scope, id } of plan) {
     const group = counted.get(id)!;
     const last = group.entries.at(-1)!;
-    const count = group.count!;
-    const limits: number[] = [];
-    if (t.maxDeletes !== undefined) limits.push(t.maxDeletes);
-    if (t.maxPercentOfImages !== undefined) {
-      const repository = last.record.repository;
-      if (!images.has(repository))
-        images.set(repository, await ports.counters.repositoryImageCount(repository));
-      const n = images.get(repository);
-      if (n !== undefined) limits.push(Math.floor((n * t.maxPercentOfImages) / 100));
-    }
-    if (limits.length === 0) continue;
-    const limit = Math.min(...limits);
-    if (count <= limit) continue;
-    if (!(await ports.counters.claimAlert(group.key, thresholdId(t)))) continue;
-    const reason = `${count} deletions in ${t.scope === 'registry' ? 'the registry' : last.record.repository} within the ${t.window} window starting ${group.key.start} (limit ${limit})`;
-    const breakerOpened = config.alerts.breaker.enabled
-      ? await ports.breaker.open(scope, reason, now, config.alerts.breaker.cooldownMinutes)
-      : false;
-    const crossing: Crossing = {
-      scope,
-      window: t.window,
-      count,
-      limit,
-      threshold: thresholdId(t),
-      breakerOpened,
-    };
+    const repository = last.record.repository;
+    const crossing = await crossThreshold(config, t, scope, group.key, group.count!, repository, now, ports, {
+      imageCount: async () => {
+        if (!images.has(repository))
+          images.set(repository, await ports.counters.repositoryImageCount(repository));
+        return images.get(repository);
+      },
+    });
+    if (!crossing) continue;
     out.push({ crossing, group: last.group });
     await announce(config, crossing, group.key, last.record, now, ports);
   }
@@ -305,33 +288,47 @@ export async function countDeletion(
     const id = `${key.scope}#${key.window}`;
     if (!counts.has(id)) counts.set(id, { key, count: await ports.counters.add(key, 1, sample) });
     const { count } = counts.get(id)!;
-    const limits: number[] = [];
-    if (t.maxDeletes !== undefined) limits.push(t.maxDeletes);
-    if (t.maxPercentOfImages !== undefined) {
-      const images = await ports.counters.repositoryImageCount(record.repository);
-      if (images !== undefined) limits.push(Math.floor((images * t.maxPercentOfImages) / 100));
-    }
-    if (limits.length === 0) continue;
-    const limit = Math.min(...limits);
-    if (count <= limit) continue;
-    // One alert per scope, window and threshold: the first caller past the limit claims it.
-    if (!(await ports.counters.claimAlert(key, thresholdId(t)))) continue;
-    const reason = `${count} deletions in ${t.scope === 'registry' ? 'the registry' : record.repository} within the ${t.window} window starting ${key.start} (limit ${limit})`;
-    const breakerOpened = config.alerts.breaker.enabled
-      ? await ports.breaker.open(scope, reason, now, config.alerts.breaker.cooldownMinutes)
-      : false;
-    const crossing: Crossing = {
-      scope,
-      window: t.window,
-      count,
-      limit,
-      threshold: thresholdId(t),
-      breakerOpened,
-    };
+    const crossing = await crossThreshold(config, t, scope, key, count, record.repository, now, ports, {
+      imageCount: () => ports.counters.repositoryImageCount(record.repository),
+    });
+    if (!crossing) continue;
     crossings.push(crossing);
     await announce(config, crossing, key, record, now, ports);
   }
   return crossings;
+}
+
+/**
+ * Whether `count` deletions in a window pass threshold `t` (its `maxDeletes`, and its `maxPercentOfImages` of
+ * the repository's image count); if so, and this caller is the first past the limit (one alert per scope, window
+ * and threshold: the first claims it), the breaker is opened as configured and the crossing returned.
+ */
+async function crossThreshold(
+  config: StewardConfig,
+  t: Threshold,
+  scope: BreakerScope,
+  key: CounterKey,
+  count: number,
+  repository: string,
+  now: Date,
+  ports: AuditPorts,
+  images: { imageCount(): Promise<number | undefined> },
+): Promise<Crossing | undefined> {
+  const limits: number[] = [];
+  if (t.maxDeletes !== undefined) limits.push(t.maxDeletes);
+  if (t.maxPercentOfImages !== undefined) {
+    const n = await images.imageCount();
+    if (n !== undefined) limits.push(Math.floor((n * t.maxPercentOfImages) / 100));
+  }
+  if (limits.length === 0) return undefined;
+  const limit = Math.min(...limits);
+  if (count <= limit) return undefined;
+  if (!(await ports.counters.claimAlert(key, thresholdId(t)))) return undefined;
+  const reason = `${count} deletions in ${t.scope === 'registry' ? 'the registry' : repository} within the ${t.window} window starting ${key.start} (limit ${limit})`;
+  const breakerOpened = config.alerts.breaker.enabled
+    ? await ports.breaker.open(scope, reason, now, config.alerts.breaker.cooldownMinutes)
+    : false;
+  return { scope, window: t.window, count, limit, threshold: thresholdId(t), breakerOpened };
 }
 
 const deletionKey = (r: Pick<AuditRecord, 'repository' | 'digest'>) => `${r.repository}@${r.digest}`;
