@@ -225,7 +225,10 @@ export class SnapshotStore {
     for (const e of sorted) {
       const part = partOf(e.digest);
       let entries = byPart.get(part);
-      if (!entries) byPart.set(part, (entries = []));
+      if (!entries) {
+        entries = [];
+        byPart.set(part, entries);
+      }
       entries.push([e.digest, e.tags, e.pushedAt, e.sizeBytes]);
     }
     const oldHashes =
