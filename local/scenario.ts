@@ -659,37 +659,18 @@ export function cloudTrailBatchDelete(
     region: LOCAL_REGION,
   },
 ): unknown {
-  const { account, region } = where;
-  const id = crypto.randomUUID();
-  const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  return {
-    version: '0',
-    id,
-    'detail-type': 'AWS API Call via CloudTrail',
-    source: 'aws.ecr',
-    account,
-    time,
-    region,
-    resources: [],
-    detail: {
-      eventVersion: '1.08',
-      userIdentity: { type: 'IAMUser', arn: principal, accountId: account },
-      eventTime: time,
-      eventSource: 'ecr.amazonaws.com',
-      eventName: 'BatchDeleteImage',
-      awsRegion: region,
+  return cloudTrailCall(
+    'BatchDeleteImage',
+    {
+      principal,
       requestParameters: {
         repositoryName: repository,
-        registryId: account,
         imageIds: digests.map((imageDigest) => ({ imageDigest })),
       },
       responseElements: { imageIds: deleted, failures: [] },
-      eventID: crypto.randomUUID(),
-      readOnly: false,
-      eventType: 'AwsApiCall',
-      recipientAccountId: account,
     },
-  };
+    where,
+  );
 }
 
 /** The `AWS API Call via CloudTrail` event of a registry operation (SetRepositoryPolicy, PutImageTagMutability…). */
@@ -707,6 +688,22 @@ export function cloudTrailOperation(
     account: LOCAL_ACCOUNT,
     region: LOCAL_REGION,
   },
+): unknown {
+  return cloudTrailCall(eventName, { ...call, responseElements: null }, where);
+}
+
+/** One ECR API call as CloudTrail records it and EventBridge delivers it (`AWS API Call via CloudTrail`). */
+function cloudTrailCall(
+  eventName: string,
+  call: {
+    readonly principal: string;
+    readonly requestParameters: Record<string, unknown>;
+    readonly responseElements: unknown;
+    readonly sourceIp?: string | undefined;
+    readonly userAgent?: string | undefined;
+    readonly at?: Date | undefined;
+  },
+  where: { readonly account: string; readonly region: string },
 ): unknown {
   const { account, region } = where;
   const time = (call.at ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -726,10 +723,10 @@ export function cloudTrailOperation(
       eventSource: 'ecr.amazonaws.com',
       eventName,
       awsRegion: region,
-      sourceIPAddress: call.sourceIp,
-      userAgent: call.userAgent,
+      ...(call.sourceIp ? { sourceIPAddress: call.sourceIp } : {}),
+      ...(call.userAgent ? { userAgent: call.userAgent } : {}),
       requestParameters: { registryId: account, ...call.requestParameters },
-      responseElements: null,
+      responseElements: call.responseElements,
       eventID: crypto.randomUUID(),
       readOnly: false,
       eventType: 'AwsApiCall',
