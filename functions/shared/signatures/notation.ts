@@ -47,6 +47,10 @@ import * as x509 from '@peculiar/x509';
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { base64url, decodeProtectedHeader } from 'jose';
 import { type ArtifactCheck, SIGNATURE_TYPES, type SignatureArtifact, type TrustEntry } from './model.js';
+import { parseSubjectPattern, type SubjectPattern } from './pinned.js';
+
+// The one subject parser: the config's validation (pinned.ts, without this module's libraries) and the verdict.
+export { parseSubjectPattern, type SubjectPattern };
 
 /** Header names of the Notary Project signature (signature-specification.md, signature-envelope-*.md). */
 export const NOTARY_HEADERS = {
@@ -103,13 +107,6 @@ export interface NotationTrust {
   readonly subjects?: readonly SubjectPattern[] | undefined;
 }
 
-/** A trusted subject: `*` (any), or RDNs that must all be in the signing certificate's subject. */
-export interface SubjectPattern {
-  readonly text: string;
-  readonly any: boolean;
-  readonly rdns: readonly (readonly [type: string, value: string])[];
-}
-
 /**
  * Parses a PEM text that holds one or more `CERTIFICATE` blocks (a bundle is allowed). Throws with the reason
  * when there is none or one cannot be read.
@@ -133,26 +130,6 @@ export function parseCertificateBundle(pem: string): PinnedCertificate[] {
       throw new Error(`PEM block ${i + 1} is not an X.509 certificate (${(e as Error).message})`);
     }
   });
-}
-
-/**
- * Parses a trusted subject: `*`, or an RFC 4514 distinguished name (Notation's `x509.subject:` prefix allowed)
- * whose attributes must all appear in the signing certificate's subject; a value may use `*` as a wildcard.
- */
-export function parseSubjectPattern(text: string): SubjectPattern {
-  const body = text.replace(/^\s*x509\.subject:\s*/, '').trim();
-  if (body === '*') return { text, any: true, rdns: [] };
-  let json: x509.JsonName;
-  try {
-    json = new x509.Name(body).toJSON();
-  } catch (e) {
-    throw new Error(`not a distinguished name (${(e as Error).message})`);
-  }
-  const rdns = rdnPairs(json);
-  if (rdns.length === 0) throw new Error('not a distinguished name (no attribute)');
-  const empty = rdns.find(([, v]) => v === '');
-  if (empty) throw new Error(`attribute ${empty[0]} has no value`);
-  return { text, any: false, rdns };
 }
 
 /** Parses a `notation` trust entry's PEMs and subjects. Throws with the field and reason. */

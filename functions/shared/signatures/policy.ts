@@ -2,11 +2,13 @@
  * The gate policy's `signatures` block (issue #16): which signers an image must be signed by. Keys and
  * certificates are parsed here, so a bad PEM is refused when the config is loaded, naming its entry, and never
  * reaches a verdict. See docs/signatures.md for what is verified.
+ * Every function validates its config at start, so this module stays off the verifier's libraries: certificates
+ * and subjects are checked by pinned.ts with Node's built-ins (issue #19, cold start).
  */
 import { z } from 'zod';
 import { loadCosignKey } from './cosign.js';
 import type { SignaturePolicy } from './model.js';
-import { parseCertificateBundle, parseSubjectPattern } from './notation.js';
+import { checkCertificateBundle, parseSubjectPattern } from './pinned.js';
 
 /** The refusal of keyless cosign entries, word for word. */
 export const COSIGN_KEYLESS_UNSUPPORTED =
@@ -51,7 +53,7 @@ const notationTrustSchema = z
   .superRefine((entry, ctx) => {
     for (const [i, pem] of entry.certificates.entries()) {
       try {
-        parseCertificateBundle(pem);
+        checkCertificateBundle(pem);
       } catch (e) {
         ctx.addIssue({
           code: 'custom',
