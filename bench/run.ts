@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import * as path from 'node:path';
 import apiCalls from './api-calls.js';
+import bundles from './bundles.js';
 import cleanup20x200, { cleanup20x200Cloud } from './cleanup-20x200.js';
 import cleanup20x200Cli from './cleanup-20x200-cli.js';
 import cliStart from './cli-start.js';
@@ -47,6 +48,7 @@ const BENCHMARKS: readonly Benchmark<never>[] = [
   localLatency,
   report,
   org,
+  bundles,
 ] as Benchmark<never>[];
 
 // On Node 20 the AWS SDK warns that its later versions need Node 22: noise among the figures.
