@@ -9,12 +9,13 @@ import { defineBenchmark, type Figure } from './harness.js';
 
 /**
  * Each Lambda function's bundle as the stack builds it (lib/constructs/steward-function.ts: esbuild, minified,
- * CJS, node20, `module` before `main`, source maps, the config defined in) and its cold initialization: a fresh
- * `node --enable-source-maps` (as the functions run) that `require`s the bundle and validates the bundled config
- * (`bundledConfig()`, which every handler calls on its first event), timed inside the child so Node's own start
- * is not counted. The entries are read from the constructs' `entry:` lines, so a new function is measured
- * without editing this file. Issue #19's cold push-to-enforced target (< 600 ms, `local-latency`) is the sum of
- * this init (cleanup, then audit) and the work; this case shows which bundle pays what.
+ * CJS, node20, `module` before `main`, source maps without the sources, the config defined in) and its cold
+ * initialization: a fresh `node --enable-source-maps` (as the functions run) that `require`s the bundle and
+ * validates the bundled config (`bundledConfig()`, which every handler calls on its first event), timed inside
+ * the child so Node's own start is not counted. The entries are read from the constructs' `entry:` lines, so a
+ * new function is measured without editing this file. Issue #19's cold push-to-enforced target (< 600 ms,
+ * `local-latency`) is the sum of this init (cleanup, then audit) and the work; this case shows which bundle
+ * pays what.
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,6 +66,7 @@ async function bundle(entry: string, dir: string, configJson: string): Promise<s
     bundle: true,
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     platform: 'node',
     target: 'node20',
     format: 'cjs',

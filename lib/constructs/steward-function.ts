@@ -40,9 +40,9 @@ export interface StewardFunctionProps {
 
 /**
  * A Lambda function with ECR Steward's deliberate defaults: the newest Node.js runtime, ARM64, bundled and
- * minified locally with esbuild (no Docker) with source maps, the AWS SDK bundled in (pinned versions, not
- * whatever the runtime ships), its own log group with retention (kept when the stack is deleted), optional
- * reserved concurrency, and a role that can write only its own logs.
+ * minified locally with esbuild (no Docker) with source maps (without the sources), the AWS SDK bundled in
+ * (pinned versions, not whatever the runtime ships), its own log group with retention (kept when the stack is
+ * deleted), optional reserved concurrency, and a role that can write only its own logs.
  */
 export class StewardFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
@@ -89,6 +89,9 @@ export class StewardFunction extends Construct {
       bundling: {
         minify: true,
         sourceMap: true,
+        // Stack traces map to file and line without the sources inlined in the map: a map a third of the size,
+        // which every cold start reads and parses (--enable-source-maps), about 10 ms less (bench: bundles).
+        sourcesContent: false,
         // node20 syntax runs on every supported Lambda runtime and on the local cloud's Node 20.
         target: 'node20',
         format: nodejs.OutputFormat.CJS,
