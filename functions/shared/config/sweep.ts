@@ -5,6 +5,9 @@ const SCHEDULE_SHAPE = /^(cron\(\S+( \S+){5}\)|rate\([1-9]\d* (minute|minutes|ho
 
 /** Whether `tz` is an IANA time zone this runtime knows (what EventBridge Scheduler accepts). */
 export function isTimeZone(tz: string): boolean {
+  // Every implementation knows UTC (ECMA-402), the default: answered without loading the time zone data,
+  // which costs every function's cold start about 12 ms when its config is validated (issue #19).
+  if (tz === 'UTC') return true;
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;
