@@ -292,3 +292,58 @@ export function packageVersion(): string {
   };
   return pkg.version ?? '0.0.0';
 }
+
+/** A stream `writeJson` writes to: stdout, or a test's collector. */
+export interface JsonSink {
+  write(chunk: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/** Elements of a top-level array serialised per write: about half a megabyte of a plan's decisions. */
+const JSON_SLICE = 1000;
+
+/**
+ * Writes `JSON.stringify(value, null, 2)` and a newline to `out`, byte for byte, without ever holding the whole
+ * text: a 100,000-image plan is 43 MB of JSON, and one string of it (plus its UTF-8 copy on the way out) was a
+ * third of the plan command's memory. A plain object's keys are written one by one, and an array among its
+ * values a slice of elements at a time; everything else goes through `JSON.stringify` itself (a key as a one-key
+ * object), so what a value serialises to (`toJSON`, skipped `undefined`s, escapes) is V8's, never a copy of its rules. Each slice is
+ * serialised nested two levels deep (`[[…slice]]`), which gives its elements exactly the indentation they have
+ * inside the object, with no re-indenting pass. Waits for `drain` when the stream asks it to.
+ */
+export async function writeJson(value: unknown, out: JsonSink): Promise<void> {
+  const write = async (chunk: string): Promise<void> => {
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
+  };
+  const streamable =
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function';
+  if (!streamable) {
+    await write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
+  }
+  let first = true;
+  for (const [key, v] of Object.entries(value)) {
+    const big =
+      Array.isArray(v) && v.length > JSON_SLICE && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+    if (!big) {
+      // As a one-key object: JSON.stringify decides whether the key is written at all, and indents the value.
+      const text = JSON.stringify({ [key]: v }, null, 2);
+      if (text === '{}') continue;
+      await write((first ? '{\n' : ',\n') + text.slice('{\n'.length, -'\n}'.length));
+      first = false;
+      continue;
+    }
+    await write(`${first ? '{\n' : ',\n'}  ${JSON.stringify(key)}: [\n`);
+    first = false;
+    for (let i = 0; i < v.length; i += JSON_SLICE) {
+      const text = JSON.stringify([v.slice(i, i + JSON_SLICE)], null, 2);
+      await write((i === 0 ? '' : ',\n') + text.slice('[\n  [\n'.length, -'\n  ]\n]'.length));
+    }
+    await write('\n  ]');
+  }
+  await write(first ? '{}\n' : '\n}\n');
+}

@@ -11,8 +11,7 @@ import {
 } from '../inputs.js';
 import { liveCleanup } from '../live.js';
 import { accountOption, actInAccount } from '../org.js';
-import { renderPlanTable } from '../plan-table.js';
-import { CliError, EXIT, parseIsoTime } from '../util.js';
+import { CliError, EXIT, parseIsoTime, writeJson } from '../util.js';
 
 export interface PlanOptions {
   readonly policy?: string;
@@ -52,7 +51,7 @@ export async function planCommand(opts: PlanOptions) {
     });
     if (!report.plan)
       throw new CliError(`${opts.repository}: ${report.outcome}: ${report.message ?? ''}`, EXIT.findings);
-    print(report.plan, opts.format);
+    await print(report.plan, opts.format);
     return;
   }
   if (opts.policy === undefined || opts.images === undefined) {
@@ -80,7 +79,7 @@ export async function planCommand(opts: PlanOptions) {
         `DescribeImages listed ${loaded.merged.length} digest(s) of ${repository} more than once; merged: ${loaded.merged.slice(0, 5).join(', ')}`,
       ]
     : [];
-  print({ ...plan, warnings: [...plan.warnings, ...merged] }, opts.format);
+  await print({ ...plan, warnings: [...plan.warnings, ...merged] }, opts.format);
 }
 
 /**
@@ -100,10 +99,15 @@ async function inSpoke(config: StewardConfig, accountValue: string, role: string
   }
 }
 
-function print(plan: Plan, format: 'table' | 'json'): void {
+/**
+ * Writes the plan: JSON streamed a slice of decisions at a time (a 100,000-image plan is 43 MB of it), or the
+ * table, whose renderer (and cli-table3) is loaded only when a table is asked for.
+ */
+async function print(plan: Plan, format: 'table' | 'json'): Promise<void> {
   if (format === 'json') {
-    process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    await writeJson(plan, process.stdout);
   } else {
+    const { renderPlanTable } = await import('../plan-table.js');
     const width = process.stdout.isTTY ? Math.max(100, process.stdout.columns) : PIPE_WIDTH;
     process.stdout.write(renderPlanTable(plan, { width }));
   }
