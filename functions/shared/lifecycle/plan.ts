@@ -828,7 +828,7 @@ function decide(
     const action = w ? w.action : actionOf(fates, id);
     const rule = w ? w.rule : ruleOf(fates, id);
     const reasons = w ? w.reasons : [firstReason(fates, id)];
-    const protectedBy: ProtectionCode[] = w ? w.protectedBy : [];
+    const protectedBy: readonly ProtectionCode[] = w ? w.protectedBy : UNPROTECTED;
     const follows = w?.follows;
     const pushedAt = isoTimestamp(image.pushedAt, dates);
     const rulePriority = rule?.rulePriority ?? null;
@@ -861,6 +861,12 @@ function decide(
   }
   return { decisions, actions, sizes, protections };
 }
+
+/**
+ * The `protectedBy` of every decision no protection touched: one frozen empty array, not one per image (most of
+ * a 100,000-image plan), which was garbage-collection work for the same JSON.
+ */
+const UNPROTECTED: readonly ProtectionCode[] = Object.freeze([]);
 
 function pastTense(action: PlanAction): string {
   return action === 'expire' ? 'expired' : action === 'transition' ? 'archived' : 'kept';
