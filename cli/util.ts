@@ -299,8 +299,12 @@ export interface JsonSink {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-/** Elements of a top-level array serialised per write: about half a megabyte of a plan's decisions. */
-const JSON_SLICE = 1000;
+/**
+ * Elements of a top-level array serialised per write: about 40 KB of a plan's decisions. Small on purpose: a
+ * string over V8's regular object size (128 KB) is allocated in the large-object space, which only a full
+ * collection frees, so slices of 1,000 decisions (430 KB each) piled up to most of the 43 MB again.
+ */
+const JSON_SLICE = 100;
 
 /**
  * Writes `JSON.stringify(value, null, 2)` and a newline to `out`, byte for byte, without ever holding the whole
