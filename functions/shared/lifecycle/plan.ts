@@ -247,8 +247,11 @@ function activeSince(image: Image): number {
 
 /** Reference time of `sinceImagePulled`: last pull, else restore time when later or never pulled, else push time. */
 function pullReference(image: Image): number {
-  const candidates = [image.lastPulledAt, image.lastActivatedAt].filter((t): t is number => t !== undefined);
-  return candidates.length > 0 ? Math.max(...candidates) : image.pushedAt;
+  // Without an array of the candidates: it runs once per image a pull rule matches.
+  const pulled = image.lastPulledAt;
+  const activated = image.lastActivatedAt;
+  if (pulled === undefined) return activated ?? image.pushedAt;
+  return activated === undefined ? pulled : Math.max(pulled, activated);
 }
 
 const days = (ms: number): number => Math.floor(ms / DAY_MS);
