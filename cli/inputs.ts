@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   batchGetImageOutputSchema,
   DuplicateImageError,

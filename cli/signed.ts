@@ -3,7 +3,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type DeletionRequestRecord,
   REQUEST_STATES,

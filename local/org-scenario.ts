@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditRecord } from '../functions/shared/audit/records.js';
 import { AuditStore, documentClient } from '../functions/shared/audit/store.js';
 import { deployPlan, formatDeployPlan } from '../functions/shared/config/deploy-plan.js';

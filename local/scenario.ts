@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { VERDICT_INDEXES } from '../functions/scan-gate/verdicts.js';
 import { RequestsStore } from '../functions/shared/approvals/store.js';
 import type { AuditRecord } from '../functions/shared/audit/records.js';

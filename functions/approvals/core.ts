@@ -6,7 +6,7 @@
  * It talks to the world only through `ApprovalsEndpointPorts`, so the tests drive it without AWS and the local
  * cloud runs it unchanged behind a SigV4-verifying function URL.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RequestEvent } from '../shared/approvals/audit.js';
 import { requestEvent } from '../shared/approvals/audit.js';
 import { answer } from '../shared/approvals/decide.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { digestSchema, envelopeSchema, strictImageActionDetailSchema } from '../shared/events/envelope.js';
 import { EVENTS } from '../shared/runtime/constants.js';
 

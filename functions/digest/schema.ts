@@ -3,7 +3,7 @@
  * its context attribute, so every retry of one run names the same week; the local cloud delivers the
  * placeholder as written, which stands for "now".
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The kind the schedule's payload carries. */
 export const DIGEST_KIND = 'digest';

@@ -4,7 +4,7 @@
  * scan's own `findingSeverityCounts` so that a missing or partial finding list is never judged as "nothing
  * found". Pure, except `readScanFindings`, which only calls the read and sleep functions it is given.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SEVERITIES, type Severity } from './policy.js';
 
 export interface Finding {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { envelopeSchema } from '../shared/events/envelope.js';
 import { EVENTS } from '../shared/runtime/constants.js';
 

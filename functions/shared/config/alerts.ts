@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The counting windows of delete-rate thresholds. */
 const WINDOWS = ['5m', '15m', '1h', '6h', '24h'] as const;

@@ -2,7 +2,7 @@
  * `governance.approval`: which deletions wait for an operator's signed approval, who may approve, who may
  * ask, and how long a request waits. Global, with a per-selection override of every field but `breakerReset`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const BYTE_UNITS: Readonly<Record<string, number>> = {
   B: 1,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { gatePolicySchema } from '../../scan-gate/policy.js';
 import { repositoryGlob, repositoryTagsSchema } from './selection.js';
 

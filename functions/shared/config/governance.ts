@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENDPOINTS } from './alerts.js';
 import {
   APPROVAL_DEFAULTS,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const ecsSourceSchema = z.strictObject({
   enabled: z.boolean().default(true),

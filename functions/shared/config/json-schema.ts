@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { policyShapeSchema } from '../lifecycle/validate.js';
 import { configSchema } from './schema.js';
 

@@ -3,7 +3,7 @@
  * replication keeps key images in other regions or accounts. Pure: the schemas, the checks that need the
  * whole config, and the helpers the stacks, the CLI and the functions use to tell where they run.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isKnownRegion, partitionOf, regionNameSchema } from './regions.js';
 import type { Selection, StewardConfig } from './schema.js';
 import { accountIdSchema, repositoryGlob } from './selection.js';

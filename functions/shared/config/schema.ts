@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { alertsSchema } from './alerts.js';
 import { approvalProblems } from './approval.js';
 import { auditSchema } from './audit.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { stewardPolicySchema } from '../lifecycle/steward-schema.js';
 import { formatPolicyError, validatePolicyDocument } from '../lifecycle/validate.js';
 import { selectionGovernanceSchema } from './governance.js';

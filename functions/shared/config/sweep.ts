@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCHEDULE_EXAMPLES, scheduleExpressionProblem } from './schedule.js';
 
 const SCHEDULE_SHAPE = /^(cron\(\S+( \S+){5}\)|rate\([1-9]\d* (minute|minutes|hour|hours|day|days)\))$/;

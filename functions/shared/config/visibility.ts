@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { regionNameSchema } from './regions.js';
 import { isTimeZone, scheduleExpression } from './sweep.js';
 

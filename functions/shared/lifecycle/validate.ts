@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LifecyclePolicy } from './types.js';
 
 /** ECR's limits (service quotas page and the API model; not adjustable). */

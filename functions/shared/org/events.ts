@@ -2,7 +2,7 @@
  * The two events a spoke puts on the hub bus (docs/org-events.md): their details, the zod schemas the hub
  * validates them with, and the builders the forwarder uses, so that producer and consumer share one shape.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { envelopeSchema } from '../events/envelope.js';
 import { ORG_DETAIL_TYPES, ORG_SOURCE } from './keys.js';
 

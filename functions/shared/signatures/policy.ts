@@ -5,7 +5,7 @@
  * Every function validates its config at start, so this module stays off the verifier's libraries: certificates
  * and subjects are checked by pinned.ts with Node's built-ins (issue #19, cold start).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadCosignKey } from './cosign.js';
 import type { SignaturePolicy } from './model.js';
 import { checkCertificateBundle, parseSubjectPattern } from './pinned.js';
