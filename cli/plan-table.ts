@@ -90,6 +90,13 @@ function order(rows: readonly Decision[], byDigest: ReadonlyMap<string, Decision
   });
 }
 
+/**
+ * Rows cli-table3 lays out at a time. Its layout compares each cell with the cells of every row above it, so
+ * one table of n rows costs n² (100,000 decisions did not finish in ten minutes); tables of this many rows
+ * are stitched into one instead (see `decisionTable`).
+ */
+const ROWS_PER_LAYOUT = 100;
+
 function decisionTable(
   rows: readonly Decision[],
   now: number,
@@ -108,27 +115,45 @@ function decisionTable(
     ...(showProtection ? ['Protected by'] : []),
     'Reason',
   ];
-  const table = new Table({
-    head,
-    colWidths: [...fixed, reasonWidth],
-    colAligns: ['left', 'left', 'left', 'right', 'right', 'left', 'left'],
-    wordWrap: true,
-    // No colours: the table is often piped into files and CI logs, where escape codes are noise.
-    style: { head: [], border: [], compact: true },
-  });
-  for (const d of rows) {
-    const ageDays = Math.floor((now - Date.parse(d.pushedAt)) / DAY_MS);
-    table.push([
-      `${d.follows ? '└ ' : ''}${shortDigest(d.imageDigest)}`,
-      formatTags(d.imageTags),
-      `${d.pushedAt.slice(0, 10)} (${ageDays}d)`,
-      humanBytes(d.sizeBytes),
-      d.rulePriority === null ? '-' : String(d.rulePriority),
-      ...(showProtection ? [d.protectedBy.join(', ')] : []),
-      reasonsOf(d, showProtection),
-    ]);
+  const layout = (slice: readonly Decision[]): string[] => {
+    const table = new Table({
+      head,
+      colWidths: [...fixed, reasonWidth],
+      colAligns: ['left', 'left', 'left', 'right', 'right', 'left', 'left'],
+      wordWrap: true,
+      // No colours: the table is often piped into files and CI logs, where escape codes are noise.
+      style: { head: [], border: [], compact: true },
+    });
+    for (const d of slice) table.push(tableRow(d, now, showProtection));
+    return table.toString().split('\n');
+  };
+  // Every column has a fixed width and no cell spans, so each row is laid out on its own: the rows of tables
+  // of ROWS_PER_LAYOUT rows, between the first one's top and head and its bottom border, are the lines one
+  // table of all the rows has. Compact tables have one rule inside, under the head; cell lines start with │.
+  const out: string[] = [];
+  let bottom = '';
+  for (let start = 0; start < rows.length; start += ROWS_PER_LAYOUT) {
+    const lines = layout(rows.slice(start, start + ROWS_PER_LAYOUT));
+    const body = lines.findIndex((line) => line.startsWith('├')) + 1;
+    if (start === 0) out.push(...lines.slice(0, body));
+    for (let l = body; l < lines.length - 1; l++) out.push(lines[l]!);
+    bottom = lines[lines.length - 1]!;
   }
-  return table.toString();
+  out.push(bottom);
+  return out.join('\n');
+}
+
+function tableRow(d: Decision, now: number, showProtection: boolean): string[] {
+  const ageDays = Math.floor((now - Date.parse(d.pushedAt)) / DAY_MS);
+  return [
+    `${d.follows ? '└ ' : ''}${shortDigest(d.imageDigest)}`,
+    formatTags(d.imageTags),
+    `${d.pushedAt.slice(0, 10)} (${ageDays}d)`,
+    humanBytes(d.sizeBytes),
+    d.rulePriority === null ? '-' : String(d.rulePriority),
+    ...(showProtection ? [d.protectedBy.join(', ')] : []),
+    reasonsOf(d, showProtection),
+  ];
 }
 
 /** For a saved image the protections' reasons come first: they are what the reader is looking for. */
