@@ -6,7 +6,7 @@ import { type ReportFormat, renderReport } from '../../functions/shared/report/i
 import { ENV } from '../../functions/shared/runtime/constants.js';
 import { StewardPorts } from '../../functions/shared/runtime/ports.js';
 import { dynamo, type LiveOptions, loadConfig, region, registryId, sinceToIso } from '../aws.js';
-import { MAX_CONCURRENCY } from '../register/report.js';
+import { REPORT_MAX_CONCURRENCY as MAX_CONCURRENCY } from '../limits.js';
 import { CliError, parseIsoTime } from '../util.js';
 
 export interface ReportOptions extends LiveOptions {

@@ -3,9 +3,9 @@ import { SingleBar } from 'cli-progress';
 import type { CleanupReport } from '../../functions/cleanup/core.js';
 import { mapLimit } from '../../functions/shared/runtime/concurrency.js';
 import { type LiveOptions, loadConfig } from '../aws.js';
+import { RUN_MAX_CONCURRENCY } from '../limits.js';
 import { LiveSession } from '../live.js';
 import { renderPlanTable } from '../plan-table.js';
-import { RUN_MAX_CONCURRENCY } from '../register/run.js';
 import { CliError, EXIT, ExitWith } from '../util.js';
 
 export interface RunOptions extends LiveOptions {

@@ -1,9 +1,7 @@
 import { type Command, Option } from 'commander';
 import { REPORT_FORMATS } from '../../functions/shared/report/formats.js';
 import type { ReportOptions } from '../commands/report.js';
-
-/** Repositories read at once, at most: ECR's request rates are per account, shared with everything else. */
-export const MAX_CONCURRENCY = 32;
+import { REPORT_MAX_CONCURRENCY as MAX_CONCURRENCY } from '../limits.js';
 
 /**
  * `ecr-steward report`: what the registry holds, costs and could reclaim, per repository and in total, and what

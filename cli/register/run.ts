@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import type { RunOptions } from '../commands/run.js';
-
-/** Repositories cleaned at once, at most: ECR's request rates are per account, shared with everything else. */
-export const RUN_MAX_CONCURRENCY = 16;
+import { RUN_MAX_CONCURRENCY } from '../limits.js';
 
 /**
  * `ecr-steward run`: what the cleanup function would do to one or more repositories, now, with your
- * credentials, in one process (one in-use snapshot for the whole run, reused when confirmed within five minutes).
+ * credentials, in one process (the in-use sources read before the previews and again right after you confirm, never per repository).
  */
 export function registerRun(program: Command): void {
   program
