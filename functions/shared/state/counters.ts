@@ -38,30 +38,9 @@ export class RateCounters {
 
   /** Adds `n` deletions and returns the new count. Samples (up to 10 digests) and actor tallies ride along. */
   async add(key: CounterKey, n: number, sample: CountedDelete): Promise<number> {
-    const ttl = Math.floor(Date.parse(key.start) / 1000) + WINDOW_MINUTES[key.window] * 60 * 4;
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: counterPk(key), sk: key.start },
-        UpdateExpression:
-          'ADD #count :n SET expiresAt = if_not_exists(expiresAt, :ttl), #scope = :scope, #window = :window',
-        ExpressionAttributeNames: { '#count': 'count', '#scope': 'scope', '#window': 'window' },
-        ExpressionAttributeValues: { ':n': n, ':ttl': ttl, ':scope': key.scope, ':window': key.window },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const count = Number(out.Attributes?.count ?? n);
+    const count = await this.bump(key, n);
     // Only the first deletions of a window are kept as samples, so the item stays small.
-    if (count <= MAX_SAMPLES) {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: counterPk(key), sk: key.start },
-          UpdateExpression: 'SET samples = list_append(if_not_exists(samples, :empty), :sample)',
-          ExpressionAttributeValues: { ':empty': [], ':sample': [sample] },
-        }),
-      );
-    }
+    if (count <= MAX_SAMPLES) await this.appendSamples(key, [sample]);
     return count;
   }
 
@@ -70,7 +49,14 @@ export class RateCounters {
    * the new count; the samples that still fit among the window's first 25 ride along in a second update.
    */
   async addMany(key: CounterKey, samples: readonly CountedDelete[]): Promise<number> {
-    const n = samples.length;
+    const count = await this.bump(key, samples.length);
+    const room = MAX_SAMPLES - (count - samples.length);
+    if (room > 0) await this.appendSamples(key, samples.slice(0, room));
+    return count;
+  }
+
+  /** The atomic ADD of `n` to the window's count (its TTL set once): the new count. */
+  private async bump(key: CounterKey, n: number): Promise<number> {
     const ttl = Math.floor(Date.parse(key.start) / 1000) + WINDOW_MINUTES[key.window] * 60 * 4;
     const out = await this.doc.send(
       new UpdateCommand({
@@ -83,18 +69,18 @@ export class RateCounters {
         ReturnValues: 'UPDATED_NEW',
       }),
     );
-    const count = Number(out.Attributes?.count ?? n);
-    const room = MAX_SAMPLES - (count - n);
-    if (room > 0)
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: counterPk(key), sk: key.start },
-          UpdateExpression: 'SET samples = list_append(if_not_exists(samples, :empty), :samples)',
-          ExpressionAttributeValues: { ':empty': [], ':samples': samples.slice(0, room) },
-        }),
-      );
-    return count;
+    return Number(out.Attributes?.count ?? n);
+  }
+
+  private async appendSamples(key: CounterKey, samples: readonly CountedDelete[]): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: counterPk(key), sk: key.start },
+        UpdateExpression: 'SET samples = list_append(if_not_exists(samples, :empty), :samples)',
+        ExpressionAttributeValues: { ':empty': [], ':samples': samples },
+      }),
+    );
   }
 
   async get(key: CounterKey): Promise<{ count: number; samples: CountedDelete[] } | undefined> {
