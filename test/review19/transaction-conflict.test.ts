@@ -116,3 +116,33 @@ describe('review19: recordAll, cancellation reasons', () => {
     expect(await db.scan(tables.audit)).toEqual([]);
   });
 });
+
+const transactionConflict = () =>
+  Object.assign(new Error('Transaction is ongoing for the item'), {
+    name: 'TransactionConflictException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+describe('review19: recordAll, a single-record put under a concurrent transaction', () => {
+  it('retries a single-record put that DynamoDB refuses with TransactionConflictException (another transaction holds the record)', async () => {
+    // Prepare: the write-ahead of one image (a batch of one goes as a conditional PutItem)
+    const { store, calls } = refusing('PutCommand', 1, transactionConflict);
+    const digest = digestOf('conflict-single');
+
+    // Act
+    const results = await store.recordAll([signal(digest, 'PENDING')]);
+
+    // Assess: the record is written once the other transaction is done, as a transaction's conflict is retried
+    expect(results).toHaveLength(1);
+    expect(results[0]!.record).toMatchObject({ status: 'PENDING', version: 1 });
+    expect(calls.filter((c) => c === 'PutCommand')).toHaveLength(2);
+    const stored = new AuditStore(db.doc, tables.audit);
+    expect(await stored.get({ registryId: ACCOUNT, region: REGION, repository: REPO, digest })).toMatchObject(
+      {
+        status: 'PENDING',
+        version: 1,
+      },
+    );
+  });
+});
