@@ -1,7 +1,5 @@
-import { configForEnvironment, NoSelectionError } from '../../functions/shared/config/organization.js';
 import type { StewardConfig } from '../../functions/shared/config/schema.js';
 import { type Plan, planRepository } from '../../functions/shared/lifecycle/index.js';
-import { loadConfig, resolveRegion } from '../aws.js';
 import {
   loadImagesFile,
   loadInUseFile,
@@ -9,8 +7,6 @@ import {
   loadPolicyFile,
   loadStewardFile,
 } from '../inputs.js';
-import { liveCleanup } from '../live.js';
-import { accountOption, actInAccount } from '../org.js';
 import { CliError, EXIT, parseIsoTime, writeJson } from '../util.js';
 
 export interface PlanOptions {
@@ -41,6 +37,9 @@ export async function planCommand(opts: PlanOptions) {
     throw new CliError('--role goes with --account (the spoke account whose role to assume)');
   if (opts.images === undefined && opts.repository !== undefined) {
     // Live: read the repository with your credentials (or AWS_ENDPOINT_URL), exactly as the function would.
+    // Its modules (the SDK clients, the cleanup worker, the config) are loaded only here: an offline plan
+    // needs none of them, and loading them was a fifth of a small plan's time.
+    const [{ loadConfig }, { liveCleanup }] = await Promise.all([import('../aws.js'), import('../live.js')]);
     const config =
       opts.account === undefined
         ? loadConfig(opts.config)
@@ -87,6 +86,12 @@ export async function planCommand(opts: PlanOptions) {
  * narrows the config to the selections that apply in that account and region, as its spoke stack does.
  */
 async function inSpoke(config: StewardConfig, accountValue: string, role: string | undefined) {
+  const [{ resolveRegion }, { accountOption, actInAccount }, { configForEnvironment, NoSelectionError }] =
+    await Promise.all([
+      import('../aws.js'),
+      import('../org.js'),
+      import('../../functions/shared/config/organization.js'),
+    ]);
   const account = accountOption(accountValue, '--account');
   const region = await resolveRegion();
   await actInAccount(account, role ?? config.organization?.roleName ?? 'EcrStewardReadOnly', region);
