@@ -6,7 +6,7 @@
  *   never two operations on one item;
  * - all or nothing: every item's key is locked (the proxy's KeyedLock, keys taken in sorted order, so two
  *   transactions never deadlock and a single-item write through the proxy waits for the transaction), the
- *   items' before-images are read (consistent GetItem), then each Put/Update/Delete runs against dynalite
+ *   items' before-images are read (one consistent BatchGetItem), then each Put/Update/Delete runs against dynalite
  *   with its own condition. If any condition fails, every write already made is put back to its before-image
  *   and the answer is `TransactionCanceledException` with one CancellationReason per item, in order
  *   (`ConditionalCheckFailed` with the item when `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`, else
@@ -62,6 +62,10 @@ const MAX_ITEMS = 100;
 /** DynamoDB's limit on a transaction's items, together. */
 const MAX_BYTES = 4 * 1024 * 1024;
 const TOKEN_WINDOW_MS = 10 * 60_000;
+/** A transaction's writes sent to dynalite at once (its items are distinct and locked: order is free). */
+const WRITES_AT_ONCE = 32;
+/** BatchGetItem rounds for a transaction's before-images before giving up (dynalite leaves none unread). */
+const MAX_READ_ROUNDS = 5;
 const OPERATIONS = ['ConditionCheck', 'Put', 'Delete', 'Update'] as const;
 type Operation = (typeof OPERATIONS)[number];
 
@@ -140,8 +144,11 @@ export async function transactWriteItems(
     planned.map((p) => p.lockKey),
     async () => {
       const indexes = planned.map((_, i) => i);
-      const before = await mapLimit(planned, 16, (p) => readItem(deps, p.table, p.key));
-      const results = await mapLimit(indexes, 16, (i) => apply(deps, planned[i]!, before[i]));
+      const before = await readItems(deps, planned);
+      const streamed = planned.map((p) => p.op !== 'ConditionCheck' && deps.streamed(p.table));
+      const results = await mapLimit(indexes, WRITES_AT_ONCE, (i) =>
+        apply(deps, planned[i]!, before[i], streamed[i]!),
+      );
       const failed = results.some((r) => r.status !== 200);
       if (failed) {
         // Undo what landed, then answer for the whole transaction.
@@ -177,12 +184,9 @@ export async function transactWriteItems(
           { CancellationReasons: reasons },
         );
       }
-      const writes = planned
-        .map((p, i) => ({ p, before: before[i] }))
-        .filter(({ p }) => p.op !== 'ConditionCheck' && deps.streamed(p.table));
-      const after = await mapLimit(writes, 16, ({ p }) => readItem(deps, p.table, p.key));
-      writes.forEach(({ p, before: b }, i) => {
-        deps.changed(p.table, b, after[i]);
+      // The after-images, from the writes' own answers (see `afterImage`): no item is read again.
+      planned.forEach((p, i) => {
+        if (streamed[i]) deps.changed(p.table, before[i], afterImage(p, results[i]!));
       });
     },
   );
@@ -198,17 +202,59 @@ function isConditionFailure(a: Answer): boolean {
   return a.status === 400 && String(a.body.__type ?? '').endsWith('#ConditionalCheckFailedException');
 }
 
-async function readItem(deps: TransactionDeps, table: string, key: AttributeMap) {
-  const answer = await deps.call('GetItem', { TableName: table, Key: key, ConsistentRead: true });
-  if (answer.status !== 200)
-    throw new DynamoError(
-      answer.status,
-      String(answer.body.__type ?? 'InternalServerError')
-        .split('#')
-        .pop()!,
-      String(answer.body.message ?? answer.body.Message ?? `GetItem ${table} answered ${answer.status}`),
-    );
-  return answer.body.Item as AttributeMap | undefined;
+/** An answer that is not a success, as the error the transaction answers with. */
+function failure(answer: Answer, what: string): DynamoError {
+  return new DynamoError(
+    answer.status,
+    String(answer.body.__type ?? 'InternalServerError')
+      .split('#')
+      .pop()!,
+    String(answer.body.message ?? answer.body.Message ?? `${what} answered ${answer.status}`),
+  );
+}
+
+/**
+ * The before-images of the planned items, in their order: one consistent BatchGetItem of all their keys
+ * (a transaction's 100 items are BatchGetItem's 100 keys), read again for any keys it leaves unprocessed.
+ * One call instead of one GetItem per item: the items are locked, so they are read as of one moment either
+ * way. Returned items are matched to the planned ones by lock key (BatchGetItem answers in no given order).
+ */
+async function readItems(
+  deps: TransactionDeps,
+  planned: readonly Planned[],
+): Promise<(AttributeMap | undefined)[]> {
+  const found = new Map<string, AttributeMap>();
+  let request: Record<string, { Keys: AttributeMap[]; ConsistentRead: true }> = {};
+  for (const p of planned) {
+    request[p.table] ??= { Keys: [], ConsistentRead: true };
+    request[p.table]!.Keys.push(p.key);
+  }
+  for (let round = 0; Object.keys(request).length > 0; round++) {
+    if (round >= MAX_READ_ROUNDS)
+      throw new DynamoError(500, 'InternalServerError', 'transaction: the items could not all be read');
+    const answer = await deps.call('BatchGetItem', { RequestItems: request });
+    if (answer.status !== 200) throw failure(answer, 'BatchGetItem');
+    const responses = (answer.body.Responses ?? {}) as Record<string, AttributeMap[]>;
+    for (const [table, items] of Object.entries(responses))
+      for (const item of items) found.set(deps.lockKey(table, await deps.keyOf(table, item)), item);
+    request = (answer.body.UnprocessedKeys ?? {}) as typeof request;
+  }
+  return planned.map((p) => found.get(p.lockKey));
+}
+
+/**
+ * An item's image after a successful write, from the write itself: a Put stores exactly its item, a Delete
+ * leaves none, and an Update is asked for its new image (`ReturnValues: ALL_NEW`, see `apply`).
+ */
+function afterImage(p: Planned, answer: Answer): AttributeMap | undefined {
+  switch (p.op) {
+    case 'Put':
+      return p.spec.Item as AttributeMap;
+    case 'Update':
+      return answer.body.Attributes as AttributeMap | undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** The parameters a single-item call shares with its transaction item. */
@@ -219,7 +265,12 @@ function expression(spec: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-function apply(deps: TransactionDeps, p: Planned, before: AttributeMap | undefined): Promise<Answer> {
+function apply(
+  deps: TransactionDeps,
+  p: Planned,
+  before: AttributeMap | undefined,
+  streamed: boolean,
+): Promise<Answer> {
   const { spec, table } = p;
   switch (p.op) {
     case 'Put':
@@ -230,6 +281,7 @@ function apply(deps: TransactionDeps, p: Planned, before: AttributeMap | undefin
         Key: spec.Key,
         UpdateExpression: spec.UpdateExpression,
         ...expression(spec),
+        ...(streamed ? { ReturnValues: 'ALL_NEW' } : {}),
       });
     case 'Delete':
       return deps.call('DeleteItem', { TableName: table, Key: spec.Key, ...expression(spec) });
