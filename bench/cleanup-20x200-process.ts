@@ -1,8 +1,8 @@
 /**
  * The cleanup process of bench/cleanup-20x200.ts: started with `node --import tsx`, it reads its job from the
  * environment variable BENCH_CLEANUP_JOB (JSON), runs the worker's run path over the repositories (one
- * StewardPorts, `cleanupPorts`, the real `cleanupRepository`, repositories in turn, one budget, as one worker
- * invocation does) against the local cloud of the parent, and writes its reports, wall and CPU time as one
+ * StewardPorts, `cleanupPorts`, the real `cleanupRepository`, WORKER_CONCURRENCY repositories at a time, one budget, as
+ * the worker runs a batch) against the local cloud of the parent, and writes its reports, wall and CPU time as one
  * line of JSON on stdout. A process of its own, as the peer of issue #19 was: the local cloud (ECR emulator,
  * dynalite) runs in the parent, so its work never waits on the cleanup's event loop, nor the cleanup on its.
  */
@@ -13,9 +13,10 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type CleanupReport, cleanupRepository } from '../functions/cleanup/core.js';
-import { cleanupPorts } from '../functions/cleanup/run.js';
+import { cleanupPorts, WORKER_CONCURRENCY } from '../functions/cleanup/run.js';
 import { documentClient } from '../functions/shared/audit/store.js';
 import { parseConfig } from '../functions/shared/config/load.js';
+import { mapLimit } from '../functions/shared/runtime/concurrency.js';
 import { StewardPorts, tablesFromEnv } from '../functions/shared/runtime/ports.js';
 
 /** What the parent asks for. */
@@ -63,15 +64,19 @@ const start = process.hrtime.bigint();
 const now = new Date();
 const ports = new StewardPorts(config, { tables: tablesFromEnv(job.env), clients });
 const budget = { remaining: config.bounds.maxDeletesPerRun };
-const reports: Omit<CleanupReport, 'plan'>[] = [];
-for (const repository of job.repositories) {
-  const { plan: _plan, ...report } = await cleanupRepository(
-    config,
-    { repository, region: job.region, runId: job.runId, now, trigger: 'sweep', budget },
-    cleanupPorts(ports, { accountId: job.account, region: job.region, runId: job.runId, now }),
-  );
-  reports.push(report);
-}
+// As the worker runs a batch's repositories: WORKER_CONCURRENCY at a time, one budget.
+const reports: Omit<CleanupReport, 'plan'>[] = await mapLimit(
+  job.repositories,
+  WORKER_CONCURRENCY,
+  async (repository) => {
+    const { plan: _plan, ...report } = await cleanupRepository(
+      config,
+      { repository, region: job.region, runId: job.runId, now, trigger: 'sweep', budget },
+      cleanupPorts(ports, { accountId: job.account, region: job.region, runId: job.runId, now }),
+    );
+    return report;
+  },
+);
 const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
 const cpu = process.cpuUsage(cpuStart);
 for (const client of Object.values(clients)) client.destroy();

@@ -24,7 +24,7 @@ import { LABELS } from './targets.js';
  * Issue #19's side-by-side workload: 20 repositories × 200 images, 3,000 to delete, every call to the local
  * cloud (DynamoDB included) delayed by 5 ms, as a peer cleanup Lambda was measured on an ECR emulator. Two cases:
  * - `cleanup-20x200`: one process (bench/cleanup-20x200-process.ts) runs the worker's run path (one StewardPorts,
- *   `cleanupPorts`, the real `cleanupRepository`) over the 20 repositories in turn, against the local cloud's
+ *   `cleanupPorts`, the real `cleanupRepository`) over the 20 repositories, 10 at a time as the worker runs a batch, against the local cloud's
  *   ECR, ECS and Lambda and real DynamoDB tables (dynalite): real write-ahead records, breaker reads,
  *   reconciliation. ECR's events are off, so every request counted is that process's. Figures: its wall time,
  *   requests by service and operation, and their lower bounds.

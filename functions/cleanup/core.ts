@@ -9,7 +9,12 @@ import type { ApprovalPorts } from '../shared/approvals/lifecycle.js';
 import { backupCovers, type Replica, withReplicas } from '../shared/backup/replicas.js';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import { effectiveGovernance, type Selection, type StewardConfig } from '../shared/config/schema.js';
-import { type DeletionCandidate, type OpenRecord, runDeletion } from '../shared/deletion/run.js';
+import {
+  type DeletionCandidate,
+  type DeletionResult,
+  type OpenRecord,
+  runDeletion,
+} from '../shared/deletion/run.js';
 import { type AuditWriter, breakerScopesFor } from '../shared/deletion/safe-delete.js';
 import { thresholdWarning } from '../shared/governance/threshold.js';
 import { isIndex } from '../shared/lifecycle/graph.js';
@@ -352,80 +357,87 @@ export async function cleanupRepository(
   );
   const transitions = plan.decisions.filter((d) => d.action === 'transition');
 
-  const allowance = Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining);
-  const result = await runDeletion(
-    {
-      repository: { registryId: repo.registryId, region: req.region, name: repo.name },
-      caller: 'lifecycle',
-      mode,
-      runId: req.runId,
-      now: req.now,
-      selection,
-      inUse,
-      allowance,
-      holds: tableHolds,
-      governance: governed ? governance : undefined,
-      open,
-      wholeRepository: true,
-      approval: {
-        required: governance.approval.required,
-        expiresAfterHours: governance.approval.expiresAfterHours,
-        repositoryTags: tags,
-        selection: selectionName,
-        approvers: governance.approval.approvers,
-      },
-      // One notice per repository and run, sent before the records that say it was given.
-      announce: async (scheduled) => {
-        if (!ports.notify) return;
-        await ports.notify({
-          registryId: repo.registryId,
-          region: req.region,
-          repository: repo.name,
-          selection,
+  // A dry run spends the run budget as enforce would, so its plan is what enforce would delete.
+  const result = await withAllowance(
+    config,
+    req.budget,
+    ordered.length,
+    (r: DeletionResult) => (mode === 'dry-run' ? r.planned : r.deleted + r.archived),
+    (allowance) =>
+      runDeletion(
+        {
+          repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+          caller: 'lifecycle',
+          mode,
           runId: req.runId,
-          dueAt: scheduled.map((s) => s.dueAt).sort()[0]!,
-          softDelete: governance.softDelete.mode,
-          purgeAfterDays: governance.softDelete.purgeAfterDays,
-          // Archives are not deletes for the rate counters: with soft delete the deletes come at the purge.
-          thresholdWarning:
-            governance.softDelete.mode === 'archive'
-              ? undefined
-              : thresholdWarning(
-                  config.alerts.thresholds,
-                  { count: scheduled.length, repositoryImages: images.length },
-                  config.alerts.breaker.enabled,
-                ),
-          images: scheduled.map(({ candidate: c }) => ({
-            digest: c.digest,
-            tags: c.tags,
-            pushedAt: c.pushedAt,
-            lastPulledAt: c.lastPulledAt,
-            sizeBytes: c.sizeBytes,
-            reason: c.reasons.at(-1) ?? 'planned by the lifecycle policy',
-          })),
-        });
-      },
-      // A noticed image the plan now keeps by a protection (a hold placed since, a pull, a new tag…) says why.
-      keptReasons: new Map(
-        plan.decisions
-          .filter((d) => d.action === 'keep' && d.protectedBy.length > 0)
-          .map((d) => [d.imageDigest, d.reasons.at(-1) ?? 'kept by a protection'] as const),
+          now: req.now,
+          selection,
+          inUse,
+          allowance,
+          holds: tableHolds,
+          governance: governed ? governance : undefined,
+          open,
+          wholeRepository: true,
+          approval: {
+            required: governance.approval.required,
+            expiresAfterHours: governance.approval.expiresAfterHours,
+            repositoryTags: tags,
+            selection: selectionName,
+            approvers: governance.approval.approvers,
+          },
+          // One notice per repository and run, sent before the records that say it was given.
+          announce: async (scheduled) => {
+            if (!ports.notify) return;
+            await ports.notify({
+              registryId: repo.registryId,
+              region: req.region,
+              repository: repo.name,
+              selection,
+              runId: req.runId,
+              dueAt: scheduled.map((s) => s.dueAt).sort()[0]!,
+              softDelete: governance.softDelete.mode,
+              purgeAfterDays: governance.softDelete.purgeAfterDays,
+              // Archives are not deletes for the rate counters: with soft delete the deletes come at the purge.
+              thresholdWarning:
+                governance.softDelete.mode === 'archive'
+                  ? undefined
+                  : thresholdWarning(
+                      config.alerts.thresholds,
+                      { count: scheduled.length, repositoryImages: images.length },
+                      config.alerts.breaker.enabled,
+                    ),
+              images: scheduled.map(({ candidate: c }) => ({
+                digest: c.digest,
+                tags: c.tags,
+                pushedAt: c.pushedAt,
+                lastPulledAt: c.lastPulledAt,
+                sizeBytes: c.sizeBytes,
+                reason: c.reasons.at(-1) ?? 'planned by the lifecycle policy',
+              })),
+            });
+          },
+          // A noticed image the plan now keeps by a protection (a hold placed since, a pull, a new tag…) says why.
+          keptReasons: new Map(
+            plan.decisions
+              .filter((d) => d.action === 'keep' && d.protectedBy.length > 0)
+              .map((d) => [d.imageDigest, d.reasons.at(-1) ?? 'kept by a protection'] as const),
+          ),
+          candidates: ordered.map((d) => {
+            const image = byDigest.get(d.imageDigest);
+            return {
+              digest: d.imageDigest,
+              tags: d.imageTags,
+              pushedAt: d.pushedAt,
+              follows: d.follows,
+              sizeBytes: d.sizeBytes,
+              lastPulledAt: image?.lastPulledAt ? new Date(image.lastPulledAt).toISOString() : undefined,
+              rulePriority: d.rulePriority,
+              reasons: d.reasons,
+            };
+          }),
+        },
+        ports,
       ),
-      candidates: ordered.map((d) => {
-        const image = byDigest.get(d.imageDigest);
-        return {
-          digest: d.imageDigest,
-          tags: d.imageTags,
-          pushedAt: d.pushedAt,
-          follows: d.follows,
-          sizeBytes: d.sizeBytes,
-          lastPulledAt: image?.lastPulledAt ? new Date(image.lastPulledAt).toISOString() : undefined,
-          rulePriority: d.rulePriority,
-          reasons: d.reasons,
-        };
-      }),
-    },
-    ports,
   );
   const deferred = (result.kept.bounds ?? 0) + result.notAttempted;
   if ((result.kept.bounds ?? 0) > 0)
@@ -447,8 +459,6 @@ export async function cleanupRepository(
     base.warnings.push(
       `the deletion guard kept images the plan would expire: ${guardKept.map(([c, n]) => `${c} ${n}`).join(', ')}`,
     );
-  // A dry run spends the run budget as enforce would, so its plan is what enforce would delete.
-  req.budget.remaining -= mode === 'dry-run' ? result.planned : result.deleted + result.archived;
 
   if (mode === 'dry-run') {
     return {
@@ -496,26 +506,32 @@ export async function cleanupRepository(
   let requestedDeleted = 0;
   let requestedBytes = 0;
   for (const [caller, candidates] of requested) {
-    const outcome = await runDeletion(
-      {
-        repository: { registryId: repo.registryId, region: req.region, name: repo.name },
-        caller,
-        mode,
-        runId: req.runId,
-        now: req.now,
-        selection,
-        inUse,
-        allowance: Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining),
-        holds: tableHolds,
-        governance,
-        open,
-        candidates,
-      },
-      ports,
+    const outcome = await withAllowance(
+      config,
+      req.budget,
+      candidates.length,
+      (o: DeletionResult) => o.deleted + o.archived,
+      (allowance) =>
+        runDeletion(
+          {
+            repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+            caller,
+            mode,
+            runId: req.runId,
+            now: req.now,
+            selection,
+            inUse,
+            allowance,
+            holds: tableHolds,
+            governance,
+            open,
+            candidates,
+          },
+          ports,
+        ),
     );
     requestedDeleted += outcome.deleted + outcome.archived;
     requestedBytes += outcome.bytesReclaimed;
-    req.budget.remaining -= outcome.deleted + outcome.archived;
     failures.push(...outcome.failures);
     governanceCounts.cancelled += outcome.cancelled.length;
     governanceCounts.archived += outcome.archived;
@@ -536,35 +552,41 @@ export async function cleanupRepository(
   let purged = 0;
   let purgedBytes = 0;
   if (purgeDue.length > 0) {
-    const purge = await runDeletion(
-      {
-        repository: { registryId: repo.registryId, region: req.region, name: repo.name },
-        caller: 'purge',
-        mode,
-        runId: req.runId,
-        now: req.now,
-        selection,
-        inUse,
-        allowance: Math.min(config.bounds.maxDeletesPerRepository, req.budget.remaining),
-        holds: tableHolds,
-        candidates: purgeDue.map((r) => {
-          const image = archivedNow.get(r.digest)!;
-          return {
-            digest: r.digest,
-            // The tags it carried when archived: a hold on one of them still keeps it.
-            tags: [...new Set([...image.tags, ...r.tags])],
-            pushedAt: new Date(image.pushedAt).toISOString(),
-            sizeBytes: image.sizeBytes ?? 0,
-            rulePriority: r.actor.rulePriority ?? null,
-            reasons: [`archived at ${r.archivedAt ?? '?'}; its restore window ended at ${r.purgeAt}`],
-          };
-        }),
-      },
-      ports,
+    const purge = await withAllowance(
+      config,
+      req.budget,
+      purgeDue.length,
+      (p: DeletionResult) => p.deleted,
+      (allowance) =>
+        runDeletion(
+          {
+            repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+            caller: 'purge',
+            mode,
+            runId: req.runId,
+            now: req.now,
+            selection,
+            inUse,
+            allowance,
+            holds: tableHolds,
+            candidates: purgeDue.map((r) => {
+              const image = archivedNow.get(r.digest)!;
+              return {
+                digest: r.digest,
+                // The tags it carried when archived: a hold on one of them still keeps it.
+                tags: [...new Set([...image.tags, ...r.tags])],
+                pushedAt: new Date(image.pushedAt).toISOString(),
+                sizeBytes: image.sizeBytes ?? 0,
+                rulePriority: r.actor.rulePriority ?? null,
+                reasons: [`archived at ${r.archivedAt ?? '?'}; its restore window ended at ${r.purgeAt}`],
+              };
+            }),
+          },
+          ports,
+        ),
     );
     purged = purge.deleted + purge.alreadyGone;
     purgedBytes = purge.bytesReclaimed;
-    req.budget.remaining -= purge.deleted;
     failures.push(...purge.failures);
   }
 
@@ -683,4 +705,33 @@ export function deletionOrder(decisions: readonly Decision[]): Decision[] {
     return value;
   };
   return [...decisions].sort((a, b) => depthOf(a) - depthOf(b) || (a.imageDigest < b.imageDigest ? -1 : 1));
+}
+
+/**
+ * Runs one deletion with its allowance taken from the run's budget before it starts: the repository's bound,
+ * what is left of the run's, or the number of candidates (a deletion never spends more than it has
+ * candidates), whichever is least. The allowance is taken at once (nothing else can take it while the
+ * deletion awaits), and what the deletion did not spend (`spent` of its result) goes back when it ends; a
+ * deletion that throws gives it all back, as it recorded no spending. So repositories cleaned at the same time
+ * (the worker runs the repositories of a batch concurrently) never delete more together than the run's budget,
+ * and repositories cleaned one after another are bounded exactly as before: an allowance of at least the
+ * candidates bounds none of them either way.
+ */
+async function withAllowance<T>(
+  config: StewardConfig,
+  budget: { remaining: number },
+  candidates: number,
+  spent: (result: T) => number,
+  run: (allowance: number) => Promise<T>,
+): Promise<T> {
+  const allowance = Math.min(config.bounds.maxDeletesPerRepository, budget.remaining, candidates);
+  budget.remaining -= allowance;
+  let used = 0;
+  try {
+    const result = await run(allowance);
+    used = spent(result);
+    return result;
+  } finally {
+    budget.remaining += allowance - used;
+  }
 }

@@ -15,12 +15,13 @@ import type { CallCounter, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { requestView, stateAt } from '../shared/approvals/decide.js';
 import { expireRequests } from '../shared/approvals/lifecycle.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
+import { mapLimit } from '../shared/runtime/concurrency.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { functionRegion, requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
-import { cleanupPorts } from './run.js';
+import { cleanupPorts, WORKER_CONCURRENCY } from './run.js';
 import {
   type cleanupMessageSchema,
   cleanupTriggerEventSchema,
@@ -58,7 +59,9 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
     groups.set(group, [...(groups.get(group) ?? []), record]);
   }
 
-  for (const [group, records] of groups) {
+  // Message groups are repositories: each group's messages run in order, the groups at the same time (the
+  // run's budget is shared through allowances taken before each deletion, see cleanupRepository).
+  await mapLimit([...groups], WORKER_CONCURRENCY, async ([group, records]) => {
     const repositories = new Map<string, { runId?: string; trigger: 'push' | 'sweep' }>();
     try {
       for (const record of records) {
@@ -108,7 +111,7 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
       logger.error('cleanup failed; the group will be retried', { group, error: e as Error });
       failures.push(...records.map((r) => r.messageId));
     }
-  }
+  });
   metrics.publishStoredMetrics();
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }

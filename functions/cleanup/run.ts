@@ -11,6 +11,14 @@ import { toHold } from '../shared/holds/store.js';
 import type { StewardPorts } from '../shared/runtime/ports.js';
 import type { CleanupPorts, RegistryPort } from './core.js';
 
+/**
+ * The repositories (message groups) one worker invocation cleans at the same time: all of a FIFO batch's (at
+ * most 10 messages). A repository's cleanup mostly waits on ECR and DynamoDB, so ten at once take about the
+ * time of one; the in-use read is shared (read once per invocation), and the run's budget is taken through
+ * allowances, so together they never delete more than one repository after another would.
+ */
+export const WORKER_CONCURRENCY = 10;
+
 export interface CleanupWiring {
   /** The account whose in-use references count (the registry's). */
   readonly accountId: string;

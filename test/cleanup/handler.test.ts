@@ -305,6 +305,39 @@ describe('worker', () => {
     expect(new Set(puts().map((i) => i.repository))).toEqual(new Set(['services/b']));
   });
 
+  it("cleans a batch's repositories at the same time, and together they delete no more than the run's budget", async () => {
+    // Prepare: three repositories with two images to expire each, a run budget of three deletes.
+    useConfig({ mode: 'enforce', bounds: { maxDeletesPerRun: 3, maxDeletesPerRepository: 10 } });
+    for (const name of ['services/a', 'services/b', 'services/c']) repositoryWithImages(name);
+    const event = sqsEvent(
+      sqsRecord(pushEvent('services/a', 'e1'), { messageId: 'a-1', groupId: 'services/a' }),
+      sqsRecord(pushEvent('services/b', 'e2'), { messageId: 'b-1', groupId: 'services/b' }),
+      sqsRecord(pushEvent('services/c', 'e3'), { messageId: 'c-1', groupId: 'services/c' }),
+    );
+
+    // Act
+    const response = await worker(event);
+
+    // Assess: every repository was read before the first delete (one after another, the first repository
+    // would have deleted before the second was read), and three images went in all, in the order taken.
+    expect(response).toEqual({ batchItemFailures: [] });
+    const deletes = ecr.commandCalls(BatchDeleteImageCommand);
+    const firstDelete = deletes[0]!;
+    const described = ecr.commandCalls(DescribeRepositoriesCommand);
+    expect(described.map((c) => c.args[0].input.repositoryNames)).toEqual([
+      ['services/a'],
+      ['services/b'],
+      ['services/c'],
+    ]);
+    for (const call of described) expect(call.calledBefore(firstDelete as never)).toBe(true);
+    expect(deletes.map((c) => [c.args[0].input.repositoryName, c.args[0].input.imageIds?.length])).toEqual([
+      ['services/a', 2],
+      ['services/b', 1],
+    ]);
+    const deleted = puts().filter((i) => i.status === 'DELETED');
+    expect(deleted.map((i) => i.repository).sort()).toEqual(['services/a', 'services/a', 'services/b']);
+  });
+
   it('skips a push to an unmanaged repository without an ECR call the worker is not allowed to make', async () => {
     // Prepare: a glob the push rule cannot express lets pushes to any repository through; IAM then denies
     // DescribeRepositories outside the managed ARNs.
