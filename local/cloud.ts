@@ -83,6 +83,12 @@ export interface LocalCloudOptions {
   readonly organization?: LocalOrganization;
   /** Whether STS AssumeRole may hand out credentials of `account`. @default only this cloud's account */
   readonly isLocalAccount?: (account: string) => boolean;
+  /**
+   * The endpoint of an empty dynalite started elsewhere, for the cloud's tables (benchmarks start one in a
+   * process of its own, bench/dynalite-process.mjs, so DynamoDB's work runs on another core, as the service
+   * would). @default a dynalite in this process
+   */
+  readonly dynamoTarget?: string;
   /** Wait between retries of a failed stream batch. @default 50 ms × attempt, at most 1 s */
   readonly streamRetryDelayMs?: (attempt: number) => number;
 }
@@ -191,10 +197,13 @@ export class LocalCloud {
       faults: this.opts.faults,
     });
     this.endpoint = this.server.url;
-    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    this.dynamo = server as never;
-    this.dynamoEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (this.opts.dynamoTarget) this.dynamoEndpoint = this.opts.dynamoTarget;
+    else {
+      const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+      this.dynamo = server as never;
+      this.dynamoEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
 
     this.ids = readTemplate(this.template, this.opts.cdkOut, this.endpoint, this.env);
     for (const bus of this.ids.buses.values())
