@@ -9,6 +9,7 @@ import type { DeleteSignal } from '../shared/audit/records.js';
 import { noticeMessage, selectionLabel } from '../shared/governance/notice.js';
 import { toHold } from '../shared/holds/store.js';
 import type { StewardPorts } from '../shared/runtime/ports.js';
+import { repositoryImageCountItem } from '../shared/state/counters.js';
 import type { CleanupPorts, RegistryPort } from './core.js';
 
 /**
@@ -97,15 +98,25 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
       ),
     reconcile: async (repo, images, { purgeAfterDays }) => {
       const ref = { registryId: repo.registryId, region: wiring.region, repository: repo.name };
+      // The repository's image count (the audit function's share-of-images thresholds) is written with the
+      // snapshot, in one call, when both live in the same table (they do: the state table).
+      const count = repositoryImageCountItem(repo.name, images.length, wiring.now);
+      const together = counters.tableName === snapshots.tableName;
       const result = await reconcileRepository(
         ref,
         images,
         wiring.now,
         wiring.runId,
-        { snapshots, audit },
+        {
+          snapshots: {
+            load: (r) => snapshots.load(r),
+            save: (r, snapshot) => snapshots.save(r, snapshot, together ? { alongside: [count] } : {}),
+          },
+          audit,
+        },
         purgeAfterDays,
       );
-      await counters.setRepositoryImageCount(repo.name, images.length, wiring.now);
+      if (!together) await counters.setRepositoryImageCount(repo.name, images.length, wiring.now);
       if (result.recordedUnknown + result.settledDeleted + result.settledFailed + result.settledArchived > 0)
         wiring.onReconciled?.(repo.name, result);
       return result;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -203,7 +204,18 @@ export class SnapshotStore {
     return { at: String(head.at), entries };
   }
 
-  async save(ref: RepositoryRef, snapshot: Snapshot): Promise<void> {
+  /**
+   * Saves a snapshot. `alongside`: other items of the same table written in the same call as META (the
+   * repository's image count, which the cleanup keeps beside its snapshot): one BatchWriteItem instead of a
+   * PutItem each. They are unconditional puts like META, so writing them together changes nothing but the
+   * number of calls.
+   */
+  async save(
+    ref: RepositoryRef,
+    snapshot: Snapshot,
+    options: { readonly alongside?: readonly Record<string, unknown>[] } = {},
+  ): Promise<void> {
+    const alongside = options.alongside ?? [];
     const byPart = new Map<string, PartEntry[]>();
     const sorted = [...snapshot.entries].sort((a, b) => (a.digest < b.digest ? -1 : 1));
     const single =
@@ -213,12 +225,10 @@ export class SnapshotStore {
       // A small repository: the entries go in META itself, one item. Like the parts' META, it is written on
       // every save, so its `at` is when the snapshot was taken, changed or not.
       const entries: PartEntry[] = sorted.map((e) => [e.digest, e.tags, e.pushedAt, e.sizeBytes]);
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, entries },
-        }),
-      );
+      await this.putItems([
+        { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, entries },
+        ...alongside,
+      ]);
       this.known.set(pk, {});
       return;
     }
@@ -253,18 +263,35 @@ export class SnapshotStore {
     );
     // Parts that became empty are dropped from META (stale part items are simply never read).
     this.known.set(pk, hashes);
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: this.pk(ref),
-          sk: 'META',
-          at: snapshot.at,
-          count: snapshot.entries.length,
-          parts: hashes,
-        },
-      }),
-    );
+    await this.putItems([
+      { pk: this.pk(ref), sk: 'META', at: snapshot.at, count: snapshot.entries.length, parts: hashes },
+      ...alongside,
+    ]);
+  }
+
+  /**
+   * Unconditional puts: one PutItem for one item, else BatchWriteItem calls of up to 25, the items DynamoDB
+   * leaves unprocessed (its partial success under throttling) sent again until none is left.
+   */
+  private async putItems(items: readonly Record<string, unknown>[]): Promise<void> {
+    if (items.length === 1) {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: items[0] }));
+      return;
+    }
+    for (let i = 0; i < items.length; i += 25) {
+      let requests: { PutRequest: { Item: Record<string, unknown> } }[] = items
+        .slice(i, i + 25)
+        .map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt === 8)
+          throw new Error(`snapshot not saved: DynamoDB left ${requests.length} item(s) unprocessed`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+        const out = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (out?.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      }
+    }
   }
 
   private async batchGet(keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {

@@ -126,10 +126,19 @@ export class RateCounters {
 
   async setRepositoryImageCount(repository: string, images: number, at: Date): Promise<void> {
     await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: `REPOSTAT#${repository}`, sk: 'STAT', images, at: at.toISOString() },
-      }),
+      new PutCommand({ TableName: this.tableName, Item: repositoryImageCountItem(repository, images, at) }),
     );
   }
+}
+
+/**
+ * The item that keeps a repository's image count (read by `repositoryImageCount`): the cleanup writes it with
+ * its snapshot, in the same call (SnapshotStore.save's `alongside`).
+ */
+export function repositoryImageCountItem(
+  repository: string,
+  images: number,
+  at: Date,
+): Record<string, unknown> {
+  return { pk: `REPOSTAT#${repository}`, sk: 'STAT', images, at: at.toISOString() };
 }
