@@ -66,4 +66,54 @@ describe('mergeListedImages', () => {
       `image ${digestOf('a')} is listed twice with different ${field}; list the repository again (it changed while it was read)`,
     );
   });
+
+  it('finds a repeated digest among digests that share their last characters (and so hash alike)', () => {
+    // Prepare: 300 digests ending alike, so the quick check meets many look-alikes and must compare whole
+    // digests (or give up and use a map); the repeat is the last entry.
+    const tail = 'ffffffffffffffff';
+    const listing = Array.from({ length: 300 }, (_, i) => ({
+      ...image(`x${i}`, { age: 1 }),
+      digest: `sha256:${String(i).padStart(48, '0')}${tail}`,
+    }));
+    const again = { ...listing[123]!, tags: ['late'] };
+
+    // Act
+    const result = mergeListedImages([...listing, again]);
+
+    // Assess
+    expect(result.merged).toEqual([listing[123]!.digest]);
+    expect(result.images).toHaveLength(300);
+    expect(result.images[123]).toEqual({ ...listing[123], tags: ['late'] });
+  });
+
+  it('returns a listing of distinct look-alike digests unchanged, as a new array', () => {
+    // Prepare
+    const listing = Array.from({ length: 300 }, (_, i) => ({
+      ...image(`y${i}`, { age: 1 }),
+      digest: `sha256:${String(i).padStart(48, '0')}ffffffffffffffff`,
+    }));
+
+    // Act
+    const result = mergeListedImages(listing);
+
+    // Assess
+    expect(result).toEqual({ images: listing, merged: [] });
+    expect(result.images).not.toBe(listing);
+  });
+
+  it('merges a digest listed twice in a large listing of distinct digests', () => {
+    // Prepare
+    const listing = Array.from({ length: 5_000 }, (_, i) => image(`z${i}`, { age: i % 30 }));
+    const again = { ...listing[4_321]!, tags: ['again'] };
+
+    // Act
+    const result = mergeListedImages([again, ...listing]);
+
+    // Assess
+    expect(result.merged).toEqual([again.digest]);
+    expect(result.images.map((i) => i.digest)).toEqual([
+      again.digest,
+      ...listing.filter((_, k) => k !== 4_321).map((i) => i.digest),
+    ]);
+  });
 });
