@@ -5,7 +5,7 @@
  */
 import type { ReconcileReport } from '../shared/audit/reconcile.js';
 import { reconcileRepository } from '../shared/audit/reconcile.js';
-import type { DeleteSignal } from '../shared/audit/records.js';
+import { type AuditRecord, type DeleteSignal, repoKey } from '../shared/audit/records.js';
 import { noticeMessage, selectionLabel } from '../shared/governance/notice.js';
 import { toHold } from '../shared/holds/store.js';
 import type { StewardPorts } from '../shared/runtime/ports.js';
@@ -68,13 +68,20 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
     };
   }
   const { audit, snapshots, counters } = ports;
+  /** Each repository's open records, from its reconciliation's read, until the run asks for them. */
+  const reconciledOpen = new Map<string, readonly AuditRecord[]>();
   const holds = ports.holds;
   return {
     registry,
     audit: {
       record: (signal) => audit.record(signal),
       recordAll: (signals, known) => audit.recordAll(signals, known),
-      open: (ref) => audit.open(ref),
+      // The open records the reconciliation just read and brought up to date, else one read of the index.
+      open: async (ref) => {
+        const known = reconciledOpen.get(repoKey(ref));
+        reconciledOpen.delete(repoKey(ref));
+        return known ?? (await audit.open(ref));
+      },
       get: (ref) => audit.get(ref),
     },
     breaker: ports.breaker,
@@ -98,6 +105,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
       ),
     reconcile: async (repo, images, { purgeAfterDays }) => {
       const ref = { registryId: repo.registryId, region: wiring.region, repository: repo.name };
+      reconciledOpen.delete(repoKey(ref));
       // The repository's image count (the audit function's share-of-images thresholds) is written with the
       // snapshot, in one call, when both live in the same table (they do: the state table).
       const count = repositoryImageCountItem(repo.name, images.length, wiring.now);
@@ -112,7 +120,14 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
             load: (r) => snapshots.load(r),
             save: (r, snapshot) => snapshots.save(r, snapshot, together ? { alongside: [count] } : {}),
           },
-          audit,
+          audit: {
+            get: (r) => audit.get(r),
+            record: (signal) => audit.record(signal),
+            pending: (r) => audit.pending(r),
+            inProgress: (r) => audit.inProgress(r),
+          },
+          // Its read of the index gives the open records too (as they are after its writes): the run takes them.
+          opened: (records) => reconciledOpen.set(repoKey(ref), records),
         },
         purgeAfterDays,
       );

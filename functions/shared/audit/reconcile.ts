@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Image } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
-import type { AuditRecord, DeleteSignal } from './records.js';
+import { type AuditRecord, type DeleteSignal, isOpenRecord } from './records.js';
 
 /** What a snapshot keeps of an image: enough to write a useful record if it vanishes. */
 export interface SnapshotEntry {
@@ -27,6 +27,12 @@ export interface SnapshotEntry {
 export interface Snapshot {
   readonly at: string;
   readonly entries: readonly SnapshotEntry[];
+  /**
+   * Set by the runs that know every write-ahead is in the `openByRepository` index (AuditStore.inProgress): the
+   * next run reads its PENDING records there, with its open records, instead of the repository's 30 days of
+   * records. A snapshot without it was saved by an older version, whose PENDING records are not indexed.
+   */
+  readonly pendingIndexed?: boolean | undefined;
 }
 
 export interface RepositoryRef {
@@ -42,9 +48,23 @@ export interface ReconcilePorts {
   };
   readonly audit: {
     get(ref: RepositoryRef & { digest: string }): Promise<AuditRecord | undefined>;
+    /** Records a signal; the record written, when the store says (AuditStore.record's `record`), keeps `open` exact. */
     record(signal: DeleteSignal): Promise<unknown>;
+    /** PENDING records of the last 30 days, by the repository's records (what older versions left). */
     pending(ref: RepositoryRef): Promise<AuditRecord[]>;
+    /**
+     * The repository's open and PENDING records, in one read (AuditStore.inProgress). When given, a repository
+     * whose last snapshot says its write-aheads are indexed is reconciled on it, and its open records as they
+     * are after the reconciliation go to `opened`, so the run needs no second read.
+     * @default the PENDING records are read with `pending`
+     */
+    inProgress?(ref: RepositoryRef): Promise<AuditRecord[]>;
   };
+  /**
+   * Told the repository's open records (AuditStore.open) as they are after this reconciliation's writes, when
+   * it read them with `inProgress`; not called otherwise (the caller reads them).
+   */
+  readonly opened?: ((records: readonly AuditRecord[]) => void) | undefined;
 }
 
 export interface ReconcileReport {
@@ -76,6 +96,23 @@ export async function reconcileRepository(
   const present = new Set(images.map((i) => i.digest));
   const archived = new Set(images.filter((i) => i.status === 'ARCHIVED').map((i) => i.digest));
   const previous = await ports.snapshots.load(ref);
+  // The repository's open and PENDING records in one read, once the last run said every write-ahead is in
+  // the index; before that (a repository last reconciled by an older version, or never), PENDING records are
+  // looked for where older versions left them, and this run's snapshot says they are indexed from now on.
+  const inProgress =
+    previous?.pendingIndexed && ports.audit.inProgress ? await ports.audit.inProgress(ref) : undefined;
+  const pending = inProgress
+    ? inProgress.filter((r) => r.status === 'PENDING')
+    : await ports.audit.pending(ref);
+  // What this reconciliation writes, by record key: the records read from the index are brought up to date
+  // with them (a store that does not return what it wrote leaves the caller to read the open records again).
+  const written = new Map<string, AuditRecord | undefined>();
+  let writtenKnown = true;
+  const record = async (signal: DeleteSignal) => {
+    const result = (await ports.audit.record(signal)) as { record?: AuditRecord } | undefined;
+    if (result && 'record' in result) written.set(signal.digest, result.record);
+    else writtenKnown = false;
+  };
   let recordedUnknown = 0;
   let settledDeleted = 0;
   let settledFailed = 0;
@@ -84,7 +121,7 @@ export async function reconcileRepository(
   for (const entry of gone) {
     const existing = await ports.audit.get({ ...ref, digest: entry.digest });
     if (existing?.status === 'DELETED') continue;
-    await ports.audit.record({
+    await record({
       ...ref,
       digest: entry.digest,
       status: 'DELETED',
@@ -99,35 +136,38 @@ export async function reconcileRepository(
     if (existing?.status === 'PENDING') settledDeleted++;
     else recordedUnknown++;
   }
-  // Write-ahead records of earlier runs still PENDING: ECR says whether the image went.
-  for (const record of await ports.audit.pending(ref)) {
-    if (record.actor.runId === runId) continue;
-    if (record.intent === 'archive' && archived.has(record.digest)) {
+  // Write-ahead records of earlier runs still PENDING: ECR says whether the image went. One the loop above
+  // has just settled (it vanished) is settled already.
+  for (const pendingRecord of pending) {
+    if (pendingRecord.actor.runId === runId) continue;
+    if (written.has(pendingRecord.digest) && written.get(pendingRecord.digest)?.status !== 'PENDING')
+      continue;
+    if (pendingRecord.intent === 'archive' && archived.has(pendingRecord.digest)) {
       // A crash between UpdateImageStorageClass and the settle: ECR shows the archive, so it happened.
-      await ports.audit.record({
+      await record({
         ...ref,
-        digest: record.digest,
+        digest: pendingRecord.digest,
         status: 'ARCHIVED',
         evidence: 'settled',
         at: now.toISOString(),
         archivedAt: now.toISOString(),
         purgeAt: new Date(now.getTime() + purgeAfterDays * 86_400_000).toISOString(),
-        eventId: `settle#${runId}#${record.digest}`,
+        eventId: `settle#${runId}#${pendingRecord.digest}`,
       });
       settledArchived++;
       continue;
     }
-    const stillThere = present.has(record.digest);
-    await ports.audit.record({
+    const stillThere = present.has(pendingRecord.digest);
+    await record({
       ...ref,
-      digest: record.digest,
+      digest: pendingRecord.digest,
       status: stillThere ? 'FAILED' : 'DELETED',
       evidence: 'settled',
       at: now.toISOString(),
       failure: stillThere
         ? { code: 'NotDeleted', reason: 'the run stopped after its write-ahead record and before the delete' }
         : undefined,
-      eventId: `settle#${runId}#${record.digest}`,
+      eventId: `settle#${runId}#${pendingRecord.digest}`,
     });
     if (stillThere) settledFailed++;
     else settledDeleted++;
@@ -140,7 +180,19 @@ export async function reconcileRepository(
       pushedAt: i.pushedAt,
       sizeBytes: i.sizeBytes,
     })),
+    // Every PENDING record this store can leave from now on is indexed (mergeSignal), and the older ones
+    // were settled above.
+    pendingIndexed: ports.audit.inProgress !== undefined,
   });
+  if (inProgress && writtenKnown && ports.opened)
+    // The open records after the writes above: a record they changed is taken as written, and stays only if it
+    // is still open.
+    ports.opened(
+      inProgress.flatMap((r) => {
+        const after = written.has(r.digest) ? written.get(r.digest) : r;
+        return after && after.gsi5pk !== undefined && isOpenRecord(after) ? [after] : [];
+      }),
+    );
   return { vanished: gone.length, recordedUnknown, settledDeleted, settledFailed, settledArchived };
 }
 
@@ -177,9 +229,11 @@ export class SnapshotStore {
     const parts = (head.parts ?? {}) as Record<string, string>;
     this.known.set(this.pk(ref), parts);
     // A small repository's snapshot is META itself: one read.
+    const indexed = head.pendingIndexed === true ? { pendingIndexed: true } : {};
     if (Array.isArray(head.entries))
       return {
         at: String(head.at),
+        ...indexed,
         entries: (head.entries as PartEntry[]).map(([digest, tags, pushedAt, sizeBytes]) => ({
           digest,
           tags,
@@ -201,7 +255,7 @@ export class SnapshotStore {
         }
       }
     }
-    return { at: String(head.at), entries };
+    return { at: String(head.at), ...indexed, entries };
   }
 
   /**
@@ -221,12 +275,13 @@ export class SnapshotStore {
     const single =
       sorted.length <= SINGLE_PART_MAX_IMAGES && JSON.stringify(sorted).length <= SINGLE_PART_MAX_BYTES;
     const pk = this.pk(ref);
+    const indexed = snapshot.pendingIndexed ? { pendingIndexed: true } : {};
     if (single) {
       // A small repository: the entries go in META itself, one item. Like the parts' META, it is written on
       // every save, so its `at` is when the snapshot was taken, changed or not.
       const entries: PartEntry[] = sorted.map((e) => [e.digest, e.tags, e.pushedAt, e.sizeBytes]);
       await this.putItems([
-        { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, entries },
+        { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, ...indexed, entries },
         ...alongside,
       ]);
       this.known.set(pk, {});
@@ -264,7 +319,14 @@ export class SnapshotStore {
     // Parts that became empty are dropped from META (stale part items are simply never read).
     this.known.set(pk, hashes);
     await this.putItems([
-      { pk: this.pk(ref), sk: 'META', at: snapshot.at, count: snapshot.entries.length, parts: hashes },
+      {
+        pk: this.pk(ref),
+        sk: 'META',
+        at: snapshot.at,
+        count: snapshot.entries.length,
+        parts: hashes,
+        ...indexed,
+      },
       ...alongside,
     ]);
   }

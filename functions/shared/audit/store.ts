@@ -20,6 +20,7 @@ import {
   type DeleteSignal,
   DUE_PARTITION,
   type ImageRef,
+  isOpenRecord,
   keysOf,
   mergeSignal,
   repoKey,
@@ -31,7 +32,10 @@ export const AUDIT_INDEXES = {
   byDay: 'byDay',
   /** Sparse: SCHEDULED records by dueAt, ARCHIVED records by purgeAt (gsi4pk = DUE, gsi4sk = <time>#…). */
   byDue: 'byDue',
-  /** Sparse: the same open records (SCHEDULED, ARCHIVED) by repository (gsi5pk = OPEN#REPO#…, gsi5sk = <time>#<digest>). */
+  /**
+   * Sparse: the same open records (SCHEDULED, ARCHIVED) and every PENDING write-ahead, by repository
+   * (gsi5pk = OPEN#REPO#…, gsi5sk = <time>#<digest>).
+   */
   openByRepository: 'openByRepository',
 } as const;
 
@@ -458,6 +462,15 @@ export class AuditStore {
 
   /** The open records (SCHEDULED notices, ARCHIVED images) of one repository, soonest due first. */
   async open(ref: { registryId: string; region: string; repository: string }): Promise<AuditRecord[]> {
+    return (await this.inProgress(ref)).filter(isOpenRecord);
+  }
+
+  /**
+   * Everything of one repository the `openByRepository` index holds, in one read: its open records (`open`) and
+   * its write-aheads still PENDING, noticed or not (those written since records carry the index's key; see
+   * reconcileRepository for the ones written before). A cleanup run reads both with this one Query.
+   */
+  async inProgress(ref: { registryId: string; region: string; repository: string }): Promise<AuditRecord[]> {
     return this.query(
       {
         IndexName: AUDIT_INDEXES.openByRepository,
