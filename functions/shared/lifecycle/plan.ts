@@ -294,8 +294,23 @@ function compareYoungest(a: number, b: number): number {
       : compareDigests(rankedImages[a]!.digest, rankedImages[b]!.digest);
 }
 
-/** `list` (image indexes) ranked youngest first, by `compareYoungest`. */
+/** Integers up to this are exact as doubles (with one bit to spare, as in order.ts). */
+const EXACT_KEYS = 2 ** 52;
+
+/**
+ * `list` (image indexes) ranked youngest first, by `compareYoungest`.
+ *
+ * Ranking 100,000 images with a comparator is 1.7 million calls of it; instead, when the list is ascending
+ * (as every list ranked here is: selections are in index order) and its times are whole milliseconds, each
+ * image gets one number, `(latest - time) * length + position`, and one native numeric sort orders them: the
+ * youngest first, and images of the same time by position, that is by index, that is by digest (and images
+ * with the same digest in list order, as the stable comparator sort leaves them). Only when those numbers could
+ * be inexact (a list spanning more time than a double holds with its length) or a time is not whole does it
+ * sort with the comparator.
+ */
 function youngestFirst(repo: Repo, list: readonly number[]): number[] {
+  const packed = packedYoungestFirst(repo.active, list);
+  if (packed) return packed;
   rankedTimes = repo.active;
   rankedImages = repo.images;
   try {
@@ -305,6 +320,28 @@ function youngestFirst(repo: Repo, list: readonly number[]): number[] {
     rankedTimes = new Float64Array(0);
     rankedImages = [];
   }
+}
+
+/** `youngestFirst` by one numeric sort, or undefined when its keys would not be exact (see there). */
+function packedYoungestFirst(active: Float64Array, list: readonly number[]): number[] | undefined {
+  const m = list.length;
+  let latest = Number.NEGATIVE_INFINITY;
+  let earliest = Number.POSITIVE_INFINITY;
+  for (let p = 0; p < m; p++) {
+    const i = list[p]!;
+    const t = active[i]!;
+    if (!Number.isInteger(t) || (p > 0 && list[p - 1]! >= i)) return undefined;
+    if (t > latest) latest = t;
+    if (t < earliest) earliest = t;
+  }
+  if (m === 0 || !((latest - earliest + 1) * m <= EXACT_KEYS)) return m === 0 ? [] : undefined;
+  const keys = new Float64Array(m);
+  // latest - t is exact: both are integers of at most 2^53 and so is their difference here.
+  for (let p = 0; p < m; p++) keys[p] = (latest - active[list[p]!]!) * m + p;
+  keys.sort();
+  const out = new Array<number>(m);
+  for (let r = 0; r < m; r++) out[r] = list[keys[r]! % m]!;
+  return out;
 }
 
 /**
@@ -439,11 +476,26 @@ function select(
       hits[found++] = i;
     }
   }
-  // Each image is a candidate once, so the indexes are distinct: a numeric sort puts them in order.
-  hits.subarray(0, found).sort();
-  const matched = new Array<number>(found);
-  for (let h = 0; h < found; h++) matched[h] = hits[h]!;
-  return matched;
+  return ascending(hits.subarray(0, found), repo.images.length);
+}
+
+/**
+ * `indexes` (distinct, each below `n`) in ascending order, as a plain array. Many indexes are put in order
+ * by marking them and reading the marks in order, one pass over `n` bytes instead of a sort (for a
+ * selection of tens of thousands of images, several times faster); a few are sorted.
+ */
+function ascending(indexes: Int32Array, n: number): number[] {
+  const found = indexes.length;
+  const out = new Array<number>(found);
+  if (found * 16 < n) {
+    indexes.sort();
+    for (let h = 0; h < found; h++) out[h] = indexes[h]!;
+    return out;
+  }
+  const marked = new Uint8Array(n);
+  for (let h = 0; h < found; h++) marked[indexes[h]!] = 1;
+  for (let i = 0, h = 0; h < found; i++) if (marked[i] === 1) out[h++] = i;
+  return out;
 }
 
 /**
