@@ -255,6 +255,11 @@ export async function cleanupRepository(
   if ('outcome' in policy) return stop(policy.outcome, policy.message, { selection: selectionName });
 
   const ref = { registryId: repo.registryId, region: req.region, repository: repo.name };
+  // Reads that do not depend on one another start together: the images, the holds, and the in-use sources
+  // (the registry's, not this repository's). Each is still awaited where it was, so a failure stops the run
+  // at the same step with the same report; a read left unawaited by an earlier stop only goes unused.
+  const listing = started(ports.registry.listImages(repo.name));
+  const inUseRead = started(ports.inUse());
   let tableHolds: readonly Hold[];
   try {
     tableHolds = (await ports.holds?.(ref)) ?? [];
@@ -271,7 +276,7 @@ export async function cleanupRepository(
     governance.softDelete.mode === 'archive' ||
     governance.approval.required !== 'never';
 
-  const images = await ports.registry.listImages(repo.name);
+  const images = await listing;
   // Reconcile before acting: digests that vanished since the last run are recorded, stale PENDING settled.
   await ports.reconcile?.(repo, images, { purgeAfterDays: governance.softDelete.purgeAfterDays });
   // After reconciliation: a crashed attempt's records are settled, and what stays noticed says so.
@@ -303,7 +308,7 @@ export async function cleanupRepository(
 
   let refs: readonly ImageReference[];
   try {
-    refs = await ports.inUse();
+    refs = await inUseRead;
   } catch (e) {
     if (e instanceof InUseUnavailableError) {
       return stop('in-use-unavailable', `${e.message}; nothing is deleted in this run (fail safe)`, {
@@ -690,6 +695,15 @@ async function resolvePolicy(
   }
   warnings.push('the policy is read from the repository: ECR applies it too, within 24 hours');
   return { policy: result.policy };
+}
+
+/**
+ * A read started ahead of the step that awaits it: its failure is observed there (a stop before that step
+ * leaves it unobserved, which must not count as an unhandled rejection).
+ */
+function started<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
 }
 
 /** Parents before what follows them (indexes before children, subjects before referrers), then by digest. */
