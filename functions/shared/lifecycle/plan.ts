@@ -852,9 +852,13 @@ function settleGraph(repo: Repo, fates: Fates, hard: Protections, unitMode: bool
 }
 
 /**
- * The decisions, in digest order, and what the summary needs of them as columns (see `summarize`): it adds
- * up in index order, and reading 100,000 decisions in that order (they are made in input order) was slower
- * than the adding itself.
+ * The decisions, in digest order, and what the summary needs of them as columns (see `summarize`): reading
+ * 100,000 decisions back was slower than the adding itself.
+ *
+ * Unlike the loops that look at each image on its own (see Repo), this one goes in index order: what it reads
+ * per image is mostly the plan's own arrays, by id, which are in that order, and the decisions (with their
+ * reasons and dates) are then made in the order they are written out, next to each other in memory. Made in
+ * input order, they lay scattered, and serialising a 100,000-image plan took about a sixth longer.
  */
 function decide(
   repo: Repo,
@@ -865,16 +869,15 @@ function decide(
   sizes: Float64Array;
   protections: (readonly ProtectionCode[] | undefined)[];
 } {
-  const { input, positionOf, idOf } = repo;
-  const n = input.length;
+  const { images, idOf } = repo;
+  const n = images.length;
   const dates = new Map<number, string>();
   const decisions: Decision[] = new Array(n);
   const actions: PlanAction[] = new Array(n);
   const sizes = new Float64Array(n);
   const protections: (readonly ProtectionCode[] | undefined)[] = new Array(n);
-  for (let k = 0; k < n; k++) {
-    const image = input[k]!;
-    const i = positionOf[k]!;
+  for (let i = 0; i < n; i++) {
+    const image = images[i]!;
     const id = idOf[i]!;
     // Images with the same digest share one fate, arrays included, so theirs is made once; for any other
     // image whose fate was never made, its decision's arrays are made here, without a fate object.
