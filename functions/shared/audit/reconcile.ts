@@ -5,15 +5,10 @@
  * stopped between its audit write and its delete call.
  */
 import { createHash } from 'node:crypto';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Image } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
+import { BatchGetCoalescer, type ItemKey } from '../state/coalesce.js';
 import { type AuditRecord, type DeleteSignal, isOpenRecord } from './records.js';
 
 /** What a snapshot keeps of an image: enough to write a useful record if it vanishes. */
@@ -209,7 +204,11 @@ export class SnapshotStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
-  ) {}
+  ) {
+    this.reads = new BatchGetCoalescer(doc, tableName);
+  }
+
+  private readonly reads: BatchGetCoalescer;
 
   /** The part hashes of the snapshots this store loaded or saved, by pk: a save after a load reads no META. */
   private readonly known = new Map<string, Record<string, string>>();
@@ -356,19 +355,17 @@ export class SnapshotStore {
     }
   }
 
+  /**
+   * Consistent reads of up to 100 keys, until DynamoDB has processed every one. The loads of the repositories
+   * one worker cleans at once go out together (BatchGetCoalescer).
+   */
   private async batchGet(keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
-    if (keys.length === 0) return [];
     const out: Record<string, unknown>[] = [];
-    let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> | undefined = {
-      [this.tableName]: { Keys: keys, ConsistentRead: true },
-    };
-    while (request && Object.keys(request).length > 0) {
-      const res: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
-      out.push(...((res.Responses?.[this.tableName] ?? []) as Record<string, unknown>[]));
-      request =
-        res.UnprocessedKeys && Object.keys(res.UnprocessedKeys).length > 0
-          ? (res.UnprocessedKeys as typeof request)
-          : undefined;
+    let request: ItemKey[] = keys;
+    while (request.length > 0) {
+      const res = await this.reads.get(request);
+      out.push(...res.items);
+      request = res.unprocessed;
     }
     return out;
   }

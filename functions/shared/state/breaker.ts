@@ -1,4 +1,5 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCoalescer, type ItemKey } from './coalesce.js';
 
 /**
  * A breaker scope: the whole registry, one repository, or (organization) every spoke of the organization —
@@ -61,7 +62,15 @@ export class BreakerStore {
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
     private readonly outer?: OuterBreaker | undefined,
-  ) {}
+  ) {
+    this.reads = new BatchGetCoalescer(doc, tableName);
+  }
+
+  /**
+   * The reads of the repositories one worker cleans at once go out together (each caller's still made after
+   * it asked: see BatchGetCoalescer).
+   */
+  private readonly reads: BatchGetCoalescer;
 
   /** The first open breaker among the scopes (then the organization's, in a spoke), if any. */
   async firstOpen(scopes: readonly BreakerScope[], now: Date): Promise<BreakerState | undefined> {
@@ -88,16 +97,14 @@ export class BreakerStore {
    */
   private async read(scopes: readonly BreakerScope[]): Promise<BreakerState[]> {
     const items: BreakerState[] = [];
-    let keys: Record<string, unknown>[] = scopes.map(breakerKey);
+    let keys: ItemKey[] = scopes.map(breakerKey);
     for (let attempt = 0; keys.length > 0; attempt++) {
       if (attempt === 5)
         throw new Error(`breaker state unreadable: DynamoDB left ${keys.length} key(s) unprocessed`);
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-      const out = await this.doc.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      items.push(...((out.Responses?.[this.tableName] ?? []) as BreakerState[]));
-      keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      const out = await this.reads.get(keys);
+      items.push(...(out.items as unknown as BreakerState[]));
+      keys = out.unprocessed;
     }
     return items;
   }

@@ -1,0 +1,105 @@
+/**
+ * Consistent BatchGetItem reads of one table that callers make at about the same time, sent as one call. The
+ * worker cleans the repositories of a batch concurrently through one set of stores: their breaker reads (and
+ * their snapshot loads) come within a few milliseconds of one another, and each would otherwise be a call.
+ *
+ * A read is never shared with a caller that asked after it was sent: a request waits for the next call (sent
+ * once the current turn's callers have asked, or as soon as the call in flight returns), so every caller's answer comes
+ * from a strongly consistent read made after it asked — the breaker's "read before each delete batch" holds.
+ * Each caller gets what a BatchGetItem of its own keys would have returned: its items and its unprocessed keys,
+ * and it retries those as it did alone.
+ */
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+
+export type ItemKey = { readonly pk: string; readonly sk: string };
+
+/** What one caller's share of a coalesced call holds. */
+export interface BatchGetShare {
+  readonly items: Record<string, unknown>[];
+  readonly unprocessed: ItemKey[];
+}
+
+interface Waiting {
+  readonly keys: readonly ItemKey[];
+  readonly resolve: (share: BatchGetShare) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** BatchGetItem takes at most 100 keys. */
+const MAX_KEYS = 100;
+
+const keyOf = (k: { pk?: unknown; sk?: unknown }) => `${String(k.pk)}\n${String(k.sk)}`;
+
+export class BatchGetCoalescer {
+  private queue: Waiting[] = [];
+  private scheduled = false;
+  private inFlight = false;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** A strongly consistent read of `keys` (at most 100), sent with the reads other callers ask for meanwhile. */
+  get(keys: readonly ItemKey[]): Promise<BatchGetShare> {
+    if (keys.length > MAX_KEYS) throw new Error(`BatchGetCoalescer.get takes at most ${MAX_KEYS} keys`);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ keys, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    // A microtask, not a timer: the callers of the same turn join, and fake timers in a test never stall it.
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Sends the waiting requests that fit in one call (whole requests, up to 100 distinct keys). */
+  private async flush(): Promise<void> {
+    const taken: Waiting[] = [];
+    const keys = new Map<string, ItemKey>();
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      const added = next.keys.filter((k) => !keys.has(keyOf(k))).length;
+      if (taken.length > 0 && keys.size + added > MAX_KEYS) break;
+      this.queue.shift();
+      taken.push(next);
+      for (const k of next.keys) keys.set(keyOf(k), { pk: k.pk, sk: k.sk });
+    }
+    this.inFlight = true;
+    try {
+      const out: BatchGetCommandOutput = await this.doc.send(
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: [...keys.values()], ConsistentRead: true } },
+        }),
+      );
+      const items = (out?.Responses?.[this.tableName] ?? []) as Record<string, unknown>[];
+      const unprocessed = (out?.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as ItemKey[];
+      if (taken.length === 1) taken[0]!.resolve({ items, unprocessed });
+      else {
+        // Several callers: each gets the items and unprocessed keys among its own keys.
+        for (const w of taken) {
+          const mine = new Set(w.keys.map(keyOf));
+          w.resolve({
+            items: items.filter((i) => mine.has(keyOf(i))),
+            unprocessed: unprocessed.filter((k) => mine.has(keyOf(k))),
+          });
+        }
+      }
+    } catch (e) {
+      for (const w of taken) w.reject(e);
+    } finally {
+      this.inFlight = false;
+      this.schedule();
+    }
+  }
+}

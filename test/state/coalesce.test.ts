@@ -1,0 +1,137 @@
+/**
+ * BatchGetCoalescer (functions/shared/state/coalesce.ts): consistent reads asked at about the same time go out
+ * as one BatchGetItem, and no caller is ever answered by a read sent before it asked. A fake document client
+ * whose calls the test answers one by one.
+ */
+import type { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { BatchGetCoalescer } from '../../functions/shared/state/coalesce.js';
+
+const TABLE = 'state';
+
+interface Call {
+  readonly keys: string[];
+  readonly consistent: boolean | undefined;
+  answer(items: Record<string, unknown>[], unprocessed?: { pk: string; sk: string }[]): void;
+  fail(error: Error): void;
+}
+
+/** A document client that holds each BatchGetItem until the test answers it. */
+function heldClient(): { doc: DynamoDBDocumentClient; calls: Call[] } {
+  const calls: Call[] = [];
+  const doc = {
+    send: (command: BatchGetCommand) =>
+      new Promise((resolve, reject) => {
+        const request = command.input.RequestItems![TABLE]!;
+        calls.push({
+          keys: request.Keys!.map((k) => `${k.pk}/${k.sk}`),
+          consistent: request.ConsistentRead,
+          answer: (items, unprocessed = []) =>
+            resolve({
+              Responses: { [TABLE]: items },
+              UnprocessedKeys: unprocessed.length > 0 ? { [TABLE]: { Keys: unprocessed } } : {},
+            }),
+          fail: reject,
+        });
+      }),
+  } as unknown as DynamoDBDocumentClient;
+  return { doc, calls };
+}
+
+const key = (name: string) => ({ pk: `BREAKER#${name}`, sk: 'BREAKER' });
+const item = (name: string, state: string) => ({ ...key(name), state });
+/** Lets the coalescer's microtask and the answered call's continuations run. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('BatchGetCoalescer', () => {
+  it('sends the reads asked in one turn as one consistent call and gives each caller its own items', async () => {
+    // Prepare
+    const { doc, calls } = heldClient();
+    const reads = new BatchGetCoalescer(doc, TABLE);
+
+    // Act
+    const a = reads.get([key('registry'), key('repository:a')]);
+    const b = reads.get([key('registry'), key('repository:b')]);
+    await turn();
+    calls[0]!.answer([item('registry', 'closed'), item('repository:b', 'open')]);
+
+    // Assess
+    expect(calls.map((c) => [c.keys, c.consistent])).toEqual([
+      [['BREAKER#registry/BREAKER', 'BREAKER#repository:a/BREAKER', 'BREAKER#repository:b/BREAKER'], true],
+    ]);
+    expect(await a).toEqual({ items: [item('registry', 'closed')], unprocessed: [] });
+    expect(await b).toEqual({
+      items: [item('registry', 'closed'), item('repository:b', 'open')],
+      unprocessed: [],
+    });
+  });
+
+  it('answers a caller that asked while a call was in flight with the next call, never the one before', async () => {
+    // Prepare: the first read is in flight
+    const { doc, calls } = heldClient();
+    const reads = new BatchGetCoalescer(doc, TABLE);
+    const first = reads.get([key('registry')]);
+    await turn();
+
+    // Act: two more callers ask (the breaker opens meanwhile); the first call then returns what it read
+    const second = reads.get([key('registry'), key('repository:b')]);
+    const third = reads.get([key('registry'), key('repository:c')]);
+    await turn();
+    const sentBeforeFirstReturned = calls.length;
+    calls[0]!.answer([item('registry', 'closed')]);
+    await turn();
+    calls[1]!.answer([item('registry', 'open')]);
+
+    // Assess
+    expect(sentBeforeFirstReturned).toBe(1);
+    expect(calls.map((c) => c.keys)).toEqual([
+      ['BREAKER#registry/BREAKER'],
+      ['BREAKER#registry/BREAKER', 'BREAKER#repository:b/BREAKER', 'BREAKER#repository:c/BREAKER'],
+    ]);
+    expect((await first).items).toEqual([item('registry', 'closed')]);
+    expect((await second).items).toEqual([item('registry', 'open')]);
+    expect((await third).items).toEqual([item('registry', 'open')]);
+  });
+
+  it("gives each caller the unprocessed keys among its own, and every caller of a failed call the call's error", async () => {
+    // Prepare
+    const { doc, calls } = heldClient();
+    const reads = new BatchGetCoalescer(doc, TABLE);
+
+    // Act
+    const a = reads.get([key('repository:a')]);
+    const b = reads.get([key('repository:b')]);
+    await turn();
+    calls[0]!.answer([item('repository:a', 'closed')], [key('repository:b')]);
+    const c = reads.get([key('repository:c')]);
+    const d = reads.get([key('repository:d')]);
+    await turn();
+    calls[1]!.fail(new Error('ProvisionedThroughputExceededException'));
+
+    // Assess
+    expect(await a).toEqual({ items: [item('repository:a', 'closed')], unprocessed: [] });
+    expect(await b).toEqual({ items: [], unprocessed: [key('repository:b')] });
+    await expect(c).rejects.toThrow('ProvisionedThroughputExceededException');
+    await expect(d).rejects.toThrow('ProvisionedThroughputExceededException');
+  });
+
+  it('sends at most 100 distinct keys a call: a request that would pass them waits for the next', async () => {
+    // Prepare
+    const { doc, calls } = heldClient();
+    const reads = new BatchGetCoalescer(doc, TABLE);
+    const many = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => key(`${prefix}${i}`));
+
+    // Act
+    const a = reads.get(many('a', 60));
+    const b = reads.get(many('b', 50));
+    await turn();
+    calls[0]!.answer([]);
+    await turn();
+    calls[1]!.answer([]);
+    await Promise.all([a, b]);
+
+    // Assess
+    expect(calls.map((c) => c.keys.length)).toEqual([60, 50]);
+    expect(() => reads.get(many('c', 101))).toThrow('at most 100 keys');
+  });
+});
