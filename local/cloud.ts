@@ -689,6 +689,8 @@ export class LocalCloud {
     await this.functions?.close();
     await this.server?.close();
     await this.dynamoProxy?.close();
-    await new Promise<void>((resolve) => this.dynamo?.close(() => resolve()));
+    // An external dynalite (`dynamoTarget`) is its owner's to stop.
+    const dynamo = this.dynamo;
+    if (dynamo) await new Promise<void>((resolve) => dynamo.close(() => resolve()));
   }
 }
