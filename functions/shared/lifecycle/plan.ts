@@ -74,6 +74,14 @@ interface Repo {
   readonly order: DigestOrder;
   /** `activeSince` of each image, by index: the sort key of every ranking. */
   readonly active: Float64Array;
+  /**
+   * What a decision copies from its image, by index: read once in input order (see above), so that the
+   * decisions can be made in index order without reading the image objects in that order.
+   */
+  readonly digests: readonly string[];
+  readonly tags: readonly (readonly string[])[];
+  readonly pushedAt: readonly number[];
+  readonly sizes: readonly number[];
   /** The storage class of each image, by index. */
   readonly storageClass: readonly (StorageClass | undefined)[];
   readonly graph: IndexedGraph;
@@ -175,12 +183,20 @@ function readRepository(input: PlanInput, unitMode: boolean): Repo {
   const { images, positionOf, idOf } = order;
   const n = images.length;
   const active = new Float64Array(n);
+  const digests: string[] = new Array(n);
+  const tags: (readonly string[])[] = new Array(n);
+  const pushedAt: number[] = new Array(n);
+  const sizes: number[] = new Array(n);
   const storageClass: (StorageClass | undefined)[] = new Array(n);
   const graphCandidates: GraphCandidate[] = [];
   for (let k = 0; k < n; k++) {
     const image = source[k]!;
     const i = positionOf[k]!;
     active[i] = activeSince(image);
+    digests[i] = image.digest;
+    tags[i] = image.tags;
+    pushedAt[i] = image.pushedAt;
+    sizes[i] = image.sizeBytes;
     storageClass[i] = storageClassOf(image);
     const subject = subjectOf(image);
     if (subject || isIndex(image)) graphCandidates.push([i, subject]);
@@ -203,6 +219,10 @@ function readRepository(input: PlanInput, unitMode: boolean): Repo {
     idOf,
     order,
     active,
+    digests,
+    tags,
+    pushedAt,
+    sizes,
     storageClass,
     graph,
     follower,
@@ -855,10 +875,11 @@ function settleGraph(repo: Repo, fates: Fates, hard: Protections, unitMode: bool
  * The decisions, in digest order, and what the summary needs of them as columns (see `summarize`): reading
  * 100,000 decisions back was slower than the adding itself.
  *
- * Unlike the loops that look at each image on its own (see Repo), this one goes in index order: what it reads
- * per image is mostly the plan's own arrays, by id, which are in that order, and the decisions (with their
- * reasons and dates) are then made in the order they are written out, next to each other in memory. Made in
- * input order, they lay scattered, and serialising a 100,000-image plan took about a sixth longer.
+ * Unlike the loops that look at each image on its own (see Repo), this one goes in index order: it reads the
+ * plan's own arrays, by id, and what it copies from the images from `Repo`'s arrays by index (not the image
+ * objects, which lie in input order), and the decisions (with their reasons and dates) are made in the order
+ * they are written out, next to each other in memory. Made in input order, they lay scattered, and serialising
+ * a 100,000-image plan took about a sixth longer.
  */
 function decide(
   repo: Repo,
@@ -869,15 +890,14 @@ function decide(
   sizes: Float64Array;
   protections: (readonly ProtectionCode[] | undefined)[];
 } {
-  const { images, idOf } = repo;
-  const n = images.length;
+  const { idOf, digests, tags, pushedAt: pushed, sizes: sizeOf } = repo;
+  const n = idOf.length;
   const dates = new Map<number, string>();
   const decisions: Decision[] = new Array(n);
   const actions: PlanAction[] = new Array(n);
   const sizes = new Float64Array(n);
   const protections: (readonly ProtectionCode[] | undefined)[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const image = images[i]!;
     const id = idOf[i]!;
     // Images with the same digest share one fate, arrays included, so theirs is made once; for any other
     // image whose fate was never made, its decision's arrays are made here, without a fate object.
@@ -888,33 +908,34 @@ function decide(
     const reasons = w ? w.reasons : [firstReason(fates, id)];
     const protectedBy: readonly ProtectionCode[] = w ? w.protectedBy : UNPROTECTED;
     const follows = w?.follows;
-    const pushedAt = isoTimestamp(image.pushedAt, dates);
+    const pushedAt = isoTimestamp(pushed[i]!, dates);
+    const sizeBytes = sizeOf[i]!;
     const rulePriority = rule?.rulePriority ?? null;
     // `follows` only when set, and last: key order is part of the JSON.
     decisions[i] = follows
       ? {
-          imageDigest: image.digest,
-          imageTags: image.tags,
+          imageDigest: digests[i]!,
+          imageTags: tags[i]!,
           action,
           rulePriority,
           reasons,
           protectedBy,
-          sizeBytes: image.sizeBytes,
+          sizeBytes,
           pushedAt,
           follows,
         }
       : {
-          imageDigest: image.digest,
-          imageTags: image.tags,
+          imageDigest: digests[i]!,
+          imageTags: tags[i]!,
           action,
           rulePriority,
           reasons,
           protectedBy,
-          sizeBytes: image.sizeBytes,
+          sizeBytes,
           pushedAt,
         };
     actions[i] = action;
-    sizes[i] = image.sizeBytes;
+    sizes[i] = sizeBytes;
     if (protectedBy.length > 0) protections[i] = protectedBy;
   }
   return { decisions, actions, sizes, protections };
