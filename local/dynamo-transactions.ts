@@ -22,6 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mapLimit } from '../functions/shared/runtime/concurrency.js';
+import { decideCondition } from './dynalite-conditions.js';
 import type { AttributeMap } from './streams.js';
 
 /** The answer of one call to dynalite (status and parsed body). */
@@ -143,19 +144,21 @@ export async function transactWriteItems(
   await deps.withLocks(
     planned.map((p) => p.lockKey),
     async () => {
-      const indexes = planned.map((_, i) => i);
       const before = await readItems(deps, planned);
       const streamed = planned.map((p) => p.op !== 'ConditionCheck' && deps.streamed(p.table));
-      const results = await mapLimit(indexes, WRITES_AT_ONCE, (i) =>
-        apply(deps, planned[i]!, before[i], streamed[i]!),
-      );
+      const results = await write(deps, planned, before, streamed);
       const failed = results.some((r) => r.status !== 200);
       if (failed) {
         // Undo what landed, then answer for the whole transaction.
-        await mapLimit(indexes, 16, async (i) => {
-          const p = planned[i]!;
-          if (results[i]!.status === 200 && p.op !== 'ConditionCheck') await restore(deps, p, before[i]);
-        });
+        await mapLimit(
+          planned.map((_, i) => i),
+          WRITES_AT_ONCE,
+          async (i) => {
+            const p = planned[i]!;
+            if (results[i]!.status === 200 && results[i] !== NOT_WRITTEN && p.op !== 'ConditionCheck')
+              await restore(deps, p, before[i]);
+          },
+        );
         const other = results.find((r) => r.status !== 200 && !isConditionFailure(r));
         if (other) {
           const type =
@@ -192,6 +195,110 @@ export async function transactWriteItems(
   );
   if (token) tokens.set(token, { hash, at: deps.now() });
   return {};
+}
+
+/** The answer dynalite gives a single write whose condition fails. */
+const CONDITION_FAILED: Answer = {
+  status: 400,
+  body: {
+    __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+    message: 'The conditional request failed',
+  },
+};
+const WRITTEN: Answer = { status: 200, body: {} };
+/** BatchWriteItem's limit on a call's items. */
+const BATCH_WRITE_ITEMS = 25;
+
+/**
+ * Makes the transaction's writes, holding its items' locks: one answer per item, as the single conditional
+ * call would have answered. A Put or Delete whose condition dynalite's own code decides against the item's
+ * before-image (local/dynalite-conditions.ts) is written without its condition in BatchWriteItem calls of
+ * 25; a condition that fails there is that item's answer, and the transaction's other writes are then not
+ * made at all (it is cancelled: only the other items' conditions are still evaluated, for the reasons). Every
+ * other item (Update, ConditionCheck, a request dynalite would refuse) is its own call to dynalite, which
+ * evaluates its condition, and so is each item of a batch dynalite refused (it validates a batch whole before
+ * writing any of it), so that item gets dynalite's own answer.
+ */
+async function write(
+  deps: TransactionDeps,
+  planned: readonly Planned[],
+  before: readonly (AttributeMap | undefined)[],
+  streamed: readonly boolean[],
+): Promise<Answer[]> {
+  const results: Answer[] = new Array(planned.length);
+  const batched: number[] = [];
+  const single: number[] = [];
+  planned.forEach((p, i) => {
+    const decided =
+      p.op === 'Put' || p.op === 'Delete' ? decideCondition(p.op, singleCall(p), before[i]) : 'undecided';
+    if (decided === 'fails') results[i] = CONDITION_FAILED;
+    else (decided === 'holds' ? batched : single).push(i);
+  });
+  const cancelled = results.some((r) => r !== undefined);
+  const singles = await mapLimit(single, WRITES_AT_ONCE, (i) =>
+    apply(deps, planned[i]!, before[i], streamed[i]!),
+  );
+  single.forEach((i, k) => {
+    results[i] = singles[k]!;
+  });
+  if (cancelled) {
+    // Nothing of a cancelled transaction is written: its decided items stand as they were.
+    for (const i of batched) results[i] = NOT_WRITTEN;
+    return results;
+  }
+  const chunks: number[][] = [];
+  for (let k = 0; k < batched.length; k += BATCH_WRITE_ITEMS)
+    chunks.push(batched.slice(k, k + BATCH_WRITE_ITEMS));
+  await mapLimit(chunks, WRITES_AT_ONCE, async (chunk) => {
+    const answer = await batchWrite(
+      deps,
+      chunk.map((i) => planned[i]!),
+    );
+    if (answer.status === 200) {
+      for (const i of chunk) results[i] = WRITTEN;
+      return;
+    }
+    const again = await mapLimit(chunk, WRITES_AT_ONCE, (i) =>
+      apply(deps, planned[i]!, before[i], streamed[i]!),
+    );
+    chunk.forEach((i, k) => {
+      results[i] = again[k]!;
+    });
+  });
+  return results;
+}
+
+/**
+ * An item of a cancelled transaction that was never written: no write to undo, no reason of its own (its
+ * condition held). Answered as a success that `isConditionFailure` does not count, and marked so the
+ * rollback leaves it alone.
+ */
+const NOT_WRITTEN: Answer = { status: 200, body: { notWritten: true } };
+
+/** The single PutItem or DeleteItem a transaction's Put or Delete stands for. */
+function singleCall(p: Planned): Record<string, unknown> {
+  return p.op === 'Put'
+    ? { TableName: p.table, Item: p.spec.Item, ...expression(p.spec) }
+    : { TableName: p.table, Key: p.spec.Key, ...expression(p.spec) };
+}
+
+/** One BatchWriteItem of items whose conditions hold, retried for what dynalite leaves unprocessed. */
+async function batchWrite(deps: TransactionDeps, items: readonly Planned[]): Promise<Answer> {
+  let request: Record<string, unknown[]> = {};
+  for (const p of items) {
+    const table = request[p.table] ?? [];
+    request[p.table] = table;
+    table.push(
+      p.op === 'Put' ? { PutRequest: { Item: p.spec.Item } } : { DeleteRequest: { Key: p.spec.Key } },
+    );
+  }
+  for (let round = 0; Object.keys(request).length > 0; round++) {
+    if (round >= MAX_READ_ROUNDS) return { status: 500, body: { message: 'unprocessed items remained' } };
+    const answer = await deps.call('BatchWriteItem', { RequestItems: request });
+    if (answer.status !== 200) return answer;
+    request = (answer.body.UnprocessedItems ?? {}) as typeof request;
+  }
+  return WRITTEN;
 }
 
 function validation(message: string): DynamoError {

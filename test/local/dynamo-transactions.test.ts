@@ -376,6 +376,51 @@ describe('TransactWriteItems on the local DynamoDB', () => {
     expect(await get('b', STREAMED)).toBeUndefined();
   });
 
+  it("answers a Put dynalite refuses with dynalite's own error and writes none of the transaction", async () => {
+    // Prepare: 30 puts whose conditions hold (two BatchWriteItem calls' worth), and one put dynalite refuses:
+    // a key of the wrong type (refused when the items are read), or an item over 400 KB (refused when written).
+    const puts = Array.from({ length: 30 }, (_, i) => ({
+      Put: {
+        TableName: TABLE,
+        Item: { pk: { S: pk }, sk: { S: `k${i}` } },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    }));
+    const refusal = async (item: Record<string, unknown>) => {
+      const refused = { Put: { TableName: TABLE, Item: item } };
+      return client
+        .send(
+          new TransactWriteItemsCommand({
+            TransactItems: [...puts.slice(0, 20), refused, ...puts.slice(20)],
+          } as never),
+        )
+        .then(
+          () => undefined,
+          (err: unknown) => err as Error,
+        );
+    };
+
+    // Act
+    const wrongKey = await refusal({ pk: { S: pk }, sk: { N: '1' } });
+    const tooLarge = await refusal({
+      pk: { S: pk },
+      sk: { S: 'large' },
+      data: { S: 'x'.repeat(410 * 1024) },
+    });
+
+    // Assess
+    expect([wrongKey?.name, wrongKey?.message]).toEqual([
+      'ValidationException',
+      'The provided key element does not match the schema',
+    ]);
+    expect([tooLarge?.name, tooLarge?.message]).toEqual([
+      'ValidationException',
+      'Item size has exceeded the maximum allowed size',
+    ]);
+    for (let i = 0; i < 30; i++) expect(await get(`k${i}`)).toBeUndefined();
+    expect(await get('large')).toBeUndefined();
+  });
+
   it('applies a transaction once per ClientRequestToken and refuses the token with other parameters', async () => {
     // Prepare
     const raw = (n: number) =>
