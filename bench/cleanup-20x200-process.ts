@@ -4,7 +4,7 @@
  * StewardPorts, `cleanupPorts`, the real `cleanupRepository`, WORKER_CONCURRENCY repositories at a time, one budget, as
  * the worker runs a batch) against the local cloud of the parent, and writes its reports, wall and CPU time as one
  * line of JSON on stdout. A process of its own, as the peer of issue #19 was: the local cloud (ECR emulator,
- * dynalite) runs in the parent, so its work never waits on the cleanup's event loop, nor the cleanup on its.
+ * dynalite behind the proxy) runs in the parent (dynalite itself in a third process), so its work never waits on the cleanup's event loop, nor the cleanup on its.
  */
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

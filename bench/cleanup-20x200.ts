@@ -17,6 +17,7 @@ import { ociImageManifest } from '../local/ecr-emulator.js';
 import { type FaultCounts, FaultInjector } from '../local/faults.js';
 import { synthesize } from '../local/synth.js';
 import type { CleanupJob, CleanupOutput } from './cleanup-20x200-process.js';
+import { type DynaliteProcess, startDynaliteProcess } from './dynalite.js';
 import { defineBenchmark, type Figure } from './harness.js';
 import { LABELS } from './targets.js';
 
@@ -25,7 +26,7 @@ import { LABELS } from './targets.js';
  * cloud (DynamoDB included) delayed by 5 ms, as a peer cleanup Lambda was measured on an ECR emulator. Two cases:
  * - `cleanup-20x200`: one process (bench/cleanup-20x200-process.ts) runs the worker's run path (one StewardPorts,
  *   `cleanupPorts`, the real `cleanupRepository`) over the 20 repositories, 10 at a time as the worker runs a batch, against the local cloud's
- *   ECR, ECS and Lambda and real DynamoDB tables (dynalite): real write-ahead records, breaker reads,
+ *   ECR, ECS and Lambda and real DynamoDB tables (dynalite, in a process of its own: bench/dynalite.ts): real write-ahead records, breaker reads,
  *   reconciliation. ECR's events are off, so every request counted is that process's. Figures: its wall time,
  *   requests by service and operation, and their lower bounds.
  * - `cleanup-20x200-cloud`: the whole flow on the local cloud: one sweep message per repository on the cleanup
@@ -102,6 +103,7 @@ function seed(cloud: LocalCloud, set: string): string[] {
 
 export interface CloudState {
   readonly cloud: LocalCloud;
+  readonly dynalite: DynaliteProcess;
   readonly faults: FaultInjector;
   readonly config: StewardConfig;
   /** Tables and topics as the worker function finds them in its environment. */
@@ -117,18 +119,27 @@ export async function startCloud(name: string, runs: number): Promise<CloudState
   const faults = new FaultInjector().set('*', { latencyMs: LATENCY_MS });
   const logDir = path.join(OUT, `bench-${name}-logs`);
   rmSync(logDir, { recursive: true, force: true });
-  const cloud = await LocalCloud.start({ cdkOut: out, logDir, faults, dynamoFaults: true });
+  // DynamoDB on a core of its own, as the service is: the emulator and the proxy keep this process's.
+  const dynalite = await startDynaliteProcess();
+  const cloud = await LocalCloud.start({
+    cdkOut: out,
+    logDir,
+    faults,
+    dynamoFaults: true,
+    dynamoTarget: dynalite.url,
+  });
   const config = parseConfig(readFileSync(path.join(ROOT, CLEANUP_CONFIG), 'utf8'), CLEANUP_CONFIG);
   const worker = cloud.ids.functions.get(cloud.functionId('worker'));
   if (!worker) throw new Error(`${name}: the template has no cleanup worker`);
   const sets = Array.from({ length: runs }, (_, i) => seed(cloud, `c${i}`));
   const env = { ...cloud.cliEnv(), ...worker.environment };
-  return { cloud, faults, config, env, sets, clients: localClients(cloud) };
+  return { cloud, dynalite, faults, config, env, sets, clients: localClients(cloud) };
 }
 
 export async function stopCloud(state: CloudState): Promise<void> {
   for (const client of Object.values(state.clients)) client.destroy();
   await state.cloud.close();
+  await state.dynalite.stop();
 }
 
 /** Requests per operation (`ecr:DescribeImages`, `dynamodb:PutItem`) between two injector snapshots. */
