@@ -75,7 +75,8 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
     registry,
     audit: {
       record: (signal) => audit.record(signal),
-      recordAll: (signals, known) => audit.recordAll(signals, known),
+      // The repositories a worker cleans at once write their write-aheads and settles in shared transactions.
+      recordAll: (signals, known) => audit.recordAll(signals, known, { combine: true }),
       // The open records the reconciliation just read and brought up to date, else one read of the index.
       open: async (ref) => {
         const known = reconciledOpen.get(repoKey(ref));
