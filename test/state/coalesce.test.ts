@@ -3,9 +3,9 @@
  * as one BatchGetItem, and no caller is ever answered by a read sent before it asked. A fake document client
  * whose calls the test answers one by one.
  */
-import type { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { BatchGetCoalescer } from '../../functions/shared/state/coalesce.js';
+import { BatchGetCoalescer, BatchWriteCoalescer } from '../../functions/shared/state/coalesce.js';
 
 const TABLE = 'state';
 
@@ -133,5 +133,78 @@ describe('BatchGetCoalescer', () => {
     // Assess
     expect(calls.map((c) => c.keys.length)).toEqual([60, 50]);
     expect(() => reads.get(many('c', 101))).toThrow('at most 100 keys');
+  });
+});
+
+/** A document client that holds each BatchWriteItem until the test answers it with the items left unprocessed. */
+function heldWrites(): {
+  doc: DynamoDBDocumentClient;
+  calls: { keys: string[]; answer(unprocessed: Record<string, unknown>[]): void }[];
+} {
+  const calls: { keys: string[]; answer(unprocessed: Record<string, unknown>[]): void }[] = [];
+  const doc = {
+    send: (command: BatchWriteCommand) =>
+      new Promise((resolve) => {
+        calls.push({
+          keys: command.input.RequestItems![TABLE]!.map(
+            (r) => `${r.PutRequest!.Item!.pk}/${r.PutRequest!.Item!.sk}`,
+          ),
+          answer: (unprocessed) =>
+            resolve({
+              UnprocessedItems:
+                unprocessed.length > 0
+                  ? { [TABLE]: unprocessed.map((Item) => ({ PutRequest: { Item } })) }
+                  : {},
+            }),
+        });
+      }),
+  } as unknown as DynamoDBDocumentClient;
+  return { doc, calls };
+}
+
+const snapshot = (repository: string, version = 1) => ({ pk: `SNAP#${repository}`, sk: 'META', version });
+const stat = (repository: string) => ({ pk: `REPOSTAT#${repository}`, sk: 'STAT', images: 5 });
+
+describe('BatchWriteCoalescer', () => {
+  it('puts the items of the callers of one turn in one call and gives each its own unprocessed items back', async () => {
+    // Prepare
+    const { doc, calls } = heldWrites();
+    const writes = new BatchWriteCoalescer(doc, TABLE);
+
+    // Act
+    const a = writes.put([snapshot('a'), stat('a')]);
+    const b = writes.put([snapshot('b'), stat('b')]);
+    await turn();
+    calls[0]!.answer([stat('b')]);
+
+    // Assess
+    expect(calls.map((c) => c.keys)).toEqual([
+      ['SNAP#a/META', 'REPOSTAT#a/STAT', 'SNAP#b/META', 'REPOSTAT#b/STAT'],
+    ]);
+    expect(await a).toEqual([]);
+    expect(await b).toEqual([stat('b')]);
+  });
+
+  it('sends an item another caller of the turn puts, and anything past 25 items, in the next call', async () => {
+    // Prepare
+    const { doc, calls } = heldWrites();
+    const writes = new BatchWriteCoalescer(doc, TABLE);
+    const many = Array.from({ length: 24 }, (_, i) => stat(`r${i}`));
+
+    // Act
+    const first = writes.put([snapshot('a', 1)]);
+    const again = writes.put([snapshot('a', 2)]);
+    const crowd = writes.put(many);
+    await turn();
+    calls[0]!.answer([]);
+    await turn();
+    calls[1]!.answer([]);
+    await Promise.all([first, again, crowd]);
+
+    // Assess
+    expect(calls.map((c) => c.keys.length)).toEqual([25, 1]);
+    expect(calls[0]!.keys[0]).toBe('SNAP#a/META');
+    expect(calls[1]!.keys).toEqual(['SNAP#a/META']);
+    expect(() => writes.put(Array.from({ length: 26 }, (_, i) => stat(`x${i}`)))).toThrow('at most 25 items');
   });
 });

@@ -5,10 +5,10 @@
  * stopped between its audit write and its delete call.
  */
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Image } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
-import { BatchGetCoalescer, type ItemKey } from '../state/coalesce.js';
+import { BatchGetCoalescer, BatchWriteCoalescer, type ItemKey } from '../state/coalesce.js';
 import { type AuditRecord, type DeleteSignal, isOpenRecord } from './records.js';
 
 /** What a snapshot keeps of an image: enough to write a useful record if it vanishes. */
@@ -206,9 +206,12 @@ export class SnapshotStore {
     readonly tableName: string,
   ) {
     this.reads = new BatchGetCoalescer(doc, tableName);
+    this.writes = new BatchWriteCoalescer(doc, tableName);
   }
 
+  /** The loads and saves of the repositories one worker cleans at once go out together (./state/coalesce.ts). */
   private readonly reads: BatchGetCoalescer;
+  private readonly writes: BatchWriteCoalescer;
 
   /** The part hashes of the snapshots this store loaded or saved, by pk: a save after a load reads no META. */
   private readonly known = new Map<string, Record<string, string>>();
@@ -331,8 +334,9 @@ export class SnapshotStore {
   }
 
   /**
-   * Unconditional puts: one PutItem for one item, else BatchWriteItem calls of up to 25, the items DynamoDB
-   * leaves unprocessed (its partial success under throttling) sent again until none is left.
+   * Unconditional puts: one PutItem for one item, else BatchWriteItem calls of up to 25 (shared with the saves
+   * other repositories make at the same moment), the items DynamoDB leaves unprocessed (its partial success under
+   * throttling) sent again until none is left.
    */
   private async putItems(items: readonly Record<string, unknown>[]): Promise<void> {
     if (items.length === 1) {
@@ -340,17 +344,12 @@ export class SnapshotStore {
       return;
     }
     for (let i = 0; i < items.length; i += 25) {
-      let requests: { PutRequest: { Item: Record<string, unknown> } }[] = items
-        .slice(i, i + 25)
-        .map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
+      let left: readonly Record<string, unknown>[] = items.slice(i, i + 25);
+      for (let attempt = 0; left.length > 0; attempt++) {
         if (attempt === 8)
-          throw new Error(`snapshot not saved: DynamoDB left ${requests.length} item(s) unprocessed`);
+          throw new Error(`snapshot not saved: DynamoDB left ${left.length} item(s) unprocessed`);
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-        const out = await this.doc.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = (out?.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        left = await this.writes.put(left);
       }
     }
   }

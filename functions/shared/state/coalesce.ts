@@ -12,6 +12,8 @@
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 
@@ -95,6 +97,90 @@ export class BatchGetCoalescer {
           });
         }
       }
+    } catch (e) {
+      for (const w of taken) w.reject(e);
+    } finally {
+      this.inFlight = false;
+      this.schedule();
+    }
+  }
+}
+
+interface WaitingWrite {
+  readonly items: readonly Record<string, unknown>[];
+  readonly resolve: (unprocessed: Record<string, unknown>[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** BatchWriteItem takes at most 25 requests. */
+const MAX_WRITES = 25;
+
+/**
+ * Unconditional puts of one table that callers make at about the same time (the snapshots of the repositories
+ * one worker cleans at once), sent as one BatchWriteItem of up to 25 items; each caller gets back the items of
+ * its own that DynamoDB left unprocessed, and sends them again as it did alone. A put joins the next call, never
+ * one already sent; an item written twice in one call is refused by DynamoDB, so a caller putting an item another
+ * one puts waits for the next call.
+ */
+export class BatchWriteCoalescer {
+  private queue: WaitingWrite[] = [];
+  private scheduled = false;
+  private inFlight = false;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** Puts `items` (at most 25); resolves with those DynamoDB left unprocessed. */
+  put(items: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    if (items.length > MAX_WRITES)
+      throw new Error(`BatchWriteCoalescer.put takes at most ${MAX_WRITES} items`);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const taken: WaitingWrite[] = [];
+    const keys = new Set<string>();
+    for (let k = 0; k < this.queue.length; ) {
+      const w = this.queue[k]!;
+      const mine = w.items.map(keyOf);
+      const fits =
+        taken.length === 0 || (keys.size + mine.length <= MAX_WRITES && !mine.some((key) => keys.has(key)));
+      if (!fits) {
+        k++;
+        continue;
+      }
+      this.queue.splice(k, 1);
+      taken.push(w);
+      for (const key of mine) keys.add(key);
+    }
+    this.inFlight = true;
+    try {
+      const out: BatchWriteCommandOutput = await this.doc.send(
+        new BatchWriteCommand({
+          RequestItems: {
+            [this.tableName]: taken.flatMap((w) => w.items.map((Item) => ({ PutRequest: { Item } }))),
+          },
+        }),
+      );
+      const left = (out?.UnprocessedItems?.[this.tableName] ?? []).flatMap((r) =>
+        r.PutRequest?.Item ? [r.PutRequest.Item] : [],
+      );
+      const unprocessed = new Set(left.map(keyOf));
+      for (const w of taken) w.resolve(w.items.filter((i) => unprocessed.has(keyOf(i))));
     } catch (e) {
       for (const w of taken) w.reject(e);
     } finally {
