@@ -20,19 +20,7 @@ export async function startDynaliteProcess(): Promise<DynaliteProcess> {
     // Plain node: the parent's tsx loader is not needed for a .mjs file.
     execArgv: [],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      const port = (message as { port?: unknown } | null)?.port;
-      if (typeof port !== 'number') return;
-      child.off('message', onMessage).off('exit', onExit);
-      resolve(port);
-    };
-    const onExit = (code: number | null) => {
-      child.off('message', onMessage);
-      reject(new Error(`dynalite's process ended before it listened (exit code ${code})`));
-    };
-    child.on('message', onMessage).once('exit', onExit);
-  });
+  const { port } = await reply<{ port: number }>(child, 'port');
   return {
     url: `http://127.0.0.1:${port}`,
     child,
@@ -43,4 +31,20 @@ export async function startDynaliteProcess(): Promise<DynaliteProcess> {
         child.kill();
       }),
   };
+}
+
+/** The next message from dynalite's process that carries `key`; rejects if the process ends first. */
+export function reply<T>(child: ChildProcess, key: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      if (typeof message !== 'object' || message === null || !(key in message)) return;
+      child.off('message', onMessage).off('exit', onExit);
+      resolve(message as T);
+    };
+    const onExit = (code: number | null) => {
+      child.off('message', onMessage);
+      reject(new Error(`dynalite's process ended (exit code ${code}) before it answered "${key}"`));
+    };
+    child.on('message', onMessage).once('exit', onExit);
+  });
 }

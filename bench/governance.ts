@@ -1,5 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -19,6 +18,7 @@ import { EcrEmulator, ociImageManifest } from '../local/ecr-emulator.js';
 import { FaultInjector } from '../local/faults.js';
 import { type LocalServer, startLocalServer } from '../local/server.js';
 import { createHoldsTable, createStewardTables } from '../test/support/dynamo.js';
+import { startDynaliteProcess } from './dynalite.js';
 import { defineBenchmark, type Figure } from './harness.js';
 
 /**
@@ -150,22 +150,6 @@ function populate(ecr: EcrEmulator, name: string, now: number): void {
       tags: [`build-${i}`],
       pushedAt: new Date(now - (IMAGES - i) * HOUR_MS),
     });
-}
-
-/** The next message from dynalite's process that carries `key`; rejects if the process ends first. */
-function reply<T>(child: ChildProcess, key: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      if (typeof message !== 'object' || message === null || !(key in message)) return;
-      child.off('message', onMessage).off('exit', onExit);
-      resolve(message as T);
-    };
-    const onExit = (code: number | null) => {
-      child.off('message', onMessage);
-      reject(new Error(`governance: dynalite's process ended (exit code ${code})`));
-    };
-    child.on('message', onMessage).once('exit', onExit);
-  });
 }
 
 /** DynamoDB requests by operation since the last call (the proxy counts them as they arrive). */
@@ -367,16 +351,11 @@ export default defineBenchmark<State>({
         if (op.startsWith('ecr:')) count(wire, op.slice(4));
       },
     });
-    const db = fork(fileURLToPath(new URL('./dynalite-process.mjs', import.meta.url)), [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // Plain node: the parent's tsx loader is not needed for a .mjs file.
-      execArgv: [],
-    });
-    const port = await reply<{ port: number }>(db, 'port');
+    const { child: db, url: dynaliteUrl } = await startDynaliteProcess();
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const local = { ...CLIENT_DEFAULTS, region: REGION, endpoint: server.url, credentials };
     const counter = new FaultInjector();
-    const dynamo = await startDynamoProxy({ target: `http://127.0.0.1:${port.port}`, faults: counter });
+    const dynamo = await startDynamoProxy({ target: dynaliteUrl, faults: counter });
     const ddb = new DynamoDBClient({
       ...DYNAMODB_CLIENT_DEFAULTS,
       region: REGION,

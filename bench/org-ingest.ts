@@ -6,8 +6,8 @@
  * spokeRecord builds them (every deletion PENDING v1 then DELETED v2), in several spokes, with a share of
  * duplicates and a little reordering as at-least-once delivery gives.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+
+import type { ChildProcess } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -23,6 +23,7 @@ import { ENV } from '../functions/shared/runtime/constants.js';
 import { FORWARDER_STREAM } from '../lib/constructs/org-forwarder.js';
 import { createRng } from '../scripts/rng.js';
 import { createOrgTables, digest, HUB, orgConfig, spokeRecord } from '../test/org/support.js';
+import { reply, startDynaliteProcess } from './dynalite.js';
 
 /** Spokes that forward: the issue's two, and two more, so the hub's keys spread as an organization's would. */
 export const INGEST_SPOKES = [
@@ -302,13 +303,7 @@ export interface HubDynamo {
 
 /** Starts dynalite's process (bench/dynalite-process.mjs) and a client of it. */
 export async function startHubDynamo(): Promise<HubDynamo> {
-  const child = fork(fileURLToPath(new URL('./dynalite-process.mjs', import.meta.url)), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    // Plain node: the parent's tsx loader is not needed for a .mjs file.
-    execArgv: [],
-  });
-  const { port } = await reply<{ port: number }>(child, 'port');
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { child, url: endpoint } = await startDynaliteProcess();
   const client = new DynamoDBClient({
     ...DYNAMODB_CLIENT_DEFAULTS,
     region: HUB.region,
@@ -316,22 +311,6 @@ export async function startHubDynamo(): Promise<HubDynamo> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   return { process: child, client, endpoint };
-}
-
-/** The next message from dynalite's process that carries `key`; rejects if the process ends first. */
-function reply<T>(child: ChildProcess, key: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      if (typeof message !== 'object' || message === null || !(key in message)) return;
-      child.off('message', onMessage).off('exit', onExit);
-      resolve(message as T);
-    };
-    const onExit = (code: number | null) => {
-      child.off('message', onMessage);
-      reject(new Error(`org: dynalite's process ended (exit code ${code})`));
-    };
-    child.on('message', onMessage).once('exit', onExit);
-  });
 }
 
 /** DynamoDB requests by operation since the last call, retries included (dynalite's process counts them). */

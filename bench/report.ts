@@ -1,5 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -19,6 +18,7 @@ import { FaultInjector } from '../local/faults.js';
 import { type LocalServer, startLocalServer } from '../local/server.js';
 import { EcsService, LambdaService } from '../local/services.js';
 import { createStewardTables, createVerdictTable } from '../test/support/dynamo.js';
+import { startDynaliteProcess } from './dynalite.js';
 import { defineBenchmark, type Figure } from './harness.js';
 
 /**
@@ -124,21 +124,6 @@ function populate(ecr: EcrEmulator, now: number): void {
   }
 }
 
-function reply<T>(child: ChildProcess, key: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      if (typeof message !== 'object' || message === null || !(key in message)) return;
-      child.off('message', onMessage).off('exit', onExit);
-      resolve(message as T);
-    };
-    const onExit = (code: number | null) => {
-      child.off('message', onMessage);
-      reject(new Error(`report: dynalite's process ended (exit code ${code})`));
-    };
-    child.on('message', onMessage).once('exit', onExit);
-  });
-}
-
 /** Writes items 25 at a time (BatchWriteItem's maximum), straight to dynalite: setup, not measured. */
 async function writeAll(
   doc: ReturnType<typeof documentClient>,
@@ -178,12 +163,7 @@ export default defineBenchmark<State>({
     const ecs = new EcsService();
     ecs.runService('prod', 'api', `${ecr.accountId}.dkr.ecr.${REGION}.amazonaws.com/${name(0)}:build-69`);
     const lambda = new LambdaService();
-    const dynalite = fork(fileURLToPath(new URL('./dynalite-process.mjs', import.meta.url)), [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: [],
-    });
-    const { port } = await reply<{ port: number }>(dynalite, 'port');
-    const target = `http://127.0.0.1:${port}`;
+    const { child: dynalite, url: target } = await startDynaliteProcess();
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const direct = new DynamoDBClient({
       ...DYNAMODB_CLIENT_DEFAULTS,
