@@ -126,6 +126,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
             record: (signal) => audit.record(signal),
             pending: (r) => audit.pending(r),
             inProgress: (r) => audit.inProgress(r),
+            repositoryPage: (r) => audit.repositoryPage(r),
           },
           // Its read of the index gives the open records too (as they are after its writes): the run takes them.
           opened: (records) => reconciledOpen.set(repoKey(ref), records),

@@ -147,7 +147,7 @@ describe('write-aheads in the openByRepository index', () => {
     expect(opened?.map((r) => [r.digest, r.status])).toEqual([[notice.digest, 'SCHEDULED']]);
   });
 
-  it("settles what an older version left PENDING (not indexed) with the repository's records, once", async () => {
+  it("settles what an older version left PENDING (not indexed) from one page of the repository's records, once", async () => {
     // Prepare: a snapshot of an older version (no flag) and a PENDING record without the index key
     const list = images('orders', 3, T1);
     await new SnapshotStore(db.doc, tables.state).save(ref, {
@@ -168,14 +168,14 @@ describe('write-aheads in the openByRepository index', () => {
     const { doc, calls } = journaled();
     const audit = new AuditStore(doc, tables.audit, { now: () => T2 });
     const snapshots = new SnapshotStore(doc, tables.state);
-    let opened = false;
+    let opened: readonly AuditRecord[] | undefined;
 
     // Act: two runs
     const first = await reconcileRepository(ref, list, T2, 'run-2', {
       snapshots,
       audit,
-      opened: () => {
-        opened = true;
+      opened: (records) => {
+        opened = records;
       },
     });
     const firstCalls = calls.splice(0);
@@ -183,7 +183,8 @@ describe('write-aheads in the openByRepository index', () => {
 
     // Assess
     expect(first.settledFailed).toBe(1);
-    expect(opened).toBe(false);
+    // Read whole in one page: its open records (none: the FAILED write-ahead had no notice) come with it.
+    expect(opened).toEqual([]);
     expect(firstCalls).toEqual([
       'BatchGetCommand',
       'QueryCommand byRepository',
@@ -194,5 +195,41 @@ describe('write-aheads in the openByRepository index', () => {
     expect(calls).toEqual(['BatchGetCommand', 'QueryCommand openByRepository', 'PutCommand']);
     expect((await snapshots.load(ref))?.pendingIndexed).toBe(true);
     expect(await audit.get({ ...ref, digest: list[0]!.digest })).toMatchObject({ status: 'FAILED' });
+  });
+
+  it("falls back to the older read of PENDING records when the repository's records take more than a page", async () => {
+    // Prepare: a store whose page of the repository's records is not complete
+    const audit = new AuditStore(db.doc, tables.audit, { now: () => T2 });
+    const reads: string[] = [];
+    let opened = false;
+    const ports = {
+      snapshots: new SnapshotStore(db.doc, tables.state),
+      audit: {
+        get: (r: Parameters<AuditStore['get']>[0]) => audit.get(r),
+        record: (signal: DeleteSignal) => audit.record(signal),
+        pending: async (r: typeof ref) => {
+          reads.push('pending');
+          return audit.pending(r);
+        },
+        inProgress: async (r: typeof ref) => {
+          reads.push('inProgress');
+          return audit.inProgress(r);
+        },
+        repositoryPage: async () => {
+          reads.push('repositoryPage');
+          return { records: [], complete: false };
+        },
+      },
+      opened: () => {
+        opened = true;
+      },
+    };
+
+    // Act
+    await reconcileRepository(ref, images('orders', 2, T1), T2, 'run-1', ports);
+
+    // Assess
+    expect(reads).toEqual(['repositoryPage', 'pending']);
+    expect(opened).toBe(false);
   });
 });

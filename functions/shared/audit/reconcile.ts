@@ -54,6 +54,14 @@ export interface ReconcilePorts {
      * @default the PENDING records are read with `pending`
      */
     inProgress?(ref: RepositoryRef): Promise<AuditRecord[]>;
+    /**
+     * One page of the repository's records (AuditStore.repositoryPage). When given and the page holds them all,
+     * a repository whose write-aheads may not be indexed is reconciled on it: its PENDING records and its open
+     * ones in one read instead of two. @default `pending`, then the caller reads the open records
+     */
+    repositoryPage?(
+      ref: RepositoryRef,
+    ): Promise<{ readonly records: readonly AuditRecord[]; readonly complete: boolean }>;
   };
   /**
    * Told the repository's open records (AuditStore.open) as they are after this reconciliation's writes, when
@@ -94,11 +102,23 @@ export async function reconcileRepository(
   // The repository's open and PENDING records in one read, once the last run said every write-ahead is in
   // the index; before that (a repository last reconciled by an older version, or never), PENDING records are
   // looked for where older versions left them, and this run's snapshot says they are indexed from now on.
-  const inProgress =
-    previous?.pendingIndexed && ports.audit.inProgress ? await ports.audit.inProgress(ref) : undefined;
-  const pending = inProgress
-    ? inProgress.filter((r) => r.status === 'PENDING')
-    : await ports.audit.pending(ref);
+  // A repository with few records (never cleaned, or last reconciled by an older version) is read whole in one
+  // page instead: every PENDING record in it (of any age; the older read looked 30 days back), and the open
+  // records as the index holds them.
+  let inProgress: readonly AuditRecord[] | undefined;
+  let pending: readonly AuditRecord[];
+  if (previous?.pendingIndexed && ports.audit.inProgress) {
+    inProgress = await ports.audit.inProgress(ref);
+    pending = inProgress.filter((r) => r.status === 'PENDING');
+  } else {
+    const page = ports.audit.repositoryPage ? await ports.audit.repositoryPage(ref) : undefined;
+    if (page?.complete) {
+      pending = page.records.filter((r) => r.status === 'PENDING');
+      inProgress = page.records
+        .filter((r) => r.gsi5pk !== undefined)
+        .sort((a, b) => (a.gsi5sk! < b.gsi5sk! ? -1 : a.gsi5sk! > b.gsi5sk! ? 1 : 0));
+    } else pending = await ports.audit.pending(ref);
+  }
   // What this reconciliation writes, by record key: the records read from the index are brought up to date
   // with them (a store that does not return what it wrote leaves the caller to read the open records again).
   const written = new Map<string, AuditRecord | undefined>();

@@ -443,6 +443,27 @@ export class AuditStore {
   }
 
   /**
+   * The records of one repository, from one page of the `byRepository` index (up to 1 MB): `complete` when that
+   * page holds every one. A repository with few records (one never cleaned yet, say) is then known whole in one
+   * call: its PENDING records and its open ones (those carrying the openByRepository key).
+   */
+  async repositoryPage(ref: {
+    registryId: string;
+    region: string;
+    repository: string;
+  }): Promise<{ readonly records: AuditRecord[]; readonly complete: boolean }> {
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: AUDIT_INDEXES.byRepository,
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': repoKey(ref) },
+      }),
+    );
+    return { records: (page.Items ?? []) as AuditRecord[], complete: page.LastEvaluatedKey === undefined };
+  }
+
+  /**
    * Records whose time has come, oldest first: SCHEDULED notices due at or before `until`, and ARCHIVED images
    * whose purge is due. The due-deletion processor reads it to know which repositories to run.
    */
