@@ -5,6 +5,8 @@
  */
 import type { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { SnapshotStore } from '../../functions/shared/audit/reconcile.js';
+import { BreakerStore, registryScope, repositoryScope } from '../../functions/shared/state/breaker.js';
 import { BatchGetCoalescer, BatchWriteCoalescer } from '../../functions/shared/state/coalesce.js';
 
 const TABLE = 'state';
@@ -206,5 +208,35 @@ describe('BatchWriteCoalescer', () => {
     expect(calls[0]!.keys[0]).toBe('SNAP#a/META');
     expect(calls[1]!.keys).toEqual(['SNAP#a/META']);
     expect(() => writes.put(Array.from({ length: 26 }, (_, i) => stat(`x${i}`)))).toThrow('at most 25 items');
+  });
+});
+
+describe('batchGetsOf', () => {
+  it("shares one table's reads between the stores over one client: a breaker read and a snapshot load in one call", async () => {
+    // Prepare
+    const { doc, calls } = heldClient();
+    const breaker = new BreakerStore(doc, TABLE);
+    const snapshots = new SnapshotStore(doc, TABLE);
+    const ref = { registryId: '111111111111', region: 'eu-west-1', repository: 'team/a' };
+
+    // Act
+    const open = breaker.firstOpen([registryScope, repositoryScope('team/b')], new Date());
+    const loaded = snapshots.load(ref);
+    await turn();
+    calls[0]!.answer([
+      { pk: 'BREAKER#registry', sk: 'BREAKER', scope: 'registry', state: 'open', reason: 'burst' },
+      { pk: 'SNAP#111111111111#eu-west-1#team/a', sk: 'META', at: 'T', parts: {}, entries: [] },
+    ]);
+
+    // Assess
+    expect(calls.map((c) => c.keys)).toEqual([
+      [
+        'BREAKER#registry/BREAKER',
+        'BREAKER#repository:team/b/BREAKER',
+        'SNAP#111111111111#eu-west-1#team/a/META',
+      ],
+    ]);
+    expect(await open).toMatchObject({ scope: 'registry', reason: 'burst' });
+    expect(await loaded).toEqual({ at: 'T', entries: [] });
   });
 });

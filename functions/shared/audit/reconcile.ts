@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Image } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
-import { BatchGetCoalescer, BatchWriteCoalescer, type ItemKey } from '../state/coalesce.js';
+import { type BatchGetCoalescer, BatchWriteCoalescer, batchGetsOf, type ItemKey } from '../state/coalesce.js';
 import { type AuditRecord, type DeleteSignal, isOpenRecord } from './records.js';
 
 /** What a snapshot keeps of an image: enough to write a useful record if it vanishes. */
@@ -225,11 +225,14 @@ export class SnapshotStore {
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {
-    this.reads = new BatchGetCoalescer(doc, tableName);
+    this.reads = batchGetsOf(doc, tableName);
     this.writes = new BatchWriteCoalescer(doc, tableName);
   }
 
-  /** The loads and saves of the repositories one worker cleans at once go out together (./state/coalesce.ts). */
+  /**
+   * The loads and saves of the repositories one worker cleans at once go out together, the loads with the breaker
+   * reads of the same table (../state/coalesce.ts).
+   */
   private readonly reads: BatchGetCoalescer;
   private readonly writes: BatchWriteCoalescer;
 

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { BatchGetCoalescer, type ItemKey } from './coalesce.js';
+import { type BatchGetCoalescer, batchGetsOf, type ItemKey } from './coalesce.js';
 
 /**
  * A breaker scope: the whole registry, one repository, or (organization) every spoke of the organization —
@@ -63,12 +63,12 @@ export class BreakerStore {
     readonly tableName: string,
     private readonly outer?: OuterBreaker | undefined,
   ) {
-    this.reads = new BatchGetCoalescer(doc, tableName);
+    this.reads = batchGetsOf(doc, tableName);
   }
 
   /**
-   * The reads of the repositories one worker cleans at once go out together (each caller's still made after
-   * it asked: see BatchGetCoalescer).
+   * The reads of the repositories one worker cleans at once go out together, with the snapshot loads of the same
+   * table made at that moment (each caller's read is still made after it asked: see BatchGetCoalescer).
    */
   private readonly reads: BatchGetCoalescer;
 

@@ -36,6 +36,26 @@ const MAX_KEYS = 100;
 
 const keyOf = (k: { pk?: unknown; sk?: unknown }) => `${String(k.pk)}\n${String(k.sk)}`;
 
+const shared = new WeakMap<DynamoDBDocumentClient, Map<string, BatchGetCoalescer>>();
+
+/**
+ * The coalescer of a client's reads of one table, shared by every store over that client and table: the
+ * breaker reads and the snapshot loads of the state table made at the same moment go out in one call.
+ */
+export function batchGetsOf(doc: DynamoDBDocumentClient, tableName: string): BatchGetCoalescer {
+  let byTable = shared.get(doc);
+  if (!byTable) {
+    byTable = new Map();
+    shared.set(doc, byTable);
+  }
+  let reads = byTable.get(tableName);
+  if (!reads) {
+    reads = new BatchGetCoalescer(doc, tableName);
+    byTable.set(tableName, reads);
+  }
+  return reads;
+}
+
 export class BatchGetCoalescer {
   private queue: Waiting[] = [];
   private scheduled = false;
