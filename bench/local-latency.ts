@@ -16,11 +16,10 @@ import { defineBenchmark, type Figure } from './harness.js';
  * - a sweep of 1,000 small managed repositories, each with two images to expire: from the schedule firing
  *   to the cloud settling, and the API calls it made per repository.
  * The local cloud runs one execution environment per function and one worker batch at a time, where Lambda
- * would scale out, so the sweep's time is an upper bound of what the stack takes. Like Lambda's poller, it polls
- * a queue again as soon as a batch is done (otherwise every 25 ms). The worker cleans a batch's repositories
- * at once, and their breaker reads, snapshot loads and saves, write-aheads and settles share calls
- * (functions/shared/state/coalesce.ts, AuditStore's TransactionCombiner): the DynamoDB calls per repository
- * are counted over the whole sweep, shared calls divided among the repositories that shared them.
+ * would scale out, so the sweep's time is an upper bound of what the stack takes. The worker cleans a batch's
+ * repositories at once, and their breaker reads, snapshot loads and saves, write-aheads and settles share calls
+ * (functions/shared/state/coalesce.ts, AuditStore's TransactionCombiner): the DynamoDB calls per repository are
+ * counted over the whole sweep, a shared call divided among the repositories that shared it.
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

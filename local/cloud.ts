@@ -586,12 +586,7 @@ export class LocalCloud {
             this.deliveries.push({ at: Date.now(), kind: 'dead-letter', target: mapping.queue, ok: false });
           }
         })
-        .finally(() => {
-          this.pumping.delete(mapping);
-          // The poller polls again as soon as its batch is done, as Lambda's does (a long poll answers at once
-          // when messages are waiting): the next batch does not wait for the timer's next tick.
-          if (this.timer) this.pump();
-        });
+        .finally(() => this.pumping.delete(mapping));
     }
   }
 
@@ -690,7 +685,6 @@ export class LocalCloud {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
     await Promise.all([...this.urlServers.values()].map((s) => s.close()));
     await this.functions?.close();
     await this.server?.close();
