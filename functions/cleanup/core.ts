@@ -725,11 +725,12 @@ export function deletionOrder(decisions: readonly Decision[]): Decision[] {
  * Runs one deletion with its allowance taken from the run's budget before it starts: the repository's bound,
  * what is left of the run's, or the number of candidates (a deletion never spends more than it has
  * candidates), whichever is least. The allowance is taken at once (nothing else can take it while the
- * deletion awaits), and what the deletion did not spend (`spent` of its result) goes back when it ends; a
- * deletion that throws gives it all back, as it recorded no spending. So repositories cleaned at the same time
- * (the worker runs the repositories of a batch concurrently) never delete more together than the run's budget,
- * and repositories cleaned one after another are bounded exactly as before: an allowance of at least the
- * candidates bounds none of them either way.
+ * deletion awaits), and what the deletion did not spend (`spent` of its result) goes back when it ends. A
+ * deletion that throws keeps its whole allowance spent: it may have deleted before it failed (a settle or a
+ * later batch's breaker read can fail after a delete call), and what it deleted is not known here. So the
+ * repositories a worker cleans at the same time never delete more together than the run's budget, and
+ * repositories cleaned one after another are bounded as before: an allowance of at least the candidates
+ * bounds none of them.
  */
 async function withAllowance<T>(
   config: StewardConfig,
@@ -740,12 +741,7 @@ async function withAllowance<T>(
 ): Promise<T> {
   const allowance = Math.min(config.bounds.maxDeletesPerRepository, budget.remaining, candidates);
   budget.remaining -= allowance;
-  let used = 0;
-  try {
-    const result = await run(allowance);
-    used = spent(result);
-    return result;
-  } finally {
-    budget.remaining += allowance - used;
-  }
+  const result = await run(allowance);
+  budget.remaining += allowance - spent(result);
+  return result;
 }
