@@ -1,9 +1,9 @@
 /**
  * Review 19b: the run budget (maxDeletesPerRun) across the repositories one worker invocation cleans at once.
- * withAllowance (functions/cleanup/core.ts) gives a deletion's whole allowance back when the deletion throws,
+ * withAllowance (functions/cleanup/core.ts) gave a deletion's whole allowance back when the deletion throws,
  * "as it recorded no spending" — but a deletion can throw after its delete call succeeded (its settle write
  * failed). A repository of the same batch that starts its deletion afterwards takes that allowance again, and
- * the invocation deletes more images than maxDeletesPerRun.
+ * the invocation deleted more images than maxDeletesPerRun. A deletion that throws now keeps its allowance spent.
  */
 import {
   BatchDeleteImageCommand,
