@@ -125,10 +125,9 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
             get: (r) => audit.get(r),
             record: (signal) => audit.record(signal),
             pending: (r) => audit.pending(r),
-            inProgress: (r) => audit.inProgress(r),
             repositoryPage: (r) => audit.repositoryPage(r),
           },
-          // Its read of the index gives the open records too (as they are after its writes): the run takes them.
+          // Its read of the repository's records gives the open records too (as they are after its writes).
           opened: (records) => reconciledOpen.set(repoKey(ref), records),
         },
         purgeAfterDays,

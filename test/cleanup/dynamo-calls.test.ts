@@ -137,7 +137,7 @@ describe('the DynamoDB calls of a cleanup run', () => {
     ]);
   });
 
-  it('reads the PENDING and open records with one Query of the index once the snapshot says so', async () => {
+  it('runs again on the same repository with the same reads, and looks up the records of the images that vanished', async () => {
     // Prepare: a first run, then two more images to expire
     const registry = registryOf(['services/orders']);
     await clean(['services/orders'], db.doc, registry);
@@ -152,7 +152,7 @@ describe('the DynamoDB calls of a cleanup run', () => {
     expect(calls).toEqual([
       'Query holds',
       'BatchGet state ×1',
-      'Query audit openByRepository',
+      'Query audit byRepository',
       'Get audit',
       'Get audit',
       'Get audit',

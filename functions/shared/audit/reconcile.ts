@@ -9,7 +9,7 @@ import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Image } from '../lifecycle/types.js';
 import { mapLimit } from '../runtime/concurrency.js';
 import { type BatchGetCoalescer, BatchWriteCoalescer, batchGetsOf, type ItemKey } from '../state/coalesce.js';
-import { type AuditRecord, type DeleteSignal, isOpenRecord } from './records.js';
+import type { AuditRecord, DeleteSignal } from './records.js';
 
 /** What a snapshot keeps of an image: enough to write a useful record if it vanishes. */
 export interface SnapshotEntry {
@@ -22,12 +22,6 @@ export interface SnapshotEntry {
 export interface Snapshot {
   readonly at: string;
   readonly entries: readonly SnapshotEntry[];
-  /**
-   * Set by the runs that know every write-ahead is in the `openByRepository` index (AuditStore.inProgress): the
-   * next run reads its PENDING records there, with its open records, instead of the repository's 30 days of
-   * records. A snapshot without it was saved by an older version, whose PENDING records are not indexed.
-   */
-  readonly pendingIndexed?: boolean | undefined;
 }
 
 export interface RepositoryRef {
@@ -48,16 +42,10 @@ export interface ReconcilePorts {
     /** PENDING records of the last 30 days, by the repository's records (what older versions left). */
     pending(ref: RepositoryRef): Promise<AuditRecord[]>;
     /**
-     * The repository's open and PENDING records, in one read (AuditStore.inProgress). When given, a repository
-     * whose last snapshot says its write-aheads are indexed is reconciled on it, and its open records as they
-     * are after the reconciliation go to `opened`, so the run needs no second read.
-     * @default the PENDING records are read with `pending`
-     */
-    inProgress?(ref: RepositoryRef): Promise<AuditRecord[]>;
-    /**
-     * One page of the repository's records (AuditStore.repositoryPage). When given and the page holds them all,
-     * a repository whose write-aheads may not be indexed is reconciled on it: its PENDING records and its open
-     * ones in one read instead of two. @default `pending`, then the caller reads the open records
+     * One page of the repository's records, newest first (AuditStore.repositoryPage). When given, the repository
+     * is reconciled on it: when the page holds every record, its PENDING records and its open ones come from
+     * this one read instead of two; when it reaches back past the last 30 days, its PENDING records do.
+     * @default `pending`, then the caller reads the open records
      */
     repositoryPage?(
       ref: RepositoryRef,
@@ -65,7 +53,7 @@ export interface ReconcilePorts {
   };
   /**
    * Told the repository's open records (AuditStore.open) as they are after this reconciliation's writes, when
-   * it read them with `inProgress`; not called otherwise (the caller reads them).
+   * its page of the repository's records held them all; not called otherwise (the caller reads them).
    */
   readonly opened?: ((records: readonly AuditRecord[]) => void) | undefined;
 }
@@ -99,26 +87,23 @@ export async function reconcileRepository(
   const present = new Set(images.map((i) => i.digest));
   const archived = new Set(images.filter((i) => i.status === 'ARCHIVED').map((i) => i.digest));
   const previous = await ports.snapshots.load(ref);
-  // The repository's open and PENDING records in one read, once the last run said every write-ahead is in
-  // the index; before that (a repository last reconciled by an older version, or never), PENDING records are
-  // looked for where older versions left them, and this run's snapshot says they are indexed from now on.
-  // A repository with few records (never cleaned, or last reconciled by an older version) is read whole in one
-  // page instead: every PENDING record in it (of any age; the older read looked 30 days back), and the open
-  // records as the index holds them.
-  let inProgress: readonly AuditRecord[] | undefined;
-  let pending: readonly AuditRecord[];
-  if (previous?.pendingIndexed && ports.audit.inProgress) {
-    inProgress = await ports.audit.inProgress(ref);
-    pending = inProgress.filter((r) => r.status === 'PENDING');
-  } else {
-    const page = ports.audit.repositoryPage ? await ports.audit.repositoryPage(ref) : undefined;
-    if (page?.complete) {
-      pending = page.records.filter((r) => r.status === 'PENDING');
-      inProgress = page.records
+  // The repository's records in one page, newest first. Whole, they give its PENDING records (of any age: the
+  // older read looked 30 days back) and its open ones; reaching back past 30 days, its PENDING records of that
+  // window as the older read found them. Otherwise that read is made. Every writer (older versions, the scan
+  // gate, the CLI) gives every record the byRepository key, so nothing a crash left PENDING escapes the page.
+  const since = new Date(now.getTime() - 30 * 86_400_000).toISOString();
+  const page = ports.audit.repositoryPage ? await ports.audit.repositoryPage(ref) : undefined;
+  const oldest = page?.records.at(-1)?.gsi1sk;
+  const pending =
+    page && (page.complete || (oldest !== undefined && oldest < since))
+      ? page.records.filter((r) => r.status === 'PENDING')
+      : await ports.audit.pending(ref);
+  // The open records as the openByRepository index holds them (the records that carry its key), soonest first.
+  const openBefore = page?.complete
+    ? page.records
         .filter((r) => r.gsi5pk !== undefined)
-        .sort((a, b) => (a.gsi5sk! < b.gsi5sk! ? -1 : a.gsi5sk! > b.gsi5sk! ? 1 : 0));
-    } else pending = await ports.audit.pending(ref);
-  }
+        .sort((a, b) => (a.gsi5sk! < b.gsi5sk! ? -1 : a.gsi5sk! > b.gsi5sk! ? 1 : 0))
+    : undefined;
   // What this reconciliation writes, by record key: the records read from the index are brought up to date
   // with them (a store that does not return what it wrote leaves the caller to read the open records again).
   const written = new Map<string, AuditRecord | undefined>();
@@ -195,17 +180,14 @@ export async function reconcileRepository(
       pushedAt: i.pushedAt,
       sizeBytes: i.sizeBytes,
     })),
-    // Every PENDING record this store can leave from now on is indexed (mergeSignal), and the older ones
-    // were settled above.
-    pendingIndexed: ports.audit.inProgress !== undefined,
   });
-  if (inProgress && writtenKnown && ports.opened)
+  if (openBefore && writtenKnown && ports.opened)
     // The open records after the writes above: a record they changed is taken as written, and stays only if it
-    // is still open.
+    // is still open (still carries the index's key).
     ports.opened(
-      inProgress.flatMap((r) => {
+      openBefore.flatMap((r) => {
         const after = written.has(r.digest) ? written.get(r.digest) : r;
-        return after && after.gsi5pk !== undefined && isOpenRecord(after) ? [after] : [];
+        return after?.gsi5pk !== undefined ? [after] : [];
       }),
     );
   return { vanished: gone.length, recordedUnknown, settledDeleted, settledFailed, settledArchived };
@@ -254,11 +236,9 @@ export class SnapshotStore {
     const parts = (head.parts ?? {}) as Record<string, string>;
     this.known.set(this.pk(ref), parts);
     // A small repository's snapshot is META itself: one read.
-    const indexed = head.pendingIndexed === true ? { pendingIndexed: true } : {};
     if (Array.isArray(head.entries))
       return {
         at: String(head.at),
-        ...indexed,
         entries: (head.entries as PartEntry[]).map(([digest, tags, pushedAt, sizeBytes]) => ({
           digest,
           tags,
@@ -280,7 +260,7 @@ export class SnapshotStore {
         }
       }
     }
-    return { at: String(head.at), ...indexed, entries };
+    return { at: String(head.at), entries };
   }
 
   /**
@@ -300,13 +280,12 @@ export class SnapshotStore {
     const single =
       sorted.length <= SINGLE_PART_MAX_IMAGES && JSON.stringify(sorted).length <= SINGLE_PART_MAX_BYTES;
     const pk = this.pk(ref);
-    const indexed = snapshot.pendingIndexed ? { pendingIndexed: true } : {};
     if (single) {
       // A small repository: the entries go in META itself, one item. Like the parts' META, it is written on
       // every save, so its `at` is when the snapshot was taken, changed or not.
       const entries: PartEntry[] = sorted.map((e) => [e.digest, e.tags, e.pushedAt, e.sizeBytes]);
       await this.putItems([
-        { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, ...indexed, entries },
+        { pk, sk: 'META', at: snapshot.at, count: entries.length, parts: {}, entries },
         ...alongside,
       ]);
       this.known.set(pk, {});
@@ -350,7 +329,6 @@ export class SnapshotStore {
         at: snapshot.at,
         count: snapshot.entries.length,
         parts: hashes,
-        ...indexed,
       },
       ...alongside,
     ]);

@@ -9,8 +9,6 @@
  * - GSI `byRepository`: `gsi1pk = REPO#<registryId>#<region>#<repository>`, `gsi1sk = <time>#<digest>`.
  * - GSI `byRun`: `gsi2pk = RUN#<runId>`, `gsi2sk = <digest>` (our cleanup runs, dry-run plans included).
  * - GSI `byDay`: `gsi3pk = DAY#<yyyy-mm-dd>`, `gsi3sk = <time>#<repository>#<digest>` (recent deletes registry-wide).
- * - GSI `openByRepository` (sparse): `gsi5pk = OPEN#REPO#…`, `gsi5sk = <time>#<digest>`: a repository's open
- *   records (notices, archives) and its write-aheads still PENDING.
  * Dry-run plans use `sk = PLAN#<runId>#<registryId>#<region>#<repository>` so they never collide with a deletion.
  */
 import { stripUndefined } from '../runtime/format.js';
@@ -129,10 +127,7 @@ export interface AuditRecord extends ImageRef {
   /** Sparse index `byDue`: present while SCHEDULED (at dueAt) or ARCHIVED (at purgeAt). */
   readonly gsi4pk?: string | undefined;
   readonly gsi4sk?: string | undefined;
-  /**
-   * Sparse index `openByRepository`: the same records and every PENDING write-ahead, by repository
-   * (`OPEN#REPO#…`), for one run's reads.
-   */
+  /** Sparse index `openByRepository`: the same records, by repository (`OPEN#REPO#…`), for one run's reads. */
   readonly gsi5pk?: string | undefined;
   readonly gsi5sk?: string | undefined;
   /** Optimistic-concurrency version: every write is conditional on the version it read. */
@@ -220,15 +215,6 @@ function actorType(
   // Our write-ahead and no other actor named: we were about to delete it and it went (a crash lost our reply).
   if (evidence.includes('steward-write-ahead')) return 'ecr-steward';
   return 'unknown';
-}
-
-/**
- * Whether a record of the `openByRepository` index is open (AuditStore.open): a notice, a noticed or purging
- * deletion in progress or failed, an archive. The index also holds every PENDING write-ahead (for the next run's
- * reconciliation); one without a notice or a purge time is not open.
- */
-export function isOpenRecord(record: Pick<AuditRecord, 'status' | 'dueAt' | 'purgeAt'>): boolean {
-  return record.status !== 'PENDING' || record.dueAt !== undefined || record.purgeAt !== undefined;
 }
 
 /** The partition of the sparse `byDue` index. */
@@ -406,11 +392,7 @@ export function mergeSignal(
           gsi5pk: `OPEN#${repoKey(signal)}`,
           gsi5sk: `${due}#${signal.digest}`,
         }
-      : // A write-ahead in progress (no notice) is in the repository's index too, at its planned time: the next
-        // run finds what a crash left PENDING with the same read as its open records (AuditStore.inProgress).
-        status === 'PENDING' && !dryRun
-        ? { gsi5pk: `OPEN#${repoKey(signal)}`, gsi5sk: `${at}#${signal.digest}` }
-        : {}),
+      : {}),
     version: (existing?.version ?? 0) + 1,
     // Dry-run plans expire after plannedTtlDays; deletions only when ttlDays (audit.retentionDays) is set.
     ttl: existing?.ttl ?? ttlFor(dryRun ? (opts.plannedTtlDays ?? opts.ttlDays) : opts.ttlDays, now),

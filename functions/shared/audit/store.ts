@@ -20,7 +20,6 @@ import {
   type DeleteSignal,
   DUE_PARTITION,
   type ImageRef,
-  isOpenRecord,
   keysOf,
   mergeSignal,
   repoKey,
@@ -32,10 +31,7 @@ export const AUDIT_INDEXES = {
   byDay: 'byDay',
   /** Sparse: SCHEDULED records by dueAt, ARCHIVED records by purgeAt (gsi4pk = DUE, gsi4sk = <time>#…). */
   byDue: 'byDue',
-  /**
-   * Sparse: the same open records (SCHEDULED, ARCHIVED) and every PENDING write-ahead, by repository
-   * (gsi5pk = OPEN#REPO#…, gsi5sk = <time>#<digest>).
-   */
+  /** Sparse: the same open records (SCHEDULED, ARCHIVED) by repository (gsi5pk = OPEN#REPO#…, gsi5sk = <time>#<digest>). */
   openByRepository: 'openByRepository',
 } as const;
 
@@ -443,9 +439,10 @@ export class AuditStore {
   }
 
   /**
-   * The records of one repository, from one page of the `byRepository` index (up to 1 MB): `complete` when that
-   * page holds every one. A repository with few records (one never cleaned yet, say) is then known whole in one
-   * call: its PENDING records and its open ones (those carrying the openByRepository key).
+   * The records of one repository, newest first, from one page of the `byRepository` index (up to 1 MB):
+   * `complete` when that page holds every one. A repository with few records is then known whole in one call:
+   * its PENDING records and its open ones (those carrying the openByRepository key); a larger one at least back
+   * to the page's oldest record.
    */
   async repositoryPage(ref: {
     registryId: string;
@@ -458,6 +455,7 @@ export class AuditStore {
         IndexName: AUDIT_INDEXES.byRepository,
         KeyConditionExpression: 'gsi1pk = :pk',
         ExpressionAttributeValues: { ':pk': repoKey(ref) },
+        ScanIndexForward: false,
       }),
     );
     return { records: (page.Items ?? []) as AuditRecord[], complete: page.LastEvaluatedKey === undefined };
@@ -517,15 +515,6 @@ export class AuditStore {
 
   /** The open records (SCHEDULED notices, ARCHIVED images) of one repository, soonest due first. */
   async open(ref: { registryId: string; region: string; repository: string }): Promise<AuditRecord[]> {
-    return (await this.inProgress(ref)).filter(isOpenRecord);
-  }
-
-  /**
-   * Everything of one repository the `openByRepository` index holds, in one read: its open records (`open`) and
-   * its write-aheads still PENDING, noticed or not (those written since records carry the index's key; see
-   * reconcileRepository for the ones written before). A cleanup run reads both with this one Query.
-   */
-  async inProgress(ref: { registryId: string; region: string; repository: string }): Promise<AuditRecord[]> {
     return this.query(
       {
         IndexName: AUDIT_INDEXES.openByRepository,

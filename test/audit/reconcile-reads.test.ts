@@ -1,8 +1,8 @@
 /**
- * Write-aheads in the repository's index (records.ts, store.ts `inProgress`, reconcile.ts): every PENDING record
- * carries the `openByRepository` key, so a cleanup run reads what a crash left PENDING and its open records
- * with one Query; a repository last reconciled by an older version (whose PENDING records are not indexed) is
- * reconciled with the older read once, and its snapshot then says the index holds them. Real stores on dynalite.
+ * What reconciliation reads (reconcile.ts over AuditStore.repositoryPage): one page of the repository's records,
+ * newest first, gives the PENDING write-aheads to settle and, when it holds every record, the open records the
+ * run needs next, in one Query instead of two. Any writer's PENDING record is in it (older versions' too: every
+ * record carries the byRepository key). Real stores on dynalite.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ afterAll(async () => {
   await db.close();
 });
 beforeEach(async () => {
-  tables = await db.createTables('pending-index');
+  tables = await db.createTables('reconcile-reads');
 });
 
 const ref = { registryId: ACCOUNT, region: REGION, repository: REPO };
@@ -51,38 +51,9 @@ const writeAhead = (digest: string, runId: string, extra: Partial<DeleteSignal> 
   ...extra,
 });
 
-describe('write-aheads in the openByRepository index', () => {
-  it('keeps a PENDING record in the index until it is settled, and open() lists only open records', async () => {
-    // Prepare
-    const audit = new AuditStore(db.doc, tables.audit, { now: () => T1 });
-    const [plain, noticed] = images('orders', 2, T1).map((i) => i.digest) as [string, string];
-    await audit.record({
-      ...writeAhead(noticed, 'run-0'),
-      status: 'SCHEDULED',
-      evidence: 'steward-notice',
-      dueAt: T1.toISOString(),
-    });
-
-    // Act
-    await audit.recordAll([writeAhead(plain, 'run-1'), writeAhead(noticed, 'run-1')]);
-    const whilePending = await audit.inProgress(ref);
-    const openWhilePending = await audit.open(ref);
-    await audit.record({ ...writeAhead(plain, 'run-1'), status: 'DELETED', evidence: 'steward-delete' });
-    const afterSettle = await audit.inProgress(ref);
-
-    // Assess
-    expect(whilePending.map((r) => [r.digest, r.status, r.gsi5sk]).sort()).toEqual(
-      [
-        [noticed, 'PENDING', `${T1.toISOString()}#${noticed}`],
-        [plain, 'PENDING', `${T1.toISOString()}#${plain}`],
-      ].sort(),
-    );
-    expect(openWhilePending.map((r) => r.digest)).toEqual([noticed]);
-    expect(afterSettle.map((r) => r.digest)).toEqual([noticed]);
-  });
-
-  it('reconciles with one Query of the index once the snapshot says so, settling a crashed run and handing over the open records', async () => {
-    // Prepare: a first run (snapshot saved, flagged); then a crashed run left two write-aheads, one image gone
+describe("reconciliation's reads", () => {
+  it('settles a crashed run and hands over the open records after one Query of the repository', async () => {
+    // Prepare: a first run; then a crashed run left two write-aheads (one image gone) and a notice was given
     const list = images('orders', 4, T1);
     const [kept, deleted, notice] = [list[0]!, list[1]!, list[2]!];
     const setup = new AuditStore(db.doc, tables.audit, { now: () => T1 });
@@ -129,7 +100,7 @@ describe('write-aheads in the openByRepository index', () => {
     });
     expect(calls).toEqual([
       'BatchGetCommand',
-      'QueryCommand openByRepository',
+      'QueryCommand byRepository',
       'GetCommand',
       'GetCommand',
       'PutCommand',
@@ -142,66 +113,47 @@ describe('write-aheads in the openByRepository index', () => {
       status: 'FAILED',
       failure: { code: 'NotDeleted' },
     });
-    // The FAILED write-ahead had no notice: it is not open. The notice is, as the store reads it now.
+    // What the index read would have given: the notice, not the FAILED write-ahead (it had no notice).
     expect(opened).toEqual(await audit.open(ref));
     expect(opened?.map((r) => [r.digest, r.status])).toEqual([[notice.digest, 'SCHEDULED']]);
   });
 
-  it("settles what an older version left PENDING (not indexed) from one page of the repository's records, once", async () => {
-    // Prepare: a snapshot of an older version (no flag) and a PENDING record without the index key
+  it('settles a write-ahead an older version left (no openByRepository key), on every run', async () => {
+    // Prepare: a run of this version, then an older writer's write-ahead that stopped before its delete
     const list = images('orders', 3, T1);
-    await new SnapshotStore(db.doc, tables.state).save(ref, {
-      at: T1.toISOString(),
-      entries: list.map((i) => ({
-        digest: i.digest,
-        tags: i.tags,
-        pushedAt: i.pushedAt,
-        sizeBytes: i.sizeBytes,
-      })),
+    const snapshots = new SnapshotStore(db.doc, tables.state);
+    await reconcileRepository(ref, list, T1, 'run-1', {
+      snapshots,
+      audit: new AuditStore(db.doc, tables.audit),
     });
     const {
       gsi5pk: _pk,
       gsi5sk: _sk,
       ...older
-    } = mergeSignal(undefined, writeAhead(list[0]!.digest, 'run-old'), T1.toISOString())!;
+    } = mergeSignal(
+      undefined,
+      writeAhead(list[0]!.digest, 'gate-old', {
+        actor: { type: 'ecr-steward', runId: 'gate-old', rulePriority: null },
+      }),
+      T1.toISOString(),
+    )!;
     await db.doc.send(new PutCommand({ TableName: tables.audit, Item: older }));
-    const { doc, calls } = journaled();
-    const audit = new AuditStore(doc, tables.audit, { now: () => T2 });
-    const snapshots = new SnapshotStore(doc, tables.state);
-    let opened: readonly AuditRecord[] | undefined;
+    const audit = new AuditStore(db.doc, tables.audit, { now: () => T2 });
 
-    // Act: two runs
-    const first = await reconcileRepository(ref, list, T2, 'run-2', {
-      snapshots,
-      audit,
-      opened: (records) => {
-        opened = records;
-      },
-    });
-    const firstCalls = calls.splice(0);
-    await reconcileRepository(ref, list, T2, 'run-3', { snapshots, audit });
+    // Act
+    const report = await reconcileRepository(ref, list, T2, 'run-2', { snapshots, audit });
 
     // Assess
-    expect(first.settledFailed).toBe(1);
-    // Read whole in one page: its open records (none: the FAILED write-ahead had no notice) come with it.
-    expect(opened).toEqual([]);
-    expect(firstCalls).toEqual([
-      'BatchGetCommand',
-      'QueryCommand byRepository',
-      'GetCommand',
-      'PutCommand',
-      'PutCommand',
-    ]);
-    expect(calls).toEqual(['BatchGetCommand', 'QueryCommand openByRepository', 'PutCommand']);
-    expect((await snapshots.load(ref))?.pendingIndexed).toBe(true);
+    expect(report.settledFailed).toBe(1);
     expect(await audit.get({ ...ref, digest: list[0]!.digest })).toMatchObject({ status: 'FAILED' });
   });
 
-  it("falls back to the older read of PENDING records when the repository's records take more than a page", async () => {
-    // Prepare: a store whose page of the repository's records is not complete
+  it('reads the PENDING records again when the page does not reach back 30 days, and the open ones after', async () => {
+    // Prepare: a page that is not complete and holds only recent records
     const audit = new AuditStore(db.doc, tables.audit, { now: () => T2 });
     const reads: string[] = [];
     let opened = false;
+    const recent = mergeSignal(undefined, writeAhead('sha256:recent', 'run-x'), T2.toISOString())!;
     const ports = {
       snapshots: new SnapshotStore(db.doc, tables.state),
       audit: {
@@ -211,13 +163,9 @@ describe('write-aheads in the openByRepository index', () => {
           reads.push('pending');
           return audit.pending(r);
         },
-        inProgress: async (r: typeof ref) => {
-          reads.push('inProgress');
-          return audit.inProgress(r);
-        },
         repositoryPage: async () => {
           reads.push('repositoryPage');
-          return { records: [], complete: false };
+          return { records: [recent], complete: false };
         },
       },
       opened: () => {
@@ -231,5 +179,35 @@ describe('write-aheads in the openByRepository index', () => {
     // Assess
     expect(reads).toEqual(['repositoryPage', 'pending']);
     expect(opened).toBe(false);
+  });
+
+  it('takes the PENDING records from a page that is not complete but reaches back past 30 days', async () => {
+    // Prepare
+    const audit = new AuditStore(db.doc, tables.audit, { now: () => T2 });
+    const reads: string[] = [];
+    const stopped = mergeSignal(undefined, writeAhead('sha256:stopped', 'run-x'), T1.toISOString())!;
+    const old = { ...stopped, status: 'DELETED' as const, gsi1sk: `2026-04-01T00:00:00.000Z#sha256:old` };
+    const ports = {
+      snapshots: new SnapshotStore(db.doc, tables.state),
+      audit: {
+        get: (r: Parameters<AuditStore['get']>[0]) => audit.get(r),
+        record: (signal: DeleteSignal) => {
+          reads.push(`record ${signal.digest} ${signal.status}`);
+          return audit.record(signal);
+        },
+        pending: async () => {
+          reads.push('pending');
+          return [];
+        },
+        repositoryPage: async () => ({ records: [stopped, old], complete: false }),
+      },
+    };
+
+    // Act
+    const report = await reconcileRepository(ref, [], T2, 'run-1', ports);
+
+    // Assess: the stopped write-ahead's image is not listed: settled DELETED, without the older read
+    expect(report.settledDeleted).toBe(1);
+    expect(reads).toEqual(['record sha256:stopped DELETED']);
   });
 });
