@@ -13,10 +13,10 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type CleanupReport, cleanupRepository } from '../functions/cleanup/core.js';
-import { cleanupPorts, WORKER_CONCURRENCY } from '../functions/cleanup/run.js';
+import { cleanupPorts, MAX_IMAGES_AT_ONCE, WORKER_CONCURRENCY } from '../functions/cleanup/run.js';
 import { documentClient } from '../functions/shared/audit/store.js';
 import { parseConfig } from '../functions/shared/config/load.js';
-import { mapLimit } from '../functions/shared/runtime/concurrency.js';
+import { mapLimit, WeightedGate } from '../functions/shared/runtime/concurrency.js';
 import { StewardPorts, tablesFromEnv } from '../functions/shared/runtime/ports.js';
 
 /** What the parent asks for. */
@@ -64,6 +64,7 @@ const start = process.hrtime.bigint();
 const now = new Date();
 const ports = new StewardPorts(config, { tables: tablesFromEnv(job.env), clients });
 const budget = { remaining: config.bounds.maxDeletesPerRun };
+const gate = new WeightedGate(MAX_IMAGES_AT_ONCE);
 // As the worker runs a batch's repositories: WORKER_CONCURRENCY at a time, one budget.
 const reports: Omit<CleanupReport, 'plan'>[] = await mapLimit(
   job.repositories,
@@ -72,7 +73,13 @@ const reports: Omit<CleanupReport, 'plan'>[] = await mapLimit(
     const { plan: _plan, ...report } = await cleanupRepository(
       config,
       { repository, region: job.region, runId: job.runId, now, trigger: 'sweep', budget },
-      cleanupPorts(ports, { accountId: job.account, region: job.region, runId: job.runId, now }),
+      cleanupPorts(ports, {
+        accountId: job.account,
+        region: job.region,
+        runId: job.runId,
+        now,
+        admit: (images) => gate.acquire(images),
+      }),
     );
     return report;
   },

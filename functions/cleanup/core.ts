@@ -125,6 +125,12 @@ export interface CleanupPorts {
     | undefined;
   /** The requests table and approvals topic: needed when a selection asks for approvals or a request is open. */
   readonly approvals?: ApprovalPorts | undefined;
+  /**
+   * Waits until the repository, with this many images listed, may be planned and cleaned; answers the release,
+   * called when its cleanup ends. The worker bounds the images its concurrent repositories hold in memory with
+   * it (functions/cleanup/run.ts, MAX_IMAGES_AT_ONCE). @default admitted at once
+   */
+  readonly admit?: ((images: number) => Promise<() => void>) | undefined;
 }
 
 export interface CleanupRequest {
@@ -208,6 +214,25 @@ export async function cleanupRepository(
   req: CleanupRequest,
   ports: CleanupPorts,
 ): Promise<CleanupReport> {
+  const admission: Admission = {};
+  try {
+    return await cleanupAdmitted(config, req, ports, admission);
+  } finally {
+    admission.release?.();
+  }
+}
+
+/** The release of the repository's admission (`CleanupPorts.admit`), once it was admitted. */
+interface Admission {
+  release?: (() => void) | undefined;
+}
+
+async function cleanupAdmitted(
+  config: StewardConfig,
+  req: CleanupRequest,
+  ports: CleanupPorts,
+  admission: Admission,
+): Promise<CleanupReport> {
   const mode = req.mode ?? config.mode;
   const base = {
     repository: req.repository,
@@ -277,6 +302,8 @@ export async function cleanupRepository(
     governance.approval.required !== 'never';
 
   const images = await listing;
+  // Planned and deleted only once admitted: the repositories cleaned at once hold a bounded number of images.
+  admission.release = await ports.admit?.(images.length);
   // Reconcile before acting: digests that vanished since the last run are recorded, stale PENDING settled.
   await ports.reconcile?.(repo, images, { purgeAfterDays: governance.softDelete.purgeAfterDays });
   // After reconciliation: a crashed attempt's records are settled, and what stays noticed says so.

@@ -15,13 +15,13 @@ import type { CallCounter, RepositoryInfo } from '../shared/adapters/ecr.js';
 import { requestView, stateAt } from '../shared/approvals/decide.js';
 import { expireRequests } from '../shared/approvals/lifecycle.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
-import { mapLimit } from '../shared/runtime/concurrency.js';
+import { mapLimit, WeightedGate } from '../shared/runtime/concurrency.js';
 import { bundledConfig } from '../shared/runtime/config.js';
 import { ENV } from '../shared/runtime/constants.js';
 import { functionRegion, requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
-import { cleanupPorts, WORKER_CONCURRENCY } from './run.js';
+import { cleanupPorts, MAX_IMAGES_AT_ONCE, WORKER_CONCURRENCY } from './run.js';
 import {
   type cleanupMessageSchema,
   cleanupTriggerEventSchema,
@@ -52,6 +52,7 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
   const { calls } = ports;
   const accountId = (record: SQSRecord) => record.eventSourceARN.split(':')[4] ?? '';
   const budget = { remaining: config.bounds.maxDeletesPerRun };
+  const gate = new WeightedGate(MAX_IMAGES_AT_ONCE);
   const failures: string[] = [];
   const groups = new Map<string, SQSRecord[]>();
   for (const record of event.Records) {
@@ -102,6 +103,7 @@ export async function worker(event: SQSEvent): Promise<SQSBatchResponse> {
             now,
             onReconciled: (repo, result) =>
               logger.warn('reconciliation recorded deletions', { repository: repo, ...result }),
+            admit: (images) => gate.acquire(images),
           }),
         );
         logReport(report, calls);
