@@ -17,9 +17,9 @@ import { defineBenchmark, type Figure } from './harness.js';
  *   to the cloud settling, and the API calls it made per repository.
  * The local cloud runs one execution environment per function and one worker batch at a time, where Lambda
  * would scale out, so the sweep's time is an upper bound of what the stack takes. The worker cleans a batch's
- * repositories at once, and their breaker reads, snapshot loads and saves, write-aheads and settles share calls
- * (functions/shared/state/coalesce.ts, AuditStore's TransactionCombiner): the DynamoDB calls per repository are
- * counted over the whole sweep, a shared call divided among the repositories that shared it.
+ * repositories at once, and their breaker reads, snapshot loads and snapshot saves share calls
+ * (functions/shared/state/coalesce.ts): the DynamoDB calls per repository are counted over the whole sweep, a
+ * shared call divided among the repositories that shared it.
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
