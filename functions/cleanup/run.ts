@@ -86,9 +86,9 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
     registry,
     audit: {
       record: (signal) => audit.record(signal),
-      // Not combined with the other repositories' transactions (recordAll's `combine`): under throttling, a
-      // refused shared transaction sends every caller back to write alone, and the e2e approvals run under 20%
-      // throttling no longer settled in time.
+      // Each repository writes its own transactions: sharing them with the repositories cleaned at once was
+      // tried and dropped (under throttling a refused shared transaction sent every caller back to write alone,
+      // and the e2e approvals run at 20% throttling no longer settled in time).
       recordAll: (signals, known) => audit.recordAll(signals, known),
       // The open records the reconciliation just read and brought up to date, else one read of the index.
       open: async (ref) => {

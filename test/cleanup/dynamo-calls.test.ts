@@ -2,7 +2,7 @@
  * The DynamoDB calls of a cleanup run as the worker wires it (functions/cleanup/run.ts over the real stores on
  * dynalite; ECR in memory, nothing in use): what each call is for, and which ones the repositories a worker
  * cleans at once share. A safety read or write is never shared with a caller that asked after it was sent
- * (test/state/coalesce.test.ts, test/audit/combined-transactions.test.ts).
+ * (test/state/coalesce.test.ts); each repository writes its own transactions.
  */
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -138,12 +138,7 @@ export class AuditStore {
       plannedTtlDays?: number | undefined;
       now?: () => Date;
     } = {},
-  ) {
-    this.combiner = new TransactionCombiner(doc);
-  }
-
-  /** The transactions `recordAll(…, { combine: true })` shares between callers. */
-  private readonly combiner: TransactionCombiner;
+  ) {}
 
   private now(): string {
     return (this.options.now?.() ?? new Date()).toISOString();
@@ -243,15 +238,6 @@ export class AuditStore {
   async recordAll(
     signals: readonly DeleteSignal[],
     known: readonly (AuditRecord | undefined)[] = [],
-    options: {
-      /**
-       * Let this call's writes share a transaction with the writes other callers of this store make at the same
-       * moment (TransactionCombiner). The worker does not use it: under throttling a refused shared transaction
-       * sends every caller back to write alone, and its runs took too long (e2e approvals at 20% throttling).
-       * @default false
-       */
-      readonly combine?: boolean | undefined;
-    } = {},
   ): Promise<RecordResult[]> {
     const results: RecordResult[] = new Array(signals.length);
     const current = signals.map((_, i) => known[i]);
@@ -283,7 +269,7 @@ export class AuditStore {
     if (batch.length > 0) batches.push(batch);
     for (const [k, indexes] of batches.entries()) {
       try {
-        await this.transact(indexes, signals, current, results, now, options.combine === true);
+        await this.transact(indexes, signals, current, results, now);
       } catch (e) {
         // The transactions before this one are written: their results go with the error, so the caller counts
         // their new deletions (a retry would find them written and count nothing). The first failing alone
@@ -301,7 +287,6 @@ export class AuditStore {
     current: (AuditRecord | undefined)[],
     results: RecordResult[],
     now: string,
-    combine = false,
   ): Promise<void> {
     const opts = { ttlDays: this.options.ttlDays, plannedTtlDays: this.options.plannedTtlDays };
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -312,26 +297,6 @@ export class AuditStore {
         else results[i] = { record: current[i], newlyDeleted: false };
       }
       if (writes.length === 0) return;
-      if (combine) {
-        // Sent with other callers' writes. Written: done. Otherwise nothing of ours was written (a shared
-        // transaction is all or nothing): from here on this call writes alone, exactly as an uncombined one
-        // does, and this attempt does not count (ours may not be the write that was refused).
-        const puts = writes.map(({ i, next }) => ({
-          TableName: this.tableName,
-          Item: next,
-          ...putCondition(current[i], next),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-        }));
-        combine = false;
-        const written = await this.combiner.write(puts, Buffer.byteLength(JSON.stringify(puts)));
-        if (written) {
-          for (const { i, next } of writes)
-            results[i] = { record: next, newlyDeleted: becameDeleted(current[i], next) };
-          return;
-        }
-        attempt--;
-        continue;
-      }
       if (writes.length === 1) {
         // One record: a conditional PutItem does what a transaction of one would, at the same cost.
         const { i, next } = writes[0]!;
@@ -581,95 +546,5 @@ export class AuditStore {
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey && out.length < limit);
     return out.slice(0, limit);
-  }
-}
-
-/** One conditional put of a transaction, as TransactWriteItems takes it. */
-type TransactPut = NonNullable<
-  NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number]['Put']
->;
-
-interface Participant {
-  readonly puts: readonly TransactPut[];
-  readonly bytes: number;
-  readonly done: (written: boolean) => void;
-}
-
-/**
- * The write transactions of callers that write at the same moment (the repositories one worker cleans at once),
- * sent as one TransactWriteItems of up to 100 puts and TRANSACTION_BYTES: one call instead of one per caller.
- * A transaction is all or nothing, so each caller's writes are still durable entirely or not at all, and a
- * write-ahead still lands before its delete call (the caller waits for the shared transaction to commit).
- *
- * A caller's writes join the next transaction sent (once the current turn's callers have asked, or as soon as
- * the transaction in flight returns), never one already sent. When the shared transaction is refused or fails
- * for any reason, every caller is told "not written" and writes alone from then on, with its own conditions,
- * reasons and retries, exactly as if it had never been combined. A caller alone in its turn sends its
- * transaction (or, with one put, its PutItem) as it would have anyway: it is told "not written" on any failure
- * too, and finds its own failure when it writes alone.
- */
-export class TransactionCombiner {
-  private queue: Participant[] = [];
-  private scheduled = false;
-  private inFlight = false;
-
-  constructor(private readonly doc: DynamoDBDocumentClient) {}
-
-  /** Resolves true once `puts` are written in a shared transaction, false if they were not written. */
-  write(puts: readonly TransactPut[], bytes: number): Promise<boolean> {
-    return new Promise((done) => {
-      this.queue.push({ puts, bytes, done });
-      this.schedule();
-    });
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.inFlight || this.queue.length === 0) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const taken: Participant[] = [];
-    const keys = new Set<string>();
-    let items = 0;
-    let bytes = 0;
-    for (let k = 0; k < this.queue.length; ) {
-      const p = this.queue[k]!;
-      const mine = p.puts.map((put) => `${put.TableName}\n${String(put.Item?.pk)}\n${String(put.Item?.sk)}`);
-      // Whole callers only, within DynamoDB's limits; one item twice in a transaction is refused, so a caller
-      // writing a record another one writes waits for the next transaction.
-      const fits =
-        taken.length === 0 ||
-        (items + p.puts.length <= TRANSACTION_ITEMS &&
-          bytes + p.bytes <= TRANSACTION_BYTES &&
-          !mine.some((key) => keys.has(key)));
-      if (!fits) {
-        k++;
-        continue;
-      }
-      this.queue.splice(k, 1);
-      taken.push(p);
-      items += p.puts.length;
-      bytes += p.bytes;
-      for (const key of mine) keys.add(key);
-    }
-    this.inFlight = true;
-    let written = false;
-    try {
-      const puts = taken.flatMap((p) => p.puts);
-      if (puts.length === 1) await this.doc.send(new PutCommand(puts[0]!));
-      else await this.doc.send(new TransactWriteCommand({ TransactItems: puts.map((Put) => ({ Put })) }));
-      written = true;
-    } catch {
-      // Nothing was written: each caller writes alone and meets its own answer.
-    } finally {
-      for (const p of taken) p.done(written);
-      this.inFlight = false;
-      this.schedule();
-    }
   }
 }
