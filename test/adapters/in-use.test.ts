@@ -248,6 +248,78 @@ describe('EcsInUseSource', () => {
   });
 });
 
+describe('EcsInUseSource chains', () => {
+  it('reads the clusters, their tasks and services, and the families at the same time, its references in the order of one after another', async () => {
+    // Prepare: two clusters, each with a task and a service, and a family; a service and the family share a
+    // task definition (described once).
+    emptyEcs();
+    ecs
+      .on(ListClustersCommand)
+      .resolves({ clusterArns: ['arn:aws:ecs:us-west-2:1:cluster/a', 'arn:aws:ecs:us-west-2:1:cluster/b'] });
+    ecs
+      .on(ListTasksCommand)
+      .callsFake(async (input: { cluster: string }) => ({ taskArns: [`${input.cluster}/task/t1`] }));
+    ecs.on(DescribeTasksCommand).callsFake(async (input: { cluster: string; tasks: string[] }) => ({
+      tasks: input.tasks.map((taskArn) => ({
+        taskArn,
+        containers: [{ image: `${REGISTRY}/web:task-${input.cluster.split('/').pop()}` }],
+      })),
+    }));
+    ecs
+      .on(ListServicesCommand)
+      .callsFake(async (input: { cluster: string }) => ({ serviceArns: [`${input.cluster}/service/s`] }));
+    ecs.on(DescribeServicesCommand).callsFake(async () => ({
+      services: [{ serviceName: 's', deployments: [{ taskDefinition: taskDefinitionArn('web', 9) }] }],
+    }));
+    ecs.on(ListTaskDefinitionFamiliesCommand).resolves({ families: ['web'] });
+    ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [taskDefinitionArn('web', 9)] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: { containerDefinitions: [{ image: `${REGISTRY}/web:r9` }] },
+    });
+    const source = new EcsInUseSource({ taskDefinitionRevisions: 1 }, ecsClient());
+
+    // Act
+    const refs = await source.collect();
+
+    // Assess: the families were asked for before any cluster's tasks (one after another, they came last), each
+    // cluster's services before its tasks were described, and the shared task definition described once.
+    const order = ecs.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+    expect(order.indexOf('ListTaskDefinitionFamiliesCommand')).toBeLessThan(
+      order.indexOf('ListTasksCommand'),
+    );
+    expect(order.indexOf('ListServicesCommand')).toBeLessThan(order.indexOf('DescribeTasksCommand'));
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(1);
+    expect(refs.map((r) => `${r.tag} ${r.where}`)).toEqual([
+      'task-a ecs:task/a/t1',
+      'r9 ecs:service/a/s',
+      'task-b ecs:task/b/t1',
+      'r9 ecs:service/b/s',
+      'r9 ecs:task-definition/web:9',
+    ]);
+  });
+
+  it('fails with the first failing chain in that order, whichever failed first in time', async () => {
+    // Prepare: the families fail at once, a cluster's tasks a little later
+    emptyEcs();
+    ecs.on(ListClustersCommand).resolves({ clusterArns: ['arn:aws:ecs:us-west-2:1:cluster/a'] });
+    ecs.on(ListTasksCommand).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      throw new Error('tasks denied');
+    });
+    ecs.on(ListTaskDefinitionFamiliesCommand).rejects(new Error('families denied'));
+    const source = new EcsInUseSource({ taskDefinitionRevisions: 1 }, ecsClient());
+
+    // Act
+    const failure = await source.collect().then(
+      () => 'no failure',
+      (e: Error) => e.message,
+    );
+
+    // Assess
+    expect(failure).toBe('tasks denied');
+  });
+});
+
 describe('LambdaInUseSource', () => {
   it('reads $LATEST and every published version of image functions, by ResolvedImageUri', async () => {
     // Prepare

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { InUse } from '../lifecycle/types.js';
 import { CLIENT_DEFAULTS } from '../runtime/clients.js';
+import { mapLimit } from '../runtime/concurrency.js';
 import { CallCounter, chunks } from './ecr.js';
 
 /** One image reference found in a running or deployable workload. */
@@ -59,88 +60,146 @@ export interface InUseSource {
   collect(): Promise<ImageReference[]>;
 }
 
+/** The chains of an in-use source's calls (clusters, families, describe batches) run at once, at most. */
+const CHAINS_AT_ONCE = 8;
+
+/** Adds the reference an image URI names, with the digest ECS resolved when the URI has none. */
+function pushRef(refs: ImageReference[], uri: string | undefined, where: string, digest?: string): void {
+  if (!uri) return;
+  const ref = parseImageUri(uri, where);
+  if (ref) refs.push(digest && !ref.digest ? { ...ref, digest } : ref);
+}
+
+/**
+ * Waits for every promise and answers their values in order, or throws the failure of the first one (in
+ * order) that failed: the answer of running them one after another, when they do not depend on one another.
+ */
+async function inOrder<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  return settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
+}
+
 /** ECS: running tasks (exact digests), services' deployments, and the newest ACTIVE task-definition revisions. */
 export class EcsInUseSource implements InUseSource {
   readonly name = 'ecs';
-  private readonly taskDefinitions = new Map<string, string[]>();
+  private readonly taskDefinitions = new Map<string, Promise<string[]>>();
   constructor(
     private readonly options: { clusters?: readonly string[] | undefined; taskDefinitionRevisions: number },
     private readonly client: ECSClient = new ECSClient(CLIENT_DEFAULTS),
     private readonly calls: CallCounter = new CallCounter(),
   ) {}
 
+  /**
+   * The chains of calls that do not depend on one another run at the same time (the clusters, and in each its
+   * tasks and its services; the task-definition families, and each family): a worker's in-use read waits for
+   * the longest chain, not for every call in turn. The references come in the order the calls would have
+   * made them one after another (clusters, then families; in a cluster its tasks, then its services), and a
+   * failure is the one the first failing chain in that order met.
+   */
   async collect(): Promise<ImageReference[]> {
-    const refs: ImageReference[] = [];
-    const push = (uri: string | undefined, where: string, digest?: string) => {
-      if (!uri) return;
-      const ref = parseImageUri(uri, where);
-      if (ref) refs.push(digest && !ref.digest ? { ...ref, digest } : ref);
-    };
-    for (const cluster of this.options.clusters ?? (await this.listClusters())) {
-      const clusterName = cluster.split('/').pop() ?? cluster;
+    const [clusters, families] = await inOrder([
+      (async () => {
+        const arns = this.options.clusters ?? (await this.listClusters());
+        return (await mapLimit(arns, CHAINS_AT_ONCE, (cluster) => this.clusterRefs(cluster))).flat();
+      })(),
+      this.familyRefs(),
+    ]);
+    return [...clusters!, ...families!];
+  }
+
+  private async clusterRefs(cluster: string): Promise<ImageReference[]> {
+    const clusterName = cluster.split('/').pop() ?? cluster;
+    const [tasks, services] = await inOrder([
       // Running tasks: ECS resolved the image to a digest at launch, so this is exact.
-      const taskArns = await this.pages((nextToken) =>
-        this.count('ListTasks')
-          .send(new ListTasksCommand({ cluster, desiredStatus: 'RUNNING', nextToken, maxResults: 100 }))
-          .then((o) => ({ items: o.taskArns ?? [], nextToken: o.nextToken })),
-      );
-      for (const batch of chunks(taskArns, 100)) {
-        const out = await this.count('DescribeTasks').send(
-          new DescribeTasksCommand({ cluster, tasks: batch }),
+      (async () => {
+        const taskArns = await this.pages((nextToken) =>
+          this.count('ListTasks')
+            .send(new ListTasksCommand({ cluster, desiredStatus: 'RUNNING', nextToken, maxResults: 100 }))
+            .then((o) => ({ items: o.taskArns ?? [], nextToken: o.nextToken })),
         );
-        for (const task of out.tasks ?? []) {
-          const id = task.taskArn?.split('/').pop() ?? '?';
-          for (const c of task.containers ?? [])
-            push(c.image, `ecs:task/${clusterName}/${id}`, c.imageDigest);
-        }
-      }
-      // Services: every deployment still present (PRIMARY, ACTIVE during a rollout) can start tasks.
-      const serviceArns = await this.pages((nextToken) =>
-        this.count('ListServices')
-          .send(new ListServicesCommand({ cluster, nextToken, maxResults: 100 }))
-          .then((o) => ({
-            items: o.serviceArns ?? [],
-            nextToken: o.nextToken,
-          })),
-      );
-      for (const batch of chunks(serviceArns, 10)) {
-        const out = await this.count('DescribeServices').send(
-          new DescribeServicesCommand({ cluster, services: batch }),
+        const described = await mapLimit(chunks(taskArns, 100), CHAINS_AT_ONCE, (batch) =>
+          this.count('DescribeTasks').send(new DescribeTasksCommand({ cluster, tasks: batch })),
         );
-        for (const service of out.services ?? []) {
-          for (const d of service.deployments ?? []) {
-            if (!d.taskDefinition) continue;
-            for (const image of await this.taskDefinitionImages(d.taskDefinition)) {
-              push(image, `ecs:service/${clusterName}/${service.serviceName ?? '?'}`);
-            }
+        const refs: ImageReference[] = [];
+        for (const out of described)
+          for (const task of out.tasks ?? []) {
+            const id = task.taskArn?.split('/').pop() ?? '?';
+            for (const c of task.containers ?? [])
+              pushRef(refs, c.image, `ecs:task/${clusterName}/${id}`, c.imageDigest);
           }
-        }
-      }
-    }
-    // The newest N ACTIVE revisions of each family: what a rollback would start.
-    if (this.options.taskDefinitionRevisions > 0) {
-      const families = await this.pages((nextToken) =>
-        this.count('ListTaskDefinitionFamilies')
-          .send(new ListTaskDefinitionFamiliesCommand({ status: 'ACTIVE', nextToken, maxResults: 100 }))
-          .then((o) => ({ items: o.families ?? [], nextToken: o.nextToken })),
-      );
-      for (const family of families) {
-        const out = await this.count('ListTaskDefinitions').send(
-          new ListTaskDefinitionsCommand({
-            familyPrefix: family,
-            status: 'ACTIVE',
-            sort: 'DESC',
-            maxResults: this.options.taskDefinitionRevisions,
-          }),
+        return refs;
+      })(),
+      // Services: every deployment still present (PRIMARY, ACTIVE during a rollout) can start tasks.
+      (async () => {
+        const serviceArns = await this.pages((nextToken) =>
+          this.count('ListServices')
+            .send(new ListServicesCommand({ cluster, nextToken, maxResults: 100 }))
+            .then((o) => ({
+              items: o.serviceArns ?? [],
+              nextToken: o.nextToken,
+            })),
         );
-        for (const arn of out.taskDefinitionArns ?? []) {
-          if (arn.split('/').pop()?.split(':')[0] !== family) continue;
-          for (const image of await this.taskDefinitionImages(arn))
-            push(image, `ecs:task-definition/${arn.split('/').pop()}`);
-        }
-      }
-    }
-    return refs;
+        const described = await mapLimit(chunks(serviceArns, 10), CHAINS_AT_ONCE, (batch) =>
+          this.count('DescribeServices').send(new DescribeServicesCommand({ cluster, services: batch })),
+        );
+        const deployments = described.flatMap((out) =>
+          (out.services ?? []).flatMap((service) =>
+            (service.deployments ?? []).flatMap((d) =>
+              d.taskDefinition
+                ? [
+                    {
+                      taskDefinition: d.taskDefinition,
+                      where: `ecs:service/${clusterName}/${service.serviceName ?? '?'}`,
+                    },
+                  ]
+                : [],
+            ),
+          ),
+        );
+        const images = await mapLimit(deployments, CHAINS_AT_ONCE, (d) =>
+          this.taskDefinitionImages(d.taskDefinition),
+        );
+        const refs: ImageReference[] = [];
+        deployments.forEach((d, i) => {
+          for (const image of images[i]!) pushRef(refs, image, d.where);
+        });
+        return refs;
+      })(),
+    ]);
+    return [...tasks!, ...services!];
+  }
+
+  /** The newest N ACTIVE revisions of each family: what a rollback would start. */
+  private async familyRefs(): Promise<ImageReference[]> {
+    if (this.options.taskDefinitionRevisions <= 0) return [];
+    const families = await this.pages((nextToken) =>
+      this.count('ListTaskDefinitionFamilies')
+        .send(new ListTaskDefinitionFamiliesCommand({ status: 'ACTIVE', nextToken, maxResults: 100 }))
+        .then((o) => ({ items: o.families ?? [], nextToken: o.nextToken })),
+    );
+    const perFamily = await mapLimit(families, CHAINS_AT_ONCE, async (family) => {
+      const out = await this.count('ListTaskDefinitions').send(
+        new ListTaskDefinitionsCommand({
+          familyPrefix: family,
+          status: 'ACTIVE',
+          sort: 'DESC',
+          maxResults: this.options.taskDefinitionRevisions,
+        }),
+      );
+      const arns = (out.taskDefinitionArns ?? []).filter(
+        (arn) => arn.split('/').pop()?.split(':')[0] === family,
+      );
+      const images = await mapLimit(arns, CHAINS_AT_ONCE, (arn) => this.taskDefinitionImages(arn));
+      const refs: ImageReference[] = [];
+      arns.forEach((arn, i) => {
+        for (const image of images[i]!) pushRef(refs, image, `ecs:task-definition/${arn.split('/').pop()}`);
+      });
+      return refs;
+    });
+    return perFamily.flat();
   }
 
   private async listClusters(): Promise<string[]> {
@@ -154,17 +213,20 @@ export class EcsInUseSource implements InUseSource {
     );
   }
 
-  private async taskDefinitionImages(arn: string): Promise<string[]> {
-    const cached = this.taskDefinitions.get(arn);
-    if (cached) return cached;
-    const out = await this.count('DescribeTaskDefinition').send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: arn }),
-    );
-    const images = (out.taskDefinition?.containerDefinitions ?? [])
-      .map((c) => c.image)
-      .filter((i): i is string => !!i);
-    this.taskDefinitions.set(arn, images);
-    return images;
+  /** A task definition's images, described once per source even when chains ask for it at the same time. */
+  private taskDefinitionImages(arn: string): Promise<string[]> {
+    const known = this.taskDefinitions.get(arn);
+    if (known) return known;
+    const read = (async () => {
+      const out = await this.count('DescribeTaskDefinition').send(
+        new DescribeTaskDefinitionCommand({ taskDefinition: arn }),
+      );
+      return (out.taskDefinition?.containerDefinitions ?? [])
+        .map((c) => c.image)
+        .filter((i): i is string => !!i);
+    })();
+    this.taskDefinitions.set(arn, read);
+    return read;
   }
 
   private count(operation: string): ECSClient {
