@@ -56,37 +56,62 @@ export function batchGetsOf(doc: DynamoDBDocumentClient, tableName: string): Bat
   return reads;
 }
 
-export class BatchGetCoalescer {
-  private queue: Waiting[] = [];
+/**
+ * What both coalescers share: callers' requests wait in a queue; one call is in flight at a time; the requests
+ * of the same turn (a microtask, not a timer: the callers of the same turn join, and fake timers in a test
+ * never stall it), or those that waited while a call was in flight, go out in the next call. `take` picks the
+ * requests that fit one call (removing them from the queue), `send` makes the call and answers each of them.
+ */
+abstract class Coalescer<W> {
+  protected queue: W[] = [];
   private scheduled = false;
   private inFlight = false;
 
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    readonly tableName: string,
-  ) {}
-
-  /** A strongly consistent read of `keys` (at most 100), sent with the reads other callers ask for meanwhile. */
-  get(keys: readonly ItemKey[]): Promise<BatchGetShare> {
-    if (keys.length > MAX_KEYS) throw new Error(`BatchGetCoalescer.get takes at most ${MAX_KEYS} keys`);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ keys, resolve, reject });
-      this.schedule();
-    });
+  protected enqueue(request: W): void {
+    this.queue.push(request);
+    this.schedule();
   }
+
+  protected abstract take(): W[];
+  protected abstract send(taken: readonly W[]): Promise<void>;
 
   private schedule(): void {
     if (this.scheduled || this.inFlight || this.queue.length === 0) return;
     this.scheduled = true;
-    // A microtask, not a timer: the callers of the same turn join, and fake timers in a test never stall it.
     queueMicrotask(() => {
       this.scheduled = false;
       void this.flush();
     });
   }
 
-  /** Sends the waiting requests that fit in one call (whole requests, up to 100 distinct keys). */
   private async flush(): Promise<void> {
+    const taken = this.take();
+    this.inFlight = true;
+    try {
+      await this.send(taken);
+    } finally {
+      this.inFlight = false;
+      this.schedule();
+    }
+  }
+}
+
+export class BatchGetCoalescer extends Coalescer<Waiting> {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {
+    super();
+  }
+
+  /** A strongly consistent read of `keys` (at most 100), sent with the reads other callers ask for meanwhile. */
+  get(keys: readonly ItemKey[]): Promise<BatchGetShare> {
+    if (keys.length > MAX_KEYS) throw new Error(`BatchGetCoalescer.get takes at most ${MAX_KEYS} keys`);
+    return new Promise((resolve, reject) => this.enqueue({ keys, resolve, reject }));
+  }
+
+  /** The waiting requests that fit in one call: whole requests, up to 100 distinct keys. */
+  protected take(): Waiting[] {
     const taken: Waiting[] = [];
     const keys = new Map<string, ItemKey>();
     while (this.queue.length > 0) {
@@ -97,7 +122,13 @@ export class BatchGetCoalescer {
       taken.push(next);
       for (const k of next.keys) keys.set(keyOf(k), { pk: k.pk, sk: k.sk });
     }
-    this.inFlight = true;
+    return taken;
+  }
+
+  protected async send(taken: readonly Waiting[]): Promise<void> {
+    const keys = new Map(
+      taken.flatMap((w) => w.keys.map((k) => [keyOf(k), { pk: k.pk, sk: k.sk }] as const)),
+    );
     try {
       const out: BatchGetCommandOutput = await this.doc.send(
         new BatchGetCommand({
@@ -119,9 +150,6 @@ export class BatchGetCoalescer {
       }
     } catch (e) {
       for (const w of taken) w.reject(e);
-    } finally {
-      this.inFlight = false;
-      this.schedule();
     }
   }
 }
@@ -142,36 +170,23 @@ const MAX_WRITES = 25;
  * one already sent; an item written twice in one call is refused by DynamoDB, so a caller putting an item another
  * one puts waits for the next call.
  */
-export class BatchWriteCoalescer {
-  private queue: WaitingWrite[] = [];
-  private scheduled = false;
-  private inFlight = false;
-
+export class BatchWriteCoalescer extends Coalescer<WaitingWrite> {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Puts `items` (at most 25); resolves with those DynamoDB left unprocessed. */
   put(items: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
     if (items.length > MAX_WRITES)
       throw new Error(`BatchWriteCoalescer.put takes at most ${MAX_WRITES} items`);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
-      this.schedule();
-    });
+    return new Promise((resolve, reject) => this.enqueue({ items, resolve, reject }));
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.inFlight || this.queue.length === 0) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
+  /** The waiting puts that fit in one call: whole requests, up to 25 distinct items. */
+  protected take(): WaitingWrite[] {
     const taken: WaitingWrite[] = [];
     const keys = new Set<string>();
     for (let k = 0; k < this.queue.length; ) {
@@ -187,7 +202,10 @@ export class BatchWriteCoalescer {
       taken.push(w);
       for (const key of mine) keys.add(key);
     }
-    this.inFlight = true;
+    return taken;
+  }
+
+  protected async send(taken: readonly WaitingWrite[]): Promise<void> {
     try {
       const out: BatchWriteCommandOutput = await this.doc.send(
         new BatchWriteCommand({
@@ -203,9 +221,6 @@ export class BatchWriteCoalescer {
       for (const w of taken) w.resolve(w.items.filter((i) => unprocessed.has(keyOf(i))));
     } catch (e) {
       for (const w of taken) w.reject(e);
-    } finally {
-      this.inFlight = false;
-      this.schedule();
     }
   }
 }
