@@ -389,6 +389,16 @@ async function cleanupAdmitted(
   );
   const transitions = plan.decisions.filter((d) => d.action === 'transition');
 
+  // What every deletion of this run says of where and how it deletes (its caller, allowance and candidates vary).
+  const deletion = {
+    repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+    mode,
+    runId: req.runId,
+    now: req.now,
+    selection,
+    inUse,
+    holds: tableHolds,
+  };
   // A dry run spends the run budget as enforce would, so its plan is what enforce would delete.
   const result = await withAllowance(
     config,
@@ -398,15 +408,9 @@ async function cleanupAdmitted(
     (allowance) =>
       runDeletion(
         {
-          repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+          ...deletion,
           caller: 'lifecycle',
-          mode,
-          runId: req.runId,
-          now: req.now,
-          selection,
-          inUse,
           allowance,
-          holds: tableHolds,
           governance: governed ? governance : undefined,
           open,
           wholeRepository: true,
@@ -546,15 +550,9 @@ async function cleanupAdmitted(
       (allowance) =>
         runDeletion(
           {
-            repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+            ...deletion,
             caller,
-            mode,
-            runId: req.runId,
-            now: req.now,
-            selection,
-            inUse,
             allowance,
-            holds: tableHolds,
             governance,
             open,
             candidates,
@@ -592,15 +590,9 @@ async function cleanupAdmitted(
       (allowance) =>
         runDeletion(
           {
-            repository: { registryId: repo.registryId, region: req.region, name: repo.name },
+            ...deletion,
             caller: 'purge',
-            mode,
-            runId: req.runId,
-            now: req.now,
-            selection,
-            inUse,
             allowance,
-            holds: tableHolds,
             candidates: purgeDue.map((r) => {
               const image = archivedNow.get(r.digest)!;
               return {
