@@ -399,10 +399,12 @@ async function cleanupAdmitted(
     inUse,
     holds: tableHolds,
   };
-  // A dry run spends the run budget as enforce would, so its plan is what enforce would delete.
+  // The run's budget and this repository's bound, shared by its deletions (lifecycle, requested, purge): together
+  // they delete at most maxDeletesPerRepository of it. A dry run spends them as enforce would, so its plan is what
+  // enforce would delete.
+  const budgets = [req.budget, { remaining: config.bounds.maxDeletesPerRepository }] as const;
   const result = await withAllowance(
-    config,
-    req.budget,
+    budgets,
     ordered.length,
     (r: DeletionResult) => (mode === 'dry-run' ? r.planned : r.deleted + r.archived),
     (allowance) =>
@@ -543,8 +545,7 @@ async function cleanupAdmitted(
   let requestedBytes = 0;
   for (const [caller, candidates] of requested) {
     const outcome = await withAllowance(
-      config,
-      req.budget,
+      budgets,
       candidates.length,
       (o: DeletionResult) => o.deleted + o.archived,
       (allowance) =>
@@ -583,8 +584,7 @@ async function cleanupAdmitted(
   let purgedBytes = 0;
   if (purgeDue.length > 0) {
     const purge = await withAllowance(
-      config,
-      req.budget,
+      budgets,
       purgeDue.length,
       (p: DeletionResult) => p.deleted,
       (allowance) =>
@@ -741,26 +741,25 @@ export function deletionOrder(decisions: readonly Decision[]): Decision[] {
 }
 
 /**
- * Runs one deletion with its allowance taken from the run's budget before it starts: the repository's bound,
- * what is left of the run's, or the number of candidates (a deletion never spends more than it has
- * candidates), whichever is least. The allowance is taken at once (nothing else can take it while the
- * deletion awaits), and what the deletion did not spend (`spent` of its result) goes back when it ends. A
- * deletion that throws keeps its whole allowance spent: it may have deleted before it failed (a settle or a
- * later batch's breaker read can fail after a delete call), and what it deleted is not known here. So the
- * repositories a worker cleans at the same time never delete more together than the run's budget, and
- * repositories cleaned one after another are bounded as before: an allowance of at least the candidates
- * bounds none of them.
+ * Runs one deletion with its allowance taken from its budgets before it starts (the run's, and the repository's
+ * bound): what is left of each, or the number of candidates (a deletion never spends more than it has
+ * candidates), whichever is least. The allowance is taken at once (nothing else can take it while the deletion
+ * awaits), and what the deletion did not spend (`spent` of its result) goes back when it ends. A deletion that
+ * throws keeps its whole allowance spent: it may have deleted before it failed (a settle or a later batch's
+ * breaker read can fail after a delete call), and what it deleted is not known here. So the repositories a
+ * worker cleans at the same time never delete more together than the run's budget, and a repository's
+ * deletions together never more than its bound.
  */
 async function withAllowance<T>(
-  config: StewardConfig,
-  budget: { remaining: number },
+  budgets: readonly { remaining: number }[],
   candidates: number,
   spent: (result: T) => number,
   run: (allowance: number) => Promise<T>,
 ): Promise<T> {
-  const allowance = Math.min(config.bounds.maxDeletesPerRepository, budget.remaining, candidates);
-  budget.remaining -= allowance;
+  const allowance = Math.min(candidates, ...budgets.map((b) => b.remaining));
+  for (const b of budgets) b.remaining -= allowance;
   const result = await run(allowance);
-  budget.remaining += allowance - spent(result);
+  const unspent = allowance - spent(result);
+  for (const b of budgets) b.remaining += unspent;
   return result;
 }

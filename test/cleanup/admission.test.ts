@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cleanupRepository } from '../../functions/cleanup/core.js';
 import { WeightedGate } from '../../functions/shared/runtime/concurrency.js';
-import { image } from '../fixtures/images.js';
+import { image, NOW } from '../fixtures/images.js';
 import { config, harness, request } from './fakes.js';
 
 const numbered = (n: number) => Array.from({ length: n }, (_, i) => image(`img-${i + 1}`, { age: i + 1 }));
@@ -152,5 +152,46 @@ describe('cleanupRepository admission', () => {
     // Assess
     expect(report.outcome).toBe('not-managed');
     expect(asked).toBe(0);
+  });
+});
+
+describe('the repository bound across a run', () => {
+  it("bounds a repository's lifecycle deletion and purge together by maxDeletesPerRepository", async () => {
+    // Prepare: five active images, the newest kept (four expire), and two archived images whose purge is due;
+    // the repository may lose three images in a run.
+    const h = harness();
+    const archived = [
+      image('old-a', { age: 90, status: 'ARCHIVED' }),
+      image('old-b', { age: 91, status: 'ARCHIVED' }),
+    ];
+    h.registry.add('team/app', { images: [...numbered(5), ...archived] });
+    const due = new Date(NOW.getTime() - 86_400_000).toISOString();
+    const ports = {
+      ...h.ports(),
+      audit: Object.assign(h.audit, {
+        open: async () =>
+          archived.map((i) => ({
+            digest: i.digest,
+            status: 'ARCHIVED' as const,
+            tags: [],
+            archivedAt: '2026-01-01T00:00:00.000Z',
+            purgeAt: due,
+            actor: { rulePriority: 1 },
+          })),
+      }),
+    };
+
+    // Act
+    const report = await cleanupRepository(
+      config({ bounds: { maxDeletesPerRun: 1000, maxDeletesPerRepository: 3 } }),
+      request(),
+      ports,
+    );
+
+    // Assess: three images in all, the lifecycle's first; the purge waits for the next run.
+    expect(h.registry.deleteCalls.flat()).toHaveLength(3);
+    expect(h.registry.deleteCalls.flat()).not.toContain(archived[0]!.digest);
+    expect(h.registry.deleteCalls.flat()).not.toContain(archived[1]!.digest);
+    expect(report).toMatchObject({ expired: 3, purged: 0, deferred: 1 });
   });
 });
