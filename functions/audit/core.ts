@@ -20,6 +20,7 @@ import {
   type PendingAlerts,
   pendingAlertKey,
 } from './attribution.js';
+import { mapLimit } from '../shared/runtime/concurrency.js';
 import type { AuditEvent } from './schema.js';
 import { type Candidate, principalOf } from './signals.js';
 
@@ -116,6 +117,9 @@ export async function processCandidates(
   return { recorded, newlyDeleted, tagOnly, crossings };
 }
 
+/** How many of a batch's images the audit function asks ECR about at once. */
+export const VERIFY_CONCURRENCY = 10;
+
 /**
  * `processCandidates` for the messages of a whole SQS batch at once (one group of candidates per message), with
  * the same records and counts as processing them one by one, on `known` (the batch's records, read at once):
@@ -145,13 +149,25 @@ export async function processCandidateBatch(
     tagOnly: 0,
     crossings: [] as Crossing[],
   }));
+  // As processCandidates: a record already DELETED is trusted; otherwise ECR says whether the image stays. The
+  // images to ask about are asked about at the same time (a burst of deletes is a batch of DELETE events, one
+  // DescribeImages each), and an image named by several events of the batch once; nothing is written before
+  // every answer is in, as one by one.
+  const toVerify = new Map<string, DeleteSignal>();
+  for (const candidates of groups)
+    for (const { verify, signal } of candidates)
+      if (verify && known.get(keyOf(signal))?.status !== 'DELETED')
+        toVerify.set(keyOf(signal), signal);
+  const checked = [...toVerify];
+  const answers = await mapLimit(checked, VERIFY_CONCURRENCY, ([, s]) =>
+    ports.imageExists(s.repository, s.digest),
+  );
+  const stays = new Set(checked.filter((_, i) => answers[i]).map(([key]) => key));
   let pending: { candidate: Candidate; group: number }[] = [];
   for (const [group, candidates] of groups.entries())
     for (const candidate of candidates) {
       const s = candidate.signal;
-      // As processCandidates: a record already DELETED is trusted; otherwise ECR says whether the image stays.
-      const trusted = known.get(keyOf(s))?.status === 'DELETED';
-      if (candidate.verify && !trusted && (await ports.imageExists(s.repository, s.digest))) {
+      if (candidate.verify && stays.has(keyOf(s))) {
         outcomes[group]!.tagOnly++;
         continue;
       }
