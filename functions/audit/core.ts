@@ -10,6 +10,7 @@ import {
   type Threshold,
   WINDOW_MINUTES,
 } from '../shared/config/schema.js';
+import { mapLimit } from '../shared/runtime/concurrency.js';
 import { type BreakerScope, registryScope, repositoryScope } from '../shared/state/breaker.js';
 import { type CountedDelete, type CounterKey, windowStart } from '../shared/state/counters.js';
 import {
@@ -20,7 +21,6 @@ import {
   type PendingAlerts,
   pendingAlertKey,
 } from './attribution.js';
-import { mapLimit } from '../shared/runtime/concurrency.js';
 import type { AuditEvent } from './schema.js';
 import { type Candidate, principalOf } from './signals.js';
 
@@ -156,8 +156,7 @@ export async function processCandidateBatch(
   const toVerify = new Map<string, DeleteSignal>();
   for (const candidates of groups)
     for (const { verify, signal } of candidates)
-      if (verify && known.get(keyOf(signal))?.status !== 'DELETED')
-        toVerify.set(keyOf(signal), signal);
+      if (verify && known.get(keyOf(signal))?.status !== 'DELETED') toVerify.set(keyOf(signal), signal);
   const checked = [...toVerify];
   const answers = await mapLimit(checked, VERIFY_CONCURRENCY, ([, s]) =>
     ports.imageExists(s.repository, s.digest),
