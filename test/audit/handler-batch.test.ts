@@ -133,11 +133,12 @@ describe('audit handler, batch read', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(again).toEqual({ batchItemFailures: [] });
     // One read for the batch, one conditional put per new fact, the default thresholds' four counters (registry and
-    // repository, two windows) each added to once with their samples, the repository's image count read once.
+    // repository, two windows) each added to once with their samples in the same update, the repository's image
+    // count read once.
     expect(first).toEqual([
       'BatchGetCommand',
       ...Array(4).fill('PutCommand'),
-      ...Array(8).fill('UpdateCommand'),
+      ...Array(4).fill('UpdateCommand'),
       'GetCommand',
     ]);
     // The redelivery adds nothing: read, and nothing written.

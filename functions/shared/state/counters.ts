@@ -15,6 +15,8 @@ export interface CounterKey {
 }
 
 const MAX_SAMPLES = 25;
+/** Full windows remembered by one execution environment (see RateCounters.full). */
+const MAX_KNOWN_FULL = 10_000;
 const counterPk = (k: CounterKey) => `COUNT#${k.scope}#${k.window}`;
 
 /** One counted deletion, kept on the counter item for the alert (top actors, rules, sample digests). */
@@ -36,36 +38,96 @@ export class RateCounters {
     readonly tableName: string,
   ) {}
 
+  /**
+   * Windows known to hold their MAX_SAMPLES samples already (a window's count only grows): their deletions are
+   * added with the ADD alone. Kept for the life of the execution environment, at most MAX_KNOWN_FULL windows.
+   */
+  private readonly full = new Set<string>();
+
   /** Adds `n` deletions and returns the new count. Samples (up to 10 digests) and actor tallies ride along. */
   async add(key: CounterKey, n: number, sample: CountedDelete): Promise<number> {
-    const count = await this.bump(key, n);
-    // Only the first deletions of a window are kept as samples, so the item stays small.
-    if (count <= MAX_SAMPLES) await this.appendSamples(key, [sample]);
-    return count;
+    // The sample is kept when the count is still within the first MAX_SAMPLES after this ADD.
+    return this.addWithSamples(key, n, n <= MAX_SAMPLES ? [sample] : [], MAX_SAMPLES - n, (count) =>
+      count <= MAX_SAMPLES ? [sample] : [],
+    );
   }
 
   /**
    * Adds `samples.length` deletions in one ADD (a batch of the audit function, a run's deletions) and returns
-   * the new count; the samples that still fit among the window's first 25 ride along in a second update.
+   * the new count; the samples that still fit among the window's first 25 are kept.
    */
   async addMany(key: CounterKey, samples: readonly CountedDelete[]): Promise<number> {
-    const count = await this.bump(key, samples.length);
-    const room = MAX_SAMPLES - (count - samples.length);
-    if (room > 0) await this.appendSamples(key, samples.slice(0, room));
+    const first = samples.slice(0, MAX_SAMPLES);
+    return this.addWithSamples(key, samples.length, first, MAX_SAMPLES - first.length, (count) =>
+      samples.slice(0, Math.max(0, MAX_SAMPLES - (count - samples.length))),
+    );
+  }
+
+  /**
+   * One UpdateItem that adds `n` and appends `samples`, on the condition that the window held at most
+   * `atMostBefore` deletions (or none: no item yet), which is exactly when all of `samples` fit among its first
+   * MAX_SAMPLES. Otherwise (a busy window: the condition fails, or the window is known to be full) the ADD alone,
+   * then `fitting(count)` of the samples in a second update when there is room left, as two calls always did.
+   * The same count and the same samples either way.
+   */
+  private async addWithSamples(
+    key: CounterKey,
+    n: number,
+    samples: readonly CountedDelete[],
+    atMostBefore: number,
+    fitting: (count: number) => readonly CountedDelete[],
+  ): Promise<number> {
+    const id = `${counterPk(key)}#${key.start}`;
+    if (samples.length > 0 && atMostBefore >= 0 && !this.full.has(id)) {
+      try {
+        const count = await this.bump(key, n, { samples, atMostBefore });
+        this.noteFull(id, count);
+        return count;
+      } catch (e) {
+        if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      }
+    }
+    const count = await this.bump(key, n);
+    this.noteFull(id, count);
+    const room = fitting(count);
+    if (room.length > 0) await this.appendSamples(key, room);
     return count;
   }
 
-  /** The atomic ADD of `n` to the window's count (its TTL set once): the new count. */
-  private async bump(key: CounterKey, n: number): Promise<number> {
+  private noteFull(id: string, count: number): void {
+    if (count < MAX_SAMPLES) return;
+    if (this.full.size >= MAX_KNOWN_FULL) this.full.clear();
+    this.full.add(id);
+  }
+
+  /**
+   * The atomic ADD of `n` to the window's count (its TTL set once): the new count. With `append`, the samples
+   * are appended in the same update, conditioned on the count before it.
+   */
+  private async bump(
+    key: CounterKey,
+    n: number,
+    append?: { samples: readonly CountedDelete[]; atMostBefore: number },
+  ): Promise<number> {
     const ttl = Math.floor(Date.parse(key.start) / 1000) + WINDOW_MINUTES[key.window] * 60 * 4;
     const out = await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: counterPk(key), sk: key.start },
-        UpdateExpression:
-          'ADD #count :n SET expiresAt = if_not_exists(expiresAt, :ttl), #scope = :scope, #window = :window',
+        UpdateExpression: `ADD #count :n SET expiresAt = if_not_exists(expiresAt, :ttl), #scope = :scope, #window = :window${
+          append ? ', samples = list_append(if_not_exists(samples, :empty), :samples)' : ''
+        }`,
+        ...(append ? { ConditionExpression: 'attribute_not_exists(#count) OR #count <= :atMostBefore' } : {}),
         ExpressionAttributeNames: { '#count': 'count', '#scope': 'scope', '#window': 'window' },
-        ExpressionAttributeValues: { ':n': n, ':ttl': ttl, ':scope': key.scope, ':window': key.window },
+        ExpressionAttributeValues: {
+          ':n': n,
+          ':ttl': ttl,
+          ':scope': key.scope,
+          ':window': key.window,
+          ...(append
+            ? { ':empty': [], ':samples': append.samples, ':atMostBefore': append.atMostBefore }
+            : {}),
+        },
         ReturnValues: 'UPDATED_NEW',
       }),
     );
