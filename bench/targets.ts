@@ -41,6 +41,8 @@ export const LABELS = {
   helpWall: 'ecr-steward --help',
   helpRatio: 'ecr-steward --help / node -e 0',
   planRatio: 'ecr-steward plan / JSON.parse',
+  /** bench/parse.ts: (reading process + warm engine + warm JSON.stringify of the plan) / reading process. */
+  planRatioFloor: 'ecr-steward plan / JSON.parse floor',
   planRss: 'ecr-steward plan RSS',
   sweepTotal: 'sweep total',
   sweepDynamo: 'sweep DynamoDB/repo',
@@ -82,6 +84,7 @@ export const TARGETS: readonly Target[] = [
     source: { figure: LABELS.planRatio },
     unit: '×',
     atMost: 2,
+    floor: { source: { figure: LABELS.planRatioFloor }, what: 'parse + warm engine + JSON.stringify' },
   },
   { measure: 'ecr-steward plan 100k: RSS', source: { figure: LABELS.planRss }, unit: 'MB', below: 250 },
   { measure: 'engine plan 100k, median', source: { wallOf: 'plan' }, unit: 'ms', below: 250 },

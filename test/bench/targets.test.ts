@@ -72,6 +72,20 @@ describe('evaluateTargets', () => {
       [14_939, 120, false],
     ]);
   });
+
+  it("reads the plan ratio's lower bound (parse + warm engine + JSON.stringify) from cli-plan's figures", () => {
+    const cliPlan = bench('cli-plan', 5_000, [
+      { label: LABELS.planRatio, value: 3.5, unit: '×' },
+      { label: LABELS.planRatioFloor, value: 2.5, unit: '×' },
+    ]);
+    const row = evaluateTargets([cliPlan]).find(
+      (r) => r.target.measure === 'ecr-steward plan 100k / JSON.parse',
+    );
+    expect([row?.value, row?.floor, row?.met]).toEqual([3.5, 2.5, false]);
+    expect(formatTargets(row ? [row] : []).split('\n')[2]).toContain(
+      '1.40× floor (parse + warm engine + JSON.stringify 2.50)',
+    );
+  });
 });
 
 describe('formatTargets', () => {
