@@ -6,6 +6,7 @@ import { ociImageManifest } from '../local/ecr-emulator.js';
 import { type FaultCounts, FaultInjector } from '../local/faults.js';
 import { synthesize } from '../local/synth.js';
 import { defineBenchmark, type Figure } from './harness.js';
+import { LABELS } from './targets.js';
 
 /**
  * The whole system on the local cloud, every request to the local server delayed by 20 ms (DynamoDB, served
@@ -194,6 +195,15 @@ export default defineBenchmark<State>({
         label: 'sweep DynamoDB/repo',
         value: perRepo(sum(s.dynamo)),
         detail: `at the DynamoDB proxy: ${breakdown(s.dynamo)}`,
+      },
+      {
+        // What the guarantees read and write per repository at the least: a consistent read of its holds and one
+        // of its audit records (notices, archives, a crash's PENDING) before anything is deleted, and per delete
+        // batch a write-ahead before the delete call and a settle after it.
+        label: LABELS.sweepDynamoFloor,
+        value: 2 + 2 * perRepo(s.server['ecr:BatchDeleteImage'] ?? 0),
+        detail:
+          'holds read + audit records read per repository, write-ahead + settle per delete batch (BatchDeleteImage)',
       },
       {
         // Only latency is injected: any failure is a bug, even one that a retry hid from the figures above.

@@ -73,6 +73,17 @@ describe('evaluateTargets', () => {
     ]);
   });
 
+  it("reads the sweep's DynamoDB lower bound (holds, records, write-ahead, settle) from local-latency's figures", () => {
+    const latency = bench('local-latency', 60_000, [
+      { label: LABELS.sweepDynamo, value: 7 },
+      { label: LABELS.sweepDynamoFloor, value: 4 },
+    ]);
+    const row = evaluateTargets([latency]).find(
+      (r) => r.target.measure === 'sweep: DynamoDB calls per repository',
+    );
+    expect([row?.value, row?.floor, row?.met]).toEqual([7, 4, false]);
+  });
+
   it("reads the plan ratio's lower bound (parse + warm engine + JSON.stringify) from cli-plan's figures", () => {
     const cliPlan = bench('cli-plan', 5_000, [
       { label: LABELS.planRatio, value: 3.5, unit: '×' },
