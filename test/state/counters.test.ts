@@ -38,9 +38,15 @@ function journaled(counters: RateCounters): string[] {
   const doc = (counters as unknown as { doc: { send: (c: object) => Promise<unknown> } }).doc;
   const original = doc.send.bind(doc);
   (counters as unknown as { doc: object }).doc = {
-    send: (command: object) => {
-      calls.push(command.constructor.name);
-      return original(command);
+    send: async (command: object) => {
+      try {
+        const out = await original(command);
+        calls.push(command.constructor.name);
+        return out;
+      } catch (e) {
+        calls.push(`${command.constructor.name}!${(e as Error).name}`);
+        throw e;
+      }
     },
   };
   return calls;
@@ -100,12 +106,58 @@ describe('RateCounters', () => {
     expect(calls.splice(0)).toEqual(['UpdateCommand']);
     // 20 more: 14 fit. The conditional update is refused, then the ADD and the 14 samples go separately.
     expect(await counters.addMany(key, batch(11, 20))).toBe(31);
-    expect(calls.splice(0)).toEqual(['UpdateCommand', 'UpdateCommand', 'UpdateCommand']);
+    expect(calls.splice(0)).toEqual([
+      'UpdateCommand!ConditionalCheckFailedException',
+      'UpdateCommand',
+      'UpdateCommand',
+    ]);
     // The window is full, and known to be: the ADD alone.
     expect(await counters.addMany(key, batch(31, 5))).toBe(36);
     expect(await counters.add(key, 1, sample(36))).toBe(37);
     expect(calls.splice(0)).toEqual(['UpdateCommand', 'UpdateCommand']);
     expect((await counters.get(key))?.samples).toEqual(batch(0, 25));
+  });
+
+  it('knows a full window in every later invocation of the execution environment (each builds its own RateCounters)', async () => {
+    const key = freshKey();
+    // An earlier invocation filled the window.
+    await new RateCounters(db.doc, db.tables.state).addMany(
+      key,
+      Array.from({ length: 30 }, (_, i) => sample(i)),
+    );
+    const perInvocation: string[][] = [];
+    for (let invocation = 0; invocation < 3; invocation++) {
+      const counters = new RateCounters(db.doc, db.tables.state);
+      const calls = journaled(counters);
+      await counters.addMany(
+        key,
+        Array.from({ length: 4 }, (_, i) => sample(100 + invocation * 4 + i)),
+      );
+      perInvocation.push(calls);
+    }
+    expect(perInvocation).toEqual([['UpdateCommand'], ['UpdateCommand'], ['UpdateCommand']]);
+    expect((await new RateCounters(db.doc, db.tables.state).get(key))?.count).toBe(42);
+  });
+
+  it('keeps a sample landing on the 25th deletion and not one landing on the 26th, through add and addMany', async () => {
+    const batch = (from: number, k: number) => Array.from({ length: k }, (_, i) => sample(from + i));
+    const counters = new RateCounters(db.doc, db.tables.state);
+    const onAdd = async (n: number) => {
+      const key = freshKey();
+      await counters.addMany(key, batch(0, 10));
+      expect(await counters.add(key, n, sample(99))).toBe(10 + n);
+      return (await counters.get(key))?.samples;
+    };
+    expect(await onAdd(15)).toEqual([...batch(0, 10), sample(99)]);
+    expect(await onAdd(16)).toEqual(batch(0, 10));
+    const onAddMany = async (k: number) => {
+      const key = freshKey();
+      await counters.addMany(key, batch(0, 10));
+      expect(await counters.addMany(key, batch(10, k))).toBe(10 + k);
+      return (await counters.get(key))?.samples;
+    };
+    expect(await onAddMany(15)).toEqual(batch(0, 25));
+    expect(await onAddMany(16)).toEqual(batch(0, 25));
   });
 
   it('keeps the count exact and at most 25 samples when two execution environments count one window at once', async () => {

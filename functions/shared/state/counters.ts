@@ -15,7 +15,13 @@ export interface CounterKey {
 }
 
 const MAX_SAMPLES = 25;
-/** Full windows remembered by one execution environment (see RateCounters.full). */
+/**
+ * Windows known to hold their MAX_SAMPLES samples already (a window's count only grows), by table and key: their
+ * deletions are added with the ADD alone. Module state, so it lasts as long as the execution environment (each
+ * invocation builds its own ports); at most MAX_KNOWN_FULL windows. It only chooses between two ways to the same
+ * count and samples, so a window it does not know costs one refused conditional update, once.
+ */
+const KNOWN_FULL = new Set<string>();
 const MAX_KNOWN_FULL = 10_000;
 const counterPk = (k: CounterKey) => `COUNT#${k.scope}#${k.window}`;
 
@@ -37,12 +43,6 @@ export class RateCounters {
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
-
-  /**
-   * Windows known to hold their MAX_SAMPLES samples already (a window's count only grows): their deletions are
-   * added with the ADD alone. Kept for the life of the execution environment, at most MAX_KNOWN_FULL windows.
-   */
-  private readonly full = new Set<string>();
 
   /** Adds `n` deletions and returns the new count. Samples (up to 10 digests) and actor tallies ride along. */
   async add(key: CounterKey, n: number, sample: CountedDelete): Promise<number> {
@@ -77,8 +77,8 @@ export class RateCounters {
     atMostBefore: number,
     fitting: (count: number) => readonly CountedDelete[],
   ): Promise<number> {
-    const id = `${counterPk(key)}#${key.start}`;
-    if (samples.length > 0 && atMostBefore >= 0 && !this.full.has(id)) {
+    const id = `${this.tableName}#${counterPk(key)}#${key.start}`;
+    if (samples.length > 0 && atMostBefore >= 0 && !KNOWN_FULL.has(id)) {
       try {
         const count = await this.bump(key, n, { samples, atMostBefore });
         this.noteFull(id, count);
@@ -96,8 +96,8 @@ export class RateCounters {
 
   private noteFull(id: string, count: number): void {
     if (count < MAX_SAMPLES) return;
-    if (this.full.size >= MAX_KNOWN_FULL) this.full.clear();
-    this.full.add(id);
+    if (KNOWN_FULL.size >= MAX_KNOWN_FULL) KNOWN_FULL.clear();
+    KNOWN_FULL.add(id);
   }
 
   /**
