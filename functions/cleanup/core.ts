@@ -477,7 +477,7 @@ async function cleanupAdmitted(
         ports,
       ),
   );
-  const deferred = (result.kept.bounds ?? 0) + result.notAttempted;
+  let deferred = (result.kept.bounds ?? 0) + result.notAttempted;
   if ((result.kept.bounds ?? 0) > 0)
     base.warnings.push(`${result.kept.bounds} planned deletions exceed the bounds and wait for the next run`);
   // The plan protects what the guard checks, so the guard keeping more means they disagree: say so. A notice
@@ -563,6 +563,12 @@ async function cleanupAdmitted(
     );
     requestedDeleted += outcome.deleted + outcome.archived;
     requestedBytes += outcome.bytesReclaimed;
+    // The repository's bound is shared with the lifecycle's deletions: what it holds back waits, and says so.
+    deferred += (outcome.kept.bounds ?? 0) + outcome.notAttempted;
+    if ((outcome.kept.bounds ?? 0) > 0)
+      base.warnings.push(
+        `${outcome.kept.bounds} requested deletions exceed the bounds and wait for the next run`,
+      );
     failures.push(...outcome.failures);
     governanceCounts.cancelled += outcome.cancelled.length;
     governanceCounts.archived += outcome.archived;
@@ -611,6 +617,9 @@ async function cleanupAdmitted(
     );
     purged = purge.deleted + purge.alreadyGone;
     purgedBytes = purge.bytesReclaimed;
+    deferred += (purge.kept.bounds ?? 0) + purge.notAttempted;
+    if ((purge.kept.bounds ?? 0) > 0)
+      base.warnings.push(`${purge.kept.bounds} due purges exceed the bounds and wait for the next run`);
     failures.push(...purge.failures);
   }
 

@@ -188,10 +188,59 @@ describe('the repository bound across a run', () => {
       ports,
     );
 
-    // Assess: three images in all, the lifecycle's first; the purge waits for the next run.
+    // Assess: three images in all, the lifecycle's first; the fourth and the purge wait for the next run, and the
+    // report says so.
     expect(h.registry.deleteCalls.flat()).toHaveLength(3);
     expect(h.registry.deleteCalls.flat()).not.toContain(archived[0]!.digest);
     expect(h.registry.deleteCalls.flat()).not.toContain(archived[1]!.digest);
-    expect(report).toMatchObject({ expired: 3, purged: 0, deferred: 1 });
+    expect(report).toMatchObject({ expired: 3, purged: 0, deferred: 3 });
+    expect(report.warnings).toEqual(
+      expect.arrayContaining([
+        '1 planned deletions exceed the bounds and wait for the next run',
+        '2 due purges exceed the bounds and wait for the next run',
+      ]),
+    );
+  });
+
+  it('gives back to the repository bound what the lifecycle deletion did not delete, for the purge to use', async () => {
+    // Prepare: as above, but ECR refuses the lifecycle's deletes (its whole allowance unspent) and takes the purge's.
+    const h = harness();
+    const archived = [
+      image('old-a', { age: 90, status: 'ARCHIVED' }),
+      image('old-b', { age: 91, status: 'ARCHIVED' }),
+    ];
+    h.registry.add('team/app', { images: [...numbered(5), ...archived] });
+    const archivedIds = new Set(archived.map((i) => i.digest));
+    h.registry.onDelete = (digests) => ({
+      deleted: digests.filter((d) => archivedIds.has(d)),
+      failures: digests
+        .filter((d) => !archivedIds.has(d))
+        .map((digest) => ({ digest, code: 'InvalidParameterException', reason: 'refused' })),
+    });
+    const due = new Date(NOW.getTime() - 86_400_000).toISOString();
+    const ports = {
+      ...h.ports(),
+      audit: Object.assign(h.audit, {
+        open: async () =>
+          archived.map((i) => ({
+            digest: i.digest,
+            status: 'ARCHIVED' as const,
+            tags: [],
+            archivedAt: '2026-01-01T00:00:00.000Z',
+            purgeAt: due,
+            actor: { rulePriority: 1 },
+          })),
+      }),
+    };
+
+    // Act
+    const report = await cleanupRepository(
+      config({ bounds: { maxDeletesPerRun: 1000, maxDeletesPerRepository: 3 } }),
+      request(),
+      ports,
+    );
+
+    // Assess: the lifecycle tried three and deleted none; the purge still had its two.
+    expect(report).toMatchObject({ expired: 0, purged: 2 });
   });
 });
