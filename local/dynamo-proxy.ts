@@ -28,6 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerInCallerClock, callerDateHeader } from './caller-clock.js';
 import {
   type Answer,
   DynamoError,
@@ -110,6 +111,7 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
   server.headersTimeout = 125_000;
 
   async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    answerInCallerClock(req, res);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
@@ -365,7 +367,9 @@ export async function startDynamoProxy(opts: DynamoProxyOptions): Promise<Dynamo
           agent,
         },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          // dynalite's Date is the machine's: the answer's is the caller's clock (local/caller-clock.ts).
+          const date = callerDateHeader(req);
+          res.writeHead(answer.statusCode ?? 502, date ? { ...answer.headers, date } : answer.headers);
           answer.pipe(res);
           answer.on('end', () => resolve(answer.statusCode ?? 502));
           answer.on('error', reject);

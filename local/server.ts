@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerInCallerClock } from './caller-clock.js';
 import type { FaultInjector } from './faults.js';
 
 /** The services the local cloud can host. */
@@ -261,6 +262,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
 
 async function serve(req: IncomingMessage, res: ServerResponse, opts: LocalServerOptions): Promise<void> {
   const started = Date.now();
+  answerInCallerClock(req, res);
   const requestId = randomUUID();
   let label = `${req.method} ${req.url}`;
   let note = '';
