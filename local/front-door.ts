@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerInCallerClock } from './caller-clock.js';
 import { crc32 } from './dynamo-proxy.js';
 import { principalMatches } from './function-url.js';
 import type { LocalEnvironment, PolicyStatement, TableDef } from './template.js';
@@ -357,6 +358,7 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<FrontDoor>
   server.headersTimeout = 125_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    answerInCallerClock(req, res);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body: Buffer = Buffer.concat(chunks);
