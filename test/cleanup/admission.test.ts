@@ -156,9 +156,11 @@ describe('cleanupRepository admission', () => {
 });
 
 describe('the repository bound across a run', () => {
-  it("bounds a repository's lifecycle deletion and purge together by maxDeletesPerRepository", async () => {
-    // Prepare: five active images, the newest kept (four expire), and two archived images whose purge is due;
-    // the repository may lose three images in a run.
+  /**
+   * Five active images, the newest kept (four expire), and two archived images whose purge is due; the repository
+   * may lose three images in a run.
+   */
+  function repositoryWithDuePurges() {
     const h = harness();
     const archived = [
       image('old-a', { age: 90, status: 'ARCHIVED' }),
@@ -180,13 +182,21 @@ describe('the repository bound across a run', () => {
           })),
       }),
     };
+    const run = () =>
+      cleanupRepository(
+        config({ bounds: { maxDeletesPerRun: 1000, maxDeletesPerRepository: 3 } }),
+        request(),
+        ports,
+      );
+    return { h, archived, run };
+  }
+
+  it("bounds a repository's lifecycle deletion and purge together by maxDeletesPerRepository", async () => {
+    // Prepare
+    const { h, archived, run } = repositoryWithDuePurges();
 
     // Act
-    const report = await cleanupRepository(
-      config({ bounds: { maxDeletesPerRun: 1000, maxDeletesPerRepository: 3 } }),
-      request(),
-      ports,
-    );
+    const report = await run();
 
     // Assess: three images in all, the lifecycle's first; the fourth and the purge wait for the next run, and the
     // report says so.
@@ -204,12 +214,7 @@ describe('the repository bound across a run', () => {
 
   it('gives back to the repository bound what the lifecycle deletion did not delete, for the purge to use', async () => {
     // Prepare: as above, but ECR refuses the lifecycle's deletes (its whole allowance unspent) and takes the purge's.
-    const h = harness();
-    const archived = [
-      image('old-a', { age: 90, status: 'ARCHIVED' }),
-      image('old-b', { age: 91, status: 'ARCHIVED' }),
-    ];
-    h.registry.add('team/app', { images: [...numbered(5), ...archived] });
+    const { h, archived, run } = repositoryWithDuePurges();
     const archivedIds = new Set(archived.map((i) => i.digest));
     h.registry.onDelete = (digests) => ({
       deleted: digests.filter((d) => archivedIds.has(d)),
@@ -217,28 +222,9 @@ describe('the repository bound across a run', () => {
         .filter((d) => !archivedIds.has(d))
         .map((digest) => ({ digest, code: 'InvalidParameterException', reason: 'refused' })),
     });
-    const due = new Date(NOW.getTime() - 86_400_000).toISOString();
-    const ports = {
-      ...h.ports(),
-      audit: Object.assign(h.audit, {
-        open: async () =>
-          archived.map((i) => ({
-            digest: i.digest,
-            status: 'ARCHIVED' as const,
-            tags: [],
-            archivedAt: '2026-01-01T00:00:00.000Z',
-            purgeAt: due,
-            actor: { rulePriority: 1 },
-          })),
-      }),
-    };
 
     // Act
-    const report = await cleanupRepository(
-      config({ bounds: { maxDeletesPerRun: 1000, maxDeletesPerRepository: 3 } }),
-      request(),
-      ports,
-    );
+    const report = await run();
 
     // Assess: the lifecycle tried three and deleted none; the purge still had its two.
     expect(report).toMatchObject({ expired: 0, purged: 2 });
