@@ -8,8 +8,8 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { reconcileRepository, SnapshotStore } from '../../functions/shared/audit/reconcile.js';
 import { type AuditRecord, type DeleteSignal, mergeSignal } from '../../functions/shared/audit/records.js';
-import { AuditStore, documentClient } from '../../functions/shared/audit/store.js';
-import { type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
+import { type Dynamo, journaled, startDynamo, type Tables } from '../support/dynamo.js';
 import { ACCOUNT, REGION, REPO } from './helpers.js';
 import { images } from './registry.js';
 
@@ -31,16 +31,11 @@ const T2 = new Date('2026-06-02T03:00:00.000Z');
 const T3 = new Date('2026-06-03T03:00:00.000Z');
 
 /** A document client that notes each call: the command, and the index a Query reads. */
-function journaled(): { doc: ReturnType<typeof documentClient>; calls: string[] } {
-  const doc = documentClient(db.client);
-  const calls: string[] = [];
-  const send = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
-  doc.send = ((command: { constructor: { name: string }; input: { IndexName?: string } }) => {
-    calls.push(`${command.constructor.name}${command.input.IndexName ? ` ${command.input.IndexName}` : ''}`);
-    return send(command);
-  }) as typeof doc.send;
-  return { doc, calls };
-}
+const journaledReads = () =>
+  journaled(db.client, {
+    label: (command) =>
+      `${command.constructor.name}${command.input.IndexName ? ` ${String(command.input.IndexName)}` : ''}`,
+  });
 
 const writeAhead = (digest: string, runId: string, extra: Partial<DeleteSignal> = {}): DeleteSignal => ({
   ...ref,
@@ -72,7 +67,7 @@ describe("reconciliation's reads", () => {
       evidence: 'steward-notice',
       dueAt: T2.toISOString(),
     });
-    const { doc, calls } = journaled();
+    const { doc, calls } = journaledReads();
     const audit = new AuditStore(doc, tables.audit, { now: () => T2 });
     let opened: readonly AuditRecord[] | undefined;
 

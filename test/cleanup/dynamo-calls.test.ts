@@ -8,11 +8,11 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CleanupRequest, cleanupRepository } from '../../functions/cleanup/core.js';
 import { cleanupPorts } from '../../functions/cleanup/run.js';
-import { documentClient } from '../../functions/shared/audit/store.js';
+import type { documentClient } from '../../functions/shared/audit/store.js';
 import { StewardPorts } from '../../functions/shared/runtime/ports.js';
 import { ACCOUNT, REGION, testConfig } from '../audit/helpers.js';
 import { images, MemoryRegistry } from '../audit/registry.js';
-import { createHoldsTable, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
+import { createHoldsTable, type Dynamo, journaled, startDynamo, type Tables } from '../support/dynamo.js';
 
 let db: Dynamo;
 let tables: Tables;
@@ -37,8 +37,7 @@ const NOW = new Date('2026-06-10T12:00:00.000Z');
  * `lockstep`, the answers of calls made together are held until the last of them is answered, then given at
  * once: each call takes the same time, as in the cloud, so repositories cleaned at once stay abreast.
  */
-function journaled(lockstep = false): { doc: ReturnType<typeof documentClient>; calls: string[] } {
-  const doc = documentClient(db.client);
+function journaledCalls(lockstep = false): { doc: ReturnType<typeof documentClient>; calls: string[] } {
   let outstanding = 0;
   let held: (() => void)[] = [];
   const abreast = async <T>(call: Promise<T>): Promise<T> => {
@@ -53,28 +52,28 @@ function journaled(lockstep = false): { doc: ReturnType<typeof documentClient>; 
     });
     return out;
   };
-  const calls: string[] = [];
   const kind = (table: string | undefined) =>
     table === tables.audit ? 'audit' : table === tables.state ? 'state' : table === holds ? 'holds' : '?';
-  const send = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
-  doc.send = ((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-    const input = command.input as {
-      TableName?: string;
-      IndexName?: string;
-      RequestItems?: Record<string, unknown[] | { Keys: unknown[] }>;
-      TransactItems?: { Put?: { TableName?: string } }[];
-    };
-    const name = command.constructor.name.replace(/Command$/, '');
-    if (command instanceof TransactWriteCommand)
-      calls.push(`${name} ${kind(input.TransactItems?.[0]?.Put?.TableName)} ×${input.TransactItems?.length}`);
-    else if (input.RequestItems) {
-      const [table, request] = Object.entries(input.RequestItems)[0]!;
-      const n = Array.isArray(request) ? request.length : request.Keys.length;
-      calls.push(`${name} ${kind(table)} ×${n}`);
-    } else calls.push(`${name} ${kind(input.TableName)}${input.IndexName ? ` ${input.IndexName}` : ''}`);
-    return lockstep ? abreast(send(command)) : send(command);
-  }) as typeof doc.send;
-  return { doc, calls };
+  return journaled(db.client, {
+    label: (command) => {
+      const input = command.input as {
+        TableName?: string;
+        IndexName?: string;
+        RequestItems?: Record<string, unknown[] | { Keys: unknown[] }>;
+        TransactItems?: { Put?: { TableName?: string } }[];
+      };
+      const name = command.constructor.name.replace(/Command$/, '');
+      if (command instanceof TransactWriteCommand)
+        return `${name} ${kind(input.TransactItems?.[0]?.Put?.TableName)} ×${input.TransactItems?.length}`;
+      if (input.RequestItems) {
+        const [table, request] = Object.entries(input.RequestItems)[0]!;
+        const n = Array.isArray(request) ? request.length : request.Keys.length;
+        return `${name} ${kind(table)} ×${n}`;
+      }
+      return `${name} ${kind(input.TableName)}${input.IndexName ? ` ${input.IndexName}` : ''}`;
+    },
+    ...(lockstep ? { around: abreast } : {}),
+  });
 }
 
 /** Repositories of five images each: the policy keeps the newest two, so three expire. */
@@ -114,7 +113,7 @@ async function clean(
 describe('the DynamoDB calls of a cleanup run', () => {
   it('cleans a repository seen for the first time, three images to expire, in seven calls', async () => {
     // Prepare
-    const { doc, calls } = journaled();
+    const { doc, calls } = journaledCalls();
     const registry = registryOf(['services/orders']);
 
     // Act
@@ -142,7 +141,7 @@ describe('the DynamoDB calls of a cleanup run', () => {
     const registry = registryOf(['services/orders']);
     await clean(['services/orders'], db.doc, registry);
     registry.add('services/orders', [...registry.images('services/orders'), ...images('later', 2, NOW)]);
-    const { doc, calls } = journaled();
+    const { doc, calls } = journaledCalls();
 
     // Act
     const [report] = await clean(['services/orders'], doc, registry);
@@ -165,7 +164,7 @@ describe('the DynamoDB calls of a cleanup run', () => {
 
   it('shares the snapshot loads and saves and the breaker reads of repositories cleaned at once, not the transactions', async () => {
     // Prepare
-    const { doc, calls } = journaled(true);
+    const { doc, calls } = journaledCalls(true);
     const names = ['services/a', 'services/b', 'services/c'];
     const registry = registryOf(names);
 

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountedDelete, type CounterKey, RateCounters } from '../../functions/shared/state/counters.js';
-import { type Dynamo, startDynamo } from '../support/dynamo.js';
+import { type Dynamo, journaled, startDynamo } from '../support/dynamo.js';
 
 const MAX_SAMPLES = 25;
 
@@ -32,24 +32,10 @@ const sample = (i: number): CountedDelete => ({
   rulePriority: 1,
 });
 
-/** The DynamoDB calls a RateCounters makes, by command name. */
-function journaled(counters: RateCounters): string[] {
-  const calls: string[] = [];
-  const doc = (counters as unknown as { doc: { send: (c: object) => Promise<unknown> } }).doc;
-  const original = doc.send.bind(doc);
-  (counters as unknown as { doc: object }).doc = {
-    send: async (command: object) => {
-      try {
-        const out = await original(command);
-        calls.push(command.constructor.name);
-        return out;
-      } catch (e) {
-        calls.push(`${command.constructor.name}!${(e as Error).name}`);
-        throw e;
-      }
-    },
-  };
-  return calls;
+/** A RateCounters whose DynamoDB calls are noted by command name (`!<error>` when refused). */
+function journaledCounters(): { counters: RateCounters; calls: string[] } {
+  const { doc, calls } = journaled(db.client);
+  return { counters: new RateCounters(doc, db.tables.state), calls };
 }
 
 type Step = { kind: 'add'; n: number } | { kind: 'addMany'; k: number };
@@ -97,8 +83,7 @@ describe('RateCounters', () => {
 
   it('adds a batch with room for its samples in one UpdateItem, and a batch to a full window in one UpdateItem', async () => {
     const key = freshKey();
-    const counters = new RateCounters(db.doc, db.tables.state);
-    const calls = journaled(counters);
+    const { counters, calls } = journaledCounters();
     const batch = (from: number, k: number) => Array.from({ length: k }, (_, i) => sample(from + i));
     expect(await counters.addMany(key, batch(0, 10))).toBe(10);
     expect(calls.splice(0)).toEqual(['UpdateCommand']);
@@ -127,8 +112,7 @@ describe('RateCounters', () => {
     );
     const perInvocation: string[][] = [];
     for (let invocation = 0; invocation < 3; invocation++) {
-      const counters = new RateCounters(db.doc, db.tables.state);
-      const calls = journaled(counters);
+      const { counters, calls } = journaledCounters();
       await counters.addMany(
         key,
         Array.from({ length: 4 }, (_, i) => sample(100 + invocation * 4 + i)),

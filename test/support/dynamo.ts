@@ -210,3 +210,36 @@ export async function startDynamo(): Promise<Dynamo> {
     },
   };
 }
+
+/** A command as a journal sees it: its class name and its input. */
+export interface JournaledCommand {
+  readonly constructor: { readonly name: string };
+  readonly input: Record<string, unknown>;
+}
+
+/**
+ * A document client over `client` (as the stores use one) that notes each command it sends, in the order sent:
+ * `label(command)` (its class name by default), with `!<error name>` appended when the call is refused. `around`
+ * may hold each call's answer back (a test that makes concurrent callers answer abreast).
+ */
+export function journaled(
+  client: DynamoDBClient,
+  opts: {
+    readonly label?: (command: JournaledCommand) => string;
+    readonly around?: (sent: Promise<unknown>) => Promise<unknown>;
+  } = {},
+): { doc: DynamoDBDocumentClient; calls: string[] } {
+  const doc = documentClient(client);
+  const calls: string[] = [];
+  const label = opts.label ?? ((command: JournaledCommand) => command.constructor.name);
+  const send = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
+  doc.send = ((command: JournaledCommand) => {
+    const at = calls.push(label(command)) - 1;
+    const sent = send(command).catch((e: unknown) => {
+      calls[at] += `!${(e as Error).name}`;
+      throw e;
+    });
+    return opts.around ? opts.around(sent) : sent;
+  }) as typeof doc.send;
+  return { doc, calls };
+}
