@@ -18,12 +18,14 @@ import {
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   type PutCommandInput,
   QueryCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -71,8 +73,11 @@ function useConfig(overrides: Partial<StewardConfigInput> = {}): void {
   resetConfigCache();
 }
 
-/** A repository with three images: the newest is kept, the two others expire. */
-function repositoryWithImages(name: string): void {
+/**
+ * A repository with three images: the newest is kept, the two others expire. `delayMs`: its listing answers that
+ * late.
+ */
+function repositoryWithImages(name: string, delayMs = 0): void {
   ecr.on(DescribeRepositoriesCommand, { repositoryNames: [name] }).resolves({
     repositories: [
       {
@@ -88,8 +93,10 @@ function repositoryWithImages(name: string): void {
     imageSizeInBytes: 100,
     imagePushedAt: new Date(Date.now() - daysAgo * 86_400_000),
   });
-  ecr.on(DescribeImagesCommand, { repositoryName: name }).resolves({
-    imageDetails: [detail('new', 1), detail('old', 10), detail('older', 20)],
+  const answer = { imageDetails: [detail('new', 1), detail('old', 10), detail('older', 20)] };
+  ecr.on(DescribeImagesCommand, { repositoryName: name }).callsFake(async () => {
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    return answer;
   });
 }
 
@@ -130,6 +137,7 @@ beforeEach(() => {
   ddb.on(GetCommand).resolves({});
   ddb.on(PutCommand).resolves({});
   ddb.on(UpdateCommand).resolves({});
+  ddb.on(BatchWriteCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(BatchGetCommand).resolves({ Responses: { [STATE_TABLE]: [] } });
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
@@ -336,6 +344,40 @@ describe('worker', () => {
     ]);
     const deleted = puts().filter((i) => i.status === 'DELETED');
     expect(deleted.map((i) => i.repository).sort()).toEqual(['services/a', 'services/a', 'services/b']);
+  });
+
+  it('never deletes more images in one invocation than maxDeletesPerRun when a deletion throws after its delete call', async () => {
+    // Prepare: a budget of 3. services/a's settle write fails (after its 2 deletes went through): a deletion that
+    // throws keeps its allowance spent, since it may have deleted. services/b takes the third delete; services/d's
+    // listing answers late, after services/a has thrown.
+    useConfig({ mode: 'enforce', bounds: { maxDeletesPerRun: 3, maxDeletesPerRepository: 10 } });
+    repositoryWithImages('services/a');
+    repositoryWithImages('services/b');
+    repositoryWithImages('services/d', 300);
+    ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+      const settlesA = (input.TransactItems ?? []).some(
+        (t) => t.Put?.Item?.repository === 'services/a' && t.Put?.Item?.status !== 'PENDING',
+      );
+      if (settlesA) throw Object.assign(new Error('settle failed'), { name: 'InternalServerError' });
+      return {};
+    });
+    const event = sqsEvent(
+      sqsRecord(pushEvent('services/a', 'e1'), { messageId: 'a-1', groupId: 'services/a' }),
+      sqsRecord(pushEvent('services/b', 'e2'), { messageId: 'b-1', groupId: 'services/b' }),
+      sqsRecord(pushEvent('services/d', 'e4'), { messageId: 'd-1', groupId: 'services/d' }),
+    );
+
+    // Act
+    const response = await worker(event);
+
+    // Assess: services/a is retried; the images deleted in this invocation stay within the budget of 3.
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'a-1' }] });
+    // services/a's two deletes happened (only its settle failed); services/b took the third; nothing is left
+    // for services/d.
+    const deletedImages = ecr
+      .commandCalls(BatchDeleteImageCommand)
+      .flatMap((c) => (c.args[0].input.imageIds ?? []).map(() => c.args[0].input.repositoryName));
+    expect(deletedImages.sort()).toEqual(['services/a', 'services/a', 'services/b']);
   });
 
   it('skips a push to an unmanaged repository without an ECR call the worker is not allowed to make', async () => {
