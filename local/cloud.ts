@@ -9,7 +9,7 @@
  *   the environment the template gives them.
  * - custom event buses with PutEvents (local/events-service.ts) and their resource policies, SNS subscriptions
  *   that deliver to the template's queues, DynamoDB streams delivered through event source mappings
- *   (local/streams.ts).
+ *   (local/streams.ts); SQS mappings keep their batch size and batching window (local/sqs.ts).
  * Nothing in functions/ knows it is local: every client reaches this through AWS_ENDPOINT_URL.
  *
  * One cloud is one environment (an account and a region, 000000000000 / us-east-1 unless told); a local
@@ -36,7 +36,7 @@ import { FunctionPool, type InvokeResult } from './functions.js';
 import { LOCAL_PRINCIPALS, type LocalPrincipal } from './principals.js';
 import { type LocalServer, ServiceError, startLocalServer } from './server.js';
 import { EcsService, LambdaService, SnsSink, SqsService, snsEnvelope } from './services.js';
-import { LocalQueue } from './sqs.js';
+import { LocalQueue, waitsForBatch } from './sqs.js';
 import { StreamPoller, TableStream } from './streams.js';
 import {
   LOCAL_ACCOUNT,
@@ -536,6 +536,7 @@ export class LocalCloud {
       if (this.pumping.has(mapping)) continue;
       const queue = this.queues.get(mapping.queue);
       if (!queue || queue.depth === 0) continue;
+      if (this.gathering(mapping, queue)) continue;
       const batch = queue.receive(mapping.batchSize);
       if (batch.length === 0) continue;
       this.pumping.add(mapping);
@@ -588,6 +589,18 @@ export class LocalCloud {
         })
         .finally(() => this.pumping.delete(mapping));
     }
+  }
+
+  /** Whether a mapping with a batching window waits for more messages (see `waitsForBatch`). */
+  private gathering(mapping: MappingDef, queue: LocalQueue): boolean {
+    const now = Date.now();
+    return waitsForBatch(mapping, queue, now, () => {
+      if (this.functions.active > 0 || this.asyncInFlight > 0 || this.pumping.size > 0) return true;
+      if (!this.streamPollers.every((p) => p.idle())) return true;
+      return this.mappings.some(
+        (m) => m !== mapping && (this.queues.get(m.queue)?.ready(now).count ?? 0) > 0,
+      );
+    });
   }
 
   /** Whether nothing is queued or running: every mapped queue empty, no invocation in flight. */

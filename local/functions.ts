@@ -46,10 +46,21 @@ export class FunctionPool {
     this.logs = createWriteStream(path.join(logDir, 'functions.log'), { flags: 'a' });
   }
 
+  /** Invocations asked for and not yet answered (queued behind another of their function's, or running). */
+  get active(): number {
+    return this.activeCount;
+  }
+  private activeCount = 0;
+
   /** Invokes a function; invocations of one function run one after another. */
   invoke(functionId: string, event: unknown): Promise<InvokeResult> {
     const previous = this.chains.get(functionId) ?? Promise.resolve();
-    const run = previous.then(() => this.invokeNow(functionId, event));
+    this.activeCount++;
+    const run = previous
+      .then(() => this.invokeNow(functionId, event))
+      .finally(() => {
+        this.activeCount--;
+      });
     this.chains.set(
       functionId,
       run.catch(() => undefined),

@@ -29,6 +29,25 @@ export interface QueueDefinition {
 
 const DEDUP_WINDOW_MS = 5 * 60_000;
 
+/**
+ * Whether an event source mapping with a batching window (`MaximumBatchingWindowInSeconds`) waits for more
+ * messages before invoking its function, as Lambda's poller does: until the batch is full or its
+ * longest-waiting message has waited the window. FIFO queues take no window. The local cloud also stops waiting
+ * when nothing else runs or is queued (`othersBusy` false): nothing could add to the batch, so it is the batch
+ * Lambda would deliver at the window's end, delivered sooner.
+ */
+export function waitsForBatch(
+  mapping: { readonly batchSize: number; readonly batchingWindowMs?: number | undefined },
+  queue: Pick<LocalQueue, 'def' | 'ready'>,
+  now: number,
+  othersBusy: () => boolean,
+): boolean {
+  if (!mapping.batchingWindowMs || queue.def.fifo) return false;
+  const { count, since } = queue.ready(now);
+  if (count === 0 || count >= mapping.batchSize || now - since >= mapping.batchingWindowMs) return false;
+  return othersBusy();
+}
+
 export class LocalQueue {
   readonly messages: QueueMessage[] = [];
   private readonly dedup = new Map<string, number>();
@@ -134,6 +153,21 @@ export class LocalQueue {
       }
     }
     return expired;
+  }
+
+  /**
+   * The messages a receive could take now (visible, not in flight: for a FIFO queue, group order aside) and
+   * since when the longest-waiting of them has been receivable.
+   */
+  ready(now = Date.now()): { count: number; since: number } {
+    let count = 0;
+    let since = now;
+    for (const m of this.messages) {
+      if (this.inFlight.has(m.messageId) || m.visibleAt > now) continue;
+      count++;
+      since = Math.min(since, Math.max(m.sentAt, m.visibleAt));
+    }
+    return { count, since };
   }
 
   private remove(id: string): void {

@@ -45,6 +45,11 @@ export interface MappingDef {
   readonly queue: string;
   readonly functionId: string;
   readonly batchSize: number;
+  /**
+   * SQS mappings: `MaximumBatchingWindowInSeconds` in ms; 0 (AWS's default for standard queues) delivers what
+   * is there at once.
+   */
+  readonly batchingWindowMs?: number;
   readonly reportBatchItemFailures: boolean;
   /** `stream` when the source is a table's DynamoDB stream (`Fn::GetAtt Table.StreamArn`). @default 'sqs' */
   readonly source?: 'sqs' | 'stream';
@@ -443,6 +448,7 @@ export function readTemplate(
           queue: refId(p.EventSourceArn)!,
           functionId: refId(p.FunctionName)!,
           batchSize: Number(p.BatchSize ?? (isStream ? 100 : 10)),
+          ...(isStream ? {} : { batchingWindowMs: Number(p.MaximumBatchingWindowInSeconds ?? 0) * 1000 }),
           reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
             'ReportBatchItemFailures',
           ),
