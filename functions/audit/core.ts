@@ -119,6 +119,8 @@ export async function processCandidates(
 
 /** How many of a batch's images the audit function asks ECR about at once. */
 export const VERIFY_CONCURRENCY = 10;
+/** How many of a batch's counters (scope, window, window start) the audit function adds to at once. */
+export const COUNT_CONCURRENCY = 10;
 
 /**
  * `processCandidates` for the messages of a whole SQS batch at once (one group of candidates per message), with
@@ -250,12 +252,14 @@ export async function countDeletions(
     actor: r.actor.type === 'principal' ? (r.actor.principal ?? 'principal') : r.actor.type,
     rulePriority: r.actor.rulePriority ?? null,
   });
-  for (const group of counted.values()) {
+  // Each counter is its own item: a burst over many repositories (a sweep) adds its repositories' counters at the
+  // same time, instead of one round trip after another; the thresholds are checked once all are in, in order.
+  await mapLimit([...counted.values()], COUNT_CONCURRENCY, async (group) => {
     const samples = group.entries.map((e) => sampleOf(e.record));
     group.count = ports.counters.addMany
       ? await ports.counters.addMany(group.key, samples)
       : await ports.counters.add(group.key, samples.length, samples[0]!);
-  }
+  });
   const images = new Map<string, number | undefined>();
   for (const { t, scope, id } of plan) {
     const group = counted.get(id)!;

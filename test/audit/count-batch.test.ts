@@ -92,3 +92,77 @@ describe('countDeletions', () => {
     expect(await ports.breaker.get(key.scope)).toMatchObject({ state: 'open' });
   });
 });
+
+describe('countDeletions over many repositories', () => {
+  it("adds a burst's counters ten at a time, each once, and checks the thresholds once all are in", async () => {
+    // Prepare: one deletion in each of 24 repositories, three in a 25th (past its limit of 2).
+    const ports = auditPorts(db.doc, tables, { now: () => NOW });
+    const repositories = Array.from({ length: 25 }, (_, i) => `team/app-${String(i).padStart(2, '0')}`);
+    const records: AuditRecord[] = [];
+    for (const [i, repository] of [...repositories, repositories[24]!, repositories[24]!].entries()) {
+      const { record } = await ports.store.record({
+        registryId: '123456789012',
+        region: 'us-west-2',
+        repository,
+        digest: digestOf(`burst-${i}`),
+        status: 'DELETED',
+        evidence: 'image-action-event',
+        at: '2026-06-01T12:01:00.000Z',
+        eventId: `burst-ev-${i}`,
+      });
+      records.push(record!);
+    }
+    const real = ports.counters;
+    let inFlight = 0;
+    let most = 0;
+    const added: string[] = [];
+    const counters = Object.assign(Object.create(real) as typeof real, {
+      addMany: async (
+        key: Parameters<typeof real.addMany>[0],
+        samples: Parameters<typeof real.addMany>[1],
+      ) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        added.push(`${key.scope} ${samples.length}`);
+        try {
+          await new Promise((r) => setTimeout(r, 5));
+          return await real.addMany(key, samples);
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+
+    // Act
+    const crossings = await countDeletions(
+      config,
+      records.map((record, group) => ({ record, group })),
+      NOW,
+      { ...ports, counters },
+    );
+
+    // Assess
+    expect(most).toBe(10); // COUNT_CONCURRENCY
+    expect(added).toEqual(repositories.map((r, i) => `${repositoryScope(r)} ${i === 24 ? 3 : 1}`));
+    expect(crossings).toEqual([
+      {
+        crossing: {
+          scope: repositoryScope(repositories[24]!),
+          window: '5m',
+          count: 3,
+          limit: 2,
+          threshold: 'repository-5m-2-',
+          breakerOpened: true,
+        },
+        group: 26,
+      },
+    ]);
+    const start = '2026-06-01T12:00:00.000Z';
+    const counts = await Promise.all(
+      repositories.map(
+        async (r) => (await real.get({ scope: repositoryScope(r), window: '5m', start }))?.count,
+      ),
+    );
+    expect(counts).toEqual(repositories.map((_, i) => (i === 24 ? 3 : 1)));
+  });
+});
