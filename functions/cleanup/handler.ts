@@ -22,14 +22,8 @@ import { functionRegion, requireEnv } from '../shared/runtime/env.js';
 import { StewardPorts, tablesFromEnv } from '../shared/runtime/ports.js';
 import { type CleanupReport, cleanupRepository } from './core.js';
 import { cleanupPorts, MAX_IMAGES_AT_ONCE, WORKER_CONCURRENCY } from './run.js';
-import {
-  type cleanupMessageSchema,
-  cleanupTriggerEventSchema,
-  isSweep,
-  repositoryOf,
-  safeParseCleanupMessage,
-} from './schema.js';
-import { dedupId, messageGroupId, sweep as runSweep } from './sweep.js';
+import { type cleanupMessageSchema, isSweep, repositoryOf, safeParseCleanupMessage } from './schema.js';
+import { sweep as runSweep } from './sweep.js';
 
 const logger = new Logger({ serviceName: 'ecr-steward-cleanup' });
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'cleanup' });
@@ -254,31 +248,5 @@ async function dueRepositories(ports: StewardPorts, now: Date): Promise<Reposito
   return out;
 }
 
-/**
- * Intake: EventBridge invokes it with an arrival: an `ECR Image Action` push, an `ECR Replication Action` in the
- * destination registry, or an `ECR Pull Through Cache Action` sync. It queues it with message group =
- * repository (which a rule target cannot do) and deduplication id = event id, so redeliveries collapse.
- */
-export async function intake(event: unknown): Promise<{ queued: boolean; reason?: string }> {
-  const parsed = cleanupTriggerEventSchema.safeParse(event);
-  if (!parsed.success) {
-    // Thrown, not swallowed: after Lambda's retries the event lands in the dead-letter queue with this reason.
-    throw new Error(
-      `malformed ECR arrival event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    );
-  }
-  const target = repositoryOf(parsed.data);
-  if ('ignore' in target) {
-    logger.info('arrival ignored', { eventId: parsed.data.id, reason: target.ignore });
-    return { queued: false, reason: target.ignore };
-  }
-  await sqs().send(
-    new SendMessageCommand({
-      QueueUrl: requireEnv(ENV.cleanupQueueUrl),
-      MessageBody: JSON.stringify(parsed.data),
-      MessageGroupId: messageGroupId(target.repository),
-      MessageDeduplicationId: dedupId(parsed.data.id),
-    }),
-  );
-  return { queued: true };
-}
+/** The intake runs from its own bundle (functions/cleanup/intake.ts); exported here as before. */
+export { intake } from './intake.js';

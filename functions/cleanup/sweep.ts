@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { chunks, type RepositoryInfo } from '../shared/adapters/ecr.js';
 import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import type { StewardConfig } from '../shared/config/schema.js';
+import { dedupId, messageGroupId } from './queue-ids.js';
 
 export interface SweepPorts {
   listRepositories(): Promise<RepositoryInfo[]>;
@@ -71,17 +71,5 @@ export async function sweep(
   };
 }
 
-/**
- * SQS FIFO message group and deduplication ids are at most 128 characters of a restricted alphabet; ECR
- * repository names reach 256. A longer id keeps its first 63 characters and gets a hash of the whole, so two
- * long names that share a prefix still get two groups, and one name always the same group.
- */
-export function dedupId(raw: string): string {
-  const clean = raw.replace(/[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '_');
-  return clean.length <= 128
-    ? clean
-    : `${clean.slice(0, 63)}#${createHash('sha256').update(raw).digest('hex')}`;
-}
-
-/** The FIFO message group of a repository: one group per repository, within SQS's 128-character limit. */
-export const messageGroupId = (repository: string): string => dedupId(repository);
+/** The cleanup queue's FIFO ids, shared with the intake (functions/cleanup/queue-ids.ts). */
+export { dedupId, messageGroupId };
