@@ -254,18 +254,26 @@ export async function countDeletions(
   });
   // Each counter is its own item: a burst over many repositories (a sweep) adds its repositories' counters at the
   // same time, instead of one round trip after another; the thresholds are checked once all are in, in order.
+  // A counter whose add failed is not checked, and the batch fails after the others are: what was added is
+  // checked now, since a redelivery finds its records already DELETED and counts them no more.
+  let addFailure: { error: unknown } | undefined;
   await mapLimit([...counted.values()], COUNT_CONCURRENCY, async (group) => {
     const samples = group.entries.map((e) => sampleOf(e.record));
-    group.count = ports.counters.addMany
-      ? await ports.counters.addMany(group.key, samples)
-      : await ports.counters.add(group.key, samples.length, samples[0]!);
+    try {
+      group.count = ports.counters.addMany
+        ? await ports.counters.addMany(group.key, samples)
+        : await ports.counters.add(group.key, samples.length, samples[0]!);
+    } catch (e) {
+      addFailure ??= { error: e };
+    }
   });
   const images = new Map<string, number | undefined>();
   for (const { t, scope, id } of plan) {
     const group = counted.get(id)!;
+    if (group.count === undefined) continue;
     const last = group.entries.at(-1)!;
     const repository = last.record.repository;
-    const crossing = await crossThreshold(config, t, scope, group.key, group.count!, repository, now, ports, {
+    const crossing = await crossThreshold(config, t, scope, group.key, group.count, repository, now, ports, {
       imageCount: async () => {
         if (!images.has(repository))
           images.set(repository, await ports.counters.repositoryImageCount(repository));
@@ -276,6 +284,7 @@ export async function countDeletions(
     out.push({ crossing, group: last.group });
     await announce(config, crossing, group.key, last.record, now, ports);
   }
+  if (addFailure) throw addFailure.error;
   return out;
 }
 

@@ -165,4 +165,51 @@ describe('countDeletions over many repositories', () => {
     );
     expect(counts).toEqual(repositories.map((_, i) => (i === 24 ? 3 : 1)));
   });
+
+  it('checks the thresholds of the counters it added when another add fails, then fails the batch', async () => {
+    const ports = auditPorts(db.doc, tables, { now: () => NOW });
+    const failing = 'team/flaky'; // first in the batch: the old loop failed before adding anything
+    const crossing = 'team/crossing'; // three deletions, limit 2
+    const records: AuditRecord[] = [];
+    for (const [i, repository] of [failing, crossing, crossing, crossing].entries()) {
+      const { record } = await ports.store.record({
+        registryId: '123456789012',
+        region: 'us-west-2',
+        repository,
+        digest: digestOf(`fail-${i}`),
+        status: 'DELETED',
+        evidence: 'image-action-event',
+        at: '2026-06-01T12:01:00.000Z',
+        eventId: `fail-ev-${i}`,
+      });
+      records.push(record!);
+    }
+    const real = ports.counters;
+    const counters = Object.assign(Object.create(real) as typeof real, {
+      addMany: async (
+        key: Parameters<typeof real.addMany>[0],
+        samples: Parameters<typeof real.addMany>[1],
+      ) => {
+        if (key.scope === repositoryScope(failing)) throw new Error('ProvisionedThroughputExceededException');
+        return real.addMany(key, samples);
+      },
+    });
+
+    await expect(
+      countDeletions(
+        config,
+        records.map((record, group) => ({ record, group })),
+        NOW,
+        { ...ports, counters },
+      ),
+    ).rejects.toThrow('ProvisionedThroughputExceededException');
+
+    // The crossing repository's deletions were counted (3 > 2) and checked: a redelivery finds these records
+    // DELETED and counts them no more.
+    expect(
+      (await real.get({ scope: repositoryScope(crossing), window: '5m', start: '2026-06-01T12:00:00.000Z' }))
+        ?.count,
+    ).toBe(3);
+    expect(await ports.breaker.get(repositoryScope(crossing))).toMatchObject({ state: 'open' });
+  });
 });
