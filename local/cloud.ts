@@ -597,9 +597,12 @@ export class LocalCloud {
     return waitsForBatch(mapping, queue, now, () => {
       if (this.functions.active > 0 || this.asyncInFlight > 0 || this.pumping.size > 0) return true;
       if (!this.streamPollers.every((p) => p.idle())) return true;
-      return this.mappings.some(
-        (m) => m !== mapping && (this.queues.get(m.queue)?.ready(now).count ?? 0) > 0,
-      );
+      // Another mapping is about to run when its queue would deliver now: one that waits for its own batch does
+      // not count (two windowed queues would otherwise hold each other back for the whole window).
+      return this.mappings.some((m) => {
+        const other = m === mapping ? undefined : this.queues.get(m.queue);
+        return other?.deliverable(now) && !waitsForBatch(m, other, now, () => true);
+      });
     });
   }
 

@@ -33,7 +33,7 @@ const DEDUP_WINDOW_MS = 5 * 60_000;
  * Whether an event source mapping with a batching window (`MaximumBatchingWindowInSeconds`) waits for more
  * messages before invoking its function, as Lambda's poller does: until the batch is full or its
  * longest-waiting message has waited the window. FIFO queues take no window. The local cloud also stops waiting
- * when nothing else runs or is queued (`othersBusy` false): nothing could add to the batch, so it is the batch
+ * when nothing else runs or is about to (`othersBusy` false): nothing could add to the batch, so it is the batch
  * Lambda would deliver at the window's end, delivered sooner.
  */
 export function waitsForBatch(
@@ -109,7 +109,22 @@ export class LocalQueue {
    * group's later messages only behind its earlier ones.
    */
   receive(max: number): QueueMessage[] {
-    const now = Date.now();
+    const batch = this.pick(max, Date.now());
+    for (const m of batch) {
+      m.receiveCount++;
+      this.inFlight.add(m.messageId);
+    }
+    if (this.def.fifo) for (const m of batch) if (m.groupId) this.inFlightGroups.add(m.groupId);
+    return batch;
+  }
+
+  /** Whether a receive now would take a message (FIFO group order included), without taking it. */
+  deliverable(now = Date.now()): boolean {
+    return this.pick(1, now).length > 0;
+  }
+
+  /** The messages a receive at `now` takes, in order, without taking them. */
+  private pick(max: number, now: number): QueueMessage[] {
     const batch: QueueMessage[] = [];
     const blockedGroups = new Set<string>();
     for (const m of this.messages) {
@@ -127,11 +142,6 @@ export class LocalQueue {
       } else if (m.visibleAt > now) continue;
       batch.push(m);
     }
-    for (const m of batch) {
-      m.receiveCount++;
-      this.inFlight.add(m.messageId);
-    }
-    if (this.def.fifo) for (const m of batch) if (m.groupId) this.inFlightGroups.add(m.groupId);
     return batch;
   }
 

@@ -40,6 +40,22 @@ describe('LocalQueue.ready', () => {
     expect(q.ready(t0 + 6_000)).toEqual({ count: 2, since: t0 + 5_000 });
   });
 
+  it('says whether a receive would take a message: a FIFO group waits behind its invisible head', () => {
+    // Prepare
+    const fifo = queue(true);
+    fifo.send('head', { groupId: 'g', deduplicationId: 'h' });
+    fifo.send('next', { groupId: 'g', deduplicationId: 'n' });
+    const standard = queue();
+    standard.send('x');
+    standard.send('y');
+    for (const q of [fifo, standard]) q.messages[0]!.visibleAt = Date.now() + 60_000;
+
+    // Act, Assess: both hold a visible message; only the standard queue would deliver it.
+    expect(fifo.ready().count).toBe(1);
+    expect([fifo.deliverable(), standard.deliverable()]).toEqual([false, true]);
+    expect(fifo.messages.map((m) => m.receiveCount)).toEqual([0, 0]);
+  });
+
   it('is 0 since now for an empty queue', () => {
     expect(queue().ready(1_000)).toEqual({ count: 0, since: 1_000 });
   });
@@ -122,6 +138,26 @@ function windowTemplate(windowSeconds: number | undefined): Template {
   };
 }
 
+/** Two windowed mappings (`QueueA` → `Recorder`, `QueueB` → `Busy` with a batch of one message each time). */
+function twoWindowsTemplate(windowSeconds: number): Template {
+  const template = windowTemplate(windowSeconds);
+  return {
+    Resources: {
+      ...template.Resources,
+      Second: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: 60 } },
+      SecondMapping: {
+        Type: 'AWS::Lambda::EventSourceMapping',
+        Properties: {
+          EventSourceArn: { 'Fn::GetAtt': ['Second', 'Arn'] },
+          FunctionName: { Ref: 'Busy' },
+          BatchSize: 100,
+          MaximumBatchingWindowInSeconds: windowSeconds,
+        },
+      },
+    },
+  };
+}
+
 describe('readTemplate (batching windows)', () => {
   it("reads an SQS mapping's MaximumBatchingWindowInSeconds in ms, and 0 when the template sets none", () => {
     const windowed = readTemplate(windowTemplate(2), '/cdk.out', 'http://127.0.0.1:1').mappings;
@@ -164,8 +200,12 @@ describe('LocalCloud batching windows', () => {
     return dir;
   }
 
-  async function withCloud(windowSeconds: number, run: (cloud: LocalCloud) => Promise<void>): Promise<void> {
-    const dir = assembly(windowTemplate(windowSeconds));
+  async function withCloud(
+    windowSeconds: number,
+    run: (cloud: LocalCloud) => Promise<void>,
+    template = windowTemplate(windowSeconds),
+  ): Promise<void> {
+    const dir = assembly(template);
     const cloud = await LocalCloud.start({ cdkOut: dir, logDir: path.join(dir, 'logs') });
     try {
       await run(cloud);
@@ -212,6 +252,25 @@ describe('LocalCloud batching windows', () => {
 
       expect(batches(cloud)).toEqual([['alone']]);
     });
+  }, 30_000);
+
+  it('does not wait for a queue that itself waits for its batch: two windowed queues deliver at once', async () => {
+    await withCloud(
+      60,
+      async (cloud) => {
+        cloud.queues.get('Burst')!.send('a');
+        cloud.queues.get('Second')!.send(JSON.stringify({ ms: 0 }));
+
+        // settle gives up after 10 s: far less than the 60 s window each would otherwise wait for the other.
+        await cloud.settle(10_000);
+
+        expect(batches(cloud)).toEqual([['a']]);
+        expect(cloud.deliveries.filter((d) => d.kind === 'batch').map((d) => d.target)).toEqual(
+          expect.arrayContaining(['Recorder', 'Busy']),
+        );
+      },
+      twoWindowsTemplate(60),
+    );
   }, 30_000);
 
   it('delivers what it has once its longest-waiting message has waited the window, though others still run', async () => {
