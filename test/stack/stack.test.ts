@@ -551,7 +551,7 @@ describe('EcrStewardStack reserved concurrency', () => {
     // Act
     const { template } = build(exampleConfig());
 
-    // Assess: cleanup handlers share one bundle (index.worker, index.intake, index.sweep); audit and gate are index.handler
+    // Assess: the cleanup's handlers are index.worker, index.sweep (one bundle) and index.intake (its own); audit and gate are index.handler
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => [
       f.Properties.Description,
       f.Properties.ReservedConcurrentExecutions,
