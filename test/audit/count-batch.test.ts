@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countDeletions } from '../../functions/audit/core.js';
 import type { AuditRecord } from '../../functions/shared/audit/records.js';
 import { repositoryScope } from '../../functions/shared/state/breaker.js';
+import type { RateCounters } from '../../functions/shared/state/counters.js';
 import { type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
 import { auditPorts, digestOf, REPO, testConfig } from './helpers.js';
 
@@ -27,23 +28,31 @@ const config = testConfig({
   alerts: { thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 2 }], breaker: { enabled: true } },
 });
 
-async function deleted(n: number): Promise<AuditRecord[]> {
+/** One DELETED record in each of `repositories`, in order (a repository named twice gets two). */
+async function deletedIn(repositories: readonly string[], label = 'count'): Promise<AuditRecord[]> {
   const ports = auditPorts(db.doc, tables);
   const out: AuditRecord[] = [];
-  for (let i = 0; i < n; i++) {
+  for (const [i, repository] of repositories.entries()) {
     const { record } = await ports.store.record({
       registryId: '123456789012',
       region: 'us-west-2',
-      repository: REPO,
-      digest: digestOf(`count-${i}`),
+      repository,
+      digest: digestOf(`${label}-${i}`),
       status: 'DELETED',
       evidence: 'image-action-event',
       at: '2026-06-01T12:01:00.000Z',
-      eventId: `ev-${i}`,
+      eventId: `${label}-ev-${i}`,
     });
     out.push(record!);
   }
   return out;
+}
+
+const deleted = (n: number) => deletedIn(Array.from({ length: n }, () => REPO));
+
+/** `real` with its addMany replaced by `addMany` (which may call the real one). */
+function withAddMany(real: RateCounters, addMany: RateCounters['addMany']): RateCounters {
+  return Object.assign(Object.create(real) as RateCounters, { addMany });
 }
 
 describe('countDeletions', () => {
@@ -98,39 +107,21 @@ describe('countDeletions over many repositories', () => {
     // Prepare: one deletion in each of 24 repositories, three in a 25th (past its limit of 2).
     const ports = auditPorts(db.doc, tables, { now: () => NOW });
     const repositories = Array.from({ length: 25 }, (_, i) => `team/app-${String(i).padStart(2, '0')}`);
-    const records: AuditRecord[] = [];
-    for (const [i, repository] of [...repositories, repositories[24]!, repositories[24]!].entries()) {
-      const { record } = await ports.store.record({
-        registryId: '123456789012',
-        region: 'us-west-2',
-        repository,
-        digest: digestOf(`burst-${i}`),
-        status: 'DELETED',
-        evidence: 'image-action-event',
-        at: '2026-06-01T12:01:00.000Z',
-        eventId: `burst-ev-${i}`,
-      });
-      records.push(record!);
-    }
+    const records = await deletedIn([...repositories, repositories[24]!, repositories[24]!], 'burst');
     const real = ports.counters;
     let inFlight = 0;
     let most = 0;
     const added: string[] = [];
-    const counters = Object.assign(Object.create(real) as typeof real, {
-      addMany: async (
-        key: Parameters<typeof real.addMany>[0],
-        samples: Parameters<typeof real.addMany>[1],
-      ) => {
-        inFlight++;
-        most = Math.max(most, inFlight);
-        added.push(`${key.scope} ${samples.length}`);
-        try {
-          await new Promise((r) => setTimeout(r, 5));
-          return await real.addMany(key, samples);
-        } finally {
-          inFlight--;
-        }
-      },
+    const counters = withAddMany(real, async (key, samples) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      added.push(`${key.scope} ${samples.length}`);
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        return await real.addMany(key, samples);
+      } finally {
+        inFlight--;
+      }
     });
 
     // Act
@@ -170,29 +161,11 @@ describe('countDeletions over many repositories', () => {
     const ports = auditPorts(db.doc, tables, { now: () => NOW });
     const failing = 'team/flaky'; // first in the batch: the old loop failed before adding anything
     const crossing = 'team/crossing'; // three deletions, limit 2
-    const records: AuditRecord[] = [];
-    for (const [i, repository] of [failing, crossing, crossing, crossing].entries()) {
-      const { record } = await ports.store.record({
-        registryId: '123456789012',
-        region: 'us-west-2',
-        repository,
-        digest: digestOf(`fail-${i}`),
-        status: 'DELETED',
-        evidence: 'image-action-event',
-        at: '2026-06-01T12:01:00.000Z',
-        eventId: `fail-ev-${i}`,
-      });
-      records.push(record!);
-    }
+    const records = await deletedIn([failing, crossing, crossing, crossing], 'fail');
     const real = ports.counters;
-    const counters = Object.assign(Object.create(real) as typeof real, {
-      addMany: async (
-        key: Parameters<typeof real.addMany>[0],
-        samples: Parameters<typeof real.addMany>[1],
-      ) => {
-        if (key.scope === repositoryScope(failing)) throw new Error('ProvisionedThroughputExceededException');
-        return real.addMany(key, samples);
-      },
+    const counters = withAddMany(real, async (key, samples) => {
+      if (key.scope === repositoryScope(failing)) throw new Error('ProvisionedThroughputExceededException');
+      return real.addMany(key, samples);
     });
 
     await expect(

@@ -106,6 +106,20 @@ describe('waitsForBatch', () => {
 
 // ------------------------------------------------------------------------------------------- the template
 
+/** An event source mapping from `queue` to `fn`: batches of up to 100, with a window unless it is undefined. */
+function windowMapping(queue: string, fn: string, windowSeconds: number | undefined) {
+  return {
+    Type: 'AWS::Lambda::EventSourceMapping',
+    Properties: {
+      EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+      FunctionName: { Ref: fn },
+      BatchSize: 100,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ...(windowSeconds === undefined ? {} : { MaximumBatchingWindowInSeconds: windowSeconds }),
+    },
+  };
+}
+
 /**
  * `Recorder` reads the `Burst` queue (a batch of up to 100, a window of `windowSeconds`); `Busy` runs for
  * `event.ms` milliseconds, as another function of the cloud would.
@@ -124,36 +138,18 @@ function windowTemplate(windowSeconds: number | undefined): Template {
         Properties: { Handler: 'index.busy', Timeout: 30 },
         Metadata: { 'aws:asset:path': 'asset.fns' },
       },
-      RecorderMapping: {
-        Type: 'AWS::Lambda::EventSourceMapping',
-        Properties: {
-          EventSourceArn: { 'Fn::GetAtt': ['Burst', 'Arn'] },
-          FunctionName: { Ref: 'Recorder' },
-          BatchSize: 100,
-          FunctionResponseTypes: ['ReportBatchItemFailures'],
-          ...(windowSeconds === undefined ? {} : { MaximumBatchingWindowInSeconds: windowSeconds }),
-        },
-      },
+      RecorderMapping: windowMapping('Burst', 'Recorder', windowSeconds),
     },
   };
 }
 
-/** Two windowed mappings (`QueueA` → `Recorder`, `QueueB` → `Busy` with a batch of one message each time). */
+/** `windowTemplate` and a second windowed queue, `Second`, read by `Busy`. */
 function twoWindowsTemplate(windowSeconds: number): Template {
-  const template = windowTemplate(windowSeconds);
   return {
     Resources: {
-      ...template.Resources,
+      ...windowTemplate(windowSeconds).Resources,
       Second: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: 60 } },
-      SecondMapping: {
-        Type: 'AWS::Lambda::EventSourceMapping',
-        Properties: {
-          EventSourceArn: { 'Fn::GetAtt': ['Second', 'Arn'] },
-          FunctionName: { Ref: 'Busy' },
-          BatchSize: 100,
-          MaximumBatchingWindowInSeconds: windowSeconds,
-        },
-      },
+      SecondMapping: windowMapping('Second', 'Busy', windowSeconds),
     },
   };
 }
