@@ -26,8 +26,8 @@ export function callerOffsetMs(req: Pick<IncomingMessage, 'headers'>, receivedAt
 
 /** Sets the answer's `Date` header to the caller's clock (see the module's comment). */
 export function answerInCallerClock(req: Pick<IncomingMessage, 'headers'>, res: ServerResponse): void {
-  const offset = callerOffsetMs(req);
-  if (offset !== 0) res.setHeader('date', new Date(Date.now() + offset).toUTCString());
+  const date = callerDateHeader(req);
+  if (date) res.setHeader('date', date);
 }
 
 /** The `Date` header value in the caller's clock, or undefined when the caller's clock is the machine's. */

@@ -477,9 +477,15 @@ async function cleanupAdmitted(
         ports,
       ),
   );
-  let deferred = (result.kept.bounds ?? 0) + result.notAttempted;
-  if ((result.kept.bounds ?? 0) > 0)
-    base.warnings.push(`${result.kept.bounds} planned deletions exceed the bounds and wait for the next run`);
+  // What the bounds hold back (or a stopped run did not attempt) waits for the next run, and says so: the
+  // lifecycle's deletions here, the requested removals and the purge below, which share the bounds.
+  let deferred = 0;
+  const defer = (r: Pick<DeletionResult, 'kept' | 'notAttempted'>, what: string) => {
+    const bounded = r.kept.bounds ?? 0;
+    deferred += bounded + r.notAttempted;
+    if (bounded > 0) base.warnings.push(`${bounded} ${what} exceed the bounds and wait for the next run`);
+  };
+  defer(result, 'planned deletions');
   // The plan protects what the guard checks, so the guard keeping more means they disagree: say so. A notice
   // that is not due yet (and what goes with it) is governance, not disagreement.
   const guardKept = Object.entries(result.kept).filter(
@@ -563,12 +569,7 @@ async function cleanupAdmitted(
     );
     requestedDeleted += outcome.deleted + outcome.archived;
     requestedBytes += outcome.bytesReclaimed;
-    // The repository's bound is shared with the lifecycle's deletions: what it holds back waits, and says so.
-    deferred += (outcome.kept.bounds ?? 0) + outcome.notAttempted;
-    if ((outcome.kept.bounds ?? 0) > 0)
-      base.warnings.push(
-        `${outcome.kept.bounds} requested deletions exceed the bounds and wait for the next run`,
-      );
+    defer(outcome, 'requested deletions');
     failures.push(...outcome.failures);
     governanceCounts.cancelled += outcome.cancelled.length;
     governanceCounts.archived += outcome.archived;
@@ -617,9 +618,7 @@ async function cleanupAdmitted(
     );
     purged = purge.deleted + purge.alreadyGone;
     purgedBytes = purge.bytesReclaimed;
-    deferred += (purge.kept.bounds ?? 0) + purge.notAttempted;
-    if ((purge.kept.bounds ?? 0) > 0)
-      base.warnings.push(`${purge.kept.bounds} due purges exceed the bounds and wait for the next run`);
+    defer(purge, 'due purges');
     failures.push(...purge.failures);
   }
 
