@@ -4,15 +4,11 @@
  * receives and the HTTP answer it gives, a URL server end to end over HTTP, and the cloud serving the URLs
  * its template declares (and booting without any).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest, type IHttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { LocalCloud } from '../../local/cloud.js';
 import {
   evaluateUrlPolicy,
   type FunctionUrlCall,
@@ -38,6 +34,7 @@ import {
   principalNamed,
 } from '../../local/principals.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, readTemplate, type Template } from '../../local/template.js';
+import { assemblies } from '../support/assembly.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const MINUTE = 60_000;
@@ -920,28 +917,18 @@ describe('readTemplate (function URLs)', () => {
 // ---------------------------------------------------------------------------------------------- the cloud
 
 describe('LocalCloud function URLs', () => {
-  const dirs: string[] = [];
+  const fixtures = assemblies('function-url-');
+  /** A local cloud of `template` with one echo function (and its URL when `template` has one). */
+  const start = (template: Template) =>
+    fixtures.start(template, {
+      'asset.echo':
+        "exports.handler = async (event) => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });\n",
+    });
 
-  /** A cloud assembly with one echo function (and its URL when `template` has one). */
-  function assembly(template: Template): string {
-    const dir = mkdtempSync(path.join(tmpdir(), 'function-url-'));
-    dirs.push(dir);
-    mkdirSync(path.join(dir, 'asset.echo'));
-    writeFileSync(
-      path.join(dir, 'asset.echo', 'index.js'),
-      "exports.handler = async (event) => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });\n",
-    );
-    writeFileSync(path.join(dir, 'EcrSteward.template.json'), JSON.stringify(template));
-    return dir;
-  }
-
-  afterAll(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixtures.remove());
 
   it('serves the template URL: the function sees the signer, a non-grantee is refused', async () => {
-    const dir = assembly(urlTemplate());
-    const cloud = await LocalCloud.start({ cdkOut: dir, logDir: path.join(dir, 'logs') });
+    const cloud = await start(urlTemplate());
     try {
       const url = cloud.functionUrl('ApprovalsFnA1B2C3');
       const port = Number(new URL(url).port);
@@ -984,8 +971,7 @@ describe('LocalCloud function URLs', () => {
   it('refuses a principal the template does not grant', async () => {
     const template = urlTemplate();
     delete template.Resources.GrantAccount;
-    const dir = assembly(template);
-    const cloud = await LocalCloud.start({ cdkOut: dir, logDir: path.join(dir, 'logs') });
+    const cloud = await start(template);
     try {
       const port = Number(new URL(cloud.functionUrl('ApprovalsFnA1B2C3')).port);
       const answer = await send(await sign(credentialsFor('alice'), { port, date: new Date(), body: BODY }));
@@ -1006,8 +992,7 @@ describe('LocalCloud function URLs', () => {
   it('boots without URLs when the template has none, and says so when asked for one', async () => {
     const template = urlTemplate();
     delete template.Resources.ApprovalsFnFunctionUrl;
-    const dir = assembly(template);
-    const cloud = await LocalCloud.start({ cdkOut: dir, logDir: path.join(dir, 'logs') });
+    const cloud = await start(template);
     try {
       expect(cloud.functionUrls().size).toBe(0);
       expect(cloud.cliEnv().APPROVALS_URL).toBeUndefined();

@@ -3,13 +3,11 @@
  * (`MaximumBatchingWindowInSeconds`): a standard queue's messages wait for more, as Lambda's poller makes them,
  * until the batch is full, the window has passed, or nothing else in the cloud could add to the batch.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalCloud } from '../../local/cloud.js';
+import type { LocalCloud } from '../../local/cloud.js';
 import { LocalQueue, type QueueMessage, waitsForBatch } from '../../local/sqs.js';
 import { readTemplate, type Template } from '../../local/template.js';
+import { assemblies } from '../support/assembly.js';
 
 const queue = (fifo = false) =>
   new LocalQueue({ logicalId: 'Q', fifo, contentBasedDeduplication: true, visibilityMs: 1_000 });
@@ -175,34 +173,23 @@ describe('readTemplate (batching windows)', () => {
 // ---------------------------------------------------------------------------------------------- the cloud
 
 describe('LocalCloud batching windows', () => {
-  const dirs: string[] = [];
-
-  function assembly(template: Template): string {
-    const dir = mkdtempSync(path.join(tmpdir(), 'sqs-window-'));
-    dirs.push(dir);
-    mkdirSync(path.join(dir, 'asset.fns'));
-    writeFileSync(
-      path.join(dir, 'asset.fns', 'index.js'),
-      [
-        'exports.handler = async (event) => {',
-        '  console.log(JSON.stringify({ batch: event.Records.map((r) => r.body) }));',
-        '  return { batchItemFailures: [] };',
-        '};',
-        'exports.busy = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return { slept: event.ms }; };',
-        '',
-      ].join('\n'),
-    );
-    writeFileSync(path.join(dir, 'EcrSteward.template.json'), JSON.stringify(template));
-    return dir;
-  }
+  const fixtures = assemblies('sqs-window-');
+  /** `Recorder` logs its batch's bodies; `Busy` runs for `event.ms` milliseconds. */
+  const FUNCTIONS = [
+    'exports.handler = async (event) => {',
+    '  console.log(JSON.stringify({ batch: event.Records.map((r) => r.body) }));',
+    '  return { batchItemFailures: [] };',
+    '};',
+    'exports.busy = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return { slept: event.ms }; };',
+    '',
+  ].join('\n');
 
   async function withCloud(
     windowSeconds: number,
     run: (cloud: LocalCloud) => Promise<void>,
     template = windowTemplate(windowSeconds),
   ): Promise<void> {
-    const dir = assembly(template);
-    const cloud = await LocalCloud.start({ cdkOut: dir, logDir: path.join(dir, 'logs') });
+    const cloud = await fixtures.start(template, { 'asset.fns': FUNCTIONS });
     try {
       await run(cloud);
     } finally {
@@ -216,9 +203,7 @@ describe('LocalCloud batching windows', () => {
       .filter((l) => l.functionId === 'Recorder' && Array.isArray(l.record.batch))
       .map((l) => l.record.batch);
 
-  afterAll(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixtures.remove());
 
   it('gathers messages sent while another function runs into one batch, delivered when it ends', async () => {
     await withCloud(60, async (cloud) => {
