@@ -8,19 +8,20 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
-  let failure: unknown;
+  // The first failure, boxed: a rejection with a falsy value (undefined, null, 0, '') is a failure too.
+  let failure: { readonly error: unknown } | undefined;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
       try {
         results[i] = await fn(items[i]!);
       } catch (e) {
-        failure ??= e;
+        failure ??= { error: e };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure;
+  if (failure) throw failure.error;
   return results;
 }
 

@@ -185,16 +185,23 @@ export class BatchWriteCoalescer extends Coalescer<WaitingWrite> {
     return new Promise((resolve, reject) => this.enqueue({ items, resolve, reject }));
   }
 
-  /** The waiting puts that fit in one call: whole requests, up to 25 distinct items. */
+  /**
+   * The waiting puts that fit in one call: whole requests, up to 25 distinct items. A put of an item that an
+   * earlier waiting put also writes never goes before it: the items of a put left waiting are blocked for the
+   * puts queued after it, so the last put of an item is the one that lands.
+   */
   protected take(): WaitingWrite[] {
     const taken: WaitingWrite[] = [];
     const keys = new Set<string>();
+    const blocked = new Set<string>();
     for (let k = 0; k < this.queue.length; ) {
       const w = this.queue[k]!;
       const mine = w.items.map(keyOf);
       const fits =
-        taken.length === 0 || (keys.size + mine.length <= MAX_WRITES && !mine.some((key) => keys.has(key)));
+        taken.length === 0 ||
+        (keys.size + mine.length <= MAX_WRITES && !mine.some((key) => keys.has(key) || blocked.has(key)));
       if (!fits) {
+        for (const key of mine) blocked.add(key);
         k++;
         continue;
       }
