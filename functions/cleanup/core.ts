@@ -479,10 +479,13 @@ async function cleanupAdmitted(
   );
   // What the bounds hold back (or a stopped run did not attempt) waits for the next run, and says so: the
   // lifecycle's deletions here, the requested removals and the purge below, which share the bounds.
+  // An open breaker holds back the rest: what it kept waits too, and the run reports `breaker-open`.
   let deferred = 0;
-  const defer = (r: Pick<DeletionResult, 'kept' | 'notAttempted'>, what: string) => {
+  let stoppedBy: DeletionResult['breaker'];
+  const defer = (r: Pick<DeletionResult, 'kept' | 'notAttempted' | 'breaker'>, what: string) => {
     const bounded = r.kept.bounds ?? 0;
-    deferred += bounded + r.notAttempted;
+    deferred += bounded + r.notAttempted + (r.kept['breaker-open'] ?? 0);
+    stoppedBy ??= r.breaker;
     if (bounded > 0) base.warnings.push(`${bounded} ${what} exceed the bounds and wait for the next run`);
   };
   defer(result, 'planned deletions');
@@ -524,24 +527,25 @@ async function cleanupAdmitted(
   };
   const failures = [...result.failures];
   const { deleted: expired, bytesReclaimed } = result;
-  if (result.breaker) {
-    const open = result.breaker;
+  const breakerOpen = (open: NonNullable<DeletionResult['breaker']>) => ({
+    outcome: 'breaker-open' as const,
+    message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with ${
+      open.scope === 'organization'
+        ? "`ecr-steward breaker reset --org` (with the hub's credentials)"
+        : `\`ecr-steward breaker reset --scope ${open.scope}\``
+    }`,
+  });
+  if (result.breaker)
     return {
       ...base,
       ...common,
       ...governanceCounts,
-      outcome: 'breaker-open',
-      message: `breaker open for ${open.scope}${open.reason ? ` (${open.reason})` : ''}: nothing more is deleted; reset it with ${
-        open.scope === 'organization'
-          ? "`ecr-steward breaker reset --org` (with the hub's credentials)"
-          : `\`ecr-steward breaker reset --scope ${open.scope}\``
-      }`,
+      ...breakerOpen(result.breaker),
       expired,
       bytesReclaimed,
-      deferred: deferred + (result.kept['breaker-open'] ?? 0),
+      deferred,
       failures,
     };
-  }
 
   // Requests people made (`ecr-steward delete request`): their notices are acted on here, through the same
   // guard (holds, in-use, protections, the request's answer, the notice), once approved and due. Images the
@@ -621,6 +625,21 @@ async function cleanupAdmitted(
     defer(purge, 'due purges');
     failures.push(...purge.failures);
   }
+
+  // The breaker opened during the requested removals or the purge: the run stops there, as it does when it
+  // stops the lifecycle's deletions, and the policy's transitions wait.
+  if (stoppedBy)
+    return {
+      ...base,
+      ...common,
+      ...governanceCounts,
+      ...breakerOpen(stoppedBy),
+      purged,
+      expired: expired + requestedDeleted,
+      deferred,
+      bytesReclaimed: bytesReclaimed + purgedBytes + requestedBytes,
+      failures,
+    };
 
   let transitioned = 0;
   if (transitions.length > 0) {

@@ -199,7 +199,13 @@ async function approvalContext(
   request: DeletionRequest,
   open: readonly OpenRecord[],
   ports: DeletionPorts,
-): Promise<{ requests: Map<string, RequestView>; refused: Map<string, RequestView>; cooldownMs: number }> {
+): Promise<{
+  requests: Map<string, RequestView>;
+  refused: Map<string, RequestView>;
+  cooldownMs: number;
+  /** Whether any table was read: a read is a wait during which the breaker may have opened. */
+  read: boolean;
+}> {
   const requests = new Map<string, RequestView>();
   const refused = new Map<string, RequestView>();
   const cooldownMs = (request.approval?.expiresAfterHours ?? 72) * HOUR_MS;
@@ -221,7 +227,7 @@ async function approvalContext(
         linked.set(c.digest, record.requestId);
     });
   }
-  if (linked.size === 0 && !configured) return { requests, refused, cooldownMs };
+  if (linked.size === 0 && !configured) return { requests, refused, cooldownMs, read: false };
   if (!ports.approvals)
     throw new Error('deletion requests are in use but no requests table is configured (REQUESTS_TABLE_NAME)');
   const approvals = ports.approvals;
@@ -261,7 +267,7 @@ async function approvalContext(
     }
     for (const [digest, view] of refused) if (view === NOT_REFUSED) refused.delete(digest);
   }
-  return { requests, refused, cooldownMs };
+  return { requests, refused, cooldownMs, read: true };
 }
 
 /**
@@ -302,6 +308,11 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     request.mode === 'enforce' && request.candidates.length > 0 && request.caller !== 'purge'
       ? await approvalContext(request, open, ports)
       : undefined;
+  // The read above stands for the first delete (or archive) batch only while nothing else is awaited before it:
+  // every call in between (approvals, the notice, a request, records, manifests) is a wait during which the
+  // breaker may open — most likely then, as other repositories of the same batch are deleting. After any, the
+  // first batch reads the breaker again.
+  let breakerFresh = approvals?.read !== true;
   const guardWith = (needed: string | undefined) =>
     guard(request.candidates, {
       caller: request.caller,
@@ -404,7 +415,10 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     }
   // The notice goes out before the records that say it was given: if sending fails, nothing is recorded and
   // the next attempt sends it (a notice may arrive twice, never not at all).
-  if (base.scheduled.length > 0) await request.announce?.(base.scheduled);
+  if (base.scheduled.length > 0 && request.announce) {
+    breakerFresh = false;
+    await request.announce(base.scheduled);
+  }
   // The request (stored, audited, announced to the approvers) before the notices that name it: a crash in
   // between leaves a request no notice belongs to, which deletes nothing; the next run asks again.
   if (asked.size > 0) {
@@ -413,6 +427,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
         'these deletions need an approval but no requests table is configured (REQUESTS_TABLE_NAME)',
       );
     const items = base.scheduled.filter((s) => asked.has(s.candidate.digest));
+    breakerFresh = false;
     const opened = await openRequest(
       {
         kind: 'delete',
@@ -440,6 +455,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   }
   const requestOf = (digest: string) =>
     asked.has(digest) ? base.requested?.id : approvals?.requests.get(digest)?.id;
+  if (base.scheduled.length > 0) breakerFresh = false;
   await recordBatch(
     ports.audit,
     base.scheduled.map(({ candidate, dueAt }) =>
@@ -473,6 +489,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       ? (r as AuditRecord)
       : undefined;
   };
+  if (base.cancelled.length > 0) breakerFresh = false;
   await recordBatch(
     ports.audit,
     base.cancelled.map(({ digest, reason }) => {
@@ -512,7 +529,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
         signal: (status, extra) => signal(c, status, extra),
       })),
       { ...ports, registry: { archiveImages: ports.registry.archiveImages.bind(ports.registry) } },
-      { breakerCheckedAt: now },
+      { breakerCheckedAt: breakerFresh ? now : undefined },
     );
     result = {
       ...result,
@@ -523,12 +540,15 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       breaker: archived.breaker ?? breaker,
       failures: [...archived.failures],
     };
+    const refusedForDelete: DeletionCandidate[] = [];
     for (const refusal of archived.refused) {
       const c = byDigest.get(refusal.digest)!;
       const why = `ECR would not archive it (${refusal.code}: ${refusal.reason})`;
-      if (governance?.softDelete.unarchivable === 'delete')
-        toDelete.push({ ...c, reasons: [...c.reasons, `${why}; softDelete.unarchivable is delete`] });
-      else {
+      if (governance?.softDelete.unarchivable === 'delete') {
+        const instead = { ...c, reasons: [...c.reasons, `${why}; softDelete.unarchivable is delete`] };
+        toDelete.push(instead);
+        refusedForDelete.push(instead);
+      } else {
         result.cancelled.push({ digest: c.digest, reason: `kept: ${why}; softDelete.unarchivable is keep` });
         await ports.audit.record(
           signal(c, 'CANCELLED', {
@@ -538,17 +558,37 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
         );
       }
     }
-    if (archived.breaker) return result;
+    if (archived.breaker) {
+      // The breaker stopped the archives: nothing is deleted instead either. The refused images' write-ahead
+      // records (written for the archive) are settled FAILED, so nothing is left PENDING and the next run, which
+      // keeps their notice, tries again; what was not attempted waits for it.
+      const open = archived.breaker;
+      await recordBatch(
+        ports.audit,
+        refusedForDelete.map((c) =>
+          signal(c, 'FAILED', {
+            evidence: 'steward-failure',
+            failure: {
+              code: 'BreakerOpen',
+              reason: `the breaker opened for ${open.scope} before it could be deleted instead`,
+            },
+          }),
+        ),
+      );
+      return { ...result, notAttempted: result.notAttempted + toDelete.length };
+    }
   }
   if (toDelete.length === 0) return result;
   // Governed and not archived: the write-ahead record keeps the manifest, so it proves what was there.
-  const keep =
-    governance !== undefined && governance.softDelete.mode === 'off' && request.caller !== 'purge'
-      ? ((await ports.registry.manifests?.(
-          repository.name,
-          toDelete.map((c) => c.digest),
-        )) ?? new Map<string, { mediaType: string; body: string }>())
-      : new Map<string, { mediaType: string; body: string }>();
+  const readsManifests =
+    governance !== undefined && governance.softDelete.mode === 'off' && request.caller !== 'purge';
+  if (readsManifests && ports.registry.manifests) breakerFresh = false;
+  const keep = readsManifests
+    ? ((await ports.registry.manifests?.(
+        repository.name,
+        toDelete.map((c) => c.digest),
+      )) ?? new Map<string, { mediaType: string; body: string }>())
+    : new Map<string, { mediaType: string; body: string }>();
   const manifestOf = (digest: string): KeptManifest | undefined => {
     const m = keep.get(digest);
     if (!m) return undefined;
@@ -565,12 +605,14 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
         signal(c, status, { ...(status === 'PENDING' ? { manifest: manifestOf(c.digest) } : {}), ...extra }),
     })),
     ports,
-    // The guard's breaker read covers the first batch unless an archive ran in between.
-    { breakerCheckedAt: toArchive.length === 0 ? now : undefined },
+    // The guard's breaker read covers the first batch unless anything was awaited in between (an archive too).
+    { breakerCheckedAt: toArchive.length === 0 && breakerFresh ? now : undefined },
   );
   return {
     ...result,
     ...deleted,
+    // The archive's failures stay beside the deletion's (of the images ECR would not archive).
+    failures: [...result.failures, ...deleted.failures],
     alreadyGone: result.alreadyGone + deleted.alreadyGone,
     notAttempted: result.notAttempted + deleted.notAttempted,
     breaker: deleted.breaker ?? result.breaker,
