@@ -40,7 +40,12 @@ export interface AuditPorts {
     /** Adds a batch's deletions in one ADD (RateCounters.addMany). @default `add` with the first sample */
     addMany?(key: CounterKey, samples: readonly CountedDelete[]): Promise<number>;
     claimAlert(key: CounterKey, threshold: string): Promise<boolean>;
+    /** Gives back a claim whose alert could not be sent (RateCounters.releaseAlert). */
+    releaseAlert?(key: CounterKey, threshold: string): Promise<void>;
     repositoryImageCount(repository: string): Promise<number | undefined>;
+    /** Which deletions (audit record keys) were counted, and marking them so (RateCounters.counted, markCounted). */
+    counted?(deletions: readonly string[]): Promise<Set<string>>;
+    markCounted?(deletions: readonly string[], now: Date): Promise<void>;
   };
   readonly breaker: {
     open(scope: BreakerScope, reason: string, now: Date, cooldownMinutes?: number): Promise<boolean>;
@@ -267,24 +272,42 @@ export async function countDeletions(
       addFailure ??= { error: e };
     }
   });
+  // Every threshold of an added counter is checked, even after another's check failed (its image count could not
+  // be read, its alert could not be sent…); the batch then fails with the first error.
+  let checkFailure: { error: unknown } | undefined;
   const images = new Map<string, number | undefined>();
   for (const { t, scope, id } of plan) {
     const group = counted.get(id)!;
     if (group.count === undefined) continue;
     const last = group.entries.at(-1)!;
     const repository = last.record.repository;
-    const crossing = await crossThreshold(config, t, scope, group.key, group.count, repository, now, ports, {
-      imageCount: async () => {
-        if (!images.has(repository))
-          images.set(repository, await ports.counters.repositoryImageCount(repository));
-        return images.get(repository);
-      },
-    });
-    if (!crossing) continue;
-    out.push({ crossing, group: last.group });
-    await announce(config, crossing, group.key, last.record, now, ports);
+    try {
+      const crossing = await crossThreshold(
+        config,
+        t,
+        scope,
+        group.key,
+        group.count,
+        repository,
+        now,
+        ports,
+        {
+          imageCount: async () => {
+            if (!images.has(repository))
+              images.set(repository, await ports.counters.repositoryImageCount(repository));
+            return images.get(repository);
+          },
+        },
+      );
+      if (!crossing) continue;
+      out.push({ crossing, group: last.group });
+      await announced(config, crossing, group.key, last.record, now, ports);
+    } catch (e) {
+      checkFailure ??= { error: e };
+    }
   }
-  if (addFailure) throw addFailure.error;
+  const failure = addFailure ?? checkFailure;
+  if (failure) throw failure.error;
   return out;
 }
 
@@ -321,7 +344,7 @@ export async function countDeletion(
     });
     if (!crossing) continue;
     crossings.push(crossing);
-    await announce(config, crossing, key, record, now, ports);
+    await announced(config, crossing, key, record, now, ports);
   }
   return crossings;
 }
@@ -353,10 +376,36 @@ async function crossThreshold(
   if (count <= limit) return undefined;
   if (!(await ports.counters.claimAlert(key, thresholdId(t)))) return undefined;
   const reason = `${count} deletions in ${t.scope === 'registry' ? 'the registry' : repository} within the ${t.window} window starting ${key.start} (limit ${limit})`;
-  const breakerOpened = config.alerts.breaker.enabled
-    ? await ports.breaker.open(scope, reason, now, config.alerts.breaker.cooldownMinutes)
-    : false;
-  return { scope, window: t.window, count, limit, threshold: thresholdId(t), breakerOpened };
+  try {
+    const breakerOpened = config.alerts.breaker.enabled
+      ? await ports.breaker.open(scope, reason, now, config.alerts.breaker.cooldownMinutes)
+      : false;
+    return { scope, window: t.window, count, limit, threshold: thresholdId(t), breakerOpened };
+  } catch (e) {
+    // The breaker could not be opened: the claim goes back, so the next check opens it and alerts.
+    await ports.counters.releaseAlert?.(key, thresholdId(t));
+    throw e;
+  }
+}
+
+/**
+ * Announces a crossing this caller claimed; if that fails, gives the claim back before failing, so the next check
+ * of the window (the redelivery's, or the next deletion's) sends the alert instead of finding it claimed.
+ */
+async function announced(
+  config: StewardConfig,
+  crossing: Crossing,
+  key: CounterKey,
+  record: AuditRecord,
+  now: Date,
+  ports: AuditPorts,
+): Promise<void> {
+  try {
+    await announce(config, crossing, key, record, now, ports);
+  } catch (e) {
+    await ports.counters.releaseAlert?.(key, crossing.threshold);
+    throw e;
+  }
 }
 
 const deletionKey = (r: Pick<AuditRecord, 'repository' | 'digest'>) => `${r.repository}@${r.digest}`;

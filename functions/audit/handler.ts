@@ -11,7 +11,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { OperationStore } from '../shared/audit/operations.js';
-import type { AuditRecord } from '../shared/audit/records.js';
+import { type AuditRecord, countableDeletion } from '../shared/audit/records.js';
 import { type AuditStore, recordKey } from '../shared/audit/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { mapLimit } from '../shared/runtime/concurrency.js';
@@ -42,6 +42,12 @@ const RECORD_CONCURRENCY = 8;
  * a small batch writes one conditional put per message, where a transaction would save little.
  */
 const BULK_MESSAGES = 10;
+/**
+ * A deletion recorded this recently may still be being counted by the invocation that recorded it: longer than the
+ * function's timeout (1 minute), shorter than the queue's visibility timeout (6 minutes), after which a failed
+ * message comes back.
+ */
+const COUNT_GRACE_MS = 2 * 60_000;
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'audit' });
 
 let snsClient: SNSClient | undefined;
@@ -143,6 +149,8 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       return undefined;
     });
     const batchPorts = known ? { ...ports, audit: knownAudit(ports.store, known) } : ports;
+    // The records as they were before this batch wrote anything (knownAudit keeps `known` up to date).
+    const before = known ? new Map(known) : undefined;
     const newlyDeleted: { record: AuditRecord; group: number }[] = [];
     const countLater = (record: AuditRecord, group: number) => newlyDeleted.push({ record, group });
     // A burst: the batch's records are written in transactions of up to 100 (one call, not one per message).
@@ -180,11 +188,41 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
         failed(message.record, e);
       }
     });
-    // The batch's new deletions are counted together: one ADD per scope, window and window start.
+    // Deletions recorded before this batch and never counted (an earlier attempt failed after its write) are
+    // counted with the batch's new ones.
+    const now = new Date();
+    if (before) {
+      const uncounted = await uncountedBefore(deletes, before, newlyDeleted, now, ports).catch(
+        (e: unknown) => {
+          for (const group of new Set(deletedBefore(deletes, before, newlyDeleted, now).map((d) => d.group)))
+            failed(deletes[group]!.record, e);
+          return [];
+        },
+      );
+      if (uncounted.length > 0)
+        logger.warn('deletions recorded earlier and never counted are counted now', {
+          count: uncounted.length,
+        });
+      for (const d of uncounted) countLater(known?.get(recordKey(d.record)) ?? d.record, d.group);
+    }
+    // The batch's new deletions are counted together: one ADD per scope, window and window start. Once their
+    // thresholds are checked they are marked counted; a mark that cannot be written costs at most a second count
+    // (an alert too early), never a missed one.
     try {
-      const crossings = await countDeletions(config, newlyDeleted, new Date(), batchPorts);
+      const crossings = await countDeletions(config, newlyDeleted, now, batchPorts);
       if (crossings.some(({ crossing }) => crossing.breakerOpened))
         metrics.addMetric('BreakerOpened', MetricUnit.Count, 1);
+      if (newlyDeleted.length > 0 && ports.counters.markCounted)
+        await ports.counters
+          .markCounted(
+            newlyDeleted.map((d) => recordKey(d.record)),
+            now,
+          )
+          .catch((e: unknown) =>
+            logger.warn('deletions counted but not marked so; a redelivery may count them again', {
+              error: e as Error,
+            }),
+          );
     } catch (e) {
       for (const group of new Set(newlyDeleted.map((d) => d.group))) failed(deletes[group]!.record, e);
     }
@@ -198,6 +236,44 @@ interface DeleteMessage {
   readonly record: SQSRecord;
   readonly event: AuditEvent;
   readonly candidates: readonly Candidate[];
+}
+
+/**
+ * The deletions the batch's messages name that were recorded before the batch (DELETED with ECR's event evidence),
+ * more than COUNT_GRACE_MS ago, and are not among the batch's new deletions: each was counted then, unless the
+ * attempt that recorded it failed after its write.
+ */
+function deletedBefore(
+  deletes: readonly DeleteMessage[],
+  before: ReadonlyMap<string, AuditRecord | undefined>,
+  newlyDeleted: readonly { record: AuditRecord }[],
+  now: Date,
+): { record: AuditRecord; group: number }[] {
+  const fresh = new Set(newlyDeleted.map((d) => recordKey(d.record)));
+  const out = new Map<string, { record: AuditRecord; group: number }>();
+  for (const [group, message] of deletes.entries())
+    for (const { signal } of message.candidates) {
+      const key = recordKey(signal);
+      const record = before.get(key);
+      if (!record || fresh.has(key) || out.has(key) || !countableDeletion(record)) continue;
+      if (now.getTime() - Date.parse(record.updatedAt) < COUNT_GRACE_MS) continue;
+      out.set(key, { record, group });
+    }
+  return [...out.values()];
+}
+
+/** Of `deletedBefore`, those with no mark that they were counted (RateCounters.counted). */
+async function uncountedBefore(
+  deletes: readonly DeleteMessage[],
+  before: ReadonlyMap<string, AuditRecord | undefined>,
+  newlyDeleted: readonly { record: AuditRecord }[],
+  now: Date,
+  ports: Pick<AuditPorts, 'counters'>,
+): Promise<{ record: AuditRecord; group: number }[]> {
+  const candidates = deletedBefore(deletes, before, newlyDeleted, now);
+  if (candidates.length === 0 || !ports.counters.counted) return [];
+  const marked = await ports.counters.counted(candidates.map((d) => recordKey(d.record)));
+  return candidates.filter((d) => !marked.has(recordKey(d.record)));
 }
 
 /** The records every delete signal of the batch names, keyed by `recordKey`, read at once. */

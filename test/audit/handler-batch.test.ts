@@ -134,12 +134,13 @@ describe('audit handler, batch read', () => {
     expect(again).toEqual({ batchItemFailures: [] });
     // One read for the batch, one conditional put per new fact, the default thresholds' four counters (registry and
     // repository, two windows) each added to once with their samples in the same update, the repository's image
-    // count read once.
+    // count read once, then the batch's deletions marked counted in one BatchWriteItem.
     expect(first).toEqual([
       'BatchGetCommand',
       ...Array(4).fill('PutCommand'),
       ...Array(4).fill('UpdateCommand'),
       'GetCommand',
+      'BatchWriteCommand',
     ]);
     // The redelivery adds nothing: read, and nothing written.
     expect(calls).toEqual(['BatchGetCommand']);
@@ -180,6 +181,8 @@ describe('audit handler, batch read', () => {
       'BatchGetCommand',
       'TransactWriteCommand',
       'PutCommand',
+      // The 11 deletions marked counted.
+      'BatchWriteCommand',
     ]);
     expect(await store.get({ ...ref, digest: digests[0]! })).toMatchObject({
       status: 'DELETED',

@@ -405,6 +405,14 @@ function ttlFor(days: number | undefined, now: string): number | undefined {
   return days ? Math.floor(Date.parse(now) / 1000) + days * 86_400 : undefined;
 }
 
+/**
+ * Whether `found` is the very record a caller tried to write: its put landed though its answer was lost (the
+ * SDK's retry of it was then refused), so the write is the caller's, newly DELETED included.
+ */
+export function isOwnWrite(found: AuditRecord | undefined, attempted: AuditRecord): boolean {
+  return found !== undefined && found.version === attempted.version && sameContent(found, attempted);
+}
+
 function sameContent(a: AuditRecord, b: AuditRecord): boolean {
   const strip = ({ version: _v, updatedAt: _u, ...rest }: AuditRecord) => rest;
   return canonical(strip(a)) === canonical(strip(b));
@@ -433,7 +441,10 @@ const EVENT_EVIDENCE: readonly Evidence[] = [
  * them out of the rates (and the breaker) whenever the event loses that race.
  */
 export function becameDeleted(before: AuditRecord | undefined, after: AuditRecord): boolean {
-  const seen = (r: AuditRecord | undefined) =>
-    r?.status === 'DELETED' && r.evidence.some((e) => EVENT_EVIDENCE.includes(e));
-  return seen(after) && !seen(before);
+  return countableDeletion(after) && !(before !== undefined && countableDeletion(before));
+}
+
+/** A record the delete-rate counters count: DELETED, with evidence from ECR's events (see becameDeleted). */
+export function countableDeletion(r: AuditRecord): boolean {
+  return r.status === 'DELETED' && r.evidence.some((e) => EVENT_EVIDENCE.includes(e));
 }

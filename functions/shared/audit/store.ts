@@ -20,6 +20,7 @@ import {
   type DeleteSignal,
   DUE_PARTITION,
   type ImageRef,
+  isOwnWrite,
   keysOf,
   mergeSignal,
   repoKey,
@@ -192,8 +193,12 @@ export class AuditStore {
 
   /** Records one signal; retries on a concurrent write until the merge lands. */
   async record(signal: DeleteSignal): Promise<RecordResult> {
+    // The last put refused, with the record it merged on: the refusal may be the SDK's retry of a put that landed.
+    let tried: { readonly before: AuditRecord | undefined; readonly next: AuditRecord } | undefined;
     for (let attempt = 0; attempt < 10; attempt++) {
       const existing = await this.get(signal);
+      if (tried && isOwnWrite(existing, tried.next))
+        return { record: existing, newlyDeleted: becameDeleted(tried.before, tried.next) };
       const next = mergeSignal(existing, signal, this.now(), {
         ttlDays: this.options.ttlDays,
         plannedTtlDays: this.options.plannedTtlDays,
@@ -212,8 +217,10 @@ export class AuditStore {
         if (
           e instanceof ConditionalCheckFailedException ||
           (e as Error).name === 'ConditionalCheckFailedException'
-        )
+        ) {
+          tried = { before: existing, next };
           continue;
+        }
         if (isTransactionConflict(e)) {
           await backoff(attempt);
           continue;
@@ -289,9 +296,18 @@ export class AuditStore {
     now: string,
   ): Promise<void> {
     const opts = { ttlDays: this.options.ttlDays, plannedTtlDays: this.options.plannedTtlDays };
+    // A single put refused, with the record it merged on: the refusal may be the SDK's retry of a put that landed.
+    // (A transaction's retry carries the same ClientRequestToken, so DynamoDB answers it as the call it repeats.)
+    let tried:
+      | { readonly i: number; readonly before: AuditRecord | undefined; readonly next: AuditRecord }
+      | undefined;
     for (let attempt = 0; attempt < 10; attempt++) {
       const writes: { i: number; next: AuditRecord }[] = [];
       for (const i of indexes) {
+        if (tried?.i === i && isOwnWrite(current[i], tried.next)) {
+          results[i] = { record: current[i], newlyDeleted: becameDeleted(tried.before, tried.next) };
+          continue;
+        }
         const next = mergeSignal(current[i], signals[i]!, now, opts);
         if (next) writes.push({ i, next });
         else results[i] = { record: current[i], newlyDeleted: false };
@@ -318,6 +334,7 @@ export class AuditStore {
             continue;
           }
           if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+          tried = { i, before: current[i], next };
           current[i] = await this.found(signals[i]!, (e as { Item?: Record<string, AttributeValue> }).Item);
           continue;
         }

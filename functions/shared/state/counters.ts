@@ -1,4 +1,12 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { type RateWindow, WINDOW_MINUTES } from '../config/schema.js';
 
 /** The start of the clock-aligned window containing `at` (5m windows start at :00, :05, …). */
@@ -24,6 +32,13 @@ const MAX_SAMPLES = 25;
 const KNOWN_FULL = new Set<string>();
 const MAX_KNOWN_FULL = 10_000;
 const counterPk = (k: CounterKey) => `COUNT#${k.scope}#${k.window}`;
+const countedPk = (deletion: string) => `COUNTED#${deletion}`;
+/** How long a deletion's "counted" mark is kept: past any redelivery (SQS keeps a message 14 days at most). */
+const COUNTED_TTL_SECONDS = 14 * 86_400;
+/** Keys BatchGetItem takes at once, items BatchWriteItem takes at once, and how often leftovers are retried. */
+const MAX_GET_KEYS = 100;
+const MAX_PUT_ITEMS = 25;
+const LEFTOVER_ATTEMPTS = 5;
 
 /** One counted deletion, kept on the counter item for the alert (top actors, rules, sample digests). */
 export interface CountedDelete {
@@ -90,7 +105,8 @@ export class RateCounters {
     const count = await this.bump(key, n);
     this.noteFull(id, count);
     const room = fitting(count);
-    if (room.length > 0) await this.appendSamples(key, room);
+    // The samples only word the alert: the count is in, and the caller must check it even when they are not.
+    if (room.length > 0) await this.appendSamples(key, room).catch(() => undefined);
     return count;
   }
 
@@ -175,6 +191,66 @@ export class RateCounters {
     } catch (e) {
       if ((e as Error).name === 'ConditionalCheckFailedException') return false;
       throw e;
+    }
+  }
+
+  /**
+   * Gives back a claim whose alert could not be sent (opening the breaker or publishing failed), so the next
+   * check of the window (the redelivery's, or the next deletion's) claims it and sends it. Best effort: a claim
+   * that cannot be given back stays taken.
+   */
+  async releaseAlert(key: CounterKey, threshold: string): Promise<void> {
+    await this.doc
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: `ALERT#${key.scope}#${key.window}#${threshold}`, sk: key.start },
+        }),
+      )
+      .catch(() => undefined);
+  }
+
+  /**
+   * Which of these deletions (audit record keys) were counted: a deletion is marked once its counters are added
+   * and its thresholds checked (`markCounted`). One consistent BatchGetItem per 100; what DynamoDB leaves
+   * unprocessed is asked again, and a read that cannot finish throws.
+   */
+  async counted(deletions: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const unique = [...new Set(deletions)];
+    for (let i = 0; i < unique.length; i += MAX_GET_KEYS) {
+      let keys: Record<string, unknown>[] = unique
+        .slice(i, i + MAX_GET_KEYS)
+        .map((d) => ({ pk: countedPk(d), sk: 'COUNTED' }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt === LEFTOVER_ATTEMPTS)
+          throw new Error(`counted marks: ${keys.length} key(s) left unread`);
+        const out = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? [])
+          found.add(String(item.pk).slice('COUNTED#'.length));
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+
+  /** Marks these deletions counted (see `counted`): BatchWriteItems of 25; throws if some could not be written. */
+  async markCounted(deletions: readonly string[], now: Date): Promise<void> {
+    const expiresAt = Math.floor(now.getTime() / 1000) + COUNTED_TTL_SECONDS;
+    const unique = [...new Set(deletions)];
+    for (let i = 0; i < unique.length; i += MAX_PUT_ITEMS) {
+      let items = unique
+        .slice(i, i + MAX_PUT_ITEMS)
+        .map((d) => ({ PutRequest: { Item: { pk: countedPk(d), sk: 'COUNTED', expiresAt } } }));
+      for (let attempt = 0; items.length > 0; attempt++) {
+        if (attempt === LEFTOVER_ATTEMPTS) throw new Error(`counted marks: ${items.length} left unwritten`);
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: items } }));
+        items = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof items;
+      }
     }
   }
 

@@ -1,0 +1,256 @@
+/**
+ * Review 27b, findings 2 and 3, fixed: a deletion is counted only by the write that first made its record DELETED
+ * (RecordResult.newlyDeleted), and only in the invocation that made that write. When the count cannot be added
+ * (the counter's UpdateItem throttled), or the record's write lands but its reply is lost, the messages are
+ * reported failed and redelivered, and the redelivery finds the record DELETED with its event id: the deletion
+ * is never counted, so a threshold crossing is never seen.
+ */
+import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../functions/audit/handler.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
+import { resetConfigCache } from '../../functions/shared/runtime/config.js';
+import { repositoryScope } from '../../functions/shared/state/breaker.js';
+import { RateCounters, windowStart } from '../../functions/shared/state/counters.js';
+import { ACCOUNT, digestOf, imageActionEvent, REGION, REPO } from '../audit/helpers.js';
+import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
+
+/** SQS sends a failed message again once its visibility timeout (the audit queue's: 6 minutes) has passed. */
+const afterVisibilityTimeout = () =>
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 6 * 60_000 + 1000 });
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+});
+
+const ecr = mockClient(ECRClient);
+const sns = mockClient(SNSClient);
+const sqs = mockClient(SQSClient);
+
+let db: Dynamo;
+let tables: Tables;
+beforeAll(async () => {
+  db = await startDynamo();
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
+  vi.stubEnv('AWS_REGION', REGION);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
+  vi.stubEnv('ALERTS_TOPIC_ARN', `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`);
+  vi.stubEnv('AUDIT_DLQ_URL', `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`);
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  ecr.restore();
+  sns.restore();
+  sqs.restore();
+  await db.close();
+});
+beforeEach(async () => {
+  tables = await db.createTables('review27b-count');
+  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
+  vi.stubEnv('STATE_TABLE_NAME', tables.state);
+  vi.stubEnv(
+    'STEWARD_CONFIG_JSON',
+    JSON.stringify({
+      mode: 'enforce',
+      selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
+      alerts: {
+        thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 1 }],
+        breaker: { enabled: true },
+      },
+    }),
+  );
+  resetConfigCache();
+  ecr
+    .on(DescribeImagesCommand)
+    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
+  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  ecr.reset();
+  sns.reset();
+  sqs.reset();
+  resetConfigCache();
+});
+
+const message = (messageId: string, body: unknown): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body: JSON.stringify(body),
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '1780000000000',
+    SenderId: 'AIDAEVENTBRIDGE',
+    ApproximateFirstReceiveTimestamp: '1780000000001',
+  },
+  messageAttributes: {},
+  md5OfBody: '00000000000000000000000000000000',
+  eventSource: 'aws:sqs',
+  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
+  awsRegion: REGION,
+});
+
+type Command = { constructor: { name: string }; input: Record<string, unknown> };
+
+/** Routes the handler's DynamoDB commands through `route` (which may call `send` to reach dynalite). */
+function intercept(route: (command: Command, send: () => Promise<unknown>) => Promise<unknown>): void {
+  const base = Object.getPrototypeOf(DynamoDBDocumentClient.prototype) as {
+    send: (c: unknown) => Promise<unknown>;
+  };
+  const original = base.send;
+  vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(function (
+    this: unknown,
+    command: Command,
+  ) {
+    return route(command, () => original.call(this, command));
+  } as never);
+}
+
+const error = (name: string, text: string) => Object.assign(new Error(text), { name, $metadata: {} });
+
+const countIn = async (time: string) =>
+  (
+    await new RateCounters(db.doc, tables.state).get({
+      scope: repositoryScope(REPO),
+      window: '5m',
+      start: windowStart(new Date(time), '5m'),
+    })
+  )?.count;
+
+describe('review 27b: deletions counted only by the invocation that first wrote them', () => {
+  it('counts the deletions and alerts on the redelivery when the counter add was throttled the first time', async () => {
+    // Prepare: the first invocation's counter UpdateItems are refused (throttled past the SDK's retries)
+    let throttle = true;
+    intercept((command, send) => {
+      if (
+        throttle &&
+        command.constructor.name === 'UpdateCommand' &&
+        command.input.TableName === tables.state
+      )
+        return Promise.reject(error('ProvisionedThroughputExceededException', 'throttled'));
+      return send();
+    });
+    const time = new Date().toISOString();
+    const records = ['a', 'b'].map((x) =>
+      message(`m-${x}`, imageActionEvent({ id: `ev-add-${x}`, digest: digestOf(`add-${x}`), time })),
+    );
+
+    // Act
+    const first = await handler({ Records: records });
+    throttle = false;
+    const failed = new Set(first.batchItemFailures.map((f) => f.itemIdentifier));
+    afterVisibilityTimeout();
+    const again = await handler({ Records: records.filter((r) => failed.has(r.messageId)) });
+
+    // Assess
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m-a', 'm-b']);
+    expect(again).toEqual({ batchItemFailures: [] });
+    // Two deletions happened in the window: they must be counted (once), and the limit of 1 alerted.
+    expect(await countIn(time)).toBe(2);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+  });
+
+  it("counts a deletion whose record write landed but whose reply was lost, on the message's redelivery", async () => {
+    // Prepare: the record's conditional PutItem is applied by DynamoDB, but the reply never arrives
+    let lose = true;
+    intercept(async (command, send) => {
+      if (lose && command.constructor.name === 'PutCommand' && command.input.TableName === tables.audit) {
+        lose = false;
+        await send();
+        throw error('TimeoutError', 'socket hang up');
+      }
+      return send();
+    });
+    const time = new Date().toISOString();
+    const digest = digestOf('lost-reply');
+    const records = [message('m-lost', imageActionEvent({ id: 'ev-lost', digest, time }))];
+
+    // Act
+    const first = await handler({ Records: records });
+    afterVisibilityTimeout();
+    const again = await handler({ Records: records });
+
+    // Assess
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-lost' }] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(
+      await new AuditStore(db.doc, tables.audit).get({
+        registryId: ACCOUNT,
+        region: REGION,
+        repository: REPO,
+        digest,
+      }),
+    ).toMatchObject({ status: 'DELETED', eventIds: ['ev-lost'] });
+    // One deletion: it must be counted once.
+    expect(await countIn(time)).toBe(1);
+  });
+});
+
+describe('deletions counted once, and marked so', () => {
+  it('does not count a deletion again when another event about it comes after it was counted', async () => {
+    // Prepare: one deletion, counted; later, a second event about the same image (another tag's)
+    const time = new Date().toISOString();
+    const digest = digestOf('counted-once');
+    const first = await handler({
+      Records: [message('m-1', imageActionEvent({ id: 'ev-1', digest, time, tag: 'v1' }))],
+    });
+    afterVisibilityTimeout();
+
+    // Act
+    const later = await handler({
+      Records: [message('m-2', imageActionEvent({ id: 'ev-2', digest, time, tag: 'v2' }))],
+    });
+
+    // Assess: both events recorded on the one record, the deletion counted once
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(later).toEqual({ batchItemFailures: [] });
+    expect(
+      await new AuditStore(db.doc, tables.audit).get({
+        registryId: ACCOUNT,
+        region: REGION,
+        repository: REPO,
+        digest,
+      }),
+    ).toMatchObject({ status: 'DELETED', eventIds: ['ev-1', 'ev-2'] });
+    expect(await countIn(time)).toBe(1);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+});
+
+/**
+ * The SDK's own retry (DYNAMODB_CLIENT_DEFAULTS: standard mode, 10 attempts) resends a request whose reply was
+ * lost (TimeoutError, a reset connection, a 500): the interceptor below applies the first request and answers
+ * with the retry's reply, as the SDK would.
+ */
+describe('review 27b: a write applied, its reply lost, and retried by the SDK in the same invocation', () => {
+  it('counts a deletion whose conditional PutItem was applied and retried by the SDK', async () => {
+    let retried = false;
+    intercept(async (command, send) => {
+      if (!retried && command.constructor.name === 'PutCommand' && command.input.TableName === tables.audit) {
+        retried = true;
+        await send(); // applied; the reply is lost
+        return send(); // the SDK's retry: ConditionalCheckFailedException (ALL_OLD)
+      }
+      return send();
+    });
+    const time = new Date().toISOString();
+    const response = await handler({
+      Records: [
+        message('m-retry', imageActionEvent({ id: 'ev-retry', digest: digestOf('sdk-retry'), time })),
+      ],
+    });
+
+    expect(retried).toBe(true);
+    expect(response).toEqual({ batchItemFailures: [] }); // reported done...
+    expect(await countIn(time)).toBe(1); // ...so its deletion must have been counted
+  });
+});
