@@ -42,12 +42,8 @@ const RECORD_CONCURRENCY = 8;
  * a small batch writes one conditional put per message, where a transaction would save little.
  */
 const BULK_MESSAGES = 10;
-/**
- * A deletion recorded this recently may still be being counted by the invocation that recorded it: longer than the
- * function's timeout (1 minute), shorter than the queue's visibility timeout (6 minutes), after which a failed
- * message comes back.
- */
-const COUNT_GRACE_MS = 2 * 60_000;
+/** How many times SQS has delivered the message: above 1, an earlier attempt failed (or its answer was lost). */
+const receiveCount = (record: SQSRecord) => Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'audit' });
 
 let snsClient: SNSClient | undefined;
@@ -129,6 +125,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   // Records are independent: every audit write is a versioned merge, so signals about one deletion converge
   // in any order (as they do across concurrent invocations). A throttled record no longer holds up the rest.
   const deletes: DeleteMessage[] = [];
+  const recountLater: SQSRecord[] = [];
   await mapLimit(event.Records, RECORD_CONCURRENCY, async (record) => {
     try {
       const signal = await processRecord(record, config, ports);
@@ -148,6 +145,9 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       });
       return undefined;
     });
+    // Without the batch's read, what an earlier attempt recorded but did not count cannot be told: a message sent
+    // again is audited as usual, and then sent once more, for a batch that reads it to count what is owed.
+    if (!known) for (const d of deletes) if (receiveCount(d.record) > 1) recountLater.push(d.record);
     const batchPorts = known ? { ...ports, audit: knownAudit(ports.store, known) } : ports;
     // The records as they were before this batch wrote anything (knownAudit keeps `known` up to date).
     const before = known ? new Map(known) : undefined;
@@ -188,17 +188,15 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
         failed(message.record, e);
       }
     });
-    // Deletions recorded before this batch and never counted (an earlier attempt failed after its write) are
+    // Deletions an earlier attempt of a message recorded and never counted (it failed after its write) are
     // counted with the batch's new ones.
     const now = new Date();
     if (before) {
-      const uncounted = await uncountedBefore(deletes, before, newlyDeleted, now, ports).catch(
-        (e: unknown) => {
-          for (const group of new Set(deletedBefore(deletes, before, newlyDeleted, now).map((d) => d.group)))
-            failed(deletes[group]!.record, e);
-          return [];
-        },
-      );
+      const uncounted = await uncountedBefore(deletes, before, newlyDeleted, ports).catch((e: unknown) => {
+        for (const group of new Set(deletedBefore(deletes, before, newlyDeleted).map((d) => d.group)))
+          failed(deletes[group]!.record, e);
+        return [];
+      });
       if (uncounted.length > 0)
         logger.warn('deletions recorded earlier and never counted are counted now', {
           count: uncounted.length,
@@ -208,14 +206,23 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     // The batch's new deletions are counted together: one ADD per scope, window and window start. Once their
     // thresholds are checked they are marked counted; a mark that cannot be written costs at most a second count
     // (an alert too early), never a missed one.
+    // One deletion counts once, however many of the batch's messages found it new (copies of one event merged
+    // at the same moment each see their write as the one that landed).
+    const seen = new Set<string>();
+    const toCount = newlyDeleted.filter((d) => {
+      const key = recordKey(d.record);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     try {
-      const crossings = await countDeletions(config, newlyDeleted, now, batchPorts);
+      const crossings = await countDeletions(config, toCount, now, batchPorts);
       if (crossings.some(({ crossing }) => crossing.breakerOpened))
         metrics.addMetric('BreakerOpened', MetricUnit.Count, 1);
-      if (newlyDeleted.length > 0 && ports.counters.markCounted)
+      if (toCount.length > 0 && ports.counters.markCounted)
         await ports.counters
           .markCounted(
-            newlyDeleted.map((d) => recordKey(d.record)),
+            toCount.map((d) => recordKey(d.record)),
             now,
           )
           .catch((e: unknown) =>
@@ -226,6 +233,9 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     } catch (e) {
       for (const group of new Set(newlyDeleted.map((d) => d.group))) failed(deletes[group]!.record, e);
     }
+    for (const record of recountLater)
+      if (!failures.includes(record.messageId))
+        failed(record, new Error('sent again: the batch could not read its records to count what was owed'));
   }
   metrics.publishStoredMetrics();
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
@@ -239,26 +249,28 @@ interface DeleteMessage {
 }
 
 /**
- * The deletions the batch's messages name that were recorded before the batch (DELETED with ECR's event evidence),
- * more than COUNT_GRACE_MS ago, and are not among the batch's new deletions: each was counted then, unless the
- * attempt that recorded it failed after its write.
+ * The deletions that messages sent again had recorded before the batch (DELETED with ECR's event evidence, this
+ * message's event among its events) and that are not among the batch's new deletions: the earlier attempt counted
+ * each, unless it failed after its write. Other events about a deletion (a CloudTrail record after the Image
+ * Action event) never recount it: their deletion was counted by the event that first recorded it.
  */
 function deletedBefore(
   deletes: readonly DeleteMessage[],
   before: ReadonlyMap<string, AuditRecord | undefined>,
   newlyDeleted: readonly { record: AuditRecord }[],
-  now: Date,
 ): { record: AuditRecord; group: number }[] {
   const fresh = new Set(newlyDeleted.map((d) => recordKey(d.record)));
   const out = new Map<string, { record: AuditRecord; group: number }>();
-  for (const [group, message] of deletes.entries())
+  for (const [group, message] of deletes.entries()) {
+    if (receiveCount(message.record) < 2) continue;
     for (const { signal } of message.candidates) {
       const key = recordKey(signal);
       const record = before.get(key);
       if (!record || fresh.has(key) || out.has(key) || !countableDeletion(record)) continue;
-      if (now.getTime() - Date.parse(record.updatedAt) < COUNT_GRACE_MS) continue;
+      if (!signal.eventId || !record.eventIds.includes(signal.eventId)) continue;
       out.set(key, { record, group });
     }
+  }
   return [...out.values()];
 }
 
@@ -267,10 +279,9 @@ async function uncountedBefore(
   deletes: readonly DeleteMessage[],
   before: ReadonlyMap<string, AuditRecord | undefined>,
   newlyDeleted: readonly { record: AuditRecord }[],
-  now: Date,
   ports: Pick<AuditPorts, 'counters'>,
 ): Promise<{ record: AuditRecord; group: number }[]> {
-  const candidates = deletedBefore(deletes, before, newlyDeleted, now);
+  const candidates = deletedBefore(deletes, before, newlyDeleted);
   if (candidates.length === 0 || !ports.counters.counted) return [];
   const marked = await ports.counters.counted(candidates.map((d) => recordKey(d.record)));
   return candidates.filter((d) => !marked.has(recordKey(d.record)));

@@ -407,10 +407,17 @@ function ttlFor(days: number | undefined, now: string): number | undefined {
 
 /**
  * Whether `found` is the very record a caller tried to write: its put landed though its answer was lost (the
- * SDK's retry of it was then refused), so the write is the caller's, newly DELETED included.
+ * SDK's retry of it was then refused), so the write is the caller's, newly DELETED included. The same version and
+ * content written at the same millisecond: a duplicate of the same event merged by another caller is the same
+ * content too, and only its time tells it apart (callers in one batch are told apart by the record's key).
  */
 export function isOwnWrite(found: AuditRecord | undefined, attempted: AuditRecord): boolean {
-  return found !== undefined && found.version === attempted.version && sameContent(found, attempted);
+  return (
+    found !== undefined &&
+    found.version === attempted.version &&
+    found.updatedAt === attempted.updatedAt &&
+    sameContent(found, attempted)
+  );
 }
 
 function sameContent(a: AuditRecord, b: AuditRecord): boolean {

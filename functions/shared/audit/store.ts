@@ -42,6 +42,13 @@ export const recordKey = (ref: ImageRef): string => {
   return `${pk}\n${sk}`;
 };
 
+/**
+ * Whether the SDK sent the request more than once before this error (its retry middleware counts the attempts):
+ * only then can a refused conditional put be the retry of one that landed. A refusal on the first attempt is
+ * another writer's doing.
+ */
+const retried = (e: unknown) => ((e as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1;
+
 export function documentClient(
   client = new DynamoDBClient(DYNAMODB_CLIENT_DEFAULTS),
 ): DynamoDBDocumentClient {
@@ -218,7 +225,7 @@ export class AuditStore {
           e instanceof ConditionalCheckFailedException ||
           (e as Error).name === 'ConditionalCheckFailedException'
         ) {
-          tried = { before: existing, next };
+          if (retried(e)) tried = { before: existing, next };
           continue;
         }
         if (isTransactionConflict(e)) {
@@ -334,7 +341,7 @@ export class AuditStore {
             continue;
           }
           if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
-          tried = { i, before: current[i], next };
+          if (retried(e)) tried = { i, before: current[i], next };
           current[i] = await this.found(signals[i]!, (e as { Item?: Record<string, AttributeValue> }).Item);
           continue;
         }

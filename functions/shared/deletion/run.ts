@@ -513,6 +513,23 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   const toArchive = chosen('archive');
   const toDelete = chosen('delete');
   let result = base;
+  // Images ECR would not archive, to be deleted instead: their write-ahead records (written for the archive) are
+  // settled FAILED when the breaker stops the run before their delete, so nothing is left PENDING and the next run,
+  // which keeps their notice, tries again.
+  const refusedForDelete: DeletionCandidate[] = [];
+  const settleStopped = (stopped: readonly DeletionCandidate[], open: { readonly scope: string }) =>
+    recordBatch(
+      ports.audit,
+      stopped.map((c) =>
+        signal(c, 'FAILED', {
+          evidence: 'steward-failure',
+          failure: {
+            code: 'BreakerOpen',
+            reason: `the breaker opened for ${open.scope} before it could be deleted instead`,
+          },
+        }),
+      ),
+    );
   if (toArchive.length > 0) {
     if (!ports.registry.archiveImages)
       throw new Error('soft delete needs a registry that can archive images');
@@ -540,7 +557,6 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       breaker: archived.breaker ?? breaker,
       failures: [...archived.failures],
     };
-    const refusedForDelete: DeletionCandidate[] = [];
     for (const refusal of archived.refused) {
       const c = byDigest.get(refusal.digest)!;
       const why = `ECR would not archive it (${refusal.code}: ${refusal.reason})`;
@@ -559,22 +575,8 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       }
     }
     if (archived.breaker) {
-      // The breaker stopped the archives: nothing is deleted instead either. The refused images' write-ahead
-      // records (written for the archive) are settled FAILED, so nothing is left PENDING and the next run, which
-      // keeps their notice, tries again; what was not attempted waits for it.
-      const open = archived.breaker;
-      await recordBatch(
-        ports.audit,
-        refusedForDelete.map((c) =>
-          signal(c, 'FAILED', {
-            evidence: 'steward-failure',
-            failure: {
-              code: 'BreakerOpen',
-              reason: `the breaker opened for ${open.scope} before it could be deleted instead`,
-            },
-          }),
-        ),
-      );
+      // The breaker stopped the archives: nothing is deleted instead either; what was not attempted waits.
+      await settleStopped(refusedForDelete, archived.breaker);
       return { ...result, notAttempted: result.notAttempted + toDelete.length };
     }
   }
@@ -608,6 +610,14 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     // The guard's breaker read covers the first batch unless anything was awaited in between (an archive too).
     { breakerCheckedAt: toArchive.length === 0 && breakerFresh ? now : undefined },
   );
+  if (deleted.breaker && deleted.notAttempted > 0) {
+    // The last `notAttempted` were never written ahead for the delete (batches go in order).
+    const stopped = new Set(toDelete.slice(toDelete.length - deleted.notAttempted).map((c) => c.digest));
+    await settleStopped(
+      refusedForDelete.filter((c) => stopped.has(c.digest)),
+      deleted.breaker,
+    );
+  }
   return {
     ...result,
     ...deleted,

@@ -1,0 +1,233 @@
+/**
+ * Review 27c, findings 1 and 2, fixed: the audit function's counting after review 27b's fixes (functions/audit/
+ * handler.ts, functions/shared/audit/store.ts isOwnWrite, functions/shared/state/counters.ts marks). Copies of one
+ * event counted twice (a refused put taken for our own lost write); a count lost when the redelivery's batch read
+ * failed. (Finding 3, a counter added again when a batch fails after some of its adds, is kept: it errs early.)
+ */
+import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../functions/audit/handler.js';
+import { AuditStore } from '../../functions/shared/audit/store.js';
+import { resetConfigCache } from '../../functions/shared/runtime/config.js';
+import { repositoryScope } from '../../functions/shared/state/breaker.js';
+import { RateCounters, windowStart } from '../../functions/shared/state/counters.js';
+import { ACCOUNT, digestOf, imageActionEvent, REGION, REPO } from '../audit/helpers.js';
+import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
+
+/** The messages as SQS sends them again after a failed attempt: their receive count goes up. */
+const sentAgain = (records: readonly SQSRecord[], count = 2): SQSRecord[] =>
+  records.map((r) => ({ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: String(count) } }));
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+});
+
+const ecr = mockClient(ECRClient);
+const sns = mockClient(SNSClient);
+const sqs = mockClient(SQSClient);
+
+let db: Dynamo;
+let tables: Tables;
+const useThresholds = (thresholds: unknown[]) => {
+  vi.stubEnv(
+    'STEWARD_CONFIG_JSON',
+    JSON.stringify({
+      mode: 'enforce',
+      selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
+      alerts: { thresholds, breaker: { enabled: true } },
+    }),
+  );
+  resetConfigCache();
+};
+beforeAll(async () => {
+  db = await startDynamo();
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
+  vi.stubEnv('AWS_REGION', REGION);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
+  vi.stubEnv('ALERTS_TOPIC_ARN', `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`);
+  vi.stubEnv('AUDIT_DLQ_URL', `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`);
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  ecr.restore();
+  sns.restore();
+  sqs.restore();
+  await db.close();
+});
+beforeEach(async () => {
+  tables = await db.createTables('review27c-count');
+  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
+  vi.stubEnv('STATE_TABLE_NAME', tables.state);
+  useThresholds([{ scope: 'repository', window: '5m', maxDeletes: 1 }]);
+  ecr
+    .on(DescribeImagesCommand)
+    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
+  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  ecr.reset();
+  sns.reset();
+  sqs.reset();
+  resetConfigCache();
+});
+
+const message = (messageId: string, body: unknown): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body: JSON.stringify(body),
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '1780000000000',
+    SenderId: 'AIDAEVENTBRIDGE',
+    ApproximateFirstReceiveTimestamp: '1780000000001',
+  },
+  messageAttributes: {},
+  md5OfBody: '00000000000000000000000000000000',
+  eventSource: 'aws:sqs',
+  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
+  awsRegion: REGION,
+});
+
+type Command = { constructor: { name: string }; input: Record<string, unknown> };
+
+/** Routes the handler's DynamoDB commands through `route` (which may call `send` to reach dynalite). */
+function intercept(route: (command: Command, send: () => Promise<unknown>) => Promise<unknown>): void {
+  const base = Object.getPrototypeOf(DynamoDBDocumentClient.prototype) as {
+    send: (c: unknown) => Promise<unknown>;
+  };
+  const original = base.send;
+  vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(function (
+    this: unknown,
+    command: Command,
+  ) {
+    return route(command, () => original.call(this, command));
+  } as never);
+}
+
+const error = (name: string, text: string) => Object.assign(new Error(text), { name, $metadata: {} });
+
+const countIn = async (time: string, scope = repositoryScope(REPO)) =>
+  (
+    await new RateCounters(db.doc, tables.state).get({
+      scope,
+      window: '5m',
+      start: windowStart(new Date(time), '5m'),
+    })
+  )?.count;
+
+/** Our cleanup deleted the image and settled its record DELETED (steward-delete) before ECR's event came. */
+const settledByCleanup = (digest: string, time: string) =>
+  new AuditStore(db.doc, tables.audit).record({
+    registryId: ACCOUNT,
+    region: REGION,
+    repository: REPO,
+    digest,
+    evidence: 'steward-delete',
+    status: 'DELETED',
+    at: time,
+    tags: ['v1'],
+    actor: { type: 'ecr-steward', runId: 'run-1', rulePriority: 1, reasons: ['expired'] },
+  });
+
+describe('review 27c: one event delivered twice (EventBridge / SQS at-least-once)', () => {
+  it('counts a deletion once when a duplicate of its event is in the same batch', async () => {
+    // Prepare: our cleanup settled the record DELETED; ECR's event about it is delivered twice (two messages,
+    // one body), in one small batch (the one-put-per-message path, processed concurrently)
+    const time = new Date().toISOString();
+    const digest = digestOf('duplicate-same-batch');
+    await settledByCleanup(digest, time);
+    const body = imageActionEvent({ id: 'ev-dup', digest, time, tag: 'v1' });
+
+    // Act
+    const response = await handler({ Records: [message('m-1', body), message('m-1-dup', body)] });
+
+    // Assess: one deletion; the limit is 1, so no alert and no breaker
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await countIn(time)).toBe(1);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it('counts a deletion once when a duplicate of its event is handled by a concurrent invocation', async () => {
+    // Prepare: as above, but the two copies go to two invocations running at once; both read the record before
+    // either writes (held by a barrier on the audit PutItems, so the interleaving is certain)
+    const time = new Date().toISOString();
+    const digest = digestOf('duplicate-concurrent');
+    await settledByCleanup(digest, time);
+    const waiting: (() => void)[] = [];
+    intercept(async (command, send) => {
+      if (command.constructor.name === 'PutCommand' && command.input.TableName === tables.audit) {
+        if (waiting.length < 1) await new Promise<void>((resolve) => waiting.push(resolve));
+        else {
+          const first = waiting.shift()!;
+          first();
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      return send();
+    });
+    const body = imageActionEvent({ id: 'ev-dup-2', digest, time, tag: 'v1' });
+
+    // Act
+    const [a, b] = await Promise.all([
+      handler({ Records: [message('m-a', body)] }),
+      handler({ Records: [message('m-b', body)] }),
+    ]);
+
+    // Assess
+    expect(a).toEqual({ batchItemFailures: [] });
+    expect(b).toEqual({ batchItemFailures: [] });
+    expect(await countIn(time)).toBe(1);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+});
+
+describe('review 27c: a count lost to a failure, and the redelivery', () => {
+  it("counts the deletion when the redelivery's batch read of the audit records fails", async () => {
+    // Prepare: the first attempt's counter UpdateItem is throttled (the message fails, as in review 27b); on
+    // the redelivery the batch's BatchGetItem of the audit table is throttled (each message then reads its own)
+    let throttleCounter = true;
+    let throttleBatchRead = false;
+    intercept((command, send) => {
+      if (
+        throttleCounter &&
+        command.constructor.name === 'UpdateCommand' &&
+        command.input.TableName === tables.state
+      )
+        return Promise.reject(error('ProvisionedThroughputExceededException', 'throttled'));
+      if (
+        throttleBatchRead &&
+        command.constructor.name === 'BatchGetCommand' &&
+        tables.audit in ((command.input.RequestItems ?? {}) as Record<string, unknown>)
+      )
+        return Promise.reject(error('ProvisionedThroughputExceededException', 'throttled'));
+      return send();
+    });
+    const time = new Date().toISOString();
+    const records = [message('m-x', imageActionEvent({ id: 'ev-x', digest: digestOf('read-fails'), time }))];
+
+    // Act: deliver until the message is done (at most three times)
+    const first = await handler({ Records: records });
+    throttleCounter = false;
+    throttleBatchRead = true;
+    let again = await handler({ Records: sentAgain(records) });
+    throttleBatchRead = false;
+    if (again.batchItemFailures.length > 0) {
+      again = await handler({ Records: sentAgain(records, 3) });
+    }
+
+    // Assess: the first attempt failed; once the message is done, its deletion is counted
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(await countIn(time)).toBe(1);
+  });
+});
