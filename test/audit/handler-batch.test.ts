@@ -4,17 +4,11 @@
  * was read (no GetItem), with the same records as before. DynamoDB is dynalite behind the local proxy; ECR,
  * SNS and SQS are mocked at the SDK boundary.
  */
-import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/audit/handler.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
-import { resetConfigCache } from '../../functions/shared/runtime/config.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
+import { auditHandlerHarness, sqsMessage } from './handler-harness.js';
 import { ACCOUNT, digestOf, imageActionEvent, REGION, REPO } from './helpers.js';
 
 vi.hoisted(() => {
@@ -22,70 +16,8 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
-const ecr = mockClient(ECRClient);
-const sns = mockClient(SNSClient);
-const sqs = mockClient(SQSClient);
-
-let db: Dynamo;
-let tables: Tables;
-beforeAll(async () => {
-  db = await startDynamo();
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
-  vi.stubEnv('AWS_REGION', REGION);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
-  vi.stubEnv('ALERTS_TOPIC_ARN', `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`);
-  vi.stubEnv('AUDIT_DLQ_URL', `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`);
-});
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  ecr.restore();
-  sns.restore();
-  sqs.restore();
-  await db.close();
-});
-beforeEach(async () => {
-  tables = await db.createTables('handler-batch');
-  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
-  vi.stubEnv('STATE_TABLE_NAME', tables.state);
-  vi.stubEnv(
-    'STEWARD_CONFIG_JSON',
-    JSON.stringify({
-      mode: 'enforce',
-      selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
-    }),
-  );
-  resetConfigCache();
-  ecr
-    .on(DescribeImagesCommand)
-    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
-  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  ecr.reset();
-  sns.reset();
-  sqs.reset();
-  resetConfigCache();
-});
-
-const message = (messageId: string, body: unknown): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body: JSON.stringify(body),
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '1780000000000',
-    SenderId: 'AIDAEVENTBRIDGE',
-    ApproximateFirstReceiveTimestamp: '1780000000001',
-  },
-  messageAttributes: {},
-  md5OfBody: '00000000000000000000000000000000',
-  eventSource: 'aws:sqs',
-  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
-  awsRegion: REGION,
-});
+const h = auditHandlerHarness('handler-batch');
+const message = sqsMessage;
 
 /** The DynamoDB commands the handler sends, by name. */
 function journal(): string[] {
@@ -107,7 +39,7 @@ function journal(): string[] {
 describe('audit handler, batch read', () => {
   it("reads a batch's records in one BatchGetItem, confirms each with one conditional put and counts the batch at once", async () => {
     // Prepare: three deletions our cleanup settled and one external deletion; then one event delivered again
-    const store = new AuditStore(db.doc, tables.audit);
+    const store = new AuditStore(h.db.doc, h.tables.audit);
     const ours = ['b-1', 'b-2', 'b-3'].map(digestOf);
     const ref = { registryId: ACCOUNT, region: REGION, repository: REPO };
     for (const digest of ours) {
@@ -163,7 +95,7 @@ describe('audit handler, batch read', () => {
 
   it('writes a burst in one transaction, a record named twice in a second round, with the records of one by one', async () => {
     // Prepare: 11 external deletions, one of them reported per tag (two events for one image)
-    const store = new AuditStore(db.doc, tables.audit);
+    const store = new AuditStore(h.db.doc, h.tables.audit);
     const ref = { registryId: ACCOUNT, region: REGION, repository: REPO };
     const digests = Array.from({ length: 11 }, (_, i) => digestOf(`burst-${i}`));
     const events = [
@@ -201,7 +133,7 @@ describe('audit handler, batch read', () => {
 
   it('audits a burst message by message when its transaction fails, each message failing alone', async () => {
     // Prepare: every transaction is refused; the put of one record too
-    const store = new AuditStore(db.doc, tables.audit);
+    const store = new AuditStore(h.db.doc, h.tables.audit);
     const ref = { registryId: ACCOUNT, region: REGION, repository: REPO };
     const digests = Array.from({ length: 12 }, (_, i) => digestOf(`fallback-${i}`));
     const base = Object.getPrototypeOf(DynamoDBDocumentClient.prototype) as {

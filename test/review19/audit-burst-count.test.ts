@@ -6,94 +6,26 @@
  * by the burst path either (recordAll threw before returning their results). The delete-rate counters, and so
  * the alerts and the breaker, miss those deletions.
  */
-import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/audit/handler.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
-import { resetConfigCache } from '../../functions/shared/runtime/config.js';
+import { auditHandlerHarness, sqsMessage } from '../audit/handler-harness.js';
 import { ACCOUNT, digestOf, lifecycleEvent, REGION, REPO } from '../audit/helpers.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
-const ecr = mockClient(ECRClient);
-const sns = mockClient(SNSClient);
-const sqs = mockClient(SQSClient);
-
-let db: Dynamo;
-let tables: Tables;
-beforeAll(async () => {
-  db = await startDynamo();
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
-  vi.stubEnv('AWS_REGION', REGION);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
-  vi.stubEnv('ALERTS_TOPIC_ARN', `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`);
-  vi.stubEnv('AUDIT_DLQ_URL', `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`);
-});
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  ecr.restore();
-  sns.restore();
-  sqs.restore();
-  await db.close();
-});
-beforeEach(async () => {
-  tables = await db.createTables('review19-burst');
-  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
-  vi.stubEnv('STATE_TABLE_NAME', tables.state);
-  vi.stubEnv(
-    'STEWARD_CONFIG_JSON',
-    JSON.stringify({
-      mode: 'enforce',
-      selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
-    }),
-  );
-  resetConfigCache();
-  ecr
-    .on(DescribeImagesCommand)
-    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
-  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  ecr.reset();
-  sns.reset();
-  sqs.reset();
-  resetConfigCache();
-});
-
-const message = (messageId: string, body: unknown): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body: JSON.stringify(body),
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '1780000000000',
-    SenderId: 'AIDAEVENTBRIDGE',
-    ApproximateFirstReceiveTimestamp: '1780000000001',
-  },
-  messageAttributes: {},
-  md5OfBody: '00000000000000000000000000000000',
-  eventSource: 'aws:sqs',
-  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
-  awsRegion: REGION,
-});
+const h = auditHandlerHarness('review19-burst');
+const message = sqsMessage;
 
 describe('review19: audit burst, a later transaction of a round fails', () => {
   it('counts every deletion the burst recorded, including those of the committed first transaction', async () => {
     // Prepare: 11 lifecycle events (a burst) of 10 images each: 110 signals in one round, two transactions
     // (100 + 10). The second transaction is refused (a server error); the first commits.
-    const store = new AuditStore(db.doc, tables.audit);
+    const store = new AuditStore(h.db.doc, h.tables.audit);
     const ref = { registryId: ACCOUNT, region: REGION, repository: REPO };
     const events = Array.from({ length: 11 }, (_, m) =>
       lifecycleEvent({
@@ -130,7 +62,7 @@ describe('review19: audit burst, a later transaction of a round fails', () => {
       for (let i = 0; i < 10; i++)
         expect((await store.get({ ...ref, digest: digestOf(`lc-${m}-${i}`) }))?.status).toBe('DELETED');
     // …and every one of the 110 deletions is counted, once, in the registry's counters of each window.
-    const counters = (await db.scan(tables.state)).filter((item) =>
+    const counters = (await h.db.scan(h.tables.state)).filter((item) =>
       String(item.pk).startsWith('COUNT#registry#'),
     );
     expect(counters.length).toBeGreaterThan(0);

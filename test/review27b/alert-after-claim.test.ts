@@ -4,97 +4,28 @@
  * fails, the batch reports its messages as failures, but the claim stays, and the redelivery finds its records
  * DELETED (nothing counted, nothing checked). The crossing is never alerted and the breaker never opened.
  */
-import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PublishCommand } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/audit/handler.js';
-import { resetConfigCache } from '../../functions/shared/runtime/config.js';
 import { BreakerStore, repositoryScope } from '../../functions/shared/state/breaker.js';
-import { ACCOUNT, digestOf, imageActionEvent, REGION, REPO } from '../audit/helpers.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
-
-/** The messages as SQS sends them again after a failed attempt: their receive count goes up. */
-const sentAgain = (records: readonly SQSRecord[], count = 2): SQSRecord[] =>
-  records.map((r) => ({ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: String(count) } }));
+import { auditHandlerHarness, handlerConfig, sentAgain, sqsMessage } from '../audit/handler-harness.js';
+import { digestOf, imageActionEvent, REPO } from '../audit/helpers.js';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
-const ecr = mockClient(ECRClient);
-const sns = mockClient(SNSClient);
-const sqs = mockClient(SQSClient);
-
-let db: Dynamo;
-let tables: Tables;
-beforeAll(async () => {
-  db = await startDynamo();
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
-  vi.stubEnv('AWS_REGION', REGION);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
-  vi.stubEnv('ALERTS_TOPIC_ARN', `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`);
-  vi.stubEnv('AUDIT_DLQ_URL', `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`);
-});
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  ecr.restore();
-  sns.restore();
-  sqs.restore();
-  await db.close();
-});
-beforeEach(async () => {
-  tables = await db.createTables('review27b-claim');
-  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
-  vi.stubEnv('STATE_TABLE_NAME', tables.state);
-  vi.stubEnv(
-    'STEWARD_CONFIG_JSON',
-    JSON.stringify({
-      mode: 'enforce',
-      selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
-      alerts: {
-        thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 1 }],
-        breaker: { enabled: true },
-      },
-    }),
-  );
-  resetConfigCache();
-  ecr
-    .on(DescribeImagesCommand)
-    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
-  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  ecr.reset();
-  sns.reset();
-  sqs.reset();
-  resetConfigCache();
-});
-
-const message = (messageId: string, body: unknown): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body: JSON.stringify(body),
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '1780000000000',
-    SenderId: 'AIDAEVENTBRIDGE',
-    ApproximateFirstReceiveTimestamp: '1780000000001',
-  },
-  messageAttributes: {},
-  md5OfBody: '00000000000000000000000000000000',
-  eventSource: 'aws:sqs',
-  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
-  awsRegion: REGION,
-});
+const h = auditHandlerHarness('review27b-claim', () =>
+  handlerConfig({
+    thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 1 }],
+    breaker: { enabled: true },
+  }),
+);
+const { sns } = h;
+const message = sqsMessage;
 
 /** Two DELETE events of the same repository, now: past the limit of 1. */
 function crossingBatch(label: string): SQSRecord[] {
@@ -160,7 +91,7 @@ describe('review 27b: a crossing whose alert or breaker failed once', () => {
     // Assess
     expect(refused).toBeGreaterThan(0);
     expect(first.batchItemFailures.length).toBeGreaterThan(0);
-    const breaker = await new BreakerStore(db.doc, tables.state).get(repositoryScope(REPO));
+    const breaker = await new BreakerStore(h.db.doc, h.tables.state).get(repositoryScope(REPO));
     expect(breaker).toMatchObject({ state: 'open' });
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
   });

@@ -5,121 +5,39 @@
  * reported failed and redelivered, and the redelivery finds the record DELETED with its event id: the deletion
  * is never counted, so a threshold crossing is never seen.
  */
-import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/audit/handler.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
-import { resetConfigCache } from '../../functions/shared/runtime/config.js';
 import { repositoryScope } from '../../functions/shared/state/breaker.js';
 import { RateCounters, windowStart } from '../../functions/shared/state/counters.js';
+import {
+  auditHandlerHarness,
+  awsError,
+  handlerConfig,
+  interceptDynamo,
+  sentAgain,
+  sqsMessage,
+} from '../audit/handler-harness.js';
 import { ACCOUNT, digestOf, imageActionEvent, REGION, REPO } from '../audit/helpers.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
-
-/** The messages as SQS sends them again after a failed attempt: their receive count goes up. */
-const sentAgain = (records: readonly SQSRecord[], count = 2): SQSRecord[] =>
-  records.map((r) => ({ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: String(count) } }));
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
-const ecr = mockClient(ECRClient);
-const sns = mockClient(SNSClient);
-const sqs = mockClient(SQSClient);
-
-let db: Dynamo;
-let tables: Tables;
-beforeAll(async () => {
-  db = await startDynamo();
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
-  vi.stubEnv('AWS_REGION', REGION);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
-  vi.stubEnv('ALERTS_TOPIC_ARN', `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`);
-  vi.stubEnv('AUDIT_DLQ_URL', `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`);
-});
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  ecr.restore();
-  sns.restore();
-  sqs.restore();
-  await db.close();
-});
-beforeEach(async () => {
-  tables = await db.createTables('review27b-count');
-  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
-  vi.stubEnv('STATE_TABLE_NAME', tables.state);
-  vi.stubEnv(
-    'STEWARD_CONFIG_JSON',
-    JSON.stringify({
-      mode: 'enforce',
-      selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
-      alerts: {
-        thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 1 }],
-        breaker: { enabled: true },
-      },
-    }),
-  );
-  resetConfigCache();
-  ecr
-    .on(DescribeImagesCommand)
-    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
-  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  ecr.reset();
-  sns.reset();
-  sqs.reset();
-  resetConfigCache();
-});
-
-const message = (messageId: string, body: unknown): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body: JSON.stringify(body),
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '1780000000000',
-    SenderId: 'AIDAEVENTBRIDGE',
-    ApproximateFirstReceiveTimestamp: '1780000000001',
-  },
-  messageAttributes: {},
-  md5OfBody: '00000000000000000000000000000000',
-  eventSource: 'aws:sqs',
-  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
-  awsRegion: REGION,
-});
-
-type Command = { constructor: { name: string }; input: Record<string, unknown> };
-
-/** Routes the handler's DynamoDB commands through `route` (which may call `send` to reach dynalite). */
-function intercept(route: (command: Command, send: () => Promise<unknown>) => Promise<unknown>): void {
-  const base = Object.getPrototypeOf(DynamoDBDocumentClient.prototype) as {
-    send: (c: unknown) => Promise<unknown>;
-  };
-  const original = base.send;
-  vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(function (
-    this: unknown,
-    command: Command,
-  ) {
-    return route(command, () => original.call(this, command));
-  } as never);
-}
-
-const error = (name: string, text: string) => Object.assign(new Error(text), { name, $metadata: {} });
+const h = auditHandlerHarness('review27b-count', () =>
+  handlerConfig({
+    thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 1 }],
+    breaker: { enabled: true },
+  }),
+);
+const { sns } = h;
+const message = sqsMessage;
 
 const countIn = async (time: string) =>
   (
-    await new RateCounters(db.doc, tables.state).get({
+    await new RateCounters(h.db.doc, h.tables.state).get({
       scope: repositoryScope(REPO),
       window: '5m',
       start: windowStart(new Date(time), '5m'),
@@ -130,13 +48,13 @@ describe('review 27b: deletions counted only by the invocation that first wrote 
   it('counts the deletions and alerts on the redelivery when the counter add was throttled the first time', async () => {
     // Prepare: the first invocation's counter UpdateItems are refused (throttled past the SDK's retries)
     let throttle = true;
-    intercept((command, send) => {
+    interceptDynamo((command, send) => {
       if (
         throttle &&
         command.constructor.name === 'UpdateCommand' &&
-        command.input.TableName === tables.state
+        command.input.TableName === h.tables.state
       )
-        return Promise.reject(error('ProvisionedThroughputExceededException', 'throttled'));
+        return Promise.reject(awsError('ProvisionedThroughputExceededException', 'throttled'));
       return send();
     });
     const time = new Date().toISOString();
@@ -161,11 +79,11 @@ describe('review 27b: deletions counted only by the invocation that first wrote 
   it("counts a deletion whose record write landed but whose reply was lost, on the message's redelivery", async () => {
     // Prepare: the record's conditional PutItem is applied by DynamoDB, but the reply never arrives
     let lose = true;
-    intercept(async (command, send) => {
-      if (lose && command.constructor.name === 'PutCommand' && command.input.TableName === tables.audit) {
+    interceptDynamo(async (command, send) => {
+      if (lose && command.constructor.name === 'PutCommand' && command.input.TableName === h.tables.audit) {
         lose = false;
         await send();
-        throw error('TimeoutError', 'socket hang up');
+        throw awsError('TimeoutError', 'socket hang up');
       }
       return send();
     });
@@ -181,7 +99,7 @@ describe('review 27b: deletions counted only by the invocation that first wrote 
     expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-lost' }] });
     expect(again).toEqual({ batchItemFailures: [] });
     expect(
-      await new AuditStore(db.doc, tables.audit).get({
+      await new AuditStore(h.db.doc, h.tables.audit).get({
         registryId: ACCOUNT,
         region: REGION,
         repository: REPO,
@@ -211,7 +129,7 @@ describe('deletions counted once, and marked so', () => {
     // Assess: both events recorded on the one record, the deletion counted once
     expect([first, again, other]).toEqual(Array(3).fill({ batchItemFailures: [] }));
     expect(
-      await new AuditStore(db.doc, tables.audit).get({
+      await new AuditStore(h.db.doc, h.tables.audit).get({
         registryId: ACCOUNT,
         region: REGION,
         repository: REPO,
@@ -231,8 +149,12 @@ describe('deletions counted once, and marked so', () => {
 describe('review 27b: a write applied, its reply lost, and retried by the SDK in the same invocation', () => {
   it('counts a deletion whose conditional PutItem was applied and retried by the SDK', async () => {
     let retried = false;
-    intercept(async (command, send) => {
-      if (!retried && command.constructor.name === 'PutCommand' && command.input.TableName === tables.audit) {
+    interceptDynamo(async (command, send) => {
+      if (
+        !retried &&
+        command.constructor.name === 'PutCommand' &&
+        command.input.TableName === h.tables.audit
+      ) {
         retried = true;
         await send(); // applied; the reply is lost
         // The SDK's retry: ConditionalCheckFailedException (ALL_OLD), with the attempts its retry middleware counts

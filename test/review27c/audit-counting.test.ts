@@ -4,121 +4,41 @@
  * event counted twice (a refused put taken for our own lost write); a count lost when the redelivery's batch read
  * failed. (Finding 3, a counter added again when a batch fails after some of its adds, is kept: it errs early.)
  */
-import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/audit/handler.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
-import { resetConfigCache } from '../../functions/shared/runtime/config.js';
 import { repositoryScope } from '../../functions/shared/state/breaker.js';
 import { RateCounters, windowStart } from '../../functions/shared/state/counters.js';
+import {
+  auditHandlerHarness,
+  awsError,
+  handlerConfig,
+  interceptDynamo,
+  sentAgain,
+  sqsMessage,
+} from '../audit/handler-harness.js';
 import { ACCOUNT, digestOf, imageActionEvent, REGION, REPO } from '../audit/helpers.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
-
-/** The messages as SQS sends them again after a failed attempt: their receive count goes up. */
-const sentAgain = (records: readonly SQSRecord[], count = 2): SQSRecord[] =>
-  records.map((r) => ({ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: String(count) } }));
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
-const ecr = mockClient(ECRClient);
-const sns = mockClient(SNSClient);
-const sqs = mockClient(SQSClient);
-
-let db: Dynamo;
-let tables: Tables;
-const useThresholds = (thresholds: unknown[]) => {
-  vi.stubEnv(
-    'STEWARD_CONFIG_JSON',
-    JSON.stringify({
-      mode: 'enforce',
-      selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
-      alerts: { thresholds, breaker: { enabled: true } },
-    }),
-  );
-  resetConfigCache();
-};
-beforeAll(async () => {
-  db = await startDynamo();
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
-  vi.stubEnv('AWS_REGION', REGION);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
-  vi.stubEnv('ALERTS_TOPIC_ARN', `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`);
-  vi.stubEnv('AUDIT_DLQ_URL', `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`);
-});
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  ecr.restore();
-  sns.restore();
-  sqs.restore();
-  await db.close();
-});
-beforeEach(async () => {
-  tables = await db.createTables('review27c-count');
-  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
-  vi.stubEnv('STATE_TABLE_NAME', tables.state);
-  useThresholds([{ scope: 'repository', window: '5m', maxDeletes: 1 }]);
-  ecr
-    .on(DescribeImagesCommand)
-    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
-  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  ecr.reset();
-  sns.reset();
-  sqs.reset();
-  resetConfigCache();
-});
-
-const message = (messageId: string, body: unknown): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body: JSON.stringify(body),
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '1780000000000',
-    SenderId: 'AIDAEVENTBRIDGE',
-    ApproximateFirstReceiveTimestamp: '1780000000001',
-  },
-  messageAttributes: {},
-  md5OfBody: '00000000000000000000000000000000',
-  eventSource: 'aws:sqs',
-  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
-  awsRegion: REGION,
-});
-
-type Command = { constructor: { name: string }; input: Record<string, unknown> };
-
-/** Routes the handler's DynamoDB commands through `route` (which may call `send` to reach dynalite). */
-function intercept(route: (command: Command, send: () => Promise<unknown>) => Promise<unknown>): void {
-  const base = Object.getPrototypeOf(DynamoDBDocumentClient.prototype) as {
-    send: (c: unknown) => Promise<unknown>;
-  };
-  const original = base.send;
-  vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(function (
-    this: unknown,
-    command: Command,
-  ) {
-    return route(command, () => original.call(this, command));
-  } as never);
-}
-
-const error = (name: string, text: string) => Object.assign(new Error(text), { name, $metadata: {} });
+const h = auditHandlerHarness('review27c-count', () =>
+  handlerConfig({
+    thresholds: [{ scope: 'repository', window: '5m', maxDeletes: 1 }],
+    breaker: { enabled: true },
+  }),
+);
+const { sns } = h;
+const message = sqsMessage;
+const _useThresholds = (thresholds: unknown[]) =>
+  h.useConfig(handlerConfig({ thresholds, breaker: { enabled: true } }));
 
 const countIn = async (time: string, scope = repositoryScope(REPO)) =>
   (
-    await new RateCounters(db.doc, tables.state).get({
+    await new RateCounters(h.db.doc, h.tables.state).get({
       scope,
       window: '5m',
       start: windowStart(new Date(time), '5m'),
@@ -127,7 +47,7 @@ const countIn = async (time: string, scope = repositoryScope(REPO)) =>
 
 /** Our cleanup deleted the image and settled its record DELETED (steward-delete) before ECR's event came. */
 const settledByCleanup = (digest: string, time: string) =>
-  new AuditStore(db.doc, tables.audit).record({
+  new AuditStore(h.db.doc, h.tables.audit).record({
     registryId: ACCOUNT,
     region: REGION,
     repository: REPO,
@@ -164,8 +84,8 @@ describe('review 27c: one event delivered twice (EventBridge / SQS at-least-once
     const digest = digestOf('duplicate-concurrent');
     await settledByCleanup(digest, time);
     const waiting: (() => void)[] = [];
-    intercept(async (command, send) => {
-      if (command.constructor.name === 'PutCommand' && command.input.TableName === tables.audit) {
+    interceptDynamo(async (command, send) => {
+      if (command.constructor.name === 'PutCommand' && command.input.TableName === h.tables.audit) {
         if (waiting.length < 1) await new Promise<void>((resolve) => waiting.push(resolve));
         else {
           const first = waiting.shift()!;
@@ -197,19 +117,19 @@ describe('review 27c: a count lost to a failure, and the redelivery', () => {
     // the redelivery the batch's BatchGetItem of the audit table is throttled (each message then reads its own)
     let throttleCounter = true;
     let throttleBatchRead = false;
-    intercept((command, send) => {
+    interceptDynamo((command, send) => {
       if (
         throttleCounter &&
         command.constructor.name === 'UpdateCommand' &&
-        command.input.TableName === tables.state
+        command.input.TableName === h.tables.state
       )
-        return Promise.reject(error('ProvisionedThroughputExceededException', 'throttled'));
+        return Promise.reject(awsError('ProvisionedThroughputExceededException', 'throttled'));
       if (
         throttleBatchRead &&
         command.constructor.name === 'BatchGetCommand' &&
-        tables.audit in ((command.input.RequestItems ?? {}) as Record<string, unknown>)
+        h.tables.audit in ((command.input.RequestItems ?? {}) as Record<string, unknown>)
       )
-        return Promise.reject(error('ProvisionedThroughputExceededException', 'throttled'));
+        return Promise.reject(awsError('ProvisionedThroughputExceededException', 'throttled'));
       return send();
     });
     const time = new Date().toISOString();
