@@ -11,7 +11,12 @@ import {
   WINDOW_MINUTES,
 } from '../shared/config/schema.js';
 import { mapLimit } from '../shared/runtime/concurrency.js';
-import { type BreakerScope, registryScope, repositoryScope } from '../shared/state/breaker.js';
+import {
+  type BreakerScope,
+  type BreakerState,
+  registryScope,
+  repositoryScope,
+} from '../shared/state/breaker.js';
 import { type CountedDelete, type CounterKey, windowStart } from '../shared/state/counters.js';
 import {
   type Attribution,
@@ -49,7 +54,11 @@ export interface AuditPorts {
   };
   readonly breaker: {
     open(scope: BreakerScope, reason: string, now: Date, cooldownMinutes?: number): Promise<boolean>;
+    /** The breaker of a scope (BreakerStore.get): whether an earlier attempt of this crossing opened it. */
+    get?(scope: BreakerScope): Promise<BreakerState | undefined>;
   };
+  /** Told each time a crossing opens a breaker (the BreakerOpened metric, which an alarm watches). */
+  readonly breakerOpened?: (() => void) | undefined;
   /** Whether the digest still exists in the repository (asked only for ambiguous signals). */
   readonly imageExists: (repository: string, digest: string) => Promise<boolean>;
   readonly notify: (subject: string, message: string) => Promise<void>;
@@ -377,9 +386,17 @@ async function crossThreshold(
   if (!(await ports.counters.claimAlert(key, thresholdId(t)))) return undefined;
   const reason = `${count} deletions in ${t.scope === 'registry' ? 'the registry' : repository} within the ${t.window} window starting ${key.start} (limit ${limit})`;
   try {
-    const breakerOpened = config.alerts.breaker.enabled
+    let breakerOpened = config.alerts.breaker.enabled
       ? await ports.breaker.open(scope, reason, now, config.alerts.breaker.cooldownMinutes)
       : false;
+    if (breakerOpened) ports.breakerOpened?.();
+    else if (config.alerts.breaker.enabled && ports.breaker.get) {
+      // Open already: by this crossing, when an earlier attempt opened it and then failed to alert (its claim
+      // was given back); the alert then says it opened, with how to reset it.
+      const open = await ports.breaker.get(scope);
+      breakerOpened =
+        open?.state === 'open' && (open.reason ?? '').includes(`${t.window} window starting ${key.start}`);
+    }
     return { scope, window: t.window, count, limit, threshold: thresholdId(t), breakerOpened };
   } catch (e) {
     // The breaker could not be opened: the claim goes back, so the next check opens it and alerts.

@@ -93,6 +93,8 @@ export function auditPorts(
     store: ports.audit,
     counters: ports.counters,
     breaker: ports.breaker,
+    // Where a breaker opens, even when the batch fails after: the alarm on it must not wait for the alert.
+    breakerOpened: () => metrics.addMetric('BreakerOpened', MetricUnit.Count, 1),
     imageExists: async (repositoryName, imageDigest) => {
       try {
         return (await ports.registry.existingDigests(repositoryName, [imageDigest])).has(imageDigest);
@@ -157,6 +159,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     // Should a transaction fail, the messages are processed one by one below, each failing alone; what the
     // transactions already wrote is found there and not written (or counted) twice.
     let remaining = deletes.map((message, group) => ({ message, group }));
+    let burstFailed = false;
     if (known && deletes.length > BULK_MESSAGES) {
       try {
         const outcomes = await processCandidateBatch(
@@ -176,6 +179,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
         });
         remaining = [];
       } catch (e) {
+        burstFailed = true;
         logger.warn('the batch transaction failed; its messages are audited one by one', {
           error: e as Error,
         });
@@ -192,9 +196,14 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     // counted with the batch's new ones.
     const now = new Date();
     if (before) {
-      const uncounted = await uncountedBefore(deletes, before, newlyDeleted, ports).catch((e: unknown) => {
-        for (const group of new Set(deletedBefore(deletes, before, newlyDeleted).map((d) => d.group)))
-          failed(deletes[group]!.record, e);
+      // A failed transaction may have been written all the same (its answer lost): what it wrote is found by the
+      // messages audited one by one as already there, and counted here.
+      const owed = [
+        ...deletedBefore(deletes, before, newlyDeleted),
+        ...(burstFailed && known ? landedUnseen(deletes, before, known, newlyDeleted) : []),
+      ];
+      const uncounted = await uncountedOf(owed, ports).catch((e: unknown) => {
+        for (const group of new Set(owed.map((d) => d.group))) failed(deletes[group]!.record, e);
         return [];
       });
       if (uncounted.length > 0)
@@ -216,9 +225,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       return true;
     });
     try {
-      const crossings = await countDeletions(config, toCount, now, batchPorts);
-      if (crossings.some(({ crossing }) => crossing.breakerOpened))
-        metrics.addMetric('BreakerOpened', MetricUnit.Count, 1);
+      await countDeletions(config, toCount, now, batchPorts);
       if (toCount.length > 0 && ports.counters.markCounted)
         await ports.counters
           .markCounted(
@@ -274,14 +281,44 @@ function deletedBefore(
   return [...out.values()];
 }
 
-/** Of `deletedBefore`, those with no mark that they were counted (RateCounters.counted). */
-async function uncountedBefore(
+/**
+ * After a burst's transaction failed: the deletions its messages now find recorded with their own event, that
+ * were not before the batch and that no write of the batch reported new. The transaction landed though its
+ * answer was lost (the messages audited one by one then found their event already there).
+ */
+function landedUnseen(
   deletes: readonly DeleteMessage[],
   before: ReadonlyMap<string, AuditRecord | undefined>,
+  known: ReadonlyMap<string, AuditRecord | undefined>,
   newlyDeleted: readonly { record: AuditRecord }[],
+): { record: AuditRecord; group: number }[] {
+  const fresh = new Set(newlyDeleted.map((d) => recordKey(d.record)));
+  const out = new Map<string, { record: AuditRecord; group: number }>();
+  for (const [group, message] of deletes.entries())
+    for (const { signal } of message.candidates) {
+      const key = recordKey(signal);
+      const was = before.get(key);
+      const now = known.get(key);
+      if (!now || fresh.has(key) || out.has(key) || !countableDeletion(now)) continue;
+      if (was && countableDeletion(was)) continue;
+      if (!signal.eventId || !now.eventIds.includes(signal.eventId)) continue;
+      out.set(key, { record: now, group });
+    }
+  return [...out.values()];
+}
+
+/** Of the deletions owed a count, those with no mark that they were counted (RateCounters.counted). */
+async function uncountedOf(
+  owed: readonly { record: AuditRecord; group: number }[],
   ports: Pick<AuditPorts, 'counters'>,
 ): Promise<{ record: AuditRecord; group: number }[]> {
-  const candidates = deletedBefore(deletes, before, newlyDeleted);
+  const seen = new Set<string>();
+  const candidates = owed.filter((d) => {
+    const key = recordKey(d.record);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   if (candidates.length === 0 || !ports.counters.counted) return [];
   const marked = await ports.counters.counted(candidates.map((d) => recordKey(d.record)));
   return candidates.filter((d) => !marked.has(recordKey(d.record)));

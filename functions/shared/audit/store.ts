@@ -49,6 +49,23 @@ export const recordKey = (ref: ImageRef): string => {
  */
 const retried = (e: unknown) => ((e as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1;
 
+/**
+ * A retried put whose refusal found our event on the record, written over by another write since (not our own
+ * write as it was): our put may have been the one that recorded the deletion, and nobody may count it. The
+ * caller fails, and its message, sent again, counts what it is owed (the audit function's counted marks).
+ */
+function throwIfOvertaken(
+  tried: { readonly before: AuditRecord | undefined; readonly next: AuditRecord },
+  found: AuditRecord | undefined,
+  signal: DeleteSignal,
+): void {
+  if (!found || isOwnWrite(found, tried.next) || !becameDeleted(tried.before, tried.next)) return;
+  if (signal.eventId && found.eventIds.includes(signal.eventId))
+    throw new Error(
+      `audit record ${signal.repository}@${signal.digest}: a retried write may have landed under a later one; sent again to count it`,
+    );
+}
+
 export function documentClient(
   client = new DynamoDBClient(DYNAMODB_CLIENT_DEFAULTS),
 ): DynamoDBDocumentClient {
@@ -206,6 +223,7 @@ export class AuditStore {
       const existing = await this.get(signal);
       if (tried && isOwnWrite(existing, tried.next))
         return { record: existing, newlyDeleted: becameDeleted(tried.before, tried.next) };
+      if (tried) throwIfOvertaken(tried, existing, signal);
       const next = mergeSignal(existing, signal, this.now(), {
         ttlDays: this.options.ttlDays,
         plannedTtlDays: this.options.plannedTtlDays,
@@ -311,6 +329,7 @@ export class AuditStore {
     for (let attempt = 0; attempt < 10; attempt++) {
       const writes: { i: number; next: AuditRecord }[] = [];
       for (const i of indexes) {
+        if (tried?.i === i) throwIfOvertaken(tried, current[i], signals[i]!);
         if (tried?.i === i && isOwnWrite(current[i], tried.next)) {
           results[i] = { record: current[i], newlyDeleted: becameDeleted(tried.before, tried.next) };
           continue;
