@@ -511,6 +511,25 @@ describe('properties: random byte flips never yield trusted and never throw', ()
     );
   });
 
+  it('a JWS envelope whose certificate carries bytes after its DER is invalid, not trusted', async () => {
+    // Prepare: the leaf certificate of the (unsigned) x5c header with one byte after its DER, as a flipped base64
+    // padding character gives it: a certificate parser reads the certificate and ignores the byte
+    const signed = await notationArtifact(IMAGE, acme, { format: 'jws' });
+    const jws = JSON.parse(Buffer.from(envelopeOf(signed)).toString('latin1'));
+    const der = Buffer.from(jws.header.x5c[0], 'base64');
+    jws.header.x5c[0] = Buffer.concat([der, Buffer.from([0x0f])]).toString('base64');
+    const mutated = Buffer.from(JSON.stringify(jws), 'latin1');
+
+    // Act
+    const check = checkArtifact(IMAGE, notationReferrer(IMAGE, mutated, 'jws', acme), notationPolicy(), NOW);
+
+    // Assess
+    expect(check).toMatchObject({
+      outcome: 'invalid',
+      why: expect.stringContaining('certificate 1 of the chain is not a DER X.509 certificate'),
+    });
+  });
+
   it.each(['cose', 'jws'] as const)('arbitrary bytes as a %s envelope are invalid', (format) => {
     const policy = notationPolicy();
     fc.assert(

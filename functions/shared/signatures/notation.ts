@@ -278,11 +278,11 @@ function check(
   const chain: ChainCertificate[] = [];
   for (const [i, der] of envelope.certificates.entries()) {
     try {
-      chain.push({
-        der: Buffer.from(der),
-        cert: new x509.X509Certificate(der),
-        node: new NodeCertificate(der),
-      });
+      const node = new NodeCertificate(der);
+      // DER is one encoding: bytes after the certificate, which the parsers ignore, make it another (Node's `raw`
+      // is the certificate's own DER, re-encoded).
+      if (node.raw.byteLength !== der.byteLength) throw new Error('bytes after the certificate');
+      chain.push({ der: Buffer.from(der), cert: new x509.X509Certificate(der), node });
     } catch {
       return malformed(`certificate ${i + 1} of the chain is not a DER X.509 certificate`);
     }
