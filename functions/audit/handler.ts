@@ -11,7 +11,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { OperationStore } from '../shared/audit/operations.js';
-import { type AuditRecord, countableDeletion } from '../shared/audit/records.js';
+import type { AuditRecord } from '../shared/audit/records.js';
 import { type AuditStore, recordKey } from '../shared/audit/store.js';
 import { CLIENT_DEFAULTS } from '../shared/runtime/clients.js';
 import { mapLimit } from '../shared/runtime/concurrency.js';
@@ -31,6 +31,7 @@ import {
   processCandidates,
 } from './core.js';
 import { describeFindings, findingsOf, operationOf, type Trust, trustOf } from './operations.js';
+import { deletedBefore, landedUnseen, oncePerRecord, receiveCount, uncountedOf } from './recount.js';
 import { AUDIT_ENV, type AuditEvent, attributionDeadlineMessage, safeParseAuditEvent } from './schema.js';
 import { type Candidate, extractCandidates } from './signals.js';
 
@@ -42,8 +43,6 @@ const RECORD_CONCURRENCY = 8;
  * a small batch writes one conditional put per message, where a transaction would save little.
  */
 const BULK_MESSAGES = 10;
-/** How many times SQS has delivered the message: above 1, an earlier attempt failed (or its answer was lost). */
-const receiveCount = (record: SQSRecord) => Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
 const metrics = new Metrics({ namespace: 'EcrSteward', serviceName: 'audit' });
 
 let snsClient: SNSClient | undefined;
@@ -217,13 +216,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     // (an alert too early), never a missed one.
     // One deletion counts once, however many of the batch's messages found it new (copies of one event merged
     // at the same moment each see their write as the one that landed).
-    const seen = new Set<string>();
-    const toCount = newlyDeleted.filter((d) => {
-      const key = recordKey(d.record);
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    const toCount = oncePerRecord(newlyDeleted);
     try {
       await countDeletions(config, toCount, now, batchPorts);
       if (toCount.length > 0 && ports.counters.markCounted)
@@ -253,75 +246,6 @@ interface DeleteMessage {
   readonly record: SQSRecord;
   readonly event: AuditEvent;
   readonly candidates: readonly Candidate[];
-}
-
-/**
- * The deletions that messages sent again had recorded before the batch (DELETED with ECR's event evidence, this
- * message's event among its events) and that are not among the batch's new deletions: the earlier attempt counted
- * each, unless it failed after its write. Other events about a deletion (a CloudTrail record after the Image
- * Action event) never recount it: their deletion was counted by the event that first recorded it.
- */
-function deletedBefore(
-  deletes: readonly DeleteMessage[],
-  before: ReadonlyMap<string, AuditRecord | undefined>,
-  newlyDeleted: readonly { record: AuditRecord }[],
-): { record: AuditRecord; group: number }[] {
-  const fresh = new Set(newlyDeleted.map((d) => recordKey(d.record)));
-  const out = new Map<string, { record: AuditRecord; group: number }>();
-  for (const [group, message] of deletes.entries()) {
-    if (receiveCount(message.record) < 2) continue;
-    for (const { signal } of message.candidates) {
-      const key = recordKey(signal);
-      const record = before.get(key);
-      if (!record || fresh.has(key) || out.has(key) || !countableDeletion(record)) continue;
-      if (!signal.eventId || !record.eventIds.includes(signal.eventId)) continue;
-      out.set(key, { record, group });
-    }
-  }
-  return [...out.values()];
-}
-
-/**
- * After a burst's transaction failed: the deletions its messages now find recorded with their own event, that
- * were not before the batch and that no write of the batch reported new. The transaction landed though its
- * answer was lost (the messages audited one by one then found their event already there).
- */
-function landedUnseen(
-  deletes: readonly DeleteMessage[],
-  before: ReadonlyMap<string, AuditRecord | undefined>,
-  known: ReadonlyMap<string, AuditRecord | undefined>,
-  newlyDeleted: readonly { record: AuditRecord }[],
-): { record: AuditRecord; group: number }[] {
-  const fresh = new Set(newlyDeleted.map((d) => recordKey(d.record)));
-  const out = new Map<string, { record: AuditRecord; group: number }>();
-  for (const [group, message] of deletes.entries())
-    for (const { signal } of message.candidates) {
-      const key = recordKey(signal);
-      const was = before.get(key);
-      const now = known.get(key);
-      if (!now || fresh.has(key) || out.has(key) || !countableDeletion(now)) continue;
-      if (was && countableDeletion(was)) continue;
-      if (!signal.eventId || !now.eventIds.includes(signal.eventId)) continue;
-      out.set(key, { record: now, group });
-    }
-  return [...out.values()];
-}
-
-/** Of the deletions owed a count, those with no mark that they were counted (RateCounters.counted). */
-async function uncountedOf(
-  owed: readonly { record: AuditRecord; group: number }[],
-  ports: Pick<AuditPorts, 'counters'>,
-): Promise<{ record: AuditRecord; group: number }[]> {
-  const seen = new Set<string>();
-  const candidates = owed.filter((d) => {
-    const key = recordKey(d.record);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-  if (candidates.length === 0 || !ports.counters.counted) return [];
-  const marked = await ports.counters.counted(candidates.map((d) => recordKey(d.record)));
-  return candidates.filter((d) => !marked.has(recordKey(d.record)));
 }
 
 /** The records every delete signal of the batch names, keyed by `recordKey`, read at once. */
