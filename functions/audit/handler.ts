@@ -113,13 +113,15 @@ export function auditPorts(
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const config = bundledConfig();
   const ports = auditPorts(config);
-  const failures: string[] = [];
+  // A message fails once: it may fail its audit and then its count, and is reported (and counted) once.
+  const failures = new Set<string>();
   const failed = (record: SQSRecord, e: unknown) => {
     logger.error('audit record failed; it will be retried', {
       messageId: record.messageId,
       error: e as Error,
     });
-    failures.push(record.messageId);
+    if (failures.has(record.messageId)) return;
+    failures.add(record.messageId);
     // The AuditWriteFailures alarm (lib/constructs/monitoring.ts) watches this: > 0 in 5 minutes.
     metrics.addMetric('AuditWriteFailures', MetricUnit.Count, 1);
   };
@@ -234,11 +236,10 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       for (const group of new Set(newlyDeleted.map((d) => d.group))) failed(deletes[group]!.record, e);
     }
     for (const record of recountLater)
-      if (!failures.includes(record.messageId))
-        failed(record, new Error('sent again: the batch could not read its records to count what was owed'));
+      failed(record, new Error('sent again: the batch could not read its records to count what was owed'));
   }
   metrics.publishStoredMetrics();
-  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+  return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
 /** A message carrying delete signals, parsed and extracted, waiting for the batch's read of its records. */
