@@ -14,7 +14,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { orgClients, resetOrgClients } from '../functions/org/clients.js';
 import { ORG_NAMES } from '../functions/shared/config/organization.js';
-import type { StewardConfig } from '../functions/shared/config/schema.js';
+import type { StewardConfig, StewardConfigInput } from '../functions/shared/config/schema.js';
 import type { SpokeAuditItem } from '../functions/shared/org/events.js';
 import { ORG_DETAIL_TYPES, ORG_SOURCE } from '../functions/shared/org/keys.js';
 import { DYNAMODB_CLIENT_DEFAULTS } from '../functions/shared/runtime/clients.js';
@@ -22,7 +22,8 @@ import { resetConfigCache } from '../functions/shared/runtime/config.js';
 import { ENV } from '../functions/shared/runtime/constants.js';
 import { FORWARDER_STREAM } from '../lib/constructs/org-forwarder.js';
 import { createRng } from '../scripts/rng.js';
-import { createOrgTables, digest, HUB, orgConfig, spokeRecord } from '../test/org/support.js';
+import { testConfig } from '../test/audit/helpers.js';
+import { createOrgTables, digest, HUB, spokeRecord } from '../test/org/support.js';
 import { reply, startDynaliteProcess } from './dynalite.js';
 
 /** Spokes that forward: the issue's two, and two more, so the hub's keys spread as an organization's would. */
@@ -51,10 +52,17 @@ const ORG_LIMIT = 10_000_000;
 
 const BUS_ARN = `arn:aws:events:${HUB.region}:${HUB.account}:event-bus/${ORG_NAMES.bus}`;
 
-/** The config both handlers run with: the org test config with one organization threshold that never trips. */
-export const INGEST_CONFIG: StewardConfig = orgConfig({
-  thresholds: [{ scope: 'organization', window: '5m', maxDeletes: ORG_LIMIT }],
-});
+/**
+ * The config both handlers run with: the hub of the org tests, every spoke above as a target (the hub admits only
+ * the config's spokes and dead-letters the rest), and one organization threshold that never trips.
+ */
+export const INGEST_CONFIG: StewardConfig = testConfig({
+  organization: {
+    hub: { ...HUB },
+    targets: INGEST_SPOKES.map(({ account, region }) => ({ accounts: [account], regions: [region] })),
+  },
+  alerts: { thresholds: [{ scope: 'organization', window: '5m', maxDeletes: ORG_LIMIT }] },
+} as Partial<StewardConfigInput>);
 
 /** One record as the hub receives it: which spoke, and the item (a duplicate is the same object again). */
 interface Delivery {
@@ -336,6 +344,8 @@ export interface HubResult {
   /** Items in the org audit table, and the org counters' total, read back after the run. */
   readonly stored: number;
   readonly counted: number;
+  /** Messages the hub sent to its dead-letter queue (refused or malformed): none, or the counts fall short. */
+  readonly deadLettered: number;
 }
 
 /**
@@ -366,6 +376,8 @@ export async function ingestAll(dynamo: HubDynamo, input: IngestInput): Promise<
     [ENV.orgAuditTable]: tables.audit,
     [ENV.orgStateTable]: tables.state,
     [ENV.configJson]: JSON.stringify(INGEST_CONFIG),
+    // Set so that a refused or malformed message is sent there (answered and counted below), not only logged.
+    [ENV.orgIngestDlqUrl]: `https://sqs.${HUB.region}.amazonaws.com/${HUB.account}/bench-org-ingest-dlq`,
   };
   return withEnv(env, async () => {
     const { hub: handler } = await loadHandlers();
@@ -379,6 +391,14 @@ export async function ingestAll(dynamo: HubDynamo, input: IngestInput): Promise<
           return next(args);
         },
         { step: 'initialize', name: 'benchCountSends' },
+      );
+      let deadLettered = 0;
+      orgClients.sqs.middlewareStack.add(
+        () => async () => {
+          deadLettered++;
+          return { output: { $metadata: {} }, response: {} };
+        },
+        { step: 'initialize', name: 'benchDeadLetterQueue' },
       );
       await dynamoCounts(dynamo.process);
       const queue = bodies.map((body, i) => ({ messageId: `m-${i}`, body }));
@@ -413,6 +433,7 @@ export async function ingestAll(dynamo: HubDynamo, input: IngestInput): Promise<
         sends,
         requests,
         wallMs,
+        deadLettered,
         ...(await readBack(dynamo, tables)),
       };
     } finally {

@@ -97,6 +97,10 @@ export default defineBenchmark<State>({
         `org: the forwarder put ${forward.entries} entries for ${forward.records} records (${forward.failedBatches} failed batches)`,
       );
     const hub = await ingestAll(state.dynamo, state.hubInput);
+    if (hub.deadLettered > 0)
+      throw new Error(
+        `org: the hub dead-lettered ${hub.deadLettered} of ${hub.records} deliveries (see its log)`,
+      );
     // Idempotence at volume: one org item per deletion (PENDING and DELETED share a key), each counted once.
     if (hub.stored !== hub.deletions || hub.counted !== hub.deletions)
       throw new Error(
