@@ -101,11 +101,14 @@ export function auditHandlerHarness(
   };
 }
 
-/** An SQS message of the audit queue carrying `body`, delivered for the first time. */
+/**
+ * An SQS message of the audit queue carrying `body` (JSON-encoded; a string is the body as it is, so a test can
+ * send a malformed one), delivered for the first time.
+ */
 export const sqsMessage = (messageId: string, body: unknown): SQSRecord => ({
   messageId,
   receiptHandle: `receipt-${messageId}`,
-  body: JSON.stringify(body),
+  body: typeof body === 'string' ? body : JSON.stringify(body),
   attributes: {
     ApproximateReceiveCount: '1',
     SentTimestamp: '1780000000000',

@@ -4,18 +4,16 @@
  * at the SDK boundary (aws-sdk-client-mock).
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/audit/handler.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
 import type { StewardConfigInput } from '../../functions/shared/config/schema.js';
-import { resetConfigCache } from '../../functions/shared/runtime/config.js';
-import { DUMMY_CREDENTIALS, type Dynamo, startDynamo, type Tables } from '../support/dynamo.js';
+import { auditHandlerHarness, handlerConfig, interceptDynamo, sqsMessage } from './handler-harness.js';
 import {
   ACCOUNT,
   AWS_POLICY_EXECUTION_RECORD,
@@ -35,81 +33,16 @@ vi.hoisted(() => {
 const ALERTS_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:EcrSteward-Alerts`;
 const DLQ_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/EcrSteward-AuditDeadLetter`;
 
-const ecr = mockClient(ECRClient);
-const sns = mockClient(SNSClient);
-const sqs = mockClient(SQSClient);
+const h = auditHandlerHarness('handler');
+const { ecr, sns, sqs } = h;
 
-let db: Dynamo;
-let tables: Tables;
-beforeAll(async () => {
-  db = await startDynamo();
-  // The handler builds its clients once per container, from the environment, on its first invocation.
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
-  vi.stubEnv('AWS_REGION', REGION);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_CREDENTIALS.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_CREDENTIALS.secretAccessKey);
-  vi.stubEnv('ALERTS_TOPIC_ARN', ALERTS_TOPIC);
-  vi.stubEnv('AUDIT_DLQ_URL', DLQ_URL);
-});
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  ecr.restore();
-  sns.restore();
-  sqs.restore();
-  await db.close();
-});
-beforeEach(async () => {
-  tables = await db.createTables('handler');
-  vi.stubEnv('AUDIT_TABLE_NAME', tables.audit);
-  vi.stubEnv('STATE_TABLE_NAME', tables.state);
-  useConfig();
-  // By default ECR no longer has the image (a DELETE removed it), SNS and SQS accept everything.
-  ecr
-    .on(DescribeImagesCommand)
-    .rejects(new ImageNotFoundException({ message: 'Requested image not found', $metadata: {} }));
-  sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
-  sqs.on(SendMessageCommand).resolves({ MessageId: 'sqs-1' });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  ecr.reset();
-  sns.reset();
-  sqs.reset();
-  resetConfigCache();
-});
-
-function useConfig(alerts?: StewardConfigInput['alerts']): void {
-  const config: StewardConfigInput = {
-    mode: 'enforce',
-    selections: [{ name: 'services', repositories: ['services/*'], lifecyclePolicy: 'fromRepository' }],
-    ...(alerts ? { alerts } : {}),
-  };
-  vi.stubEnv('STEWARD_CONFIG_JSON', JSON.stringify(config));
-  resetConfigCache();
-}
-
+/** Gives the handler the test config with these alerts from now on. */
+const useConfig = (alerts?: StewardConfigInput['alerts']) => h.useConfig(handlerConfig(alerts));
 /** One record of the (standard) audit queue, as Lambda's event source mapping delivers it. */
-function record(messageId: string, body: unknown): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `receipt-${messageId}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: '1780000000000',
-      SenderId: 'AIDAEVENTBRIDGE',
-      ApproximateFirstReceiveTimestamp: '1780000000001',
-    },
-    messageAttributes: {},
-    md5OfBody: '00000000000000000000000000000000',
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:EcrSteward-AuditQueue`,
-    awsRegion: REGION,
-  };
-}
+const record = sqsMessage;
 
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-const store = () => new AuditStore(db.doc, tables.audit);
+const store = () => new AuditStore(h.db.doc, h.tables.audit);
 const A = digestOf('handler-a');
 const B = digestOf('handler-b');
 
@@ -197,30 +130,22 @@ describe('audit handler', () => {
     expect(call!.args[0].input.QueueUrl).toBe(DLQ_URL);
     expect(call!.args[0].input.MessageBody).toBe(JSON.stringify(body));
     expect(call!.args[0].input.MessageAttributes?.reason?.StringValue).toMatch(reason);
-    expect(await db.scan(tables.audit)).toEqual([]);
+    expect(await h.db.scan(h.tables.audit)).toEqual([]);
   });
 
   it('reports a record as a batch item failure when DynamoDB fails for it, and processes the others', async () => {
     // Prepare: DynamoDB refuses the write of one digest's record
-    const base = Object.getPrototypeOf(DynamoDBDocumentClient.prototype) as {
-      send: (c: unknown) => Promise<unknown>;
-    };
-    const original = base.send;
-    vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockImplementation(function (
-      this: unknown,
-      command: unknown,
-    ) {
-      if (command instanceof PutCommand && command.input.Item?.digest === B) {
-        return Promise.reject(
-          Object.assign(new Error('Throughput exceeds the current capacity of your table'), {
-            name: 'ProvisionedThroughputExceededException',
-            $fault: 'client',
-            $metadata: { httpStatusCode: 400 },
-          }),
-        );
-      }
-      return original.call(this, command);
-    } as never);
+    interceptDynamo((command, send) =>
+      command instanceof PutCommand && command.input.Item?.digest === B
+        ? Promise.reject(
+            Object.assign(new Error('Throughput exceeds the current capacity of your table'), {
+              name: 'ProvisionedThroughputExceededException',
+              $fault: 'client',
+              $metadata: { httpStatusCode: 400 },
+            }),
+          )
+        : send(),
+    );
     const event = batch(
       record('m-a', imageActionEvent({ id: 'ev-a', digest: A })),
       record('m-b', imageActionEvent({ id: 'ev-b', digest: B })),
@@ -293,7 +218,7 @@ describe('audit handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await db.scan(tables.audit)).toEqual([]);
+    expect(await h.db.scan(h.tables.audit)).toEqual([]);
   });
 
   it('publishes the alert to the alerts topic when a batch crosses a threshold', async () => {
