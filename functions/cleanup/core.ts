@@ -567,6 +567,14 @@ async function cleanupAdmitted(
             governance,
             open,
             candidates,
+            // A person's request carries its own approval (its notice names it): nothing new is asked here,
+            // but an APPROVED request still holds only if one of the selection's approvers approved it.
+            approval: {
+              required: 'never',
+              expiresAfterHours: governance.approval.expiresAfterHours,
+              selection: selectionName,
+              approvers: governance.approval.approvers,
+            },
           },
           ports,
         ),

@@ -456,6 +456,33 @@ describe('runs with approvals', () => {
     expect(s.audit.statuses(target)).toEqual(['SCHEDULED', 'PENDING', 'DELETED']);
   });
 
+  it("(f) keeps a person's image whose APPROVED row names someone who is not an approver (a row edited in the table)", async () => {
+    // Prepare: alice asks; the row is then set APPROVED straight in the table, by mallory, who approves nothing.
+    const s = setup({ keep: 10, approval: { required: 'never' } });
+    const target = digestOf('img-0');
+    const created = await s.endpoint('POST', '/requests', ARN.alice, 0, {
+      kind: 'delete',
+      repository: REPO,
+      digests: [target],
+      reason: 'contains a leaked token',
+    });
+    const request = (created.body as { request: DeletionRequestRecord }).request;
+    await s.run(1);
+    s.approvals.requests.items.set(request.id, {
+      ...s.approvals.requests.items.get(request.id)!,
+      state: 'APPROVED',
+      decision: { action: 'approve', by: ARN.mallory, at: at(2).toISOString() },
+    });
+
+    // Act
+    const due = await s.run(27);
+
+    // Assess
+    expect(due).toMatchObject({ expired: 0 });
+    expect(s.registry.deleteCalls).toEqual([]);
+    expect(s.audit.statuses(target)).toEqual(['SCHEDULED', 'CANCELLED']);
+  });
+
   it("(f) keeps a person's image when the request is rejected, and when it expires", async () => {
     for (const ending of ['reject', 'expire'] as const) {
       // Prepare
