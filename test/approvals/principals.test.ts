@@ -5,8 +5,10 @@ import {
   callerArns,
   dutyIdentity,
   matchingPattern,
+  rolePathWildcardProblem,
   sameParty,
 } from '../../functions/shared/approvals/principals.js';
+import { validateConfig } from '../../functions/shared/config/load.js';
 import { ACCOUNT, ARN, OPS_ROLE } from './support.js';
 
 const OTHER_ACCOUNT = '210987654321';
@@ -38,6 +40,12 @@ describe('matchingPattern', () => {
       `arn:aws:iam::${ACCOUNT}:role/team/ops/deployer`,
       [`arn:aws:iam::${ACCOUNT}:role/*`],
       `arn:aws:iam::${ACCOUNT}:role/*`,
+    ],
+    [
+      'a session, against a role pattern with a path and the exact role name',
+      `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Ops_0a1b2c3d4e5f6a7b/bob@example.com`,
+      [`arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_0a1b2c3d4e5f6a7b`],
+      `arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_0a1b2c3d4e5f6a7b`,
     ],
     [
       '`?` for exactly one character',
@@ -77,6 +85,18 @@ describe('matchingPattern', () => {
       [OPS_ROLE],
     ],
     ['no patterns at all', ARN.ops, []],
+    [
+      // IAM drops a role's path from its sessions: `approvers/*` cannot be checked against one, and matching
+      // by the name alone (`role/*`) would let a session of any role of the account approve.
+      'a session, against a role pattern with a path and a wildcard name',
+      `arn:aws:sts::${ACCOUNT}:assumed-role/developer/bob`,
+      [`arn:aws:iam::${ACCOUNT}:role/approvers/*`],
+    ],
+    [
+      'a session, against a role pattern with a wildcard in its path',
+      `arn:aws:sts::${ACCOUNT}:assumed-role/ops-approver/bob`,
+      [`arn:aws:iam::${ACCOUNT}:role/team-*/ops-approver`],
+    ],
   ])('does not match %s', (_what, arn, patterns) => {
     expect(matchingPattern(arn, patterns)).toBeUndefined();
   });
@@ -143,5 +163,40 @@ describe('sameParty / dutyIdentity', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('rolePathWildcardProblem (the config refuses such approvers)', () => {
+  it.each([
+    [`arn:aws:iam::${ACCOUNT}:role/approvers/*`],
+    [`arn:aws:iam::${ACCOUNT}:role/team-*/ops`],
+    [`arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_*`],
+  ])('refuses %s', (pattern) => {
+    expect(rolePathWildcardProblem(pattern)).toBe(
+      `${pattern}: a role pattern with a path must name the role exactly — a role's sessions ` +
+        '(arn:aws:sts::…:assumed-role/<name>/<session>) do not carry its path, so the path cannot be checked; ' +
+        'name each role (…:role/approvers/ops-admin) or match names without the path (…:role/ops-*)',
+    );
+  });
+
+  it.each([
+    [`arn:aws:iam::${ACCOUNT}:role/*`],
+    [`arn:aws:iam::${ACCOUNT}:role/ops-*`],
+    [`arn:aws:iam::${ACCOUNT}:role/team/ops-approver`],
+    [`arn:aws:iam::${ACCOUNT}:user/team/*`],
+    [`arn:aws:sts::${ACCOUNT}:assumed-role/ops-approver/*`],
+  ])('accepts %s', (pattern) => {
+    expect(rolePathWildcardProblem(pattern)).toBeUndefined();
+  });
+
+  it('is a config error where approvers are given', () => {
+    const pattern = `arn:aws:iam::${ACCOUNT}:role/approvers/*`;
+    expect(() =>
+      validateConfig({
+        mode: 'enforce',
+        selections: [{ repositories: ['team/*'], lifecyclePolicy: 'fromRepository' }],
+        governance: { approval: { required: 'always', approvers: [pattern] } },
+      }),
+    ).toThrow(`governance.approval.approvers[0]: ${rolePathWildcardProblem(pattern)}`);
   });
 });

@@ -10,9 +10,9 @@ function assumedRole(arn: string): { partition: string; account: string; role: s
 }
 
 /**
- * The ARNs a caller answers to: its own, and for an assumed-role session the role's ARN (IAM drops the role's
- * path from a session ARN, so a role pattern with a path matches the role only through its session-less ARN:
- * write approver roles without a path, or with a `*` for it).
+ * The ARNs a caller answers to: its own, and for an assumed-role session the role's ARN without its path (IAM
+ * drops the role's path from a session ARN: `withoutRolePath` matches a pattern with a path by the role's exact
+ * name).
  */
 export function callerArns(arn: string): string[] {
   const session = assumedRole(arn);
@@ -36,13 +36,30 @@ export function arnLike(pattern: string): RegExp {
 }
 
 /**
- * A role pattern's form without the role's path (`role/aws-reserved/sso.amazonaws.com/Ops_*` → `role/Ops_*`):
- * a session ARN carries the role's name but not its path, and a role name is unique in its account whatever
- * the path, so the name alone identifies the role.
+ * A role pattern's form without the role's path (`role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_0a1b`
+ * → `role/AWSReservedSSO_Ops_0a1b`): a session ARN carries the role's name but not its path, and a role name is
+ * unique in its account whatever the path, so an exact name identifies the role. Only an exact name: with a
+ * wildcard (`role/approvers/*`) the path is what the pattern restricts, and a session cannot show it, so the
+ * pattern matches no session (the config refuses such a pattern: `rolePathWildcardProblem`).
  */
 function withoutRolePath(pattern: string): string | undefined {
   const m = /^(arn:[^:]+:iam::[^:]+:role\/)(.+\/)([^/]+)$/.exec(pattern);
-  return m ? `${m[1]}${m[3]}` : undefined;
+  return m && !/[*?]/.test(m[2]! + m[3]!) ? `${m[1]}${m[3]}` : undefined;
+}
+
+/**
+ * Why a role pattern cannot be honoured for sessions, or undefined: one with a path and a wildcard (IAM drops
+ * the path from session ARNs, so `role/approvers/*` could only be matched against a session by its name, and
+ * that would be any role of the account).
+ */
+export function rolePathWildcardProblem(pattern: string): string | undefined {
+  const m = /^arn:[^:]+:iam::[^:]+:role\/(.+)$/.exec(pattern);
+  if (!m || !m[1]!.includes('/') || !/[*?]/.test(m[1]!)) return undefined;
+  return (
+    `${pattern}: a role pattern with a path must name the role exactly — a role's sessions ` +
+    '(arn:aws:sts::…:assumed-role/<name>/<session>) do not carry its path, so the path cannot be checked; ' +
+    'name each role (…:role/approvers/ops-admin) or match names without the path (…:role/ops-*)'
+  );
 }
 
 /** The first of `patterns` the caller matches (a role pattern matches the role's sessions), or undefined. */

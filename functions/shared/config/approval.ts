@@ -3,6 +3,7 @@
  * ask, and how long a request waits. Global, with a per-selection override of every field but `breakerReset`.
  */
 import * as z from 'zod';
+import { rolePathWildcardProblem } from '../approvals/principals.js';
 
 const BYTE_UNITS: Readonly<Record<string, number>> = {
   B: 1,
@@ -51,7 +52,11 @@ const principalPatterns = z
       .regex(
         PRINCIPAL_PATTERN,
         'not an IAM principal ARN with its 12-digit account — give a user or role ARN (wildcards * allowed in the name), e.g. arn:aws:iam::123456789012:role/ops-*',
-      ),
+      )
+      .superRefine((pattern, ctx) => {
+        const problem = rolePathWildcardProblem(pattern);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
   )
   .describe(
     'IAM principal ARNs, `*` wildcards allowed. A role ARN also matches the sessions of that role (arn:aws:sts::…:assumed-role/<role>/<session>).',
