@@ -3,6 +3,7 @@ import { cleanupPorts } from '../functions/cleanup/run.js';
 import type { CallCounter, RepositoryInfo } from '../functions/shared/adapters/ecr.js';
 import type { ImageReference } from '../functions/shared/adapters/in-use.js';
 import { needsRepositoryTags, selectionFor } from '../functions/shared/config/load.js';
+import { selectionsIn } from '../functions/shared/config/organization.js';
 import type { StewardConfig } from '../functions/shared/config/schema.js';
 import { mapLimit } from '../functions/shared/runtime/concurrency.js';
 import { ENV } from '../functions/shared/runtime/constants.js';
@@ -138,7 +139,10 @@ export class LiveSession {
   /** Settles the account (and with it the region keys use) first, as every live path does. */
   static async open(config: StewardConfig, opts: LiveSessionOptions = {}): Promise<LiveSession> {
     const accountId = await registryId(opts);
-    return new LiveSession(config, accountId, region(), opts);
+    const here = region();
+    // An organization's config as the spoke of this account and region runs it: a selection limited elsewhere
+    // by `accounts`/`regions` (the backup copies of another account's repositories) manages nothing here.
+    return new LiveSession(selectionsIn(config, { account: accountId, region: here }), accountId, here, opts);
   }
 
   get calls(): CallCounter {

@@ -319,6 +319,17 @@ export function selectionAppliesIn(
 }
 
 /**
+ * An organization's config as one account and region run it: only the selections that apply there, in their
+ * order (none: it manages nothing there). What every runner in one environment uses — a StackSet's functions at
+ * start, the CLI's live session — so a selection limited by `accounts`/`regions` acts nowhere else. A config
+ * without `organization` applies as it is.
+ */
+export function selectionsIn(config: StewardConfig, env: OrgEnvironment): StewardConfig {
+  if (!config.organization) return config;
+  return { ...config, selections: config.selections.filter((s) => selectionAppliesIn(s, env)) };
+}
+
+/**
  * Thrown by `configForEnvironment` when every selection is narrowed away from an environment: a config
  * needs at least one selection, and a spoke that manages nothing is better not deployed than deployed
  * silently idle. `deployPlan` skips such an environment with a note instead.

@@ -1,5 +1,5 @@
 import { validateConfig } from '../config/load.js';
-import { selectionAppliesIn } from '../config/organization.js';
+import { selectionsIn } from '../config/organization.js';
 import type { StewardConfig } from '../config/schema.js';
 import { ENV } from './constants.js';
 
@@ -31,11 +31,8 @@ export function inThisEnvironment(
 ): StewardConfig {
   const account = env[ENV.registryId];
   const region = env.AWS_REGION;
-  if (!config.organization || !account || !region) return config;
-  return {
-    ...config,
-    selections: config.selections.filter((s) => selectionAppliesIn(s, { account, region })),
-  };
+  if (!account || !region) return config;
+  return selectionsIn(config, { account, region });
 }
 
 /** Forgets the cached config (tests). */
