@@ -31,6 +31,8 @@ export interface GatePorts {
     ): Promise<
       { tags: string[]; pushedAt?: number | undefined; subjectDigest?: string | undefined } | undefined
     >;
+    /** The image's manifest as pushed, or undefined when there is none. */
+    manifest(repository: string, digest: string): Promise<string | undefined>;
     addTag(repository: string, digest: string, tag: string): Promise<void>;
     removeTag(repository: string, tag: string): Promise<void>;
   };
@@ -150,7 +152,11 @@ export function gatePolicyFor(
 /** How many blocking findings (the most severe) a verdict record keeps. */
 const RECORDED_BLOCKING = 50;
 
-/** A referrer (OCI 1.1 subject) or an image under cosign's tag scheme (`sha256-<hex>.sig|.att|.sbom`). */
+/**
+ * Whether an image claims to be a signature, an attestation or an SBOM: a referrer (OCI 1.1 subject) or an image
+ * under cosign's tag scheme (`sha256-<hex>.sig|.att|.sbom`). A claim only: whoever pushes chooses the tags and
+ * the subject, so the gate believes it only of a manifest with nothing to run (`isArtifactManifest`).
+ */
 export function isSignatureArtifact(meta: {
   tags: readonly string[];
   subjectDigest?: string | undefined;
@@ -158,6 +164,36 @@ export function isSignatureArtifact(meta: {
   return (
     meta.subjectDigest !== undefined ||
     meta.tags.some((t) => /^sha256-[a-f0-9]{64}\.(?:sig|att|sbom)$/.test(t))
+  );
+}
+
+/** A layer that is a container filesystem (OCI or Docker, any compression, foreign or not): something to run. */
+const FILESYSTEM_LAYER =
+  /^application\/vnd\.(?:oci\.image\.layer\.(?:nondistributable\.)?v1\.tar|docker\.image\.rootfs\.(?:foreign\.)?diff\.tar)/;
+
+/**
+ * True for a manifest that cannot be run: an image manifest whose layers are all something other than a
+ * filesystem (cosign's simple-signing payload, a Notation envelope, an in-toto attestation, an SBOM document).
+ * An image index, a schema-1 manifest, a manifest with a filesystem layer, and one that is unreadable are not
+ * artifacts: the gate judges them as images.
+ */
+export function isArtifactManifest(body: string | undefined): boolean {
+  if (body === undefined) return false;
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(body);
+  } catch {
+    return false;
+  }
+  if (typeof manifest !== 'object' || manifest === null) return false;
+  const { layers, manifests } = manifest as { layers?: unknown; manifests?: unknown };
+  if (manifests !== undefined || !Array.isArray(layers)) return false;
+  return layers.every(
+    (l) =>
+      typeof l === 'object' &&
+      l !== null &&
+      typeof (l as { mediaType?: unknown }).mediaType === 'string' &&
+      !FILESYSTEM_LAYER.test((l as { mediaType: string }).mediaType),
   );
 }
 
@@ -196,7 +232,16 @@ export async function judgeImage(
   );
   // Signatures are verified, not counted: every artifact is checked against the policy's trusted signers. A
   // signature or attestation is not itself signed: it is judged on its findings only (it goes with its subject).
-  const artifact = isSignatureArtifact(meta);
+  // An image that says it is one (by a tag or a subject, which whoever pushes chooses) is taken for an artifact
+  // only when its manifest has nothing to run: an unsigned image with a `sha256-….sig` tag is judged as an image.
+  // The manifest is read only where the answer matters: a required signature, or a removal.
+  const claimsArtifact = isSignatureArtifact(meta);
+  let checkedArtifact: Promise<boolean> | undefined;
+  const isArtifact = () =>
+    (checkedArtifact ??= claimsArtifact
+      ? ports.scans.manifest(image.repository, image.digest).then(isArtifactManifest)
+      : Promise.resolve(false));
+  const artifact = policy.signatures?.required ? await isArtifact() : claimsArtifact;
   const signature =
     policy.signatures?.required && ports.signatures && !artifact
       ? signatureStatus(
@@ -281,7 +326,7 @@ export async function judgeImage(
     // A FAIL that rests on missing scan data alone blocks and quarantines, but never deletes: the scanner's
     // silence is no evidence against the image.
     const onIncompleteDataOnly = !completeness.complete && verdict.blocking.length === 0;
-    if ((gate.onFail.remove.enabled || expired) && artifact) {
+    if ((gate.onFail.remove.enabled || expired) && (await isArtifact())) {
       // A signature goes with its image: the lifecycle removes it with its subject, the gate never alone.
       removal = {
         outcome: 'kept',

@@ -63,6 +63,7 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
     scans: {
       scanFindings: (r, d) => scans.scanFindings(r, d) as never,
       image: (r, d) => scans.image(r, d),
+      manifest: (r, d) => scans.manifest(r, d),
       addTag: (r, d, t) => scans.addTag(r, d, t),
       removeTag: (r, t) => scans.removeTag(r, t),
     },

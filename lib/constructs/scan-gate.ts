@@ -172,7 +172,11 @@ export class ScanGate extends Construct {
       'ecr:DescribeImages',
       'ecr:DescribeRepositories',
       'ecr:ListTagsForResource',
-      ...(onFail.quarantine.enabled || signaturesRequired(props.config) ? ['ecr:BatchGetImage'] : []),
+      // The manifest: re-put with the quarantine tag, and read to tell a signature artifact (never removed
+      // alone, never itself signed) from an image that only carries a tag shaped like one.
+      ...(onFail.quarantine.enabled || removes || signaturesRequired(props.config)
+        ? ['ecr:BatchGetImage']
+        : []),
       // Verifying signatures reads the referrers, their manifests and their signature blobs.
       ...(signaturesRequired(props.config) ? ['ecr:ListImageReferrers', 'ecr:GetDownloadUrlForLayer'] : []),
     ];

@@ -124,7 +124,8 @@ export const image = (extra: Partial<ScannedImage> = {}): ScannedImage => ({
 export interface GateHarness {
   readonly journal: string[];
   /** The image as ECR has it; undefined once it is gone. */
-  image: { tags: string[]; pushedAt?: number } | undefined;
+  /** The image in the fake ECR: its tags, push time and manifest (none: BatchGetImage finds no manifest). */
+  image: { tags: string[]; pushedAt?: number; manifest?: string } | undefined;
   scan: ScanFindingsOutput;
   repository: { tagMutability?: string; tags?: Record<string, string> } | undefined;
   readonly notifications: { subject: string; message: string }[];
@@ -195,6 +196,10 @@ export function gateHarness(scan: ScanFindingsOutput = basicScan([])): GateHarne
         async image(repository, digest) {
           journal.push(`scans:image:${repository}@${digest}`);
           return h.image ? { tags: [...h.image.tags], pushedAt: h.image.pushedAt } : undefined;
+        },
+        async manifest(repository, digest) {
+          journal.push(`scans:manifest:${repository}@${digest}`);
+          return h.image?.manifest;
         },
         async addTag(_repository, _digest, tag) {
           journal.push(`scans:addTag:${tag}`);

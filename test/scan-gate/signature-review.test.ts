@@ -4,7 +4,7 @@
  * for being unsigned itself.
  */
 import { describe, expect, it } from 'vitest';
-import { judgeImage } from '../../functions/scan-gate/core.js';
+import { isArtifactManifest, judgeImage } from '../../functions/scan-gate/core.js';
 import { signatureArrivalSchema } from '../../functions/scan-gate/schema.js';
 import type { SignatureArtifact } from '../../functions/shared/signatures/model.js';
 import { generateCosignKey } from '../../local/signing.js';
@@ -54,6 +54,25 @@ describe('F3 a signature that goes away never re-judges its image', () => {
   });
 });
 
+/** What cosign pushes under `sha256-<subject>.sig`: an image config and one simple-signing payload, nothing to run. */
+const COSIGN_SIGNATURE_MANIFEST = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  config: {
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+    size: 233,
+    digest: `sha256:${'c'.repeat(64)}`,
+  },
+  layers: [
+    {
+      mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      size: 250,
+      digest: `sha256:${'d'.repeat(64)}`,
+      annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ…' },
+    },
+  ],
+});
+
 describe('F6 the gate judges (and may delete) signature artifacts themselves', () => {
   it('never FAILs / removes the cosign .sig manifest of a signed image for being "UNSIGNED"', async () => {
     // DIGEST here is the digest of the `sha256-<subject>.sig` manifest: an OCI image manifest with an image
@@ -62,6 +81,7 @@ describe('F6 the gate judges (and may delete) signature artifacts themselves', (
     h.image = {
       tags: ['sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.sig'],
       pushedAt: NOW.getTime() - 86_400_000,
+      manifest: COSIGN_SIGNATURE_MANIFEST,
     };
     const gate = gateConfig({
       policy: {
@@ -76,5 +96,100 @@ describe('F6 the gate judges (and may delete) signature artifacts themselves', (
     // Before the fix: FAIL "UNSIGNED: …" and the .sig was deleted.
     expect(h.deleteCalls).toEqual([]);
     expect(outcome.verdict).not.toBe('FAIL');
+  });
+});
+
+describe('isArtifactManifest: only a manifest with nothing to run passes for a signature', () => {
+  const manifest = (layers: unknown, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      schemaVersion: 2,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json' },
+      layers,
+      ...extra,
+    });
+
+  it.each([
+    ["cosign's simple-signing payload", COSIGN_SIGNATURE_MANIFEST],
+    [
+      'a Notation envelope',
+      manifest([{ mediaType: 'application/jose+json' }], {
+        artifactType: 'application/vnd.cncf.notary.signature',
+      }),
+    ],
+    ['an in-toto attestation', manifest([{ mediaType: 'application/vnd.dsse.envelope.v1+json' }])],
+    ['an SBOM document', manifest([{ mediaType: 'application/spdx+json' }])],
+    ['no layers at all', manifest([])],
+  ])('is an artifact: %s', (_what, body) => {
+    expect(isArtifactManifest(body)).toBe(true);
+  });
+
+  it.each([
+    ['an OCI filesystem layer', manifest([{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }])],
+    ['an uncompressed OCI layer', manifest([{ mediaType: 'application/vnd.oci.image.layer.v1.tar' }])],
+    [
+      'a zstd OCI layer beside a signature payload',
+      manifest([
+        { mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json' },
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' },
+      ]),
+    ],
+    [
+      'a non-distributable OCI layer',
+      manifest([{ mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' }]),
+    ],
+    ['a Docker layer', manifest([{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' }])],
+    [
+      'a Docker foreign layer',
+      manifest([{ mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' }]),
+    ],
+    ['a layer without a media type', manifest([{ size: 1 }])],
+    ['an image index', JSON.stringify({ schemaVersion: 2, manifests: [], layers: [] })],
+    ['a schema-1 manifest', JSON.stringify({ schemaVersion: 1, fsLayers: [{ blobSum: 'sha256:0' }] })],
+    ['no manifest', undefined],
+    ['a body that is not JSON', '{"layers": ['],
+  ])('is not an artifact: %s', (_what, body) => {
+    expect(isArtifactManifest(body)).toBe(false);
+  });
+});
+
+describe('an image that only claims to be a signature (by a tag shaped like one) is judged as an image', () => {
+  it('FAILs UNSIGNED and is removed like any image, its manifest having a filesystem layer', async () => {
+    // Prepare: an unsigned, runnable image pushed with `prod` and a decoy `sha256-….sig` tag
+    const h = gateHarness();
+    const decoy = `sha256-${'0'.repeat(64)}.sig`;
+    h.image = {
+      tags: ['prod', decoy],
+      pushedAt: NOW.getTime() - 86_400_000,
+      manifest: JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json' },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }],
+      }),
+    };
+    const gate = gateConfig({
+      policy: {
+        signatures: { required: true, trust: [{ type: 'cosign', publicKeys: [release.publicKeyPem] }] },
+      },
+      onFail: { remove: { enabled: true } },
+    });
+    const ports = { ...h.ports, signatures: async () => [] as SignatureArtifact[] };
+
+    // Act
+    const outcome = await judgeImage(
+      gate,
+      image({ digest: DIGEST, tags: ['prod', decoy] }),
+      'e',
+      NOW,
+      ports,
+      {
+        mode: 'enforce',
+      },
+    );
+
+    // Assess
+    expect(outcome.verdict).toBe('FAIL');
+    expect(h.journal).toContain(`scans:manifest:${image().repository}@${DIGEST}`);
+    expect(h.deleteCalls).toEqual([[DIGEST]]);
   });
 });

@@ -424,8 +424,9 @@ describe('ScanGate construct: permissions follow the config', () => {
     const built = build({ onFail: { remove: { enabled: true } } });
     const statements = gateStatements(built);
 
-    // Assess
+    // Assess: BatchGetImage reads the manifest of an image that claims to be a signature (never removed alone)
     expect(statements.ScannedImages?.Action).toEqual([
+      'ecr:BatchGetImage',
       'ecr:DescribeImageScanFindings',
       'ecr:DescribeImages',
       'ecr:DescribeRepositories',

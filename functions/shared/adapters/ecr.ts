@@ -573,6 +573,28 @@ export class EcrScanReader {
     }
   }
 
+  /**
+   * The image's manifest as pushed (any media type), or undefined when ECR has none for it (gone, or refused in
+   * `failures`): what the gate reads to tell a signature artifact from an image that only carries a tag shaped
+   * like one.
+   */
+  async manifest(repositoryName: string, imageDigest: string): Promise<string | undefined> {
+    this.calls.add('BatchGetImage');
+    try {
+      const got = await this.client.send(
+        new BatchGetImageCommand({
+          repositoryName,
+          imageIds: [{ imageDigest }],
+          acceptedMediaTypes: [...MANIFEST_MEDIA_TYPES],
+        }),
+      );
+      return got.images?.find((i) => i.imageId?.imageDigest === imageDigest)?.imageManifest;
+    } catch (e) {
+      if ((e as Error).name === 'RepositoryNotFoundException') return undefined;
+      throw e;
+    }
+  }
+
   /** Adds a tag to an existing image by re-putting its own manifest. */
   async addTag(repositoryName: string, imageDigest: string, tag: string): Promise<void> {
     this.calls.add('BatchGetImage');
