@@ -56,8 +56,47 @@ export async function recordBatch(
 ): Promise<readonly (AuditRecord | undefined)[]> {
   if (signals.length === 0) return [];
   if (audit.recordAll) return (await audit.recordAll(signals, known)).map((r) => r.record);
-  await mapLimit(signals, 16, (signal) => audit.record(signal));
-  return signals.map(() => undefined);
+  const results = await mapLimit(signals, 16, (signal) => audit.record(signal));
+  // AuditStore.record answers with the record it wrote (or found); a writer that says nothing leaves it unknown.
+  return results.map((r) =>
+    typeof r === 'object' && r !== null && 'record' in r ? (r as { record?: AuditRecord }).record : undefined,
+  );
+}
+
+/**
+ * The failure of an image whose write-ahead found its audit record already DELETED: ECR Steward deleted this
+ * digest before and it was pushed again. The record (one per digest and repository, a deletion final) cannot
+ * show a second deletion, and nothing is deleted that its audit record does not announce first: it is kept,
+ * and reported, every run, until a person deletes it (their deletion is audited from ECR's event).
+ */
+export const ALREADY_RECORDED_DELETED = 'AuditRecordSettled';
+
+/** Splits a written batch: the items whose record is ready for the destructive call, and those it must skip. */
+function settledBefore<T extends DeleteItem>(
+  batch: readonly T[],
+  written: readonly (AuditRecord | undefined)[],
+): {
+  ready: T[];
+  readyWritten: (AuditRecord | undefined)[];
+  refused: { digest: string; code: string; reason: string }[];
+} {
+  const ready: T[] = [];
+  const readyWritten: (AuditRecord | undefined)[] = [];
+  const refused: { digest: string; code: string; reason: string }[] = [];
+  batch.forEach((item, i) => {
+    const record = written[i];
+    if (record?.status === 'DELETED') {
+      refused.push({
+        digest: item.digest,
+        code: ALREADY_RECORDED_DELETED,
+        reason: `its audit record already says DELETED (${record.at}, run ${record.actor.runId ?? 'unknown'}): the digest was pushed again after that deletion, and a second one could not be recorded apart from it, so it is kept — delete it by hand if it must go`,
+      });
+      return;
+    }
+    ready.push(item);
+    readyWritten.push(record);
+  });
+  return { ready, readyWritten, refused };
 }
 
 /** One image to delete, with what its audit record must say. */
@@ -106,7 +145,7 @@ export async function safeDelete(
   let alreadyGone = 0;
   let bytesReclaimed = 0;
   let attempted = 0;
-  for (const [i, batch] of chunks(items, 100).entries()) {
+  for (const [i, whole] of chunks(items, 100).entries()) {
     // The breaker is read before every batch (the first one's read may have been made by the caller just
     // before): an alert raised mid-run stops the rest of it.
     const open =
@@ -122,13 +161,17 @@ export async function safeDelete(
       };
     }
     // Write-ahead: every record is durable before the delete call is made.
-    const written = await recordBatch(
+    const allWritten = await recordBatch(
       ports.audit,
-      batch.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead' })),
-      batch.map((item) => item.known),
+      whole.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead' })),
+      whole.map((item) => item.known),
     );
-    attempted += batch.length;
+    attempted += whole.length;
+    // Only images whose record now announces this deletion are deleted.
+    const { ready: batch, readyWritten: written, refused } = settledBefore(whole, allWritten);
+    failures.push(...refused);
     await ports.checkpoint?.('after-write-ahead', repository);
+    if (batch.length === 0) continue;
     const outcome = await ports.registry.deleteImages(
       repository,
       batch.map((i) => i.digest),
@@ -234,7 +277,7 @@ export async function safeArchive(
   let bytesArchived = 0;
   let alreadyGone = 0;
   let attempted = 0;
-  for (const [i, batch] of chunks(items, 100).entries()) {
+  for (const [i, whole] of chunks(items, 100).entries()) {
     const open =
       i === 0 && options.breakerCheckedAt ? undefined : await ports.breaker.firstOpen(scopes, new Date());
     if (open)
@@ -247,13 +290,21 @@ export async function safeArchive(
         breaker: open,
         notAttempted: items.length - attempted,
       };
-    const written = await recordBatch(
+    const allWritten = await recordBatch(
       ports.audit,
-      batch.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead', intent: 'archive' })),
-      batch.map((item) => item.known),
+      whole.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead', intent: 'archive' })),
+      whole.map((item) => item.known),
     );
-    attempted += batch.length;
+    attempted += whole.length;
+    // Only images whose record now announces this archive are archived.
+    const {
+      ready: batch,
+      readyWritten: written,
+      refused: recordedDeleted,
+    } = settledBefore(whole, allWritten);
+    failures.push(...recordedDeleted);
     await ports.checkpoint?.('after-write-ahead', repository);
+    if (batch.length === 0) continue;
     const outcome = await ports.registry.archiveImages(
       repository,
       batch.map((i) => i.digest),
