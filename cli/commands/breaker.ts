@@ -121,8 +121,8 @@ export async function breakerResetCommand(opts: BreakerOptions) {
   const now = new Date();
   const store = new BreakerStore(dynamo(), stateTableName(opts));
   const before = await store.get(scope);
-  await store.close(scope, by, now);
-  // The reset is part of the record security staff read: who closed which breaker, when, and what it was.
+  // The reset is part of the record security staff read: who closed which breaker, when, and what it was. It is
+  // written first, as a delete's record is: a reset that cannot be recorded leaves the breaker open.
   await dynamo().send(
     new PutCommand({
       TableName: auditTableName(opts),
@@ -137,8 +137,10 @@ export async function breakerResetCommand(opts: BreakerOptions) {
         openedAt: before?.openedAt,
         reason: before?.reason,
       },
+      ConditionExpression: 'attribute_not_exists(pk)',
     }),
   );
+  await store.close(scope, by, now);
   process.stdout.write(
     `${scope}: breaker closed by ${by}${isOpen(before, now) ? '' : ' (it was not open)'}\n`,
   );

@@ -65,8 +65,8 @@ export async function handler(
       publishNotice: (message) => ports.publishNotice(message),
       resetBreaker: async (scope, by, requestId, at) => {
         const before = await ports.breaker.get(scope);
-        await ports.breaker.close(scope, by, at);
-        // The same audit item as `ecr-steward breaker reset`, naming the approved request.
+        // The same audit item as `ecr-steward breaker reset`, naming the approved request, written before the
+        // breaker closes: a reset that cannot be recorded leaves the breaker open.
         await ports.documentClient.send(
           new PutCommand({
             TableName: ports.table('audit'),
@@ -82,8 +82,10 @@ export async function handler(
               openedAt: before?.openedAt,
               reason: before?.reason,
             },
+            ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
+        await ports.breaker.close(scope, by, at);
       },
     },
     now,
