@@ -649,19 +649,55 @@ async function cleanupAdmitted(
       failures,
     };
 
+  // The policy's transitions: archived through the same guard and path as every removal (holds, in use,
+  // protections, the breaker before each batch, a write-ahead record, the run's bounds), as ECR would archive
+  // them: restorable, never purged, never deleted instead. Not deletions, so no notice and no approval.
   let transitioned = 0;
   if (transitions.length > 0) {
-    // A transition rule archives; it is not a delete, but an open breaker stops every write of ours.
-    const open = await ports.breaker.firstOpen(breakerScopesFor(repo.name), req.now);
-    if (open) base.warnings.push(`breaker open for ${open.scope}: the policy's transitions wait`);
-    else {
-      const archive = await ports.registry.archiveImages(
-        repo.name,
-        transitions.map((d) => d.imageDigest),
-      );
-      transitioned = archive.deleted.length;
-      failures.push(...archive.failures);
-    }
+    const outcome = await withAllowance(
+      budgets,
+      transitions.length,
+      (o: DeletionResult) => o.archived,
+      (allowance) =>
+        runDeletion(
+          {
+            ...deletion,
+            caller: 'lifecycle',
+            allowance,
+            archiveOnly: true,
+            open,
+            candidates: transitions.map((d) => {
+              const image = byDigest.get(d.imageDigest);
+              return {
+                digest: d.imageDigest,
+                tags: d.imageTags,
+                pushedAt: d.pushedAt,
+                sizeBytes: d.sizeBytes,
+                lastPulledAt: image?.lastPulledAt ? new Date(image.lastPulledAt).toISOString() : undefined,
+                rulePriority: d.rulePriority,
+                reasons: d.reasons,
+              };
+            }),
+          },
+          ports,
+        ),
+    );
+    transitioned = outcome.archived;
+    defer(outcome, "the policy's transitions");
+    failures.push(...outcome.failures);
+    if (outcome.breaker)
+      return {
+        ...base,
+        ...common,
+        ...governanceCounts,
+        ...breakerOpen(outcome.breaker),
+        purged,
+        expired: expired + requestedDeleted,
+        transitioned,
+        deferred,
+        bytesReclaimed: bytesReclaimed + purgedBytes + requestedBytes,
+        failures,
+      };
   }
   return {
     ...base,

@@ -304,7 +304,11 @@ export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext):
 
   function pass(c: GuardCandidate): GuardDecision {
     if (ctx.mode === 'dry-run')
-      return { digest: c.digest, action: 'plan', reason: `dry-run: ${ctx.caller} would delete it` };
+      return {
+        digest: c.digest,
+        action: 'plan',
+        reason: `dry-run: ${ctx.caller} would ${ctx.softDelete === 'archive' && ctx.caller !== 'purge' ? 'archive' : 'delete'} it`,
+      };
     if (ctx.softDelete === 'archive' && ctx.caller !== 'purge')
       return { digest: c.digest, action: 'archive', reason: `${ctx.caller}: may be archived (soft delete)` };
     return { digest: c.digest, action: 'delete', reason: `${ctx.caller}: may be deleted` };

@@ -115,6 +115,12 @@ export interface DeletionRequest {
    * longer plans ends CANCELLED. A caller that asks about one image (the gate) leaves other notices alone.
    */
   readonly wholeRepository?: boolean | undefined;
+  /**
+   * A lifecycle policy's `transition` rules: the candidates are archived (ECR's archive class, restorable, no
+   * purge), never deleted, whatever the soft-delete setting; an image ECR will not archive is kept. They pass the
+   * guard (holds, in use, protections, breaker, bounds) and are recorded like any archive. @default false
+   */
+  readonly archiveOnly?: boolean | undefined;
   /** Sends the notice of the deletions this run schedules; called before their SCHEDULED records are written. */
   readonly announce?:
     | ((
@@ -323,7 +329,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       allowance: request.allowance,
       now: now.getTime(),
       notice: governance?.notice.hours ? { hours: governance.notice.hours, scheduled: noticed } : undefined,
-      softDelete: governance?.softDelete.mode,
+      softDelete: request.archiveOnly ? 'archive' : governance?.softDelete.mode,
       approval: approvals ? { ...approvals, needed } : undefined,
     });
   let decisions = guardWith(undefined);
@@ -533,9 +539,10 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   if (toArchive.length > 0) {
     if (!ports.registry.archiveImages)
       throw new Error('soft delete needs a registry that can archive images');
-    const purgeAt = new Date(
-      now.getTime() + (governance?.softDelete.purgeAfterDays ?? 30) * DAY_MS,
-    ).toISOString();
+    // A transition rule's archive stays archived (as ECR's own transition does): no purge is due for it.
+    const purgeAt = request.archiveOnly
+      ? undefined
+      : new Date(now.getTime() + (governance?.softDelete.purgeAfterDays ?? 30) * DAY_MS).toISOString();
     const archived = await safeArchive(
       repository.name,
       toArchive.map((c) => ({
@@ -560,18 +567,16 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
     for (const refusal of archived.refused) {
       const c = byDigest.get(refusal.digest)!;
       const why = `ECR would not archive it (${refusal.code}: ${refusal.reason})`;
-      if (governance?.softDelete.unarchivable === 'delete') {
+      if (!request.archiveOnly && governance?.softDelete.unarchivable === 'delete') {
         const instead = { ...c, reasons: [...c.reasons, `${why}; softDelete.unarchivable is delete`] };
         toDelete.push(instead);
         refusedForDelete.push(instead);
       } else {
-        result.cancelled.push({ digest: c.digest, reason: `kept: ${why}; softDelete.unarchivable is keep` });
-        await ports.audit.record(
-          signal(c, 'CANCELLED', {
-            evidence: 'steward-cancel',
-            note: `kept: ${why}; softDelete.unarchivable is keep`,
-          }),
-        );
+        const note = request.archiveOnly
+          ? `kept: ${why}; a transition rule only ever archives`
+          : `kept: ${why}; softDelete.unarchivable is keep`;
+        result.cancelled.push({ digest: c.digest, reason: note });
+        await ports.audit.record(signal(c, 'CANCELLED', { evidence: 'steward-cancel', note }));
       }
     }
     if (archived.breaker) {

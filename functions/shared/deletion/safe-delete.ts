@@ -266,7 +266,8 @@ export interface SafeArchiveResult {
  */
 export async function safeArchive(
   repository: string,
-  items: readonly (DeleteItem & { readonly purgeAt: string })[],
+  /** `purgeAt`: when the archive is purged, or undefined for one that stays (a lifecycle transition). */
+  items: readonly (DeleteItem & { readonly purgeAt: string | undefined })[],
   ports: SafeArchivePorts,
   options: { readonly breakerCheckedAt?: Date | undefined } = {},
 ): Promise<SafeArchiveResult> {
