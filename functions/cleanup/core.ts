@@ -15,7 +15,7 @@ import {
   type OpenRecord,
   runDeletion,
 } from '../shared/deletion/run.js';
-import { type AuditWriter, breakerScopesFor } from '../shared/deletion/safe-delete.js';
+import type { AuditWriter } from '../shared/deletion/safe-delete.js';
 import { thresholdWarning } from '../shared/governance/threshold.js';
 import { isIndex } from '../shared/lifecycle/graph.js';
 import { planRepository } from '../shared/lifecycle/plan.js';
