@@ -11,6 +11,7 @@ import { needsRepositoryTags, selectionFor } from '../shared/config/load.js';
 import { effectiveGovernance, type Selection, type StewardConfig } from '../shared/config/schema.js';
 import {
   type DeletionCandidate,
+  type DeletionPorts,
   type DeletionResult,
   type OpenRecord,
   runDeletion,
@@ -86,6 +87,8 @@ export interface CleanupPorts {
       repository: string;
       digest: string;
     }): Promise<{ readonly status: string; readonly requestId?: string | undefined } | undefined>;
+    /** See DeletionPorts: which of these digests' records already say DELETED. @default not read */
+    deletedOf?: DeletionPorts['audit']['deletedOf'];
   };
   /**
    * Holds placed from the CLI (the holds table) on this repository. Throws when the table cannot be read:

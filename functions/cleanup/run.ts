@@ -97,6 +97,12 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
         return known ?? (await audit.open(ref));
       },
       get: (ref) => audit.get(ref),
+      deletedOf: async (ref, digests) => {
+        const found = await audit.getAll(digests.map((digest) => ({ ...ref, digest })));
+        return new Map(
+          [...found.values()].filter((r) => r.status === 'DELETED').map((r) => [r.digest, r.at] as const),
+        );
+      },
     },
     breaker: ports.breaker,
     inUse,

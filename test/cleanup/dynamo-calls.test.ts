@@ -8,7 +8,7 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CleanupRequest, cleanupRepository } from '../../functions/cleanup/core.js';
 import { cleanupPorts } from '../../functions/cleanup/run.js';
-import type { documentClient } from '../../functions/shared/audit/store.js';
+import { AuditStore, type documentClient } from '../../functions/shared/audit/store.js';
 import { StewardPorts } from '../../functions/shared/runtime/ports.js';
 import { ACCOUNT, REGION, testConfig } from '../audit/helpers.js';
 import { images, MemoryRegistry } from '../audit/registry.js';
@@ -88,8 +88,9 @@ async function clean(
   names: readonly string[],
   doc: ReturnType<typeof documentClient>,
   registry: MemoryRegistry,
+  cfg = config,
 ) {
-  const ports = new StewardPorts(config, {
+  const ports = new StewardPorts(cfg, {
     tables: { audit: tables.audit, state: tables.state, holds },
     clients: { doc },
   });
@@ -105,7 +106,12 @@ async function clean(
         budget,
       };
       const wired = cleanupPorts(ports, { accountId: ACCOUNT, region: REGION, runId: 'run-1', now: NOW });
-      return cleanupRepository(config, request, { ...wired, registry, inUse: async () => [] });
+      return cleanupRepository(cfg, request, {
+        ...wired,
+        registry,
+        inUse: async () => [],
+        notify: async () => {},
+      });
     }),
   );
 }
@@ -134,6 +140,39 @@ describe('the DynamoDB calls of a cleanup run', () => {
       'TransactWrite audit ×3',
       'TransactWrite audit ×3',
     ]);
+  });
+
+  it('before giving notices, reads the records of the images it would notice in one BatchGetItem, and keeps one already DELETED', async () => {
+    // Prepare: a notice period; one of the three images to expire was deleted once (its record says so) and pushed again.
+    const governed = testConfig({ governance: { notice: { hours: 24 } } });
+    const registry = registryOf(['services/orders']);
+    const [again, ...others] = registry
+      .images('services/orders')
+      .slice(2)
+      .map((i) => i.digest);
+    await new AuditStore(db.doc, tables.audit).record({
+      registryId: ACCOUNT,
+      region: REGION,
+      repository: 'services/orders',
+      digest: again!,
+      status: 'DELETED',
+      at: '2026-06-01T00:00:00.000Z',
+      evidence: 'cloudtrail-batch-delete',
+      tags: [],
+      actor: { principal: 'arn:aws:iam::123456789012:user/alice' },
+    });
+    const { doc, calls } = journaledCalls();
+
+    // Act
+    const [report] = await clean(['services/orders'], doc, registry, governed);
+
+    // Assess: two notices given; the third image kept, and said why
+    expect(report).toMatchObject({ outcome: 'done', expired: 0, scheduled: 2 });
+    expect(report!.warnings).toContain(
+      'the deletion guard kept images the plan would expire: audit-settled 1',
+    );
+    expect(calls.filter((c) => c.startsWith('BatchGet audit'))).toEqual(['BatchGet audit ×3']);
+    expect(others).toHaveLength(2);
   });
 
   it('runs again on the same repository with the same reads, and looks up the records of the images that vanished', async () => {

@@ -47,7 +47,12 @@ export type KeepCode =
   /** Its deletion request waits for an operator's answer. */
   | 'awaiting-approval'
   /** Its deletion request was rejected or expired unanswered: kept (and not asked again for a while). */
-  | 'approval-refused';
+  | 'approval-refused'
+  /**
+   * Its audit record already says DELETED (deleted once, then pushed again): the record, one per digest and
+   * repository, cannot announce a second deletion, so none is made (nor a notice of one).
+   */
+  | 'audit-settled';
 
 export interface GuardCandidate {
   readonly digest: string;
@@ -98,6 +103,11 @@ export interface GuardContext {
    * approval) makes the guard schedule the image with `ask`: the caller opens a request for it. @default none
    */
   readonly approval?: GuardApproval | undefined;
+  /**
+   * Digests whose audit record already says DELETED, with when: pushed again after that deletion. Kept
+   * (`audit-settled`). @default none known (the write-ahead still refuses them: safeDelete)
+   */
+  readonly settled?: ReadonlyMap<string, string> | undefined;
 }
 
 export interface GuardApproval {
@@ -225,6 +235,13 @@ export function guard(candidates: readonly GuardCandidate[], ctx: GuardContext):
           `younger than the minimum age of ${ctx.managed.minAgeDays} days (${(age / DAY_MS).toFixed(1)} days)`,
         );
     }
+    const deletedAt = ctx.settled?.get(c.digest);
+    if (deletedAt !== undefined)
+      return keep(
+        c.digest,
+        'audit-settled',
+        `its audit record already says DELETED (${deletedAt}): pushed again since, and a second deletion could not be recorded apart from it — delete it by hand if it must go`,
+      );
     const approval = approvalDecision(c);
     if (approval) return approval;
     const notice = noticeDecision(c);

@@ -181,6 +181,15 @@ export interface DeletionPorts extends Omit<SafeDeletePorts, 'registry' | 'audit
       repository: string;
       digest: string;
     }): Promise<{ readonly status: string; readonly requestId?: string | undefined } | undefined>;
+    /**
+     * Of these digests, those whose audit record already says DELETED, with when (one consistent BatchGetItem
+     * per 100): an image deleted once and pushed again, which the guard keeps. @default not read (the write-ahead
+     * still refuses them)
+     */
+    deletedOf?(
+      ref: { registryId: string; region: string; repository: string },
+      digests: readonly string[],
+    ): Promise<ReadonlyMap<string, string>>;
   };
   readonly registry: SafeDeletePorts['registry'] &
     Partial<SafeArchivePorts['registry']> & {
@@ -318,7 +327,23 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   // every call in between (approvals, the notice, a request, records, manifests) is a wait during which the
   // breaker may open — most likely then, as other repositories of the same batch are deleting. After any, the
   // first batch reads the breaker again.
-  let breakerFresh = approvals?.read !== true;
+  // A notice for an image deleted once and pushed again would be given on every run and never acted on (its
+  // record cannot announce a second deletion): the images this run could notice are looked up first.
+  const unnoticed =
+    request.mode === 'enforce' &&
+    (governance?.notice.hours ?? 0) > 0 &&
+    request.caller !== 'purge' &&
+    ports.audit.deletedOf
+      ? request.candidates.filter((c) => !noticed.has(c.digest)).map((c) => c.digest)
+      : [];
+  const settled =
+    unnoticed.length > 0
+      ? await ports.audit.deletedOf!(
+          { registryId: repository.registryId, region: repository.region, repository: repository.name },
+          unnoticed,
+        )
+      : undefined;
+  let breakerFresh = approvals?.read !== true && settled === undefined;
   const guardWith = (needed: string | undefined) =>
     guard(request.candidates, {
       caller: request.caller,
@@ -331,6 +356,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       notice: governance?.notice.hours ? { hours: governance.notice.hours, scheduled: noticed } : undefined,
       softDelete: request.archiveOnly ? 'archive' : governance?.softDelete.mode,
       approval: approvals ? { ...approvals, needed } : undefined,
+      settled,
     });
   let decisions = guardWith(undefined);
   // Whether this run's deletions need an approval is weighed on what it would remove (now or once noticed):
