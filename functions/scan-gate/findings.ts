@@ -50,10 +50,12 @@ export const SCAN_STATUSES = [
 /** A documented status; any other string a scan reports is passed through as is and judged as incomplete data. */
 export type ScanStatus = (typeof SCAN_STATUSES)[number];
 
-const severity = z
-  .string()
-  .transform((s) => s.toUpperCase())
-  .pipe(z.enum(SEVERITIES).catch('UNDEFINED'));
+// Kept as the scan says it (upper case): one the gate does not know makes the scan's data incomplete (never a
+// quiet UNDEFINED that no threshold ranks), and is judged as UNDEFINED only once the data is complete.
+const severity = z.string().transform((s) => s.toUpperCase());
+
+const knownSeverity = (s: string | undefined): Severity =>
+  s !== undefined && (SEVERITIES as readonly string[]).includes(s) ? (s as Severity) : 'UNDEFINED';
 
 const timestamp = z.union([z.number(), z.string(), z.date()]);
 
@@ -203,6 +205,17 @@ export function completeness(output: ParsedOutput): Completeness {
     problems.push(`the scan changed while its ${output.read.pages} pages were read`);
 
   const listed = [...(scan?.findings ?? []), ...(scan?.enhancedFindings ?? [])];
+  const unknown = [
+    ...new Set(
+      listed.flatMap((f) =>
+        f.severity !== undefined && knownSeverity(f.severity) !== f.severity ? [f.severity] : [],
+      ),
+    ),
+  ];
+  if (unknown.length > 0)
+    problems.push(
+      `findings with a severity the gate does not know: ${unknown.map((u) => JSON.stringify(u)).join(', ')}`,
+    );
   const counts = scan?.findingSeverityCounts;
   if (counts === undefined) {
     // Zero severities are omitted from the counts, so a clean scan may have none; listed findings need them.
@@ -300,7 +313,7 @@ export function normaliseFindings(output: ParsedOutput): NormalisedScan {
     const scanner = v3 ?? v2;
     findings.push({
       id: f.name,
-      severity: f.severity ?? 'UNDEFINED',
+      severity: knownSeverity(f.severity),
       packageName: attr('package_name'),
       packageVersion: attr('package_version'),
       cvss: scanner,
@@ -325,7 +338,7 @@ export function normaliseFindings(output: ParsedOutput): NormalisedScan {
               : undefined;
       findings.push({
         id: details?.vulnerabilityId ?? f.title ?? 'unknown',
-        severity: f.severity ?? 'UNDEFINED',
+        severity: knownSeverity(f.severity),
         packageName: 'name' in p ? (p.name as string | undefined) : undefined,
         packageVersion: 'version' in p ? (p.version as string | undefined) : undefined,
         fixedInVersion: fixed === 'NotAvailable' ? undefined : fixed,

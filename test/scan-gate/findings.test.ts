@@ -453,6 +453,31 @@ describe('completeness', () => {
     expect(result.problems).toEqual(problems);
   });
 
+  it('finds findings with a severity the gate does not know incomplete, though the counts match them', () => {
+    // Prepare: a scanner severity the API does not document, counted by the scan itself as well
+    const output = {
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: {
+        imageScanCompletedAt: 1_780_000_000,
+        findingSeverityCounts: { SEVERE: 1, HIGH: 1 },
+        findings: [
+          { name: 'CVE-2026-9999', severity: 'Severe', attributes: [] },
+          { name: 'CVE-2026-0001', severity: 'HIGH', attributes: [] },
+        ],
+      },
+    };
+
+    // Act
+    const result = check(output as ScanFindingsOutput);
+
+    // Assess
+    expect(result).toEqual({
+      complete: false,
+      problems: ['findings with a severity the gate does not know: "SEVERE"'],
+      completedAt: 1_780_000_000_000,
+    });
+  });
+
   it('finds one page of several incomplete: the nextToken, and fewer findings than its counts', () => {
     // Prepare
     const [first] = loadFindingsPages('basic-pages-short');
