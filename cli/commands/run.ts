@@ -52,8 +52,16 @@ export async function runCommand(opts: RunOptions) {
   const concurrency = Number(opts.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > RUN_MAX_CONCURRENCY)
     throw new CliError(`--concurrency ${opts.concurrency}: a whole number from 1 to ${RUN_MAX_CONCURRENCY}`);
+  // A run that deletes does so by a config someone named: never by the example a checkout happens to hold.
+  const named = opts.config !== undefined || Boolean(process.env.ECR_STEWARD_CONFIG);
+  const unnamed = () =>
+    new CliError(
+      'run deletes only by a config you name: pass --config FILE (the config your stack was deployed with) or set ECR_STEWARD_CONFIG; without one, run previews by the example config (examples/steward.config.jsonc) and deletes nothing',
+    );
+  if (opts.enforce && !named) throw unnamed();
   const config = loadConfig(opts.config);
   const mode = opts.enforce ? 'enforce' : config.mode;
+  if (mode === 'enforce' && !named) throw unnamed();
   const session = await LiveSession.open(config, opts);
   session.snapshotInUse();
   const repositories = opts.all ? await session.managedRepositories(concurrency) : names;

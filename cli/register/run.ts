@@ -10,7 +10,7 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description(
-      'run the cleanup of repositories now (dry-run unless --enforce; asks before deleting unless --yes)',
+      "run the cleanup of repositories now (dry-run unless --enforce or the config's mode is enforce; deletes only by a config named with --config or $ECR_STEWARD_CONFIG; asks before deleting unless --yes)",
     )
     .option(
       '--repository <name>',
@@ -25,7 +25,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       '--config <file>',
-      'steward config (default: $ECR_STEWARD_CONFIG or examples/steward.config.jsonc)',
+      'steward config (default: $ECR_STEWARD_CONFIG; else examples/steward.config.jsonc, for a preview only)',
     )
     .option('--enforce', 'delete what the plan expires (the config mode otherwise decides)')
     .option(

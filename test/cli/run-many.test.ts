@@ -250,6 +250,24 @@ describe('ecr-steward run over many repositories', () => {
     });
     expect(requests).toEqual([]);
   }, 60_000);
+
+  it('deletes by no config but one named: --enforce without --config or ECR_STEWARD_CONFIG is refused before any call', async () => {
+    // Prepare: the checkout's example config would be the fallback
+    const unnamed = { ...env, ECR_STEWARD_CONFIG: undefined };
+
+    // Act
+    const out = await runCli(['run', '--all', '--enforce', '--yes'], { cwd, env: unnamed });
+
+    // Assess
+    expect(out).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(
+        'run deletes only by a config you name: pass --config FILE (the config your stack was deployed with) or set ECR_STEWARD_CONFIG',
+      ),
+    });
+    expect(requests).toEqual([]);
+    for (const repository of MANAGED) expect(tagsOf(repository)).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
+  }, 60_000);
 });
 
 describe('LiveSession: a run after its preview', () => {
