@@ -26,7 +26,11 @@ describe('review 28c: breaker reset without its audit record', () => {
   it('leaves the breaker open when the reset cannot be recorded in the audit table', async () => {
     // Prepare: the registry breaker is open; the audit table named cannot take the record
     const tables = await db.createTables('r28creset');
-    await new BreakerStore(db.doc, tables.state).open('registry', 'registry 1h: 2001 deletes > 2000', new Date());
+    await new BreakerStore(db.doc, tables.state).open(
+      'registry',
+      'registry 1h: 2001 deletes > 2000',
+      new Date(),
+    );
     const cwd = await tempFiles({});
 
     // Act
@@ -47,6 +51,8 @@ describe('review 28c: breaker reset without its audit record', () => {
     // Assess: the command failed, and the breaker must still be open (no unrecorded reset)
     const open = await new BreakerStore(db.doc, tables.state).firstOpen(['registry'], new Date());
     expect(result.code).not.toBe(0);
-    expect(open?.scope, `breaker state after a failed reset record; stderr: ${result.stderr}`).toBe('registry');
+    expect(open?.scope, `breaker state after a failed reset record; stderr: ${result.stderr}`).toBe(
+      'registry',
+    );
   });
 });

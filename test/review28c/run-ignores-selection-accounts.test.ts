@@ -20,7 +20,13 @@ import { EcrEmulator, ociImageManifest } from '../../local/ecr-emulator.js';
 import { type LocalServer, startLocalServer } from '../../local/server.js';
 import { EcsService, LambdaService } from '../../local/services.js';
 import { removeTempFiles, runCli, tempFiles } from '../cli/run-cli.js';
-import { createAndWait, createHoldsTable, DUMMY_CREDENTIALS, type Dynamo, startDynamo } from '../support/dynamo.js';
+import {
+  createAndWait,
+  createHoldsTable,
+  DUMMY_CREDENTIALS,
+  type Dynamo,
+  startDynamo,
+} from '../support/dynamo.js';
 
 const HUB = { account: '111111111111', region: 'eu-west-1' };
 const TEAM = '222222222222';
