@@ -142,8 +142,10 @@ export async function reconcileRepository(
     if (pendingRecord.actor.runId === runId) continue;
     if (written.has(pendingRecord.digest) && written.get(pendingRecord.digest)?.status !== 'PENDING')
       continue;
-    if (pendingRecord.intent === 'archive' && archived.has(pendingRecord.digest)) {
-      // A crash between UpdateImageStorageClass and the settle: ECR shows the archive, so it happened.
+    const archiving = pendingRecord.intent === 'archive' || pendingRecord.intent === 'transition';
+    if (archiving && archived.has(pendingRecord.digest)) {
+      // A crash between UpdateImageStorageClass and the settle: ECR shows the archive, so it happened. A soft
+      // delete's archive is purged after its window; a lifecycle transition's never is.
       await record({
         ...ref,
         digest: pendingRecord.digest,
@@ -151,7 +153,9 @@ export async function reconcileRepository(
         evidence: 'settled',
         at: now.toISOString(),
         archivedAt: now.toISOString(),
-        purgeAt: new Date(now.getTime() + purgeAfterDays * 86_400_000).toISOString(),
+        ...(pendingRecord.intent === 'archive'
+          ? { purgeAt: new Date(now.getTime() + purgeAfterDays * 86_400_000).toISOString() }
+          : {}),
         eventId: `settle#${runId}#${pendingRecord.digest}`,
       });
       settledArchived++;

@@ -34,7 +34,11 @@ export type AuditStatus =
   | 'FAILED';
 
 /** What a write-ahead (`PENDING`) record announces: a delete, or a move to the archive class. */
-export type DeletionIntent = 'delete' | 'archive';
+/**
+ * What a write-ahead announces: a delete, a soft delete's archive (purged after its window), or a lifecycle
+ * transition's archive (never purged).
+ */
+export type DeletionIntent = 'delete' | 'archive' | 'transition';
 
 /** Where a piece of evidence came from. */
 export type Evidence =

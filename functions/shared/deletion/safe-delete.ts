@@ -293,7 +293,13 @@ export async function safeArchive(
       };
     const allWritten = await recordBatch(
       ports.audit,
-      whole.map((item) => item.signal('PENDING', { evidence: 'steward-write-ahead', intent: 'archive' })),
+      // An archive without a purge time is a lifecycle transition's: reconciliation must never give it one.
+      whole.map((item) =>
+        item.signal('PENDING', {
+          evidence: 'steward-write-ahead',
+          intent: item.purgeAt === undefined ? 'transition' : 'archive',
+        }),
+      ),
       whole.map((item) => item.known),
     );
     attempted += whole.length;
