@@ -81,6 +81,8 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
   const { audit, snapshots, counters } = ports;
   /** Each repository's open records, from its reconciliation's read, until the run asks for them. */
   const reconciledOpen = new Map<string, readonly AuditRecord[]>();
+  /** Each repository's records page as its reconciliation read it: which of its digests were deleted before. */
+  const reconciledPages = new Map<string, { readonly records: readonly AuditRecord[]; readonly complete: boolean }>();
   const holds = ports.holds;
   return {
     registry,
@@ -97,11 +99,18 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
         return known ?? (await audit.open(ref));
       },
       get: (ref) => audit.get(ref),
+      // From the repository's records as its reconciliation just read them, when that page held them all (no
+      // call); else one consistent read of these digests' records.
       deletedOf: async (ref, digests) => {
-        const found = await audit.getAll(digests.map((digest) => ({ ...ref, digest })));
-        return new Map(
-          [...found.values()].filter((r) => r.status === 'DELETED').map((r) => [r.digest, r.at] as const),
+        const page = reconciledPages.get(repoKey(ref));
+        const asked = new Set(digests);
+        const records = page?.complete
+          ? page.records.filter((r) => !r.dryRun && asked.has(r.digest))
+          : [...(await audit.getAll(digests.map((digest) => ({ ...ref, digest })))).values()];
+        const deleted = new Map(
+          records.filter((r) => r.status === 'DELETED').map((r) => [r.digest, r.at] as const),
         );
+        return { deleted, read: !page?.complete };
       },
     },
     breaker: ports.breaker,
@@ -127,6 +136,7 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
     reconcile: async (repo, images, { purgeAfterDays }) => {
       const ref = { registryId: repo.registryId, region: wiring.region, repository: repo.name };
       reconciledOpen.delete(repoKey(ref));
+      reconciledPages.delete(repoKey(ref));
       // The repository's image count (the audit function's share-of-images thresholds) is written with the
       // snapshot, in one call, when both live in the same table (they do: the state table).
       const count = repositoryImageCountItem(repo.name, images.length, wiring.now);
@@ -145,7 +155,11 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
             get: (r) => audit.get(r),
             record: (signal) => audit.record(signal),
             pending: (r) => audit.pending(r),
-            repositoryPage: (r) => audit.repositoryPage(r),
+            repositoryPage: async (r) => {
+              const page = await audit.repositoryPage(r);
+              reconciledPages.set(repoKey(ref), page);
+              return page;
+            },
           },
           // Its read of the repository's records gives the open records too (as they are after its writes).
           opened: (records) => reconciledOpen.set(repoKey(ref), records),

@@ -8,8 +8,8 @@
  * enters the open / byDue indexes, so `runDeletion` never finds the notice (run.ts:296-301), every run gives a
  * fresh notice (an SNS message per push / sweep, forever) and the image is never deleted.
  *
- * What holds now: before a notice could be given, the run asks which of the images it would notice have a record
- * that already says DELETED (AuditStore.getAll, one consistent BatchGetItem per 100); the guard keeps those
+ * What holds now: before the guard, an enforcing run asks which of its candidates have a record that already
+ * says DELETED (from the records page its reconciliation read, or AuditStore.getAll); the guard keeps those
  * (`audit-settled`): no notice, no deletion, a warning in every run's report. Deleting such a digest a second
  * time with a record of its own needs one record per deletion, not per digest (README, "What it will never do").
  */
@@ -25,12 +25,13 @@ describe('review 28a: a digest pushed again after its deletion', () => {
     Object.assign(g.audit, {
       async deletedOf(_ref: unknown, digests: readonly string[]) {
         asked.push([...digests]);
-        return new Map(
+        const deleted = new Map(
           digests.flatMap((d) => {
             const r = g.audit.state(d);
             return r?.status === 'DELETED' ? [[d, r.at] as const] : [];
           }),
         );
+        return { deleted, read: true };
       },
     });
     await g.run(NOW);

@@ -182,14 +182,14 @@ export interface DeletionPorts extends Omit<SafeDeletePorts, 'registry' | 'audit
       digest: string;
     }): Promise<{ readonly status: string; readonly requestId?: string | undefined } | undefined>;
     /**
-     * Of these digests, those whose audit record already says DELETED, with when (one consistent BatchGetItem
-     * per 100): an image deleted once and pushed again, which the guard keeps. @default not read (the write-ahead
-     * still refuses them)
+     * Of these digests, those whose audit record already says DELETED, with when: an image deleted once and
+     * pushed again, which the guard keeps. `read`: whether a call was made for it (a wait during which the
+     * breaker may have opened). @default not read (the write-ahead still refuses them)
      */
     deletedOf?(
       ref: { registryId: string; region: string; repository: string },
       digests: readonly string[],
-    ): Promise<ReadonlyMap<string, string>>;
+    ): Promise<{ readonly deleted: ReadonlyMap<string, string>; readonly read: boolean }>;
   };
   readonly registry: SafeDeletePorts['registry'] &
     Partial<SafeArchivePorts['registry']> & {
@@ -327,13 +327,11 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
   // every call in between (approvals, the notice, a request, records, manifests) is a wait during which the
   // breaker may open — most likely then, as other repositories of the same batch are deleting. After any, the
   // first batch reads the breaker again.
-  // A notice for an image deleted once and pushed again would be given on every run and never acted on (its
-  // record cannot announce a second deletion): the images this run could notice are looked up first.
+  // An image deleted once and pushed again cannot be deleted again with a record of its own (the write-ahead
+  // refuses it): the guard keeps it before it takes a notice (given on every run, never acted on) or a share of
+  // the bounds (spent on every run, starving the images after it). A noticed image has an open record instead.
   const unnoticed =
-    request.mode === 'enforce' &&
-    (governance?.notice.hours ?? 0) > 0 &&
-    request.caller !== 'purge' &&
-    ports.audit.deletedOf
+    request.mode === 'enforce' && request.caller !== 'purge' && ports.audit.deletedOf
       ? request.candidates.filter((c) => !noticed.has(c.digest)).map((c) => c.digest)
       : [];
   const settled =
@@ -343,7 +341,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
           unnoticed,
         )
       : undefined;
-  let breakerFresh = approvals?.read !== true && settled === undefined;
+  let breakerFresh = approvals?.read !== true && settled?.read !== true;
   const guardWith = (needed: string | undefined) =>
     guard(request.candidates, {
       caller: request.caller,
@@ -356,7 +354,7 @@ export async function runDeletion(request: DeletionRequest, ports: DeletionPorts
       notice: governance?.notice.hours ? { hours: governance.notice.hours, scheduled: noticed } : undefined,
       softDelete: request.archiveOnly ? 'archive' : governance?.softDelete.mode,
       approval: approvals ? { ...approvals, needed } : undefined,
-      settled,
+      settled: settled?.deleted,
     });
   let decisions = guardWith(undefined);
   // Whether this run's deletions need an approval is weighed on what it would remove (now or once noticed):
