@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../../functions/shared/audit/records.js';
+import { type AuditRecord, NEVER_DUE } from '../../functions/shared/audit/records.js';
 import { AuditStore } from '../../functions/shared/audit/store.js';
 import { auditTableName, dynamo, type LiveOptions, region, registryId } from '../aws.js';
 import { parseRepositoryName } from '../refs.js';
@@ -38,7 +38,8 @@ export function trashEntries(records: readonly AuditRecord[]): TrashEntry[] {
     }))
     .sort(
       (a, b) =>
-        (a.purgeAt ?? '').localeCompare(b.purgeAt ?? '') ||
+        // A lifecycle transition's archive is never purged: it comes last.
+        (a.purgeAt ?? NEVER_DUE).localeCompare(b.purgeAt ?? NEVER_DUE) ||
         a.repository.localeCompare(b.repository) ||
         a.digest.localeCompare(b.digest),
     );
@@ -48,7 +49,7 @@ export function trashEntries(records: readonly AuditRecord[]): TrashEntry[] {
 export function trashTable(entries: readonly TrashEntry[]): string {
   const cols = ['purgeAt', 'archivedAt', 'repository', 'digest', 'tags', 'size', 'reason'] as const;
   const rows = entries.map((e) => ({
-    purgeAt: e.purgeAt ?? '',
+    purgeAt: e.purgeAt ?? 'never (transition)',
     archivedAt: e.archivedAt ?? '',
     repository: e.repository,
     digest: `${e.digest.slice(0, 19)}…`,
@@ -76,7 +77,7 @@ export async function trashListCommand(repository: string | undefined, opts: Tra
   const records = repository
     ? await store.open({ registryId: await registryId(opts), region: region(), repository })
     : // Every open record: the byDue index holds SCHEDULED and ARCHIVED ones, due at any time.
-      await store.due('9999-12-31T23:59:59.999Z', 1_000_000);
+      await store.due(NEVER_DUE, 1_000_000);
   const entries = trashEntries(records);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);

@@ -124,6 +124,58 @@ describe('ecr-steward trash list', () => {
     ]);
   }, 30_000);
 
+  it("lists a lifecycle transition's archive (never purged) after those with a purge time", async () => {
+    // Prepare: a table of its own with one soft-delete archive and one transition archive (intent transition)
+    const table = 'trash-audit-transitions';
+    await createStewardTables(db.client, { audit: table, state: `${table}-state` });
+    const own = new AuditStore(db.doc, table);
+    for (const [d, intent, purgeAt] of [
+      [digest('d'), 'transition', undefined],
+      [digest('e'), 'archive', '2026-06-01T00:00:00.000Z'],
+    ] as const) {
+      const base: Omit<DeleteSignal, 'evidence' | 'status'> = {
+        registryId: ACCOUNT,
+        region: REGION,
+        repository: 'services/orders',
+        digest: d,
+        at: '2026-05-02T00:00:00.000Z',
+        tags: ['v1'],
+        sizeBytes: 1024,
+        actor: { type: 'ecr-steward', runId: 'run-1', reasons: ['rule 1: not pulled for 90 days'] },
+      };
+      await own.record({ ...base, evidence: 'steward-write-ahead', status: 'PENDING', intent });
+      await own.record({
+        ...base,
+        evidence: 'steward-archive',
+        status: 'ARCHIVED',
+        archivedAt: '2026-05-02T00:00:00.000Z',
+        purgeAt,
+      });
+    }
+
+    // Act: every repository (the byDue index), and one repository (its open records)
+    const all = await runCli(['trash', 'list', '--registry-id', ACCOUNT, '--audit-table', table], {
+      env: {
+        AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+        AWS_REGION: REGION,
+        AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    });
+    const one = await own.open({ registryId: ACCOUNT, region: REGION, repository: 'services/orders' });
+
+    // Assess
+    expect(all.stdout.split('\n').slice(1, 3)).toEqual([
+      '2026-06-01T00:00:00.000Z  2026-05-02T00:00:00.000Z  services/orders  sha256:eeeeeeeeeeee…  v1    1.00 KiB  rule 1: not pulled for 90 days',
+      'never (transition)        2026-05-02T00:00:00.000Z  services/orders  sha256:dddddddddddd…  v1    1.00 KiB  rule 1: not pulled for 90 days',
+    ]);
+    expect(one.map((r) => [r.digest, r.status, r.purgeAt])).toEqual([
+      [digest('e'), 'ARCHIVED', '2026-06-01T00:00:00.000Z'],
+      [digest('d'), 'ARCHIVED', undefined],
+    ]);
+  }, 30_000);
+
   it('says so when a repository has nothing archived, and exits 2 for a malformed repository name', async () => {
     // Act
     const empty = await trash('services/empty');

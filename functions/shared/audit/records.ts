@@ -224,6 +224,9 @@ function actorType(
 /** The partition of the sparse `byDue` index. */
 export const DUE_PARTITION = 'DUE';
 
+/** The due time of what is never due (an archive no purge follows): after every time a run asks about. */
+export const NEVER_DUE = '9999-12-31T23:59:59.999Z';
+
 /**
  * Status order: a deletion seen by anyone is final; a failure only replaces a pending write-ahead; a notice
  * starts from any state but a deletion in progress or done (and a second notice changes nothing); a notice
@@ -335,11 +338,13 @@ export function mergeSignal(
         ? existing?.purgeAt
         : undefined;
   // Open (indexed): a notice, a noticed deletion in progress or failed (the processor retries it), an archive.
+  // An archive that is never purged (a lifecycle transition's) stays open, due never: `trash list` and the
+  // cleanup's look at its repository's open records still see it, and the due-deletion processor never does.
   const due =
     status === 'SCHEDULED' || carriesNotice
       ? (dueAt ?? purgeAt)
       : status === 'ARCHIVED'
-        ? purgeAt
+        ? (purgeAt ?? NEVER_DUE)
         : undefined;
   // A notice's request: given with the notice, kept by what ends it (for the audit of the request); a new
   // notice after a cancellation, a restore or a deletion starts without one.
