@@ -82,7 +82,10 @@ export function cleanupPorts(ports: StewardPorts, wiring: CleanupWiring): Cleanu
   /** Each repository's open records, from its reconciliation's read, until the run asks for them. */
   const reconciledOpen = new Map<string, readonly AuditRecord[]>();
   /** Each repository's records page as its reconciliation read it: which of its digests were deleted before. */
-  const reconciledPages = new Map<string, { readonly records: readonly AuditRecord[]; readonly complete: boolean }>();
+  const reconciledPages = new Map<
+    string,
+    { readonly records: readonly AuditRecord[]; readonly complete: boolean }
+  >();
   const holds = ports.holds;
   return {
     registry,
