@@ -37,6 +37,27 @@ export class MemoryAudit {
   }
 }
 
+/**
+ * Gives a MemoryAudit the worker's `deletedOf` (which of these digests' records already say DELETED), noting
+ * the digests each call asks about; without it a run learns of them only from the write-ahead's refusal.
+ */
+export function answerDeletedOf(audit: MemoryAudit): string[][] {
+  const asked: string[][] = [];
+  Object.assign(audit, {
+    async deletedOf(_ref: unknown, digests: readonly string[]) {
+      asked.push([...digests]);
+      const deleted = new Map(
+        digests.flatMap((d) => {
+          const r = audit.state(d);
+          return r?.status === 'DELETED' ? [[d, r.at] as const] : [];
+        }),
+      );
+      return { deleted, read: true };
+    },
+  });
+  return asked;
+}
+
 /** `count` images a day apart (img-0 newest); the policy keeps the newest two. */
 export function governed(
   governance: StewardConfigInput['governance'],

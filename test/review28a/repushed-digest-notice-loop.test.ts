@@ -15,25 +15,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { digestOf, image, NOW } from '../fixtures/images.js';
-import { governed, HOUR, REPO } from '../review27a/support.js';
+import { answerDeletedOf, governed, HOUR, REPO } from '../review27a/support.js';
 
 describe('review 28a: a digest pushed again after its deletion', () => {
   it('is kept and reported, not noticed on every run', async () => {
     // Prepare: five images, keep the newest two; the first notice and its deletion go as designed.
     const g = governed({ notice: { hours: 24 } });
-    const asked: string[][] = [];
-    Object.assign(g.audit, {
-      async deletedOf(_ref: unknown, digests: readonly string[]) {
-        asked.push([...digests]);
-        const deleted = new Map(
-          digests.flatMap((d) => {
-            const r = g.audit.state(d);
-            return r?.status === 'DELETED' ? [[d, r.at] as const] : [];
-          }),
-        );
-        return { deleted, read: true };
-      },
-    });
+    const asked = answerDeletedOf(g.audit);
     await g.run(NOW);
     await g.run(new Date(NOW.getTime() + 24 * HOUR));
     const img2 = digestOf('img-2');

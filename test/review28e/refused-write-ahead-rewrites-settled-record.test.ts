@@ -22,24 +22,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { digestOf, image, NOW } from '../fixtures/images.js';
-import { governed, HOUR, REPO } from '../review27a/support.js';
+import { answerDeletedOf, governed, HOUR, REPO } from '../review27a/support.js';
 
 describe('review 28e: a refused write-ahead on a record settled by another actor', () => {
   it('leaves the external deletion recorded as it was (not ECR Steward, not this run)', async () => {
     // Prepare: img-2 was deleted by someone else; ECR's DELETE event recorded it (actor unknown).
     const g = governed(undefined);
     const img2 = digestOf('img-2');
-    Object.assign(g.audit, {
-      async deletedOf(_ref: unknown, digests: readonly string[]) {
-        const deleted = new Map(
-          digests.flatMap((d) => {
-            const r = g.audit.state(d);
-            return r?.status === 'DELETED' ? [[d, r.at] as const] : [];
-          }),
-        );
-        return { deleted, read: true };
-      },
-    });
+    answerDeletedOf(g.audit);
     await g.audit.record({
       registryId: '123456789012',
       region: 'us-west-2',

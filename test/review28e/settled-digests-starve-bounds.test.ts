@@ -19,23 +19,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { digestOf, NOW } from '../fixtures/images.js';
-import { governed, HOUR, REPO } from '../review27a/support.js';
+import { answerDeletedOf, governed, HOUR, REPO } from '../review27a/support.js';
 
 describe('review 28e: settled digests and the bounds', () => {
   it('a settled digest first in order does not hold back the repository’s other deletions run after run', async () => {
     // Prepare: keep the newest 2 of 5, at most 1 deletion per repository and run. img-2..img-4 expire.
     const g = governed(undefined, 5, { bounds: { maxDeletesPerRun: 1000, maxDeletesPerRepository: 1 } });
-    Object.assign(g.audit, {
-      async deletedOf(_ref: unknown, digests: readonly string[]) {
-        const deleted = new Map(
-          digests.flatMap((d) => {
-            const r = g.audit.state(d);
-            return r?.status === 'DELETED' ? [[d, r.at] as const] : [];
-          }),
-        );
-        return { deleted, read: true };
-      },
-    });
+    answerDeletedOf(g.audit);
     const expiring = ['img-2', 'img-3', 'img-4'].map(digestOf).sort();
     const settled = expiring[0]!; // first in deletion order (by digest)
     // Its record says DELETED (deleted once, pushed again since).
