@@ -270,7 +270,14 @@ export function mergeSignal(
   const { pk, sk } = keysOf(signal, { dryRun, runId });
   if (existing && signal.eventId && existing.eventIds.includes(signal.eventId)) return undefined;
 
-  const status = existing ? nextStatus(existing.status, signal) : signal.status;
+  // A lifecycle transition's archive (no purge follows it) is where the policy's own expire rules act on archived
+  // images: their notice starts from it, as from any other state a deletion may follow.
+  const transitionArchive = existing?.status === 'ARCHIVED' && existing.purgeAt === undefined;
+  const status = existing
+    ? transitionArchive && signal.status === 'SCHEDULED'
+      ? 'SCHEDULED'
+      : nextStatus(existing.status, signal)
+    : signal.status;
   const evidence = [...new Set([...(existing?.evidence ?? []), signal.evidence])].sort() as Evidence[];
   // A settled deletion keeps who, which run and why: a later signal (a redelivered write-ahead, a late event)
   // may fill a gap in the actor (our run id when ECR's event won the race) but never overwrite it.
@@ -404,7 +411,11 @@ export function mergeSignal(
       : {}),
     version: (existing?.version ?? 0) + 1,
     // Dry-run plans expire after plannedTtlDays; deletions only when ttlDays (audit.retentionDays) is set.
-    ttl: existing?.ttl ?? ttlFor(dryRun ? (opts.plannedTtlDays ?? opts.ttlDays) : opts.ttlDays, now),
+    // An archive no purge follows (a transition's) stays while the image does: its retention starts when it ends.
+    ttl:
+      status === 'ARCHIVED' && purgeAt === undefined
+        ? undefined
+        : (existing?.ttl ?? ttlFor(dryRun ? (opts.plannedTtlDays ?? opts.ttlDays) : opts.ttlDays, now)),
   };
   if (existing && sameContent(existing, next)) return undefined;
   return next;
