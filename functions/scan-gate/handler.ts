@@ -63,7 +63,8 @@ export function gatePorts(config = bundledConfig()): ExpiryPorts {
     scans: {
       scanFindings: (r, d) => scans.scanFindings(r, d) as never,
       image: (r, d) => scans.image(r, d),
-      manifest: (r, d) => scans.manifest(r, d),
+      // The registry's read of manifests (the write-ahead's), for one image.
+      manifest: async (r, d) => (await registry.manifests(r, [d])).get(d)?.body,
       addTag: (r, d, t) => scans.addTag(r, d, t),
       removeTag: (r, t) => scans.removeTag(r, t),
     },

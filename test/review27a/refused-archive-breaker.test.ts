@@ -7,25 +7,15 @@
  * until a later run's reconciliation settles them FAILED ("the run stopped after its write-ahead record").
  */
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_REFUSED } from '../../functions/shared/deletion/safe-delete.js';
 import { NOW } from '../fixtures/images.js';
-import { governed } from './support.js';
+import { governed, refuseFirstArchive } from './support.js';
 
 describe('review 27a: an image ECR refused to archive, when the breaker stops the next archive batch', () => {
   it('leaves no write-ahead record PENDING and counts the refused image as deferred', async () => {
     // Prepare: 104 images, 102 expire: two archive batches (100 + 2). ECR refuses the first image of the first
     // batch; the breaker opens before the second batch.
     const g = governed({ softDelete: { mode: 'archive', unarchivable: 'delete' } }, 104);
-    let refused: string | undefined;
-    g.h.registry.onArchive = (digests) => {
-      refused ??= digests[0];
-      return {
-        deleted: digests.filter((d) => d !== refused),
-        failures: digests.includes(refused!)
-          ? [{ digest: refused!, code: ARCHIVE_REFUSED, reason: 'child of an index' }]
-          : [],
-      };
-    };
+    const refused = refuseFirstArchive(g);
     g.h.breaker.openFrom = 2;
 
     // Act
@@ -34,7 +24,7 @@ describe('review 27a: an image ECR refused to archive, when the breaker stops th
     // Assess: 99 archived, 2 never attempted (breaker); the refused one neither deleted nor archived
     expect(report).toMatchObject({ outcome: 'breaker-open', archived: 99 });
     expect(g.h.registry.deleteCalls).toEqual([]);
-    expect.soft(g.audit.state(refused!)?.status).not.toBe('PENDING');
+    expect.soft(g.audit.state(refused()!)?.status).not.toBe('PENDING');
     expect.soft(report.deferred).toBe(3);
   });
 });

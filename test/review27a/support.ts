@@ -10,6 +10,7 @@ import {
   mergeSignal,
 } from '../../functions/shared/audit/records.js';
 import type { StewardConfigInput } from '../../functions/shared/config/schema.js';
+import { ARCHIVE_REFUSED } from '../../functions/shared/deletion/safe-delete.js';
 import { config, harness, request } from '../cleanup/fakes.js';
 import { digestOf, image } from '../fixtures/images.js';
 
@@ -35,6 +36,24 @@ export class MemoryAudit {
   state(digest: string): AuditRecord | undefined {
     return [...this.items.values()].find((r) => r.digest === digest && !r.dryRun);
   }
+}
+
+/**
+ * Makes ECR refuse to archive the first image of the run's first archive call (an image an unarchived index still
+ * lists) and archive the rest; returns the refused digest once known.
+ */
+export function refuseFirstArchive(g: ReturnType<typeof governed>): () => string | undefined {
+  let refused: string | undefined;
+  g.h.registry.onArchive = (digests) => {
+    refused ??= digests[0];
+    return {
+      deleted: digests.filter((d) => d !== refused),
+      failures: digests.includes(refused!)
+        ? [{ digest: refused!, code: ARCHIVE_REFUSED, reason: 'child of an index' }]
+        : [],
+    };
+  };
+  return () => refused;
 }
 
 /**

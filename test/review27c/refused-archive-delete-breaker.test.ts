@@ -6,25 +6,15 @@
  * the refused image's write-ahead stays PENDING (intent archive).
  */
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_REFUSED } from '../../functions/shared/deletion/safe-delete.js';
 import { NOW } from '../fixtures/images.js';
-import { governed } from './../review27a/support.js';
+import { governed, refuseFirstArchive } from '../review27a/support.js';
 
 describe('review 27c: an image ECR refused to archive, when the breaker stops its delete instead', () => {
   it('leaves no write-ahead record PENDING', async () => {
     // Prepare: five images, three expire (one archive batch); ECR refuses the first; the breaker is closed at the
     // run's read and open at the next (the read before the delete-instead batch)
     const g = governed({ softDelete: { mode: 'archive', unarchivable: 'delete' } }, 5);
-    let refused: string | undefined;
-    g.h.registry.onArchive = (digests) => {
-      refused ??= digests[0];
-      return {
-        deleted: digests.filter((d) => d !== refused),
-        failures: digests.includes(refused!)
-          ? [{ digest: refused!, code: ARCHIVE_REFUSED, reason: 'child of an index' }]
-          : [],
-      };
-    };
+    const refused = refuseFirstArchive(g);
     g.h.breaker.openFrom = 2;
 
     // Act
@@ -33,6 +23,6 @@ describe('review 27c: an image ECR refused to archive, when the breaker stops it
     // Assess: two archived, the refused one not deleted (breaker), and not left PENDING either
     expect(report).toMatchObject({ outcome: 'breaker-open', archived: 2, deferred: 1 });
     expect(g.h.registry.deleteCalls).toEqual([]);
-    expect(g.audit.state(refused!)?.status).not.toBe('PENDING');
+    expect(g.audit.state(refused()!)?.status).not.toBe('PENDING');
   });
 });

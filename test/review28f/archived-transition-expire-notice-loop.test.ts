@@ -6,7 +6,7 @@
  * What is wrong: the transition leaves an ARCHIVED record without purgeAt (since a86aebf an open record, due
  * NEVER_DUE). When the `storageClass: archive` + `sinceImageTransitioned` rule later expires the image, the
  * guard gives it a notice (`schedule`), runDeletion announces it (SNS) and writes SCHEDULED — but
- * `nextStatus(ARCHIVED, SCHEDULED)` stays ARCHIVED (functions/shared/audit/records.ts, SCHEDULED case), so no
+ * `nextStatus` kept ARCHIVED on a SCHEDULED signal (functions/shared/audit/records.ts, SCHEDULED case), so no
  * dueAt is ever stored; `noticed` (functions/shared/deletion/run.ts, SCHEDULED/PENDING/FAILED with dueAt) never
  * finds it, and every following run gives a fresh notice. The image is never deleted and the owners get a notice
  * per run, forever.

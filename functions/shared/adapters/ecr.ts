@@ -235,7 +235,8 @@ export class EcrRegistry {
 
   /**
    * The manifests of these images (any media type), for the write-ahead record of a delete that cannot be
-   * undone: the record then proves exactly what was there. Unreadable ones are left out.
+   * undone (the record then proves exactly what was there), and for the gate to tell a signature artifact from
+   * an image that only carries a tag shaped like one. Unreadable ones are left out.
    */
   async manifests(
     repositoryName: string,
@@ -569,28 +570,6 @@ export class EcrScanReader {
       return out.imageDetails?.[0]?.imageDigest;
     } catch (e) {
       if ((e as Error).name === 'ImageNotFoundException') return undefined;
-      throw e;
-    }
-  }
-
-  /**
-   * The image's manifest as pushed (any media type), or undefined when ECR has none for it (gone, or refused in
-   * `failures`): what the gate reads to tell a signature artifact from an image that only carries a tag shaped
-   * like one.
-   */
-  async manifest(repositoryName: string, imageDigest: string): Promise<string | undefined> {
-    this.calls.add('BatchGetImage');
-    try {
-      const got = await this.client.send(
-        new BatchGetImageCommand({
-          repositoryName,
-          imageIds: [{ imageDigest }],
-          acceptedMediaTypes: [...MANIFEST_MEDIA_TYPES],
-        }),
-      );
-      return got.images?.find((i) => i.imageId?.imageDigest === imageDigest)?.imageManifest;
-    } catch (e) {
-      if ((e as Error).name === 'RepositoryNotFoundException') return undefined;
       throw e;
     }
   }

@@ -33,7 +33,6 @@ export type AuditStatus =
   | 'DELETED'
   | 'FAILED';
 
-/** What a write-ahead (`PENDING`) record announces: a delete, or a move to the archive class. */
 /**
  * What a write-ahead announces: a delete, a soft delete's archive (purged after its window), or a lifecycle
  * transition's archive (never purged).
@@ -229,10 +228,15 @@ export const NEVER_DUE = '9999-12-31T23:59:59.999Z';
 
 /**
  * Status order: a deletion seen by anyone is final; a failure only replaces a pending write-ahead; a notice
- * starts from any state but a deletion in progress or done (and a second notice changes nothing); a notice
- * ends only as a notice; an archive settles a write-ahead or a notice; a restore undoes only an archive.
+ * starts from any state but a deletion in progress or done, or an archive that a purge follows (and a second
+ * notice changes nothing); a notice ends only as a notice; an archive settles a write-ahead or a notice; a
+ * restore undoes only an archive.
  */
-export function nextStatus(current: AuditStatus, signal: Pick<DeleteSignal, 'status'>): AuditStatus {
+export function nextStatus(
+  record: Pick<AuditRecord, 'status' | 'purgeAt'>,
+  signal: Pick<DeleteSignal, 'status'>,
+): AuditStatus {
+  const current = record.status;
   if (current === 'DELETED' || signal.status === 'DELETED') return 'DELETED';
   switch (signal.status) {
     case 'FAILED':
@@ -242,7 +246,12 @@ export function nextStatus(current: AuditStatus, signal: Pick<DeleteSignal, 'sta
         ? 'PENDING'
         : current;
     case 'SCHEDULED':
-      return ['CANCELLED', 'RESTORED', 'FAILED'].includes(current) ? 'SCHEDULED' : current;
+      // A lifecycle transition's archive (no purge follows it) is where the policy's expire rules on archived
+      // images act: their notice starts from it.
+      return ['CANCELLED', 'RESTORED', 'FAILED'].includes(current) ||
+        (current === 'ARCHIVED' && record.purgeAt === undefined)
+        ? 'SCHEDULED'
+        : current;
     case 'CANCELLED':
       // A notice ends, or a write-ahead whose call was refused (an image ECR would not archive) is given up.
       return current === 'SCHEDULED' || current === 'PENDING' || current === 'FAILED' ? 'CANCELLED' : current;
@@ -270,14 +279,7 @@ export function mergeSignal(
   const { pk, sk } = keysOf(signal, { dryRun, runId });
   if (existing && signal.eventId && existing.eventIds.includes(signal.eventId)) return undefined;
 
-  // A lifecycle transition's archive (no purge follows it) is where the policy's own expire rules act on archived
-  // images: their notice starts from it, as from any other state a deletion may follow.
-  const transitionArchive = existing?.status === 'ARCHIVED' && existing.purgeAt === undefined;
-  const status = existing
-    ? transitionArchive && signal.status === 'SCHEDULED'
-      ? 'SCHEDULED'
-      : nextStatus(existing.status, signal)
-    : signal.status;
+  const status = existing ? nextStatus(existing, signal) : signal.status;
   const evidence = [...new Set([...(existing?.evidence ?? []), signal.evidence])].sort() as Evidence[];
   // A settled deletion keeps who, which run and why: a later signal (a redelivered write-ahead, a late event)
   // may fill a gap in the actor (our run id when ECR's event won the race) but never overwrite it.
